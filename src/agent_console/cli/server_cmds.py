@@ -1,0 +1,143 @@
+"""Commands that run or administer the desk server: serve, server add-agent, demo, simulate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+server_app = typer.Typer(help="Administer a desk server's database.", no_args_is_help=True)
+
+
+def default_db() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("agent-console") / "desk.db"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)] = 8765,
+    db: Annotated[Path | None, typer.Option(help="SQLite database file (created if missing).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data set into an empty database.")] = False,
+    log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "warning",
+    event_window: Annotated[int, typer.Option(help="How many events the live feed can replay.", min=100)] = 100_000,
+) -> None:
+    """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
+
+    Example: agent-console serve --db desk.db --demo
+    """
+    from agent_console.server.db import SchemaTooNew
+    from agent_console.server.run import serve as run_server
+
+    try:
+        run_server(
+            host=host,
+            port=port,
+            db_path=db or default_db(),
+            demo=demo,
+            log_level=log_level,
+            event_window=event_window,
+        )
+    except SchemaTooNew as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@server_app.command("add-agent")
+def add_agent(
+    db: Annotated[Path, typer.Option(help="The desk server's database file.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    email: Annotated[str, typer.Option(help="Login email; unique.")],
+    role: Annotated[str, typer.Option(help="agent, admin or integration.")] = "agent",
+    timezone: Annotated[str, typer.Option(help="IANA zone, e.g. Europe/Lisbon.")] = "UTC",
+    team: Annotated[list[str] | None, typer.Option(help="Team name; repeat for several.")] = None,
+) -> None:
+    """Create an agent and print its API token alone on one line (shown only this once).
+
+    Works while the server runs on the same database; the token is accepted at once.
+
+    Example: agent-console server add-agent --db desk.db --name "Ana Ruiz" --email ana@example.com
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from agent_console.server import db as database
+    from agent_console.server.store import Invalid, Store
+
+    if role not in ("agent", "admin", "integration"):
+        typer.echo(f"error: --role must be agent, admin or integration, not {role!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        typer.echo(f"error: --timezone {timezone!r} is not an IANA time zone (e.g. Europe/Lisbon)", err=True)
+        raise typer.Exit(2) from None
+    if "@" not in email:
+        typer.echo(f"error: --email {email!r} is not an email address", err=True)
+        raise typer.Exit(2)
+    if not db.exists():
+        typer.echo(f"error: no database at {db} (start the server with --db {db} first)", err=True)
+        raise typer.Exit(1)
+    store = Store(database.connect(db))
+    try:
+        _, token = store.create_agent(
+            name=name, email=email, role=role, timezone=timezone, teams=team or ()
+        )
+    except Invalid as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.conn.close()
+    print(token)
+
+
+def demo(
+    db: Annotated[Path | None, typer.Option(help="Database file; default in your user data directory.")] = None,
+    rate: Annotated[float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)] = 6.0,
+    headless: Annotated[bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")] = False,
+) -> None:
+    """Start a seeded desk server on a free loopback port with live customer traffic, and open the console on it.
+
+    The server stops when you leave the console.
+    """
+    from agent_console.cli.demo import run_demo
+
+    raise typer.Exit(run_demo(db or default_db(), rate=rate, headless=headless))
+
+
+def simulate(
+    server: Annotated[str, typer.Option(envvar="AGENT_CONSOLE_SERVER", help="Desk server URL.")],
+    token: Annotated[str, typer.Option(envvar="AGENT_CONSOLE_TOKEN", help="An admin or integration token.", show_default=False)],
+    rate: Annotated[float, typer.Option(help="Customer messages per minute.", min=0.1)] = 6.0,
+    count: Annotated[int, typer.Option(help="Stop after this many messages; 0 runs until ctrl+c.", min=0)] = 0,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
+) -> None:
+    """Play customers writing in (new chats, follow-ups, impatient pings) against a running server.
+
+    Example: AGENT_CONSOLE_TOKEN=... agent-console simulate --server http://127.0.0.1:8765 --rate 30
+    """
+    import asyncio
+
+    from agent_console.client.errors import BackendError
+    from agent_console.client.simulator import simulate as run_simulation
+
+    try:
+        sent = asyncio.run(run_simulation(server, token, rate=rate, count=count, seed=seed))
+    except KeyboardInterrupt:
+        return
+    except BackendError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    print(f"sent {sent} customer messages", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)
+    app.command()(simulate)
+    app.add_typer(server_app, name="server")

@@ -1,0 +1,97 @@
+"""The `Backend` protocol: all the TUI and CLI may know about a help desk.
+
+One adapter per help desk implements it (native desk server first). Front ends program
+against this and never learn which help desk is behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from agent_console.core.models import (
+    Agent,
+    CannedResponse,
+    Contact,
+    Conversation,
+    ConversationPage,
+    ConversationPatch,
+    Event,
+    KbArticle,
+    KbHit,
+    Message,
+    Team,
+)
+
+
+class FeedItem:
+    """One thing the live feed said: an event, a keepalive, or a resync demand."""
+
+    __slots__ = ("kind", "event", "seq")
+
+    def __init__(self, kind: str, *, event: Event | None = None, seq: int = 0) -> None:
+        self.kind = kind  # "event" | "ping" | "resync_required"
+        self.event = event
+        self.seq = seq
+
+    def __repr__(self) -> str:
+        return f"FeedItem({self.kind!r}, seq={self.seq})"
+
+
+class Backend(Protocol):
+    """An open session with one help desk, as one agent."""
+
+    name: str
+
+    async def me(self) -> Agent: ...
+    async def agents(self) -> list[Agent]: ...
+    async def teams(self) -> list[Team]: ...
+    async def contacts(self, *, search: str | None = None, limit: int = 50) -> list[Contact]: ...
+    async def contact(self, contact_id: int) -> Contact: ...
+
+    async def conversations(
+        self,
+        *,
+        view: str = "all",
+        statuses: Sequence[str] = ("open",),
+        query: str | None = None,
+        label: str | None = None,
+        contact_id: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ConversationPage: ...
+
+    async def conversation(self, conversation_id: int) -> Conversation: ...
+    async def update_conversation(
+        self, conversation_id: int, patch: ConversationPatch
+    ) -> Conversation: ...
+    async def messages(self, conversation_id: int, *, after: int | None = None) -> list[Message]: ...
+
+    async def send_message(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        private: bool = False,
+        last_seen_message_id: int | None = None,
+        force: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Message: ...
+
+    async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None: ...
+    async def set_viewing(self, conversation_id: int, *, active: bool) -> None: ...
+    async def set_presence(self, presence: str) -> Agent: ...
+
+    async def canned_responses(
+        self, *, query: str | None = None, locale: str | None = None
+    ) -> list[CannedResponse]: ...
+    async def kb_search(
+        self, query: str, *, locale: str | None = None, limit: int = 20
+    ) -> list[KbHit]: ...
+    async def kb_article(self, article_id: int) -> KbArticle: ...
+
+    def feed(self, since: int | None) -> AsyncIterator[FeedItem]:
+        """One connection to the live feed; ends (or raises Unreachable) when it drops."""
+        ...
+
+    async def aclose(self) -> None: ...

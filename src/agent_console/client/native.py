@@ -1,0 +1,300 @@
+"""Adapter for agent-console's own desk server (REST /api/v1 + websocket feed)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import msgspec
+
+from agent_console.client.backend import FeedItem
+from agent_console.client.errors import (
+    BackendError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    Unreachable,
+)
+from agent_console.core.models import (
+    Agent,
+    AgentList,
+    CannedList,
+    CannedResponse,
+    Contact,
+    ContactList,
+    Conversation,
+    ConversationPage,
+    ConversationPatch,
+    ErrorResponse,
+    Event,
+    KbArticle,
+    KbHit,
+    KbSearchResult,
+    Message,
+    MessagePage,
+    Team,
+    TeamList,
+)
+
+T = TypeVar("T")
+
+_STATUS_ERRORS: dict[int, type[BackendError]] = {
+    400: InvalidRequest,
+    401: NotAuthenticated,
+    403: Forbidden,
+    404: NotFound,
+    413: InvalidRequest,
+    422: InvalidRequest,
+}
+
+
+def _ws_url(base: str, path: str) -> str:
+    parts = urlsplit(base)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
+
+
+class NativeBackend:
+    """Speaks the desk server's wire protocol. The token only ever travels in a header."""
+
+    name = "native"
+
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        verify: bool | str = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self._token = token
+        self._verify = verify
+        self._http = httpx.AsyncClient(
+            base_url=f"{self.server}/api/v1",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "agent-console"},
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:  # never show the token
+        return f"NativeBackend({self.server!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        result: type[T] | None,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> T:
+        content = None if body is None else msgspec.json.encode(body)
+        request_headers = dict(headers or {})
+        if content is not None:
+            request_headers["Content-Type"] = "application/json"
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = await self._http.request(
+                method, path, params=clean, content=content, headers=request_headers
+            )
+        except httpx.TimeoutException:
+            raise Unreachable(f"{self.server} did not answer in time") from None
+        except httpx.TransportError:
+            raise Unreachable(f"cannot reach the desk server at {self.server}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if result is None:
+            return None  # type: ignore[return-value]
+        try:
+            return msgspec.json.decode(response.content, type=result)
+        except msgspec.DecodeError as exc:
+            raise BackendError(f"the server sent an answer this client cannot read: {exc}") from None
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def me(self) -> Agent:
+        return await self._call("GET", "/me", Agent)
+
+    async def agents(self) -> list[Agent]:
+        return (await self._call("GET", "/agents", AgentList)).items
+
+    async def teams(self) -> list[Team]:
+        return (await self._call("GET", "/teams", TeamList)).items
+
+    async def contacts(self, *, search: str | None = None, limit: int = 50) -> list[Contact]:
+        params = {"search": search, "limit": limit}
+        return (await self._call("GET", "/contacts", ContactList, params=params)).items
+
+    async def contact(self, contact_id: int) -> Contact:
+        return await self._call("GET", f"/contacts/{contact_id}", Contact)
+
+    async def conversations(
+        self,
+        *,
+        view: str = "all",
+        statuses: Sequence[str] = ("open",),
+        query: str | None = None,
+        label: str | None = None,
+        contact_id: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ConversationPage:
+        params = {
+            "view": view,
+            "status": ",".join(statuses) if statuses else "all",
+            "q": query,
+            "label": label,
+            "contact_id": contact_id,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self._call("GET", "/conversations", ConversationPage, params=params)
+
+    async def conversation(self, conversation_id: int) -> Conversation:
+        return await self._call("GET", f"/conversations/{conversation_id}", Conversation)
+
+    async def messages(self, conversation_id: int, *, after: int | None = None) -> list[Message]:
+        items: list[Message] = []
+        while True:
+            page = await self._call(
+                "GET",
+                f"/conversations/{conversation_id}/messages",
+                MessagePage,
+                params={"after": after, "limit": 1000},
+            )
+            items += page.items
+            if len(page.items) < 1000:
+                return items
+            after = page.items[-1].id
+
+    async def canned_responses(
+        self, *, query: str | None = None, locale: str | None = None
+    ) -> list[CannedResponse]:
+        params = {"q": query, "locale": locale}
+        return (await self._call("GET", "/canned-responses", CannedList, params=params)).items
+
+    async def kb_search(self, query: str, *, locale: str | None = None, limit: int = 20) -> list[KbHit]:
+        params = {"q": query, "locale": locale, "limit": limit}
+        return (await self._call("GET", "/kb/search", KbSearchResult, params=params)).items
+
+    async def kb_article(self, article_id: int) -> KbArticle:
+        return await self._call("GET", f"/kb/articles/{article_id}", KbArticle)
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def update_conversation(self, conversation_id: int, patch: ConversationPatch) -> Conversation:
+        return await self._call("PATCH", f"/conversations/{conversation_id}", Conversation, body=patch)
+
+    async def send_message(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        private: bool = False,
+        last_seen_message_id: int | None = None,
+        force: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        payload: dict[str, Any] = {"body": body, "private": private, "force": force}
+        if last_seen_message_id is not None:
+            payload["last_seen_message_id"] = last_seen_message_id
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._call(
+            "POST", f"/conversations/{conversation_id}/messages", Message, body=payload, headers=headers
+        )
+
+    async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None:
+        await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/typing",
+            None,
+            body={"active": active, "private": private},
+        )
+
+    async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
+        await self._call(
+            "POST", f"/conversations/{conversation_id}/viewing", None, body={"active": active}
+        )
+
+    async def set_presence(self, presence: str) -> Agent:
+        return await self._call("PATCH", "/me", Agent, body={"presence": presence})
+
+    # --- live feed -----------------------------------------------------------------------
+
+    async def feed(self, since: int | None) -> AsyncIterator[FeedItem]:
+        """One websocket connection: yields until it closes; raises Unreachable on failure."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus, WebSocketException
+
+        url = _ws_url(self.server, "/api/v1/events")
+        if since is not None:
+            url += f"?since={since}"
+        ssl_context = None
+        if url.startswith("wss:"):
+            ssl_context = ssl.create_default_context(
+                cafile=self._verify if isinstance(self._verify, str) else None
+            )
+            if self._verify is False:
+                ssl_context.check_hostname = False
+                ssl_context.verify_mode = ssl.CERT_NONE
+        try:
+            async with connect(
+                url,
+                additional_headers={"Authorization": f"Bearer {self._token}"},
+                ssl=ssl_context,
+                open_timeout=10,
+                ping_interval=20,
+                ping_timeout=20,
+                max_size=None,
+                user_agent_header="agent-console",
+            ) as socket:
+                async for raw in socket:
+                    yield _feed_item(raw)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise NotAuthenticated("the live feed refused this token", status=status) from None
+            raise Unreachable(f"the live feed answered HTTP {status}", status=status) from None
+        except (OSError, WebSocketException, TimeoutError) as exc:
+            raise Unreachable(f"live feed lost: {type(exc).__name__}") from None
+
+
+def _feed_item(raw: str | bytes) -> FeedItem:
+    frame = json.loads(raw)
+    kind = frame.get("type")
+    if kind == "ping":
+        return FeedItem("ping", seq=int(frame.get("seq", 0)))
+    if kind == "resync_required":
+        return FeedItem("resync_required", seq=int(frame["seq"]))
+    event = msgspec.convert(frame, Event, strict=False)
+    return FeedItem("event", event=event, seq=event.seq)
+
+
+def _error_from(response: httpx.Response) -> BackendError:
+    status = response.status_code
+    try:
+        body = msgspec.json.decode(response.content, type=ErrorResponse).error
+        code, message, field, unseen = body.code, body.message, body.field, body.unseen
+    except msgspec.DecodeError:
+        code, message, field, unseen = "error", f"HTTP {status}", None, None
+    if status == 409 and unseen is not None:
+        return Conflict(message, unseen=unseen, code=code, status=status, field=field)
+    if status == 409:
+        return Conflict(message, code=code, status=status, field=field)
+    kind = _STATUS_ERRORS.get(status, BackendError)
+    return kind(message, code=code, status=status, field=field)

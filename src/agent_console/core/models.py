@@ -1,0 +1,292 @@
+"""The wire and domain schema, shared by the desk server and every client.
+
+msgspec Structs: strict validation, fast decode, tiny import cost. The server's OpenAPI
+document is generated from these same classes, so a field exists in exactly one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+Channel = Literal["web_chat", "email", "whatsapp", "sms", "social"]
+Status = Literal["open", "pending", "snoozed", "resolved"]
+Priority = Literal["urgent", "high", "normal", "low"]
+MessageKind = Literal["incoming", "outgoing", "note", "bot", "activity"]
+Role = Literal["agent", "admin", "integration"]
+Presence = Literal["online", "busy", "away", "offline"]
+View = Literal["mine", "unassigned", "all", "urgent"]
+AuthorType = Literal["contact", "agent", "bot", "system"]
+
+CHANNELS: tuple[str, ...] = ("web_chat", "email", "whatsapp", "sms", "social")
+STATUSES: tuple[str, ...] = ("open", "pending", "snoozed", "resolved")
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
+PRESENCES: tuple[str, ...] = ("online", "busy", "away", "offline")
+
+# Bounded strings keep one bad client from storing megabytes in a name.
+ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
+Label = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\s,]+$")]
+Body = Annotated[str, Meta(min_length=1, max_length=200_000)]
+Id = Annotated[int, Meta(ge=1, le=2**53)]
+
+
+class Agent(Struct, kw_only=True):
+    id: int
+    name: str
+    email: str
+    role: Role
+    timezone: str
+    presence: Presence
+    team_ids: list[int] = []
+
+
+class Team(Struct, kw_only=True):
+    id: int
+    name: str
+    description: str = ""
+
+
+class Contact(Struct, kw_only=True):
+    id: int
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    language: str = "en"
+    timezone: str | None = None
+
+
+class AgentRef(Struct, kw_only=True):
+    id: int
+    name: str
+
+
+class TeamRef(Struct, kw_only=True):
+    id: int
+    name: str
+
+
+class MessagePreview(Struct, kw_only=True):
+    id: int
+    kind: MessageKind
+    body: str
+    created_at: datetime
+
+
+class Conversation(Struct, kw_only=True):
+    id: int
+    channel: Channel
+    status: Status
+    priority: Priority
+    subject: str | None
+    language: str
+    contact: Contact
+    assignee: AgentRef | None
+    team: TeamRef | None
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    first_response_at: datetime | None
+    waiting_since: datetime | None
+    snoozed_until: datetime | None
+    # When the next answer is due under the SLA policy; None when nobody is waiting.
+    due_at: datetime | None
+    unread_count: int
+    message_count: int
+    last_message: MessagePreview | None
+    # Sequence number of the last event that changed this conversation: a client keeps
+    # whichever copy has the higher seq, so a late event never overwrites newer state.
+    seq: int
+
+
+class Author(Struct, kw_only=True):
+    type: AuthorType
+    id: int | None = None
+    name: str = ""
+
+
+class Message(Struct, kw_only=True):
+    id: int
+    conversation_id: int
+    kind: MessageKind
+    body: str
+    author: Author
+    created_at: datetime
+
+
+class CannedResponse(Struct, kw_only=True):
+    id: int
+    shortcode: str
+    title: str
+    body: str
+    locale: str
+
+
+class KbHit(Struct, kw_only=True):
+    id: int
+    title: str
+    locale: str
+    tags: list[str]
+    # Plain text; the matched terms are wrapped in the U+E000/U+E001 private-use markers
+    # (SNIPPET_OPEN/SNIPPET_CLOSE) so a client can highlight them without parsing markup.
+    snippet: str
+    score: float
+    updated_at: datetime
+
+
+SNIPPET_OPEN = "\ue000"
+SNIPPET_CLOSE = "\ue001"
+
+
+class KbArticle(Struct, kw_only=True):
+    id: int
+    slug: str
+    title: str
+    body: str
+    tags: list[str]
+    locale: str
+    updated_at: datetime
+
+
+# --- list envelopes -------------------------------------------------------------------
+
+
+class ConversationCounts(Struct, kw_only=True):
+    mine: int
+    unassigned: int
+    all: int
+    urgent: int
+
+
+class ConversationPage(Struct, kw_only=True):
+    items: list[Conversation]
+    next_cursor: str | None
+    counts: ConversationCounts
+    # The event log's head when this page was read: resume the live feed from here.
+    head_seq: int
+
+
+class MessagePage(Struct, kw_only=True):
+    items: list[Message]
+
+
+class AgentList(Struct, kw_only=True):
+    items: list[Agent]
+
+
+class TeamList(Struct, kw_only=True):
+    items: list[Team]
+
+
+class ContactList(Struct, kw_only=True):
+    items: list[Contact]
+
+
+class CannedList(Struct, kw_only=True):
+    items: list[CannedResponse]
+
+
+class KbSearchResult(Struct, kw_only=True):
+    items: list[KbHit]
+
+
+# --- requests -------------------------------------------------------------------------
+
+
+class ConversationPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are; `null` clears assignee, team or snooze."""
+
+    status: Status | msgspec.UnsetType = msgspec.UNSET
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    assignee_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
+    labels: Annotated[list[Label], Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class NewMessage(Struct, kw_only=True, forbid_unknown_fields=True):
+    body: Body
+    private: bool = False
+    # The newest message the agent has seen; if anyone wrote since, the server answers 409.
+    last_seen_message_id: Id | None = None
+    force: bool = False
+
+
+class InboundContact(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: ShortText
+    email: Annotated[str, Meta(max_length=200)] | None = None
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    language: Annotated[str, Meta(min_length=2, max_length=16)] | None = None
+    timezone: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class InboundMessage(Struct, kw_only=True, forbid_unknown_fields=True):
+    channel: Channel
+    contact: InboundContact
+    body: Body
+    subject: Annotated[str, Meta(max_length=300)] | None = None
+    conversation_id: Id | None = None
+
+
+class InboundResult(Struct, kw_only=True):
+    conversation_id: int
+    message: Message
+    created: bool
+
+
+class PresenceUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    presence: Presence
+
+
+class TypingUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    active: bool
+    private: bool = False
+
+
+class ViewingUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    active: bool
+
+
+class InboundTyping(Struct, kw_only=True, forbid_unknown_fields=True):
+    conversation_id: Id
+    active: bool
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+class ErrorBody(Struct, kw_only=True, omit_defaults=True):
+    code: str
+    message: str
+    # For 409 stale replies: the messages the agent has not seen yet.
+    unseen: list[Message] | None = None
+    field: str | None = None
+
+
+class ErrorResponse(Struct, kw_only=True):
+    error: ErrorBody
+
+
+# --- live feed ------------------------------------------------------------------------
+
+
+class Event(Struct, kw_only=True):
+    """One entry of the server's event log, as sent on the live feed."""
+
+    seq: int
+    type: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_TYPES: tuple[str, ...] = (
+    "conversation.created",
+    "conversation.updated",
+    "message.created",
+    "presence.updated",
+    "typing",
+    "viewing",
+)

@@ -1,0 +1,448 @@
+"""The desk server's HTTP surface: REST under /api/v1 and the live feed.
+
+Handlers are thin: parse, authorize, call the store, shape the answer. They are async
+and call SQLite directly on the event loop (each call is well under a millisecond on
+indexed queries); that keeps every write on one thread, so events reach the hub in
+commit order without locks.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar, Request, Response, asgi, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from agent_console.core.models import (
+    STATUSES,
+    Agent,
+    AgentList,
+    Author,
+    CannedList,
+    Contact,
+    ContactList,
+    Conversation,
+    ConversationPage,
+    ConversationPatch,
+    ErrorBody,
+    ErrorResponse,
+    InboundMessage,
+    InboundResult,
+    InboundTyping,
+    KbArticle,
+    KbSearchResult,
+    Message,
+    MessagePage,
+    NewMessage,
+    PresenceUpdate,
+    TeamList,
+    TypingUpdate,
+    View,
+    ViewingUpdate,
+)
+from agent_console.server import db
+from agent_console.server.feed import EventsEndpoint, Hub
+from agent_console.server.store import Forbidden, Invalid, NotFound, Stale, Store, StoreError
+
+MAX_BODY = 1024 * 1024
+API = "/api/v1"
+
+PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
+
+
+# --- auth ----------------------------------------------------------------------------
+
+
+async def current_agent(request: Request) -> Agent:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("missing bearer token")
+    agent = _store(request).authenticate(token.strip())
+    if agent is None:
+        raise NotAuthorizedException("invalid bearer token")
+    return agent
+
+
+def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
+    return connection.app.state.store
+
+
+def _require_role(agent: Agent, *roles: str) -> None:
+    if agent.role not in roles:
+        raise Forbidden(f"this needs a token with role {' or '.join(roles)}; yours is {agent.role}")
+
+
+# --- errors ----------------------------------------------------------------------------
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_failed",
+}
+_STORE_STATUS = {NotFound: 404, Invalid: 422, Forbidden: 403, Stale: 409}
+
+
+def _error(status: int, body: ErrorBody) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(ErrorResponse(error=body)),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def handle_error(request: Request, exc: Exception) -> Response[Any]:
+    if isinstance(exc, StoreError):
+        status = next((s for kind, s in _STORE_STATUS.items() if isinstance(exc, kind)), 422)
+        return _error(
+            status,
+            ErrorBody(
+                code=exc.code,
+                message=exc.message,
+                field=exc.field,
+                unseen=getattr(exc, "unseen", None),
+            ),
+        )
+    if isinstance(exc, ValidationException):
+        # Litestar reports decode and validation failures alike; tell them apart.
+        problems = exc.extra if isinstance(exc.extra, list) else []
+        if problems:
+            first = problems[0]
+            name = first.get("key") if isinstance(first, dict) else None
+            text = first.get("message") if isinstance(first, dict) else str(first)
+            if name == "data":
+                name = None
+            message = f"{name}: {text}" if name else str(text)
+            return _error(422, ErrorBody(code="validation_failed", message=message, field=name))
+        return _error(422, ErrorBody(code="validation_failed", message=exc.detail))
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail
+        if status == 400 and detail.startswith("JSON is malformed"):
+            return _error(400, ErrorBody(code="malformed_json", message=detail))
+        return _error(status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=detail))
+    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, ErrorBody(code="internal", message="internal server error"))
+
+
+# --- handlers --------------------------------------------------------------------------
+
+
+@get(f"{API}/me", summary="The agent this token belongs to")
+async def get_me(me: Agent) -> Agent:
+    return me
+
+
+@patch(f"{API}/me", summary="Change your presence")
+async def patch_me(request: Request, me: Agent, data: PresenceUpdate) -> Agent:
+    return _store(request).set_presence(me.id, data.presence)
+
+
+@get(f"{API}/agents", summary="All agents")
+async def list_agents(request: Request, me: Agent) -> AgentList:
+    return AgentList(items=_store(request).list_agents())
+
+
+@get(f"{API}/teams", summary="All teams")
+async def list_teams(request: Request, me: Agent) -> TeamList:
+    return TeamList(items=_store(request).list_teams())
+
+
+@get(f"{API}/contacts", summary="Contacts, optionally matching a search")
+async def list_contacts(
+    request: Request,
+    me: Agent,
+    search: Annotated[str | None, Parameter(max_length=200)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+) -> ContactList:
+    return ContactList(items=_store(request).list_contacts(search, limit))
+
+
+@get(f"{API}/contacts/{{contact_id:int}}", summary="One contact")
+async def get_contact(request: Request, me: Agent, contact_id: PositiveId) -> Contact:
+    return _store(request).get_contact(contact_id)
+
+
+@get(f"{API}/conversations", summary="The queue: one view, filtered, in due order, paged")
+async def list_conversations(
+    request: Request,
+    me: Agent,
+    view: View = "all",
+    status: Annotated[
+        str,
+        Parameter(
+            description="Comma-separated statuses, or `all`",
+            pattern=r"^(all|(open|pending|snoozed|resolved)(,(open|pending|snoozed|resolved))*)$",
+        ),
+    ] = "open",
+    q: Annotated[str | None, Parameter(max_length=200)] = None,
+    label: Annotated[str | None, Parameter(max_length=50)] = None,
+    contact_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+) -> ConversationPage:
+    statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
+    for value in statuses:
+        if value not in STATUSES:
+            raise Invalid(f"unknown status {value!r}", field="status")
+    return _store(request).list_conversations(
+        me=me.id,
+        view=view,
+        statuses=statuses,
+        query=q or None,
+        label=label or None,
+        contact_id=contact_id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@get(f"{API}/conversations/{{conversation_id:int}}", summary="One conversation")
+async def get_conversation(request: Request, me: Agent, conversation_id: PositiveId) -> Conversation:
+    return _store(request).get_conversation(conversation_id)
+
+
+@patch(f"{API}/conversations/{{conversation_id:int}}", summary="Change status, priority, assignee, team, labels or snooze")
+async def patch_conversation(
+    request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
+) -> Conversation:
+    return _store(request).patch_conversation(conversation_id, data, me)
+
+
+@get(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Messages, oldest first")
+async def list_messages(
+    request: Request,
+    me: Agent,
+    conversation_id: PositiveId,
+    after: Annotated[int | None, Parameter(ge=0, le=2**53)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
+) -> MessagePage:
+    return MessagePage(items=_store(request).list_messages(conversation_id, after=after, limit=limit))
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        description="A retry with the same key returns the first result and creates nothing",
+        max_length=200,
+        required=False,
+    ),
+]
+
+
+@post(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Reply or add a private note")
+async def post_message(
+    request: Request,
+    me: Agent,
+    conversation_id: PositiveId,
+    data: NewMessage,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Message]:
+    store = _store(request)
+    status, body = store.idempotent(
+        me.id,
+        idempotency_key,
+        f"POST {request.url.path}\n".encode() + await request.body(),
+        lambda: (201, store.post_message(conversation_id, data, me)),
+    )
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+@post(f"{API}/conversations/{{conversation_id:int}}/typing", status_code=HTTP_204_NO_CONTENT, summary="Tell others you are typing")
+async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, data: TypingUpdate) -> None:
+    author = Author(type="agent", id=me.id, name=me.name)
+    _store(request).typing(conversation_id, author, active=data.active, private=data.private)
+
+
+@post(f"{API}/conversations/{{conversation_id:int}}/viewing", status_code=HTTP_204_NO_CONTENT, summary="Tell others you are viewing")
+async def post_viewing(request: Request, me: Agent, conversation_id: PositiveId, data: ViewingUpdate) -> None:
+    _store(request).viewing(conversation_id, me, active=data.active)
+
+
+@post(f"{API}/inbound", summary="A customer message arriving on a channel (admin or integration)")
+async def post_inbound(
+    request: Request, me: Agent, data: InboundMessage, idempotency_key: IdempotencyKey = None
+) -> Response[InboundResult]:
+    _require_role(me, "admin", "integration")
+    store = _store(request)
+    status, body = store.idempotent(
+        me.id,
+        idempotency_key,
+        f"POST {request.url.path}\n".encode() + await request.body(),
+        lambda: (201, store.inbound(data)),
+    )
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+@post(f"{API}/inbound/typing", status_code=HTTP_204_NO_CONTENT, summary="The customer is typing (admin or integration)")
+async def post_inbound_typing(request: Request, me: Agent, data: InboundTyping) -> None:
+    _require_role(me, "admin", "integration")
+    store = _store(request)
+    contact = store.get_conversation(data.conversation_id).contact
+    store.typing(
+        data.conversation_id,
+        Author(type="contact", id=contact.id, name=contact.name),
+        active=data.active,
+        private=False,
+    )
+
+
+@get(f"{API}/canned-responses", summary="Canned responses")
+async def list_canned(
+    request: Request,
+    me: Agent,
+    q: Annotated[str | None, Parameter(max_length=200)] = None,
+    locale: Annotated[str | None, Parameter(max_length=16)] = None,
+) -> CannedList:
+    return CannedList(items=_store(request).list_canned(query=q or None, locale=locale or None))
+
+
+@get(f"{API}/kb/search", summary="Full-text search of the knowledge base (bm25)")
+async def kb_search(
+    request: Request,
+    me: Agent,
+    q: Annotated[str, Parameter(max_length=200)],
+    locale: Annotated[str | None, Parameter(max_length=16)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+) -> KbSearchResult:
+    return KbSearchResult(items=_store(request).kb_search(q, locale=locale or None, limit=limit))
+
+
+@get(f"{API}/kb/articles/{{article_id:int}}", summary="One knowledge-base article")
+async def get_kb_article(request: Request, me: Agent, article_id: PositiveId) -> KbArticle:
+    return _store(request).get_kb_article(article_id)
+
+
+@get(f"{API}/openapi.json", include_in_schema=False, media_type="application/json")
+async def openapi_document(request: Request) -> dict[str, Any]:
+    return request.app.state.openapi
+
+
+# --- the OpenAPI document ----------------------------------------------------------------
+
+_ERROR_STATUSES = {
+    "get": (401, 404, 422),
+    "patch": (400, 401, 403, 404, 413, 422),
+    "post": (400, 401, 403, 404, 409, 413, 422),
+}
+_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing or invalid bearer token",
+    403: "The token's role may not do this",
+    404: "No such resource",
+    409: "Conflict: someone wrote since `last_seen_message_id` (the body lists what is unseen)",
+    413: "Request body over 1 MiB",
+    422: "Validation failed; `error.field` names the field",
+}
+
+
+def build_openapi(app: Litestar) -> dict[str, Any]:
+    """Litestar's generated document, with our error shape on every operation."""
+    document = copy.deepcopy(app.openapi_schema.to_schema())
+    (_, components) = msgspec.json.schema_components(
+        [ErrorResponse], ref_template="#/components/schemas/{name}"
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in components.items():
+        schemas.setdefault(name, schema)
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _ERROR_STATUSES:
+                continue
+            responses = operation.setdefault("responses", {})
+            statuses = _ERROR_STATUSES[method]
+            if "{" not in path:
+                statuses = tuple(s for s in statuses if s != 404 or "inbound" in path)
+            for status in statuses:
+                responses[str(status)] = {
+                    "description": _DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": error_ref}},
+                }
+            operation["security"] = [{"bearer": []}]
+    document["info"]["description"] = (
+        "The desk server's REST API. Live feed: websocket `/api/v1/events?since=SEQ` "
+        "(see docs/PROTOCOL.md). Every request needs `Authorization: Bearer <token>`."
+    )
+    return document
+
+
+# --- the application -----------------------------------------------------------------------
+
+
+def create_app(
+    db_path: str | Path,
+    *,
+    event_window: int = 100_000,
+    ping_interval: float = 15.0,
+) -> Litestar:
+    hub = Hub()
+    store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
+    endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval)
+
+    @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
+    async def events(scope: Any, receive: Any, send: Any) -> None:
+        await endpoint(scope, receive, send)
+
+    app = Litestar(
+        route_handlers=[
+            get_me,
+            patch_me,
+            list_agents,
+            list_teams,
+            list_contacts,
+            get_contact,
+            list_conversations,
+            get_conversation,
+            patch_conversation,
+            list_messages,
+            post_message,
+            post_typing,
+            post_viewing,
+            post_inbound,
+            post_inbound_typing,
+            list_canned,
+            kb_search,
+            get_kb_article,
+            openapi_document,
+            events,
+        ],
+        dependencies={"me": Provide(current_agent)},
+        exception_handlers={Exception: handle_error},
+        request_max_body_size=MAX_BODY,
+        openapi_config=OpenAPIConfig(
+            title="agent-console desk server",
+            version="1",
+            path=f"{API}/docs",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+        debug=False,
+    )
+    app.state.store = store
+    app.state.hub = hub
+    app.state.openapi = build_openapi(app)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,200 @@
+"""SQLite connection and versioned schema for the desk server.
+
+WAL lets `server add-agent` (another process) write while the server runs; the
+busy timeout makes the two wait for each other instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+# Each entry moves the schema one version up. Never edit a shipped entry: add one.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the whole first schema
+    """
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE agents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('agent', 'admin', 'integration')),
+        timezone TEXT NOT NULL,
+        presence TEXT NOT NULL DEFAULT 'offline',
+        token_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE agent_teams (
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        PRIMARY KEY (agent_id, team_id)
+    );
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT UNIQUE COLLATE NOCASE,
+        phone TEXT,
+        language TEXT NOT NULL DEFAULT 'en',
+        timezone TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX contacts_phone ON contacts(phone);
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        subject TEXT,
+        language TEXT NOT NULL,
+        contact_id INTEGER NOT NULL REFERENCES contacts(id),
+        assignee_id INTEGER REFERENCES agents(id),
+        team_id INTEGER REFERENCES teams(id),
+        labels TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_activity_at TEXT NOT NULL,
+        first_response_at TEXT,
+        waiting_since TEXT,
+        snoozed_until TEXT,
+        due_at TEXT,
+        -- due_at, or a far-future sentinel: the queue's order, so one index serves it.
+        queue_key TEXT NOT NULL,
+        unread_count INTEGER NOT NULL DEFAULT 0,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        last_message_id INTEGER,
+        seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX conv_status_queue ON conversations(status, queue_key, id);
+    CREATE INDEX conv_assignee_queue ON conversations(assignee_id, status, queue_key, id);
+    CREATE INDEX conv_priority_queue ON conversations(priority, status, queue_key, id);
+    CREATE INDEX conv_contact ON conversations(contact_id, created_at);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        author_type TEXT NOT NULL,
+        author_id INTEGER,
+        author_name TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_conversation ON messages(conversation_id, id);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+    END;
+    CREATE TABLE canned_responses (
+        id INTEGER PRIMARY KEY,
+        shortcode TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        locale TEXT NOT NULL,
+        UNIQUE (shortcode, locale)
+    );
+    CREATE TABLE kb_articles (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        locale TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE kb_fts USING fts5(
+        title, body, tags, content='kb_articles', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER kb_fts_insert AFTER INSERT ON kb_articles BEGIN
+        INSERT INTO kb_fts(rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+    END;
+    CREATE TRIGGER kb_fts_delete AFTER DELETE ON kb_articles BEGIN
+        INSERT INTO kb_fts(kb_fts, rowid, title, body, tags)
+        VALUES ('delete', old.id, old.title, old.body, old.tags);
+    END;
+    CREATE TRIGGER kb_fts_update AFTER UPDATE ON kb_articles BEGIN
+        INSERT INTO kb_fts(kb_fts, rowid, title, body, tags)
+        VALUES ('delete', old.id, old.title, old.body, old.tags);
+        INSERT INTO kb_fts(rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+    END;
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE idempotency (
+        principal_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (principal_id, key)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database at `path`."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION, one transaction per step."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database schema is version {version}; this agent-console knows up to "
+            f"{SCHEMA_VERSION}. Upgrade agent-console."
+        )
+    for number in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would commit on its own; run statements one by one instead.
+            for statement in _split(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,112 @@
+"""Start and stop a desk server in a child process (used by `demo`, the tests and bench/)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+READY_PREFIX = "agent-console desk server listening on "
+
+
+class ServerProcess:
+    """A desk server child on a free loopback port. Use as a context manager."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        demo: bool = False,
+        port: int = 0,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.demo = demo
+        self.port = port
+        self.extra_args = extra_args
+        self.env = env
+        self.startup_timeout = startup_timeout
+        self.url = ""
+        self.proc: subprocess.Popen[str] | None = None
+        self.stderr_lines: list[str] = []
+
+    def start(self) -> str:
+        args = [
+            sys.executable,
+            "-m",
+            "agent_console",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db_path),
+            *(["--demo"] if self.demo else []),
+            *self.extra_args,
+        ]
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **(self.env or {})},
+        )
+        threading.Thread(target=self._collect_stderr, daemon=True).start()
+        line = self._readline_with_timeout()
+        if not line.startswith(READY_PREFIX):
+            self.stop()
+            detail = "".join(self.stderr_lines[-20:]) or line
+            raise RuntimeError(f"the desk server did not start:\n{detail}")
+        self.url = line[len(READY_PREFIX) :].strip()
+        # Keep draining stdout so the child never blocks on a full pipe.
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+        return self.url
+
+    def _readline_with_timeout(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.startup_timeout)
+        return result[0] if result else ""
+
+    def _collect_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            del self.stderr_lines[:-200]
+
+    def _drain_stdout(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for _ in self.proc.stdout:
+            pass
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Ask the server to shut down cleanly (SIGINT), then insist."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

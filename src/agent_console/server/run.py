@@ -1,0 +1,71 @@
+"""Run the desk server: open (and migrate, and maybe seed) the database, then serve."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from agent_console.server import db
+
+
+def prepare_database(path: Path, *, demo: bool) -> bool:
+    """Migrate the schema; with `demo`, seed an empty database. True when it seeded."""
+    conn = db.connect(path)
+    try:
+        if not demo:
+            return False
+        from agent_console.server.seed import is_empty, seed_demo
+
+        if demo and is_empty(conn):
+            seed_demo(conn)
+            return True
+        return False
+    finally:
+        conn.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind and listen before announcing the address, so no client ever races the server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    db_path: Path,
+    demo: bool,
+    log_level: str = "warning",
+    event_window: int = 100_000,
+    ping_interval: float = 15.0,
+) -> None:
+    import uvicorn
+
+    from agent_console.server.app import create_app
+
+    seeded = prepare_database(db_path, demo=demo)
+    app = create_app(db_path, event_window=event_window, ping_interval=ping_interval)
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    if seeded:
+        print(f"seeded the demo data set into {db_path}", file=sys.stderr, flush=True)
+    # The first stdout line is a contract: tools that start the server read the URL from it.
+    print(f"agent-console desk server listening on http://{shown}:{actual}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level in ("debug", "info"),
+        lifespan="on",
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_graceful_shutdown=3,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,192 @@
+"""Load the demo data set into an empty desk-server database.
+
+Seeding is bootstrapping, not activity: rows go in directly in one transaction and the
+event log stays empty, so a console that connects afterwards starts from a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from agent_console.core import sla
+from agent_console.core.clock import to_iso, utcnow
+from agent_console.demo.dataset import build_dataset
+from agent_console.demo.seeds import ConversationSeed, DemoDataset
+from agent_console.server.store import QUEUE_TAIL, hash_token, new_token
+
+DEMO_AGENT_EMAIL = "demo@lumo.example"
+SIMULATOR_EMAIL = "simulator@lumo.example"
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+
+
+def seed_demo(
+    conn: sqlite3.Connection,
+    *,
+    seed: int = 7,
+    now: datetime | None = None,
+    conversations: int = 240,
+) -> DemoDataset:
+    """Insert the demo data set; the database must hold no conversations yet."""
+    now = now or utcnow()
+    data = build_dataset(seed=seed, now=now, conversations=conversations)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _insert(conn, data, now)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return data
+
+
+def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
+    stamp = to_iso(now)
+    team_ids: dict[str, int] = {}
+    for team in data.teams:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO teams(name, description) VALUES (?, ?)", (team.name, team.description)
+        )
+        row = conn.execute("SELECT id FROM teams WHERE name = ?", (team.name,)).fetchone()
+        team_ids[team.name] = row[0] if cursor.rowcount == 0 else cursor.lastrowid
+    agent_ids: dict[str, int] = {}
+    for agent in data.agents:
+        existing = conn.execute("SELECT id FROM agents WHERE email = ?", (agent.email,)).fetchone()
+        if existing is not None:
+            agent_ids[agent.email] = existing[0]
+            continue
+        # Seeded colleagues get a token nobody knows; `server add-agent` or a rotate hands out real ones.
+        cursor = conn.execute(
+            "INSERT INTO agents(name, email, role, timezone, presence, token_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                agent.name,
+                agent.email,
+                agent.role,
+                agent.timezone,
+                "online" if len(agent_ids) % 3 else "away",
+                hash_token(new_token()),
+                stamp,
+            ),
+        )
+        agent_ids[agent.email] = cursor.lastrowid
+        if agent.team in team_ids:
+            conn.execute(
+                "INSERT INTO agent_teams(agent_id, team_id) VALUES (?, ?)",
+                (cursor.lastrowid, team_ids[agent.team]),
+            )
+    contact_ids: dict[int, int] = {}
+    for contact in data.contacts:
+        cursor = conn.execute(
+            "INSERT INTO contacts(name, email, phone, language, timezone, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (contact.name, contact.email, contact.phone, contact.language, contact.timezone, stamp),
+        )
+        contact_ids[contact.key] = cursor.lastrowid
+    names = {agent.email: agent.name for agent in data.agents}
+    for conversation in data.conversations:
+        _insert_conversation(conn, conversation, contact_ids, agent_ids, team_ids, names)
+    for article in data.kb_articles:
+        conn.execute(
+            "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                article.slug,
+                article.title,
+                article.body,
+                json.dumps(list(article.tags)),
+                article.locale,
+                to_iso(article.updated_at),
+            ),
+        )
+    for canned in data.canned:
+        conn.execute(
+            "INSERT OR REPLACE INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?)",
+            (canned.shortcode, canned.title, canned.body, canned.locale),
+        )
+
+
+def _insert_conversation(
+    conn: sqlite3.Connection,
+    seed: ConversationSeed,
+    contact_ids: dict[int, int],
+    agent_ids: dict[str, int],
+    team_ids: dict[str, int],
+    names: dict[str, str],
+) -> None:
+    # Derive what the store keeps in step on every live write.
+    waiting_since = first_response = None
+    unread = 0
+    for message in seed.messages:
+        if message.kind == "incoming":
+            waiting_since = waiting_since or message.at
+            unread += 1
+        elif message.kind == "outgoing":
+            waiting_since = None
+            unread = 0
+            first_response = first_response or message.at
+    due = sla.due_at(
+        status=seed.status,
+        priority=seed.priority,
+        waiting_since=waiting_since,
+        first_response_at=first_response,
+    )
+    last_at = seed.messages[-1].at if seed.messages else seed.created_at
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else to_iso(moment)
+
+    cursor = conn.execute(
+        "INSERT INTO conversations(channel, status, priority, subject, language, contact_id,"
+        " assignee_id, team_id, labels, created_at, updated_at, last_activity_at,"
+        " first_response_at, waiting_since, snoozed_until, due_at, queue_key, unread_count,"
+        " message_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            seed.channel,
+            seed.status,
+            seed.priority,
+            seed.subject,
+            seed.language,
+            contact_ids[seed.contact_key],
+            agent_ids.get(seed.assignee) if seed.assignee else None,
+            team_ids.get(seed.team) if seed.team else None,
+            json.dumps(list(seed.labels)),
+            to_iso(seed.created_at),
+            to_iso(last_at),
+            to_iso(last_at),
+            iso(first_response),
+            iso(waiting_since),
+            iso(seed.snoozed_until),
+            iso(due),
+            iso(due) or QUEUE_TAIL,
+            unread,
+            len(seed.messages),
+        ),
+    )
+    conversation_id = cursor.lastrowid
+    contact_id = contact_ids[seed.contact_key]
+    contact_name = conn.execute("SELECT name FROM contacts WHERE id = ?", (contact_id,)).fetchone()[0]
+    last_id = None
+    for message in seed.messages:
+        if message.kind == "incoming":
+            author = ("contact", contact_id, contact_name)
+        elif message.kind in ("outgoing", "note") and message.author_agent:
+            author = ("agent", agent_ids.get(message.author_agent), names.get(message.author_agent, ""))
+        elif message.kind == "bot":
+            author = ("bot", None, "Lumo Assistant")
+        else:
+            author = ("system", None, "")
+        cursor = conn.execute(
+            "INSERT INTO messages(conversation_id, kind, body, author_type, author_id, author_name,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation_id, message.kind, message.body, *author, to_iso(message.at)),
+        )
+        if message.kind != "activity":
+            last_id = cursor.lastrowid
+    conn.execute(
+        "UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id)
+    )

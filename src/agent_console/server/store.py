@@ -1,0 +1,966 @@
+"""The desk server's store: every read and write of help desk state, over SQLite.
+
+This class is the store interface the HTTP layer programs against. Every write is one
+`BEGIN IMMEDIATE` transaction that also appends the events it causes to the event log,
+so the live feed can never report a change that did not commit, nor miss one that did.
+After commit, the events go to `listener` (the live-feed hub) for fan-out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from agent_console.core import sla
+from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
+from agent_console.core.models import (
+    Agent,
+    AgentRef,
+    Author,
+    CannedResponse,
+    Contact,
+    Conversation,
+    ConversationCounts,
+    ConversationPage,
+    ConversationPatch,
+    InboundMessage,
+    InboundResult,
+    KbArticle,
+    KbHit,
+    Message,
+    MessagePreview,
+    NewMessage,
+    Team,
+    TeamRef,
+)
+
+QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
+PREVIEW_CHARS = 200
+TOKEN_PREFIX = "acd_"
+
+
+# --- errors the HTTP layer maps to statuses ------------------------------------------
+
+
+class StoreError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(StoreError):
+    code = "not_found"
+
+
+class Invalid(StoreError):
+    code = "validation_failed"
+
+
+class Forbidden(StoreError):
+    code = "forbidden"
+
+
+class Stale(StoreError):
+    """A reply was written against an old view of the conversation."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, unseen: list[Message]) -> None:
+        super().__init__(message)
+        self.unseen = unseen
+
+
+class IdempotencyMismatch(StoreError):
+    code = "idempotency_key_reused"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person typed into a safe FTS5 query: every word, as a prefix."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        return None
+    return " ".join(f'"{word}"*' for word in words[:12])
+
+
+def encode_cursor(queue_key: str, conversation_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{queue_key}|{conversation_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        key, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return key, int(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("cursor is not one this server issued", field="cursor") from exc
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    seq: int
+    type: str
+    at: str
+    data: str  # JSON text
+
+    def frame(self) -> str:
+        """The event as sent on the live feed, without re-encoding its data."""
+        return f'{{"seq":{self.seq},"type":{json.dumps(self.type)},"at":"{self.at}","data":{self.data}}}'
+
+
+@dataclass(slots=True)
+class _Tx:
+    conn: sqlite3.Connection
+    next_seq: int
+    now: datetime
+    events: list[PendingEvent] = field(default_factory=list)
+
+    def emit(self, type_: str, data: Any) -> int:
+        seq = self.next_seq
+        self.next_seq += 1
+        payload = msgspec.json.encode(data).decode()
+        at = to_iso(self.now)
+        self.conn.execute(
+            "INSERT INTO events(seq, type, at, data) VALUES (?, ?, ?, ?)", (seq, type_, at, payload)
+        )
+        self.events.append(PendingEvent(seq, type_, at, payload))
+        return seq
+
+    def peek_seq(self) -> int:
+        return self.next_seq
+
+
+_CONVERSATION_SELECT = """
+SELECT c.*, ct.name AS ct_name, ct.email AS ct_email, ct.phone AS ct_phone,
+       ct.language AS ct_language, ct.timezone AS ct_timezone,
+       a.name AS a_name, t.name AS t_name,
+       m.kind AS m_kind, substr(m.body, 1, 200) AS m_body, m.created_at AS m_created_at
+FROM conversations c
+JOIN contacts ct ON ct.id = c.contact_id
+LEFT JOIN agents a ON a.id = c.assignee_id
+LEFT JOIN teams t ON t.id = c.team_id
+LEFT JOIN messages m ON m.id = c.last_message_id
+"""
+
+
+class Store:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        listener: Callable[[list[PendingEvent]], None] | None = None,
+        event_window: int = 100_000,
+    ) -> None:
+        self.conn = conn
+        self.listener = listener
+        # How many events the log keeps; older `since` values get `resync_required`.
+        self.event_window = event_window
+
+    # --- transactions ------------------------------------------------------------------
+
+    _tx: _Tx | None = None
+
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        """One write transaction; a nested call joins the outer one."""
+        if self._tx is not None:
+            yield self._tx
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            tx = self._tx = _Tx(self.conn, (row[0] if row else 0) + 1, utcnow())
+            yield tx
+            if tx.events and tx.events[-1].seq % 1000 < len(tx.events):
+                self._prune_events(tx.events[-1].seq)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._tx = None
+        if tx.events and self.listener is not None:
+            self.listener(tx.events)
+
+    def _prune_events(self, head: int) -> None:
+        self.conn.execute("DELETE FROM events WHERE seq <= ?", (head - self.event_window,))
+
+    # --- agents, teams, auth -----------------------------------------------------------
+
+    def create_agent(
+        self,
+        *,
+        name: str,
+        email: str,
+        role: str = "agent",
+        timezone: str = "UTC",
+        teams: Sequence[str] = (),
+    ) -> tuple[Agent, str]:
+        """Create an agent and return it with its API token (shown once, stored hashed)."""
+        if role not in ("agent", "admin", "integration"):
+            raise Invalid(f"role must be agent, admin or integration, not {role!r}", field="role")
+        token = new_token()
+        with self._write() as tx:
+            try:
+                cursor = tx.conn.execute(
+                    "INSERT INTO agents(name, email, role, timezone, token_hash, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, email, role, timezone, hash_token(token), to_iso(tx.now)),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Invalid(f"an agent with email {email} already exists", field="email") from exc
+            agent_id = cursor.lastrowid
+            for team in teams:
+                team_row = tx.conn.execute("SELECT id FROM teams WHERE name = ?", (team,)).fetchone()
+                if team_row is None:
+                    raise Invalid(f"no team named {team!r}", field="team")
+                tx.conn.execute(
+                    "INSERT INTO agent_teams(agent_id, team_id) VALUES (?, ?)", (agent_id, team_row[0])
+                )
+        return self.get_agent(agent_id), token
+
+    def rotate_token(self, email: str) -> str:
+        token = new_token()
+        with self._write() as tx:
+            cursor = tx.conn.execute(
+                "UPDATE agents SET token_hash = ? WHERE email = ?", (hash_token(token), email)
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no agent with email {email}")
+        return token
+
+    def create_team(self, name: str, description: str = "") -> Team:
+        with self._write() as tx:
+            cursor = tx.conn.execute(
+                "INSERT INTO teams(name, description) VALUES (?, ?)", (name, description)
+            )
+        return Team(id=cursor.lastrowid, name=name, description=description)
+
+    def authenticate(self, token: str) -> Agent | None:
+        row = self.conn.execute(
+            "SELECT id FROM agents WHERE token_hash = ?", (hash_token(token),)
+        ).fetchone()
+        return None if row is None else self.get_agent(row[0])
+
+    def get_agent(self, agent_id: int) -> Agent:
+        row = self.conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no agent with id {agent_id}")
+        return self._agent(row)
+
+    def find_agent_by_email(self, email: str) -> Agent | None:
+        row = self.conn.execute("SELECT * FROM agents WHERE email = ?", (email,)).fetchone()
+        return None if row is None else self._agent(row)
+
+    def list_agents(self) -> list[Agent]:
+        rows = self.conn.execute(
+            "SELECT * FROM agents WHERE role != 'integration' ORDER BY name"
+        ).fetchall()
+        return [self._agent(row) for row in rows]
+
+    def _agent(self, row: sqlite3.Row) -> Agent:
+        team_ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT team_id FROM agent_teams WHERE agent_id = ? ORDER BY team_id", (row["id"],)
+            )
+        ]
+        return Agent(
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            role=row["role"],
+            timezone=row["timezone"],
+            presence=row["presence"],
+            team_ids=team_ids,
+        )
+
+    def list_teams(self) -> list[Team]:
+        rows = self.conn.execute("SELECT * FROM teams ORDER BY name").fetchall()
+        return [Team(id=r["id"], name=r["name"], description=r["description"]) for r in rows]
+
+    def set_presence(self, agent_id: int, presence: str) -> Agent:
+        with self._write() as tx:
+            old = tx.conn.execute("SELECT presence FROM agents WHERE id = ?", (agent_id,)).fetchone()
+            if old is None:
+                raise NotFound(f"no agent with id {agent_id}")
+            if old[0] != presence:
+                tx.conn.execute("UPDATE agents SET presence = ? WHERE id = ?", (presence, agent_id))
+                tx.emit("presence.updated", {"agent_id": agent_id, "presence": presence})
+        return self.get_agent(agent_id)
+
+    # --- contacts ------------------------------------------------------------------------
+
+    def list_contacts(self, search: str | None, limit: int) -> list[Contact]:
+        if search:
+            pattern = f"%{search}%"
+            rows = self.conn.execute(
+                "SELECT * FROM contacts WHERE name LIKE ? OR email LIKE ? OR phone LIKE ?"
+                " ORDER BY name LIMIT ?",
+                (pattern, pattern, pattern, limit),
+            ).fetchall()
+        else:
+            rows = self.conn.execute("SELECT * FROM contacts ORDER BY name LIMIT ?", (limit,)).fetchall()
+        return [self._contact(r) for r in rows]
+
+    def get_contact(self, contact_id: int) -> Contact:
+        row = self.conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no contact with id {contact_id}")
+        return self._contact(row)
+
+    @staticmethod
+    def _contact(row: sqlite3.Row) -> Contact:
+        return Contact(
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            phone=row["phone"],
+            language=row["language"],
+            timezone=row["timezone"],
+        )
+
+    # --- conversations -------------------------------------------------------------------
+
+    def head_seq(self) -> int:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return row[0] if row else 0
+
+    def oldest_seq(self) -> int | None:
+        row = self.conn.execute("SELECT min(seq) FROM events").fetchone()
+        return row[0]
+
+    def list_conversations(
+        self,
+        *,
+        me: int,
+        view: str = "all",
+        statuses: Sequence[str] = ("open",),
+        query: str | None = None,
+        label: str | None = None,
+        contact_id: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ConversationPage:
+        where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
+        view_where = {
+            "mine": ("c.assignee_id = ?", [me]),
+            "unassigned": ("c.assignee_id IS NULL", []),
+            "urgent": ("c.priority = 'urgent'", []),
+            "all": ("1", []),
+        }
+        head = self.head_seq()  # read before the page: replaying from here misses nothing
+        counts = {}
+        for name, (clause, extra) in view_where.items():
+            counts[name] = self.conn.execute(
+                f"SELECT count(*) FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
+                f" WHERE {where} AND {clause}",
+                [*params, *extra],
+            ).fetchone()[0]
+        clause, extra = view_where[view]
+        page_where = f"{where} AND {clause}"
+        page_params = [*params, *extra]
+        if cursor:
+            key, after_id = decode_cursor(cursor)
+            page_where += " AND (c.queue_key > ? OR (c.queue_key = ? AND c.id > ?))"
+            page_params += [key, key, after_id]
+        rows = self.conn.execute(
+            f"{_CONVERSATION_SELECT} WHERE {page_where} ORDER BY c.queue_key, c.id LIMIT ?",
+            [*page_params, limit + 1],
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["queue_key"], rows[-1]["id"]) if more and rows else None
+        return ConversationPage(
+            items=[self._conversation(r) for r in rows],
+            next_cursor=next_cursor,
+            counts=ConversationCounts(**counts),
+            head_seq=head,
+        )
+
+    def _filters(
+        self,
+        *,
+        statuses: Sequence[str],
+        query: str | None,
+        label: str | None,
+        contact_id: int | None,
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if statuses:
+            clauses.append(f"c.status IN ({','.join('?' * len(statuses))})")
+            params += list(statuses)
+        if label:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value = ?)")
+            params.append(label)
+        if contact_id is not None:
+            clauses.append("c.contact_id = ?")
+            params.append(contact_id)
+        if query:
+            pattern = f"%{query}%"
+            match = fts_query(query)
+            text = "(ct.name LIKE ? OR ct.email LIKE ? OR c.subject LIKE ?"
+            params += [pattern, pattern, pattern]
+            if query.strip().isdigit():
+                text += " OR c.id = ?"
+                params.append(int(query.strip()))
+            if match:
+                text += (
+                    " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN"
+                    " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))"
+                )
+                params.append(match)
+            clauses.append(text + ")")
+        return (" AND ".join(clauses) or "1"), params
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        row = self.conn.execute(
+            f"{_CONVERSATION_SELECT} WHERE c.id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no conversation with id {conversation_id}")
+        return self._conversation(row)
+
+    @staticmethod
+    def _conversation(row: sqlite3.Row) -> Conversation:
+        last = None
+        if row["last_message_id"] is not None and row["m_kind"] is not None:
+            last = MessagePreview(
+                id=row["last_message_id"],
+                kind=row["m_kind"],
+                body=row["m_body"],
+                created_at=from_iso(row["m_created_at"]),
+            )
+        return Conversation(
+            id=row["id"],
+            channel=row["channel"],
+            status=row["status"],
+            priority=row["priority"],
+            subject=row["subject"],
+            language=row["language"],
+            contact=Contact(
+                id=row["contact_id"],
+                name=row["ct_name"],
+                email=row["ct_email"],
+                phone=row["ct_phone"],
+                language=row["ct_language"],
+                timezone=row["ct_timezone"],
+            ),
+            assignee=AgentRef(id=row["assignee_id"], name=row["a_name"])
+            if row["assignee_id"] is not None
+            else None,
+            team=TeamRef(id=row["team_id"], name=row["t_name"]) if row["team_id"] is not None else None,
+            labels=json.loads(row["labels"]),
+            created_at=from_iso(row["created_at"]),
+            updated_at=from_iso(row["updated_at"]),
+            last_activity_at=from_iso(row["last_activity_at"]),
+            first_response_at=parse_optional(row["first_response_at"]),
+            waiting_since=parse_optional(row["waiting_since"]),
+            snoozed_until=parse_optional(row["snoozed_until"]),
+            due_at=parse_optional(row["due_at"]),
+            unread_count=row["unread_count"],
+            message_count=row["message_count"],
+            last_message=last,
+            seq=row["seq"],
+        )
+
+    def _refresh_due(self, tx: _Tx, conversation_id: int) -> None:
+        """Recompute due_at/queue_key from the row's status, priority and waiting time."""
+        row = tx.conn.execute(
+            "SELECT status, priority, waiting_since, first_response_at FROM conversations WHERE id = ?",
+            (conversation_id,),
+        ).fetchone()
+        due = sla.due_at(
+            status=row["status"],
+            priority=row["priority"],
+            waiting_since=parse_optional(row["waiting_since"]),
+            first_response_at=parse_optional(row["first_response_at"]),
+        )
+        due_text = None if due is None else to_iso(due)
+        tx.conn.execute(
+            "UPDATE conversations SET due_at = ?, queue_key = ? WHERE id = ?",
+            (due_text, due_text or QUEUE_TAIL, conversation_id),
+        )
+
+    def _stamp(self, tx: _Tx, conversation_id: int) -> Conversation:
+        """Mark the conversation as changed by the next event and return its new state."""
+        tx.conn.execute(
+            "UPDATE conversations SET seq = ?, updated_at = ? WHERE id = ?",
+            (tx.peek_seq(), to_iso(tx.now), conversation_id),
+        )
+        return self.get_conversation(conversation_id)
+
+    def patch_conversation(
+        self, conversation_id: int, patch: ConversationPatch, actor: Agent
+    ) -> Conversation:
+        with self._write() as tx:
+            current = self.get_conversation(conversation_id)
+            sets: dict[str, Any] = {}
+            notes: list[str] = []
+            changed: list[str] = []
+            unset = msgspec.UNSET
+
+            status = current.status if patch.status is unset else patch.status
+            snoozed_until = current.snoozed_until
+            if patch.snoozed_until is not unset:
+                snoozed_until = patch.snoozed_until
+                if snoozed_until is not None and patch.status is unset:
+                    status = "snoozed"  # giving a wake-up time means "snooze"
+            if status == "snoozed":
+                if snoozed_until is None:
+                    raise Invalid("snoozing needs snoozed_until", field="snoozed_until")
+                if snoozed_until.tzinfo is None:
+                    raise Invalid("snoozed_until needs a time zone", field="snoozed_until")
+                if snoozed_until <= tx.now:
+                    raise Invalid("snoozed_until must be in the future", field="snoozed_until")
+            else:
+                snoozed_until = None
+            if status != current.status:
+                sets["status"] = status
+                changed.append("status")
+                notes.append(
+                    f"{actor.name} snoozed the conversation until {to_iso(snoozed_until)}"
+                    if status == "snoozed"
+                    else f"{actor.name} {_STATUS_VERBS[status]} the conversation"
+                )
+            if snoozed_until != current.snoozed_until:
+                sets["snoozed_until"] = None if snoozed_until is None else to_iso(snoozed_until)
+                if "snoozed_until" not in changed:
+                    changed.append("snoozed_until")
+            if patch.priority is not unset and patch.priority != current.priority:
+                sets["priority"] = patch.priority
+                changed.append("priority")
+                notes.append(f"{actor.name} set priority to {patch.priority}")
+            if patch.assignee_id is not unset:
+                current_id = current.assignee.id if current.assignee else None
+                if patch.assignee_id != current_id:
+                    if patch.assignee_id is None:
+                        notes.append(f"{actor.name} unassigned the conversation")
+                    else:
+                        assignee = self._assignable(patch.assignee_id)
+                        notes.append(
+                            f"{actor.name} self-assigned the conversation"
+                            if assignee.id == actor.id
+                            else f"{actor.name} assigned the conversation to {assignee.name}"
+                        )
+                    sets["assignee_id"] = patch.assignee_id
+                    changed.append("assignee")
+            if patch.team_id is not unset:
+                current_team = current.team.id if current.team else None
+                if patch.team_id != current_team:
+                    if patch.team_id is None:
+                        notes.append(f"{actor.name} removed the team")
+                    else:
+                        team = tx.conn.execute(
+                            "SELECT name FROM teams WHERE id = ?", (patch.team_id,)
+                        ).fetchone()
+                        if team is None:
+                            raise Invalid(f"no team with id {patch.team_id}", field="team_id")
+                        notes.append(f"{actor.name} assigned the conversation to team {team[0]}")
+                    sets["team_id"] = patch.team_id
+                    changed.append("team")
+            if patch.labels is not unset:
+                labels = list(dict.fromkeys(patch.labels))
+                if labels != current.labels:
+                    sets["labels"] = json.dumps(labels)
+                    changed.append("labels")
+                    notes.append(
+                        f"{actor.name} set labels: {', '.join(labels)}"
+                        if labels
+                        else f"{actor.name} removed all labels"
+                    )
+            if not changed:
+                return current
+            assignments = ", ".join(f"{column} = ?" for column in sets)
+            tx.conn.execute(
+                f"UPDATE conversations SET {assignments} WHERE id = ?",
+                [*sets.values(), conversation_id],
+            )
+            if {"status", "priority"} & set(changed):
+                self._refresh_due(tx, conversation_id)
+            for note in notes:
+                message = self._insert_message(
+                    tx,
+                    conversation_id,
+                    kind="activity",
+                    body=note,
+                    author=Author(type="system", name=""),
+                )
+                tx.emit(
+                    "message.created",
+                    {"message": message, "conversation": self._stamp(tx, conversation_id)},
+                )
+            conversation = self._stamp(tx, conversation_id)
+            tx.emit("conversation.updated", {"conversation": conversation, "changed": changed})
+        return conversation
+
+    def _assignable(self, agent_id: int) -> Agent:
+        row = self.conn.execute(
+            "SELECT * FROM agents WHERE id = ? AND role != 'integration'", (agent_id,)
+        ).fetchone()
+        if row is None:
+            raise Invalid(f"no agent with id {agent_id}", field="assignee_id")
+        return self._agent(row)
+
+    # --- messages ------------------------------------------------------------------------
+
+    def list_messages(self, conversation_id: int, *, after: int | None, limit: int) -> list[Message]:
+        self._require_conversation(conversation_id)
+        rows = self.conn.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (conversation_id, after or 0, limit),
+        ).fetchall()
+        return [self._message(r) for r in rows]
+
+    def _require_conversation(self, conversation_id: int) -> None:
+        if self.conn.execute(
+            "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone() is None:
+            raise NotFound(f"no conversation with id {conversation_id}")
+
+    @staticmethod
+    def _message(row: sqlite3.Row) -> Message:
+        return Message(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            kind=row["kind"],
+            body=row["body"],
+            author=Author(type=row["author_type"], id=row["author_id"], name=row["author_name"]),
+            created_at=from_iso(row["created_at"]),
+        )
+
+    def _insert_message(
+        self,
+        tx: _Tx,
+        conversation_id: int,
+        *,
+        kind: str,
+        body: str,
+        author: Author,
+        at: datetime | None = None,
+    ) -> Message:
+        """Insert a message and keep the conversation's derived fields in step."""
+        at_text = to_iso(at or tx.now)
+        cursor = tx.conn.execute(
+            "INSERT INTO messages(conversation_id, kind, body, author_type, author_id, author_name,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation_id, kind, body, author.type, author.id, author.name, at_text),
+        )
+        message_id = cursor.lastrowid
+        updates = ["message_count = message_count + 1", "last_activity_at = ?"]
+        params: list[Any] = [at_text]
+        if kind != "activity":
+            updates.append("last_message_id = ?")
+            params.append(message_id)
+        if kind == "incoming":
+            updates += [
+                "waiting_since = COALESCE(waiting_since, ?)",
+                "unread_count = unread_count + 1",
+            ]
+            params.append(at_text)
+        elif kind == "outgoing":
+            updates += [
+                "waiting_since = NULL",
+                "unread_count = 0",
+                "first_response_at = COALESCE(first_response_at, ?)",
+            ]
+            params.append(at_text)
+        tx.conn.execute(
+            f"UPDATE conversations SET {', '.join(updates)} WHERE id = ?", [*params, conversation_id]
+        )
+        if kind in ("incoming", "outgoing"):
+            self._refresh_due(tx, conversation_id)
+        return Message(
+            id=message_id,
+            conversation_id=conversation_id,
+            kind=kind,  # type: ignore[arg-type]
+            body=body,
+            author=author,
+            created_at=from_iso(at_text),
+        )
+
+    def post_message(self, conversation_id: int, new: NewMessage, actor: Agent) -> Message:
+        with self._write() as tx:
+            self._require_conversation(conversation_id)
+            if new.last_seen_message_id is not None and not new.force:
+                unseen = [
+                    self._message(r)
+                    for r in tx.conn.execute(
+                        "SELECT * FROM messages WHERE conversation_id = ? AND id > ?"
+                        " AND kind != 'activity'"
+                        " AND NOT (author_type = 'agent' AND author_id IS ?) ORDER BY id",
+                        (conversation_id, new.last_seen_message_id, actor.id),
+                    )
+                ]
+                if unseen:
+                    raise Stale(
+                        f"{len(unseen)} new message(s) since the one you last saw;"
+                        " review them, then send with force",
+                        unseen,
+                    )
+            message = self._insert_message(
+                tx,
+                conversation_id,
+                kind="note" if new.private else "outgoing",
+                body=new.body,
+                author=Author(type="agent", id=actor.id, name=actor.name),
+            )
+            tx.emit(
+                "message.created",
+                {"message": message, "conversation": self._stamp(tx, conversation_id)},
+            )
+        return message
+
+    def inbound(self, inbound: InboundMessage) -> InboundResult:
+        """A customer wrote in on a channel: create or continue a conversation."""
+        with self._write() as tx:
+            created = inbound.conversation_id is None
+            if created:
+                contact_id = self._find_or_create_contact(tx, inbound)
+                language = inbound.contact.language or self.get_contact(contact_id).language
+                stamp = to_iso(tx.now)
+                cursor = tx.conn.execute(
+                    "INSERT INTO conversations(channel, status, priority, subject, language,"
+                    " contact_id, created_at, updated_at, last_activity_at, queue_key)"
+                    " VALUES (?, 'open', 'normal', ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        inbound.channel,
+                        inbound.subject,
+                        language,
+                        contact_id,
+                        stamp,
+                        stamp,
+                        stamp,
+                        QUEUE_TAIL,
+                    ),
+                )
+                conversation_id = cursor.lastrowid
+            else:
+                # Continuing a conversation: its own contact is the author.
+                conversation_id = inbound.conversation_id
+                row = tx.conn.execute(
+                    "SELECT status, contact_id FROM conversations WHERE id = ?", (conversation_id,)
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"no conversation with id {conversation_id}")
+                contact_id = row["contact_id"]
+                if row["status"] != "open":
+                    # A customer writing again reopens the conversation for the team.
+                    tx.conn.execute(
+                        "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE id = ?",
+                        (conversation_id,),
+                    )
+            contact = self.get_contact(contact_id)
+            message = self._insert_message(
+                tx,
+                conversation_id,
+                kind="incoming",
+                body=inbound.body,
+                author=Author(type="contact", id=contact.id, name=contact.name),
+            )
+            conversation = self._stamp(tx, conversation_id)
+            if created:
+                tx.emit("conversation.created", {"conversation": conversation})
+                conversation = self._stamp(tx, conversation_id)
+            tx.emit("message.created", {"message": message, "conversation": conversation})
+        return InboundResult(conversation_id=conversation_id, message=message, created=created)
+
+    def _find_or_create_contact(self, tx: _Tx, inbound: InboundMessage) -> int:
+        person = inbound.contact
+        row = None
+        if person.email:
+            row = tx.conn.execute("SELECT id FROM contacts WHERE email = ?", (person.email,)).fetchone()
+        if row is None and person.phone:
+            row = tx.conn.execute("SELECT id FROM contacts WHERE phone = ?", (person.phone,)).fetchone()
+        if row is not None:
+            return row[0]
+        cursor = tx.conn.execute(
+            "INSERT INTO contacts(name, email, phone, language, timezone, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                person.name,
+                person.email,
+                person.phone,
+                person.language or "en",
+                person.timezone,
+                to_iso(tx.now),
+            ),
+        )
+        return cursor.lastrowid
+
+    # --- ephemeral signals (still logged, so every event has a seq) ----------------------
+
+    def typing(self, conversation_id: int, author: Author, *, active: bool, private: bool) -> None:
+        with self._write() as tx:
+            self._require_conversation(conversation_id)
+            tx.emit(
+                "typing",
+                {
+                    "conversation_id": conversation_id,
+                    "author": author,
+                    "active": active,
+                    "private": private,
+                },
+            )
+
+    def viewing(self, conversation_id: int, agent: Agent, *, active: bool) -> None:
+        with self._write() as tx:
+            self._require_conversation(conversation_id)
+            tx.emit(
+                "viewing",
+                {
+                    "conversation_id": conversation_id,
+                    "agent": AgentRef(id=agent.id, name=agent.name),
+                    "active": active,
+                },
+            )
+
+    # --- idempotency -----------------------------------------------------------------------
+
+    def idempotent(
+        self,
+        principal_id: int,
+        key: str | None,
+        request: bytes,
+        action: Callable[[], tuple[int, Any]],
+    ) -> tuple[int, bytes]:
+        """Run `action` at most once per (principal, key); a retry gets the first answer.
+
+        The stored answer commits in the same transaction as the change it describes,
+        so a crash cannot keep one without the other.
+        """
+        if not key:
+            status, body = action()
+            return status, msgspec.json.encode(body)
+        if len(key) > 200:
+            raise Invalid("Idempotency-Key is longer than 200 characters", field="Idempotency-Key")
+        request_hash = hashlib.sha256(request).hexdigest()
+        with self._write() as tx:
+            row = tx.conn.execute(
+                "SELECT request_hash, status, response FROM idempotency"
+                " WHERE principal_id = ? AND key = ?",
+                (principal_id, key),
+            ).fetchone()
+            if row is not None:
+                if row["request_hash"] != request_hash:
+                    raise IdempotencyMismatch(
+                        "this Idempotency-Key was already used for a different request",
+                        field="Idempotency-Key",
+                    )
+                return row["status"], bytes(row["response"])
+            status, body = action()
+            encoded = msgspec.json.encode(body)
+            tx.conn.execute(
+                "INSERT INTO idempotency(principal_id, key, request_hash, status, response,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (principal_id, key, request_hash, status, encoded, to_iso(tx.now)),
+            )
+        return status, encoded
+
+    # --- canned responses and knowledge base ----------------------------------------------
+
+    def list_canned(self, *, query: str | None, locale: str | None) -> list[CannedResponse]:
+        clauses, params = [], []
+        if query:
+            pattern = f"%{query}%"
+            clauses.append("(shortcode LIKE ? OR title LIKE ? OR body LIKE ?)")
+            params += [pattern, pattern, pattern]
+        if locale:
+            clauses.append("locale = ?")
+            params.append(locale)
+        where = " AND ".join(clauses) or "1"
+        rows = self.conn.execute(
+            f"SELECT * FROM canned_responses WHERE {where} ORDER BY shortcode, locale", params
+        ).fetchall()
+        return [
+            CannedResponse(
+                id=r["id"], shortcode=r["shortcode"], title=r["title"], body=r["body"], locale=r["locale"]
+            )
+            for r in rows
+        ]
+
+    def kb_search(self, query: str, *, locale: str | None, limit: int) -> list[KbHit]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        sql = (
+            "SELECT a.id, a.title, a.locale, a.tags, a.updated_at,"
+            " snippet(kb_fts, 1, char(57344), char(57345), '…', 24) AS snip,"
+            " bm25(kb_fts, 10.0, 1.0, 4.0) AS score"
+            " FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid WHERE kb_fts MATCH ?"
+        )
+        params: list[Any] = [match]
+        if locale:
+            sql += " AND a.locale = ?"
+            params.append(locale)
+        sql += " ORDER BY score LIMIT ?"
+        params.append(limit)
+        return [
+            KbHit(
+                id=r["id"],
+                title=r["title"],
+                locale=r["locale"],
+                tags=json.loads(r["tags"]),
+                snippet=r["snip"],
+                score=-r["score"],  # bm25 is lower-is-better; hand out higher-is-better
+                updated_at=from_iso(r["updated_at"]),
+            )
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def get_kb_article(self, article_id: int) -> KbArticle:
+        row = self.conn.execute("SELECT * FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no knowledge-base article with id {article_id}")
+        return KbArticle(
+            id=row["id"],
+            slug=row["slug"],
+            title=row["title"],
+            body=row["body"],
+            tags=json.loads(row["tags"]),
+            locale=row["locale"],
+            updated_at=from_iso(row["updated_at"]),
+        )
+
+    # --- the event log -----------------------------------------------------------------------
+
+    def events_after(self, since: int, limit: int = 1000) -> list[PendingEvent]:
+        rows = self.conn.execute(
+            "SELECT seq, type, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
+        ).fetchall()
+        return [PendingEvent(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+_STATUS_VERBS = {"open": "reopened", "pending": "set to pending", "resolved": "resolved"}
+
+
+def ensure_agent(store: Store, *, email: str, name: str, role: str, timezone: str) -> tuple[Agent, str]:
+    """Create the agent if missing, and hand out a fresh token for it either way."""
+    agent = store.find_agent_by_email(email)
+    if agent is None:
+        return store.create_agent(name=name, email=email, role=role, timezone=timezone)
+    return agent, store.rotate_token(email)

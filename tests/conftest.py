@@ -1,0 +1,87 @@
+"""Shared fixtures: the real desk server, started as a child process on a free loopback port
+with a temporary database, and tokens made with the real `server add-agent` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_console.server.process import ServerProcess
+
+os.environ.setdefault("TZ", "UTC")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run long soak tests at ten times the size")
+
+
+def add_agent(db: Path, *, name: str, email: str, role: str = "agent", timezone: str = "UTC") -> str:
+    """Create an agent with the real CLI and return the token it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_console", "server", "add-agent", "--db", str(db),
+         "--name", name, "--email", email, "--role", role, "--timezone", timezone],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    return lines[0]
+
+
+@dataclass
+class Desk:
+    url: str
+    db: Path
+    admin_token: str
+    agent_token: str
+    server: ServerProcess
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=10)
+
+    @cached_property
+    def admin(self) -> httpx.Client:
+        return self.client(self.admin_token)
+
+    @cached_property
+    def agent(self) -> httpx.Client:
+        return self.client(self.agent_token)
+
+
+def start_desk(db: Path, *, demo: bool = True, extra_args: tuple[str, ...] = ()) -> Desk:
+    server = ServerProcess(db, demo=demo, extra_args=extra_args)
+    server.start()
+    admin = add_agent(db, name="Avery Admin", email="admin@test.example", role="admin",
+                      timezone="Europe/Lisbon")
+    agent = add_agent(db, name="Sam Agent", email="sam@test.example", timezone="Asia/Manila")
+    return Desk(server.url, db, admin, agent, server)
+
+
+@pytest.fixture(scope="session")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """One seeded desk server for the whole session (per xdist worker)."""
+    running = start_desk(tmp_path_factory.mktemp("desk") / "desk.db")
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
+    """A desk server of the test's own, for tests that need a known, quiet event log."""
+    running = start_desk(tmp_path / "desk.db", demo=False, extra_args=("--event-window", "100"))
+    yield running
+    running.server.stop()
