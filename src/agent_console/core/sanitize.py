@@ -122,13 +122,11 @@ def _char_class(codes: list[int]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-# Characters that may sit either side of a ZWJ in an emoji sequence: pictographs,
-# skin-tone modifiers (inside U+1F000-U+1FAFF) and, before the ZWJ, VS16.
-_EMOJI = (
-    "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2"
-    "\u25aa-\u25fe\u2600-\u27bf\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299"
-    "\U0001f000-\U0001faff"
-)
+# Characters that may sit either side of a ZWJ in an emoji ZWJ sequence: the
+# pictograph blocks (including skin tones and hair components), the arrows and
+# dingbats used in sequences such as "head shaking" or "person walking right",
+# and, before the ZWJ only, VS16. None of them is a letter, digit, space or mark.
+_EMOJI = "\u2194-\u2199\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
 # A ZWJ not between two emoji. Starts with the literal so the scan stays fast.
 _STRAY_ZWJ_RE = re.compile(f"{_ZWJ}(?:(?<![{_EMOJI}\ufe0f]{_ZWJ})|(?![{_EMOJI}]))")
 # One character class that finds every candidate sanitize() may change: the

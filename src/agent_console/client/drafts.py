@@ -1,0 +1,54 @@
+"""Drafts the agent is typing, kept per conversation across restarts (local SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("agent-console") / "local.db"
+
+
+class Drafts:
+    def __init__(self, path: Path | str, server: str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA busy_timeout = 3000")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS drafts (server TEXT NOT NULL, conversation_id INTEGER NOT NULL,"
+            " private INTEGER NOT NULL, body TEXT NOT NULL, updated_at REAL NOT NULL,"
+            " PRIMARY KEY (server, conversation_id))"
+        )
+        self.server = server
+
+    def save(self, conversation_id: int, body: str, *, private: bool) -> None:
+        if not body.strip():
+            self.discard(conversation_id)
+            return
+        self.conn.execute(
+            "INSERT INTO drafts(server, conversation_id, private, body, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(server, conversation_id) DO UPDATE SET private = excluded.private,"
+            " body = excluded.body, updated_at = excluded.updated_at",
+            (self.server, conversation_id, int(private), body, time.time()),
+        )
+
+    def load(self, conversation_id: int) -> tuple[str, bool] | None:
+        row = self.conn.execute(
+            "SELECT body, private FROM drafts WHERE server = ? AND conversation_id = ?",
+            (self.server, conversation_id),
+        ).fetchone()
+        return None if row is None else (row[0], bool(row[1]))
+
+    def discard(self, conversation_id: int) -> None:
+        self.conn.execute(
+            "DELETE FROM drafts WHERE server = ? AND conversation_id = ?", (self.server, conversation_id)
+        )
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,163 @@
+"""The sync engine: the one component that owns the live feed.
+
+It reads a snapshot over REST, then follows the feed from the snapshot's `seq`. When the
+feed drops it reconnects with exponential backoff and full jitter (so a hundred consoles
+do not reconnect in step), resuming from the last applied `seq`. A socket that goes quiet
+for longer than the heartbeat window counts as dead. `resync_required` makes it re-read
+the snapshot. Front ends see only `on_snapshot`, `on_events` and `on_state` callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agent_console.client.backend import Backend
+from agent_console.client.errors import NotAuthenticated, Unreachable
+from agent_console.core.models import Conversation, Event
+
+SNAPSHOT_STATUSES = ("open", "pending", "snoozed")
+SNAPSHOT_LIMIT = 20_000  # conversations a console holds locally; views beyond page from the server
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    kind: str  # "connecting" | "live" | "reconnecting" | "offline"
+    retry_at: float | None = None  # monotonic time of the next attempt
+    since: float | None = None  # wall-clock time the data went stale (epoch seconds)
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    conversations: list[Conversation]
+    head_seq: int
+    replace: bool  # True after resync_required: drop what was held
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        on_snapshot: Callable[[Snapshot], Awaitable[None] | None],
+        on_events: Callable[[list[Event]], Awaitable[None] | None],
+        on_state: Callable[[ConnectionState], Awaitable[None] | None],
+        heartbeat: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.on_snapshot = on_snapshot
+        self.on_events = on_events
+        self.on_state = on_state
+        self.heartbeat = heartbeat
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.rng = rng or random.Random()
+        self.seq = 0
+        self.failures = 0
+        self.stale_since: float | None = None
+        self.reconnects = 0
+
+    def backoff(self) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^failures)]."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self.failures, 16)))
+        return self.rng.uniform(0, ceiling)
+
+    async def _emit(self, result: Awaitable[None] | None) -> None:
+        if result is not None:
+            await result
+
+    async def snapshot(self, *, replace: bool) -> None:
+        conversations: list[Conversation] = []
+        cursor = None
+        head = None
+        while True:
+            page = await self.backend.conversations(
+                view="all", statuses=SNAPSHOT_STATUSES, limit=500, cursor=cursor
+            )
+            head = page.head_seq if head is None else min(head, page.head_seq)
+            conversations += page.items
+            cursor = page.next_cursor
+            if cursor is None or len(conversations) >= SNAPSHOT_LIMIT:
+                break
+        # Resume from the first page's head: anything after it is replayed, and the
+        # per-conversation seq keeps an older copy from overwriting a newer one.
+        self.seq = head or 0
+        await self._emit(self.on_snapshot(Snapshot(conversations, self.seq, replace)))
+
+    async def run(self) -> None:
+        """Snapshot, then follow the feed forever (until cancelled)."""
+        await self._emit(self.on_state(ConnectionState("connecting")))
+        first = True
+        while True:
+            try:
+                if first:
+                    await self.snapshot(replace=False)
+                    first = False
+                await self._follow()
+            except NotAuthenticated as exc:
+                await self._emit(self.on_state(ConnectionState("offline", detail=exc.message)))
+                raise
+            except (Unreachable, TimeoutError, OSError) as exc:
+                detail = getattr(exc, "message", None) or type(exc).__name__
+                await self._lost(detail)
+
+    async def _lost(self, detail: str) -> None:
+        if self.stale_since is None:
+            self.stale_since = time.time()
+        delay = self.backoff()
+        self.failures += 1
+        self.reconnects += 1
+        await self._emit(
+            self.on_state(
+                ConnectionState(
+                    "reconnecting",
+                    retry_at=time.monotonic() + delay,
+                    since=self.stale_since,
+                    detail=detail,
+                )
+            )
+        )
+        await asyncio.sleep(delay)
+
+    async def _follow(self) -> None:
+        stream = self.backend.feed(self.seq).__aiter__()
+        live = False
+        while True:
+            try:
+                item = await asyncio.wait_for(stream.__anext__(), self.heartbeat)
+            except StopAsyncIteration:
+                raise Unreachable("the live feed closed") from None
+            except TimeoutError:
+                await _close(stream)
+                raise Unreachable(f"no heartbeat for {self.heartbeat:.0f} s") from None
+            if not live:
+                live = True
+                self.failures = 0
+                self.stale_since = None
+                await self._emit(self.on_state(ConnectionState("live")))
+            if item.kind == "resync_required":
+                await self.snapshot(replace=True)
+                # Continue on this socket: it streams live from `item.seq` onwards.
+                self.seq = max(self.seq, item.seq)
+            elif item.kind == "event" and item.event is not None:
+                if item.event.seq <= self.seq:
+                    continue
+                batch = [item.event]
+                self.seq = item.event.seq
+                await self._emit(self.on_events(batch))
+
+
+async def _close(stream: object) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        try:
+            await closer()
+        except Exception:  # noqa: BLE001 - closing a dead socket may fail in many ways
+            pass

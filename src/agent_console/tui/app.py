@@ -1,0 +1,232 @@
+"""The Textual app: wiring only. Screens and widgets own their rooms; the store owns state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual import work
+from textual.actions import parse as parse_action
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from agent_console.client.backend import Backend
+from agent_console.client.drafts import Drafts
+from agent_console.client.errors import BackendError, NotAuthenticated
+from agent_console.client.sync import ConnectionState, SyncEngine
+from agent_console.core.models import ConversationPatch, KbArticle, KbHit
+from agent_console.core.sanitize import sanitize_line
+from agent_console.tui.keys import check_keymap
+from agent_console.tui.screens.console import ConsoleScreen
+from agent_console.tui.store import ConnectionChanged, DeskStore, StateChanged
+from agent_console.tui.themes import load_themes, resolve_theme_name
+
+# Actions no binding declares but the app still performs (palette, Textual internals).
+ALWAYS_ALLOWED = {"quit", "command_palette", "focus_next", "focus_previous", "help", "back"}
+
+
+class ConsoleApp(App[int]):
+    TITLE = "agent-console"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        theme: str | None = None,
+        keymap: dict[str, str] | None = None,
+        low_bandwidth: bool | None = None,
+        drafts: Drafts | None = None,
+        heartbeat: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.store = DeskStore(self)
+        self.drafts = drafts
+        self.heartbeat = heartbeat
+        self.low_bandwidth = bool(os.environ.get("SSH_CONNECTION")) if low_bandwidth is None else low_bandwidth
+        if self.low_bandwidth:
+            # Over SSH every frame costs bytes: no animation, fewer frames, slower clocks.
+            self.animation_level = "none"
+            self.store.frame_interval = 1 / 10
+        self.clock_interval = 15.0 if self.low_bandwidth else 5.0
+        self.requested_theme = resolve_theme_name(theme)
+        self.user_keymap = keymap or {}
+        self.keymap_problems: list[str] = []
+        self.engine: SyncEngine | None = None
+
+    # --- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        for theme in load_themes().values():
+            self.register_theme(theme)
+        if self.requested_theme in self.available_themes:
+            self.theme = self.requested_theme
+        else:
+            self.notify(f"unknown theme {self.requested_theme!r}; using night-shift", severity="warning",
+                        markup=False)
+            self.theme = "night-shift"
+        accepted, self.keymap_problems = check_keymap(self.user_keymap)
+        self.set_keymap(accepted)
+        for problem in self.keymap_problems:
+            self.notify(problem, title="Key remap skipped", severity="warning", timeout=12, markup=False)
+        self.push_screen(ConsoleScreen())
+        self.connect()
+
+    @work(group="sync", exit_on_error=False)
+    async def connect(self) -> None:
+        try:
+            self.store.me = await self.backend.me()
+            self.store.agents = await self.backend.agents()
+            self.store.teams = await self.backend.teams()
+        except NotAuthenticated as exc:
+            self.store.take_connection(ConnectionState("offline", detail=exc.message))
+            self.report(exc, prefix="sign-in failed")
+            return
+        except BackendError as exc:
+            self.report(exc, prefix="cannot load your profile")
+        self.engine = SyncEngine(
+            self.backend,
+            on_snapshot=self.store.take_snapshot,
+            on_events=self.store.take_events,
+            on_state=self.store.take_connection,
+            heartbeat=self.heartbeat,
+        )
+        try:
+            await self.engine.run()
+        except NotAuthenticated as exc:
+            self.report(exc, prefix="the server no longer accepts your token")
+
+    # --- store → screens -----------------------------------------------------------------
+
+    def _console_screen(self) -> ConsoleScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen):
+                return screen
+        return None
+
+    def on_state_changed(self, message: StateChanged) -> None:
+        screen = self._console_screen()
+        if screen is not None:
+            with self.batch_update():
+                screen.apply(message.change)
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        screen = self._console_screen()
+        if screen is not None:
+            screen.refresh_status()
+
+    # --- network work the screens ask for ---------------------------------------------------
+
+    def update_conversation(
+        self, conversation_id: int, patch: ConversationPatch, done: str, then: Callable[[], None] | None = None
+    ) -> None:
+        self._update(conversation_id, patch, done, then)
+
+    @work(group="actions", exit_on_error=False)
+    async def _update(self, conversation_id: int, patch: ConversationPatch, done: str,
+                      then: Callable[[], None] | None) -> None:
+        try:
+            conversation = await self.backend.update_conversation(conversation_id, patch)
+        except BackendError as exc:
+            self.report(exc, prefix=f"#{conversation_id} not changed")
+            return
+        self.store.take_conversation(conversation)
+        self.notify(f"#{conversation_id} {done}", timeout=2, markup=False)
+        if then is not None:
+            self.call_after_refresh(then)
+
+    @work(group="signals", exit_on_error=False)
+    async def signal_typing(self, conversation_id: int, active: bool, private: bool) -> None:
+        try:
+            await self.backend.set_typing(conversation_id, active=active, private=private)
+        except BackendError:
+            pass  # a lost typing signal only fades; never bother the agent with it
+
+    @work(group="signals", exit_on_error=False)
+    async def signal_viewing(self, conversation_id: int, active: bool) -> None:
+        try:
+            await self.backend.set_viewing(conversation_id, active=active)
+        except BackendError:
+            pass
+
+    @work(group="presence", exit_on_error=False)
+    async def set_presence(self, presence: str) -> None:
+        try:
+            self.store.me = await self.backend.set_presence(presence)
+        except BackendError as exc:
+            self.report(exc, prefix="presence not changed")
+            return
+        screen = self._console_screen()
+        if screen is not None:
+            screen.refresh_status()
+
+    def report(self, exc: BackendError, *, prefix: str = "") -> None:
+        """Errors can quote server text: sanitized, and never parsed as markup."""
+        text = sanitize_line(f"{prefix}: {exc.message}" if prefix else exc.message)
+        self.notify(text, severity="error", timeout=8, markup=False)
+
+    def kb_link(self, item: KbArticle | KbHit) -> str:
+        server = getattr(self.backend, "server", "")
+        return f"{server}/kb/{item.id}"
+
+    # --- safety: only actions the console declares may run ----------------------------------
+
+    def _allowed_actions(self) -> set[str]:
+        names = set(ALWAYS_ALLOWED)
+        for active in self.screen.active_bindings.values():
+            names.add(parse_action(active.binding.action)[0].rpartition(".")[2])
+        return names
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        name = parse_action(action)[0].rpartition(".")[2] if isinstance(action, str) else action[0]
+        if name not in self._allowed_actions():
+            self.log.warning(f"refused action {name!r}: not bound anywhere in the console")
+            return False
+        return await super().run_action(action, default_namespace, namespaces)
+
+    # --- command palette: every action ----------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        console = self._console_screen()
+        if console is None:
+            return
+        for binding in ConsoleScreen.BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                action = binding.action
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.id} ({binding.key})",
+                    lambda action=action: self.call_later(console.run_action, action),
+                )
+        for theme in ("night-shift", "day-shift", "high-contrast", "terminal"):
+            yield SystemCommand(f"Theme: {theme}", "switch the colour theme",
+                                lambda theme=theme: setattr(self, "theme", theme))
+
+
+def run_console(
+    *,
+    server: str,
+    token: str,
+    theme: str | None = None,
+    keymap: dict[str, str] | None = None,
+    verify: bool | str = True,
+) -> int:
+    """Open the console on a desk server; returns the exit code."""
+    from agent_console.client.drafts import default_path
+    from agent_console.client.native import NativeBackend
+
+    backend = NativeBackend(server, token, verify=verify)
+    drafts = Drafts(default_path(), server)
+    app = ConsoleApp(backend, theme=theme, keymap=keymap, drafts=drafts)
+    try:
+        result = app.run()
+    finally:
+        drafts.close()
+    return result or 0

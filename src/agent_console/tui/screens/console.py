@@ -1,0 +1,715 @@
+"""The console screen: the queue, the open conversation, and every action on it.
+
+Wide terminals (about 140 columns and up) show queue and conversation side by side;
+narrower ones show one at a time (enter opens, escape goes back).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from agent_console.client.errors import BackendError, Conflict
+from agent_console.core.clock import utcnow
+from agent_console.core.models import CannedResponse, Conversation, ConversationPatch, Message
+from agent_console.core.reducer import Change
+from agent_console.core.sanitize import sanitize_line
+from agent_console.core.templates import context_for, fill
+from agent_console.tui.format import zone
+from agent_console.tui.safe_text import untrusted, untrusted_line
+from agent_console.tui.screens.help import HelpScreen
+from agent_console.tui.screens.kb import KbScreen
+from agent_console.tui.screens.pickers import Choice, PickerScreen, PromptScreen, ReviewScreen
+from agent_console.tui.store import VIEW_TITLES, VIEWS
+from agent_console.tui.widgets.composer import ComposerInput
+from agent_console.tui.widgets.conversation_pane import ConversationPane
+from agent_console.tui.widgets.queue_list import QueueList
+from agent_console.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from agent_console.tui.app import ConsoleApp
+
+WIDE = 140
+PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+FAR = "9999"
+
+
+def queue_order(conversation: Conversation) -> tuple:
+    """Soonest due first; then those nobody waits on, most recently active first."""
+    if conversation.due_at is not None:
+        return (0, conversation.due_at.isoformat(), PRIORITY_ORDER.get(conversation.priority, 9), conversation.id)
+    return (1, FAR, -conversation.last_activity_at.timestamp(), conversation.id)
+
+
+def parse_when(text: str, agent_zone: str | None, now: datetime) -> datetime:
+    """`30m`, `4h`, `2d`, `tomorrow` (09:00 in the agent's zone) or an ISO date-time."""
+    value = text.strip().lower()
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if value[:-1].isdigit() and value[-1:] in units:
+        return now + timedelta(**{units[value[-1]]: int(value[:-1])})
+    tz = zone(agent_zone)
+    local_now = now.astimezone(tz) if tz else now
+    if value == "tomorrow":
+        tomorrow = (local_now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        return tomorrow
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz or local_now.tzinfo)
+    return moment
+
+
+def check_when(text: str, agent_zone: str | None) -> str | None:
+    try:
+        moment = parse_when(text, agent_zone, utcnow())
+    except ValueError:
+        return "use 30m, 4h, 2d, tomorrow, or a date-time like 2026-12-01T09:00"
+    if moment <= utcnow():
+        return "that time has passed; pick a time in the future"
+    return None
+
+
+class ConsoleScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
+    ConsoleScreen #queue-filter { display: none; height: 3; }
+    ConsoleScreen.-filtering #queue-filter { display: block; }
+    ConsoleScreen #queue-panel { width: 1fr; }
+    ConsoleScreen #new-marker { height: 1; display: none; background: $accent; color: $text; padding: 0 1; }
+    ConsoleScreen #new-marker.-show { display: block; }
+    ConsoleScreen.-wide #queue-panel { width: 2fr; max-width: 110; }
+    ConsoleScreen.-wide ConversationPane { width: 3fr; border-left: solid $primary 40%; }
+    ConsoleScreen.-narrow ConversationPane { display: none; }
+    ConsoleScreen.-narrow.-reading ConversationPane { display: block; }
+    ConsoleScreen.-narrow.-reading #queue-panel { display: none; }
+    """
+
+    BINDINGS = [
+        Binding("1", "view('mine')", "Mine", id="view.mine"),
+        Binding("2", "view('unassigned')", "Unassigned", id="view.unassigned"),
+        Binding("3", "view('all')", "All", id="view.all"),
+        Binding("4", "view('urgent')", "Urgent", id="view.urgent"),
+        Binding("slash", "filter", "Filter", id="queue.filter"),
+        Binding("r", "reply", "Reply", id="conv.reply"),
+        Binding("n", "note", "Note", id="conv.note"),
+        Binding("t", "assign_me", "Take", id="conv.assign_me"),
+        Binding("A", "assign_agent", "Assign agent", show=False, id="conv.assign_agent"),
+        Binding("T", "assign_team", "Assign team", show=False, id="conv.assign_team"),
+        Binding("U", "unassign", "Unassign", show=False, id="conv.unassign"),
+        Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
+        Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
+        Binding("p", "pending", "Pending", show=False, id="conv.pending"),
+        Binding("z", "snooze", "Snooze", id="conv.snooze"),
+        Binding("P", "priority", "Priority", show=False, id="conv.priority"),
+        Binding("L", "labels", "Labels", show=False, id="conv.labels"),
+        Binding("ctrl+k,K", "kb", "KB search", id="kb.search"),
+        Binding("i", "contact", "Contact panel", show=False, id="conv.contact"),
+        Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
+        Binding("escape", "back", "Back", show=False, id="conv.back"),
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = "all"
+        self.filter_text = ""
+        self.canned_cache: list[CannedResponse] | None = None
+        self.typing_until: datetime | None = None
+        self._draft_timer = None
+        self.open_id: int | None = None
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="view-tabs")
+        with Horizontal(id="console-body"):
+            with Vertical(id="queue-panel"):
+                yield Input(placeholder="filter: customer, subject, label, #id", id="queue-filter")
+                yield QueueList(self._lookup, id="queue")
+                yield Static(id="new-marker")
+            yield ConversationPane(id="pane")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def _lookup(self, conversation_id: int) -> Conversation | None:
+        return self.console.store.desk.conversations.get(conversation_id)
+
+    @property
+    def queue(self) -> QueueList:
+        return self.query_one(QueueList)
+
+    @property
+    def pane(self) -> ConversationPane:
+        return self.query_one(ConversationPane)
+
+    def on_mount(self) -> None:
+        self._layout(self.size.width)
+        self.queue.focus()
+        self.refresh_tabs()
+        self.refresh_status()
+        self.set_interval(self.console.clock_interval, self._tick)
+
+    def on_resize(self, event) -> None:  # noqa: ANN001 - textual.events.Resize
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        wide = width >= WIDE
+        self.set_class(wide, "-wide")
+        self.set_class(not wide, "-narrow")
+        self.pane.set_class(width < 110, "-narrow")
+
+    def _tick(self) -> None:
+        now = utcnow()
+        self.queue.tick(now)
+        self.refresh_status()
+        if self.open_id is not None:
+            self._show_signals(self.open_id)
+        if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
+            self.typing_until = None
+            self.console.signal_typing(self.open_id, False, self.pane.composer.private)
+
+    # --- state → screen --------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        """Redraw what `change` touched."""
+        store = self.console.store
+        if change.conversations:
+            self.rebuild_queue(created=change.created)
+            self.refresh_tabs()
+            self.queue.refresh_conversations(change.conversations)
+            if self.open_id in change.conversations:
+                conversation = store.desk.conversations.get(self.open_id)
+                if conversation is not None:
+                    self.pane.update_conversation(conversation)
+        if change.messages and self.open_id is not None:
+            mine = [m for m in change.messages if m.conversation_id == self.open_id]
+            if mine:
+                self.run_worker(self.pane.thread.add(mine), group="thread-add")
+        if change.activity and self.open_id in change.activity:
+            self._show_signals(self.open_id)
+        if change.presence:
+            self.refresh_status()
+
+    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+        store = self.console.store
+        needle = self.filter_text.strip().lower()
+        rows = [
+            c
+            for c in store.desk.conversations.values()
+            if store.in_view(c, self.view) and (not needle or _matches(c, needle))
+        ]
+        rows.sort(key=queue_order)
+        self.queue.set_rows([c.id for c in rows], created=created)
+
+    def refresh_tabs(self) -> None:
+        counts = self.console.store.counts()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for number, view in enumerate(VIEWS, start=1):
+            style = "bold reverse" if view == self.view else ""
+            text.append(f" {number} {VIEW_TITLES[view]} {counts[view]} ", style)
+            text.append(" ")
+        if self.filter_text:
+            text.append(" filter: ")
+            text.append_text(untrusted_line(self.filter_text, "italic"))
+        self.query_one("#view-tabs", Static).update(text)
+
+    def refresh_status(self) -> None:
+        store = self.console.store
+        me = store.me
+        self.query_one(StatusBar).show(
+            store.connection,
+            agent_name=me.name if me else "…",
+            presence=me.presence if me else "offline",
+            counts=store.counts(),
+            low_bandwidth=self.console.low_bandwidth,
+        )
+
+    @on(QueueList.NewBelow)
+    def _new_below(self, event: QueueList.NewBelow) -> None:
+        marker = self.query_one("#new-marker", Static)
+        marker.set_class(event.count > 0, "-show")
+        if event.count:
+            marker.update(Text(f"↓ {event.count} new below · G to jump"))
+
+    def _show_signals(self, conversation_id: int) -> None:
+        store = self.console.store
+        me = store.me
+        exclude = f"agent:{me.id}" if me else None
+        signals = store.desk.signals_for(conversation_id, utcnow(), exclude=exclude)
+        if not signals:
+            self.pane.show_signals(None)
+            return
+        text = Text()
+        for signal in signals:
+            if text:
+                text.append(" · ")
+            text.append_text(untrusted_line(signal.name or "someone", "bold"))
+            if signal.kind == "typing":
+                what = " is typing…" if signal.contact else (
+                    " is writing a note…" if signal.private else " is typing a reply…"
+                )
+            else:
+                what = " is viewing this conversation"
+            text.append(what)
+        self.pane.show_signals(text)
+
+    # --- queue → conversation -------------------------------------------------------------
+
+    @on(QueueList.Opened)
+    def _opened(self, event: QueueList.Opened) -> None:
+        self.open_conversation(event.conversation_id)
+
+    @on(QueueList.Highlighted)
+    def _highlighted(self, event: QueueList.Highlighted) -> None:
+        # Side by side, the pane follows the cursor; one-at-a-time waits for enter.
+        if self.has_class("-wide") and event.conversation_id is not None:
+            self.open_conversation(event.conversation_id, focus=False)
+
+    def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
+        if self.open_id != conversation_id:
+            self._save_draft()
+            previous = self.open_id
+            self.open_id = conversation_id
+            self.load_conversation(conversation_id, previous)
+        self.add_class("-reading")
+        if focus:
+            self.pane.thread.focus()
+
+    @work(exclusive=True, group="open-conversation")
+    async def load_conversation(self, conversation_id: int, previous: int | None) -> None:
+        console = self.console
+        backend = console.backend
+        try:
+            conversation = await backend.conversation(conversation_id)
+            messages = await backend.messages(conversation_id)
+            earlier = (
+                await backend.conversations(
+                    view="all", statuses=(), contact_id=conversation.contact.id, limit=20
+                )
+            ).items
+        except BackendError as exc:
+            console.report(exc)
+            return
+        if self.open_id != conversation_id:
+            return
+        console.store.take_conversation(conversation)
+        console.store.desk.set_messages(conversation_id, messages)
+        me = console.store.me
+        await self.pane.load(
+            console.store.desk.conversations.get(conversation_id, conversation),
+            console.store.desk.thread(conversation_id),
+            earlier,
+            me.timezone if me else None,
+        )
+        draft = console.drafts.load(conversation_id) if console.drafts else None
+        self.pane.composer.set_text(draft[0] if draft else "", private=draft[1] if draft else False)
+        self._show_signals(conversation_id)
+        if previous is not None:
+            console.store.desk.forget_messages(previous)
+            console.signal_viewing(previous, False)
+        console.signal_viewing(conversation_id, True)
+
+    def target(self) -> int | None:
+        """The conversation an action applies to: the open one when reading it, else the cursor's."""
+        reading = self.has_class("-reading") and self.has_class("-narrow")
+        focus_in_pane = self.focused is not None and self.pane in self.focused.ancestors_with_self
+        if self.open_id is not None and (reading or focus_in_pane):
+            return self.open_id
+        return self.queue.cursor_id or self.open_id
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        self.view = view
+        self.rebuild_queue()
+        self.refresh_tabs()
+        self.remove_class("-reading")
+        self.queue.focus()
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.remove_class("-reading")
+        self.query_one("#queue-filter", Input).focus()
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.rebuild_queue()
+        self.refresh_tabs()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_done(self) -> None:
+        self.queue.focus()
+        if not self.filter_text:
+            self.remove_class("-filtering")
+
+    def action_back(self) -> None:
+        if self.focused is not None and self.focused.id == "queue-filter":
+            self.query_one("#queue-filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.queue.focus()
+        elif self.has_class("-reading") and self.has_class("-narrow"):
+            self.remove_class("-reading")
+            self.queue.focus()
+        else:
+            self.queue.focus()
+
+    def action_reply(self) -> None:
+        self._open_composer(private=False)
+
+    def action_note(self) -> None:
+        self._open_composer(private=True)
+
+    def _open_composer(self, *, private: bool) -> None:
+        target = self.target()
+        if target is None:
+            return
+        if target != self.open_id or not self.has_class("-reading"):
+            self.open_conversation(target, focus=False)
+        self.pane.composer.private = private
+        self.pane.composer.input.focus()
+
+    def action_contact(self) -> None:
+        self.pane.toggle_class("-contact")
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self, "Keys on this screen"))
+
+    def _patch(self, conversation_id: int | None, patch: ConversationPatch, done: str) -> None:
+        if conversation_id is None:
+            self.app.bell()
+            return
+        self.console.update_conversation(conversation_id, patch, done)
+
+    def action_assign_me(self) -> None:
+        me = self.console.store.me
+        if me is not None:
+            self._patch(self.target(), ConversationPatch(assignee_id=me.id), "assigned to you")
+
+    def action_unassign(self) -> None:
+        self._patch(self.target(), ConversationPatch(assignee_id=None), "unassigned")
+
+    def action_assign_agent(self) -> None:
+        target = self.target()
+        store = self.console.store
+        choices = [
+            Choice(agent.name, agent.id, detail=f"{agent.presence} · {agent.timezone}",
+                   rank=1.0 if store.desk.presence.get(agent.id, agent.presence) == "online" else 0.0)
+            for agent in store.agents
+        ]
+
+        def chosen(agent_id: int | None) -> None:
+            if agent_id is not None:
+                self._patch(target, ConversationPatch(assignee_id=agent_id), "assigned")
+
+        self.app.push_screen(PickerScreen("Assign to agent", choices), chosen)
+
+    def action_assign_team(self) -> None:
+        target = self.target()
+        choices = [Choice(team.name, team.id, detail=team.description) for team in self.console.store.teams]
+
+        def chosen(team_id: int | None) -> None:
+            if team_id is not None:
+                self._patch(target, ConversationPatch(team_id=team_id), "team set")
+
+        self.app.push_screen(PickerScreen("Assign to team", choices), chosen)
+
+    def action_resolve(self) -> None:
+        target = self.target()
+        if target is None:
+            self.app.bell()
+            return
+        row = self.queue.index.get(target)
+        self.console.update_conversation(
+            target, ConversationPatch(status="resolved"), "resolved", then=lambda: self._open_next(row)
+        )
+
+    def _open_next(self, row: int | None) -> None:
+        rows = self.queue.rows
+        if not rows:
+            self.remove_class("-reading")
+            return
+        position = min(row or 0, len(rows) - 1)
+        self.queue.select(rows[position])
+        self.open_conversation(rows[position], focus=False)
+
+    def action_reopen(self) -> None:
+        self._patch(self.target(), ConversationPatch(status="open"), "reopened")
+
+    def action_pending(self) -> None:
+        self._patch(self.target(), ConversationPatch(status="pending"), "set to pending")
+
+    def action_snooze(self) -> None:
+        target = self.target()
+        me = self.console.store.me
+        agent_zone = me.timezone if me else None
+        now = utcnow()
+        choices = [
+            Choice("1 hour", "1h"),
+            Choice("4 hours", "4h"),
+            Choice("Tomorrow 09:00", "tomorrow", detail=f"in your zone ({agent_zone or 'UTC'})"),
+            Choice("Custom…", "custom"),
+        ]
+
+        def snooze(value: str | None) -> None:
+            if value is None:
+                return
+            if value == "custom":
+                self.app.push_screen(
+                    PromptScreen(
+                        "Snooze until",
+                        placeholder="30m, 4h, 2d, tomorrow, 2026-12-01T09:00",
+                        check=lambda text: check_when(text, agent_zone),
+                    ),
+                    snooze,
+                )
+                return
+            until = parse_when(value, agent_zone, now if value != "custom" else utcnow())
+            self._patch(target, ConversationPatch(snoozed_until=until), "snoozed")
+
+        self.app.push_screen(PickerScreen("Snooze", choices), snooze)
+
+    def action_priority(self) -> None:
+        target = self.target()
+        choices = [Choice(name, name) for name in ("urgent", "high", "normal", "low")]
+
+        def chosen(priority: str | None) -> None:
+            if priority is not None:
+                self._patch(target, ConversationPatch(priority=priority), f"priority {priority}")
+
+        self.app.push_screen(PickerScreen("Priority", choices), chosen)
+
+    def action_labels(self) -> None:
+        target = self.target()
+        conversation = self._lookup(target) if target else None
+        if conversation is None:
+            self.app.bell()
+            return
+
+        def check(text: str) -> str | None:
+            labels = [part.strip() for part in text.split(",") if part.strip()]
+            if any(" " in label for label in labels):
+                return "labels are single words, separated by commas"
+            return None
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                labels = [part.strip() for part in text.split(",") if part.strip()]
+                self._patch(target, ConversationPatch(labels=labels), "labels set")
+
+        self.app.push_screen(
+            PromptScreen(
+                "Labels (comma-separated; empty removes all)",
+                value=sanitize_line(", ".join(conversation.labels)),
+                check=check,
+            ),
+            chosen,
+        )
+
+    def action_presence(self) -> None:
+        choices = [Choice(name, name) for name in ("online", "busy", "away")]
+
+        def chosen(presence: str | None) -> None:
+            if presence is not None:
+                self.console.set_presence(presence)
+
+        self.app.push_screen(PickerScreen("Your presence", choices), chosen)
+
+    def action_kb(self) -> None:
+        conversation = self._lookup(self.open_id) if self.open_id else None
+        locale = conversation.language if conversation else None
+        backend = self.console.backend
+
+        async def search(query: str):  # noqa: ANN202
+            hits = await backend.kb_search(query, locale=locale)
+            if locale and len(hits) < 3:
+                # Few answers in the customer's language: add the others.
+                others = await backend.kb_search(query)
+                hits += [h for h in others if h.id not in {x.id for x in hits}]
+            return hits
+
+        def insert(text: str | None) -> None:
+            if text and self.open_id is not None:
+                self.add_class("-reading")
+                self.pane.composer.input.insert(("\n" if self.pane.composer.text else "") + text)
+                self.pane.composer.input.focus()
+
+        self.app.push_screen(
+            KbScreen(search, backend.kb_article, self.console.kb_link), insert
+        )
+
+    # --- composer ------------------------------------------------------------------------
+
+    @on(ComposerInput.ToggleMode)
+    def _toggle_mode(self) -> None:
+        composer = self.pane.composer
+        composer.private = not composer.private
+
+    @on(ComposerInput.Leave)
+    def _leave_composer(self) -> None:
+        self._save_draft()
+        self.pane.thread.focus()
+
+    @on(ComposerInput.Changed)
+    def _composer_changed(self) -> None:
+        if self.open_id is None:
+            return
+        now = utcnow()
+        if self.typing_until is None or self.typing_until - now < timedelta(seconds=3):
+            if self.typing_until is None:
+                self.console.signal_typing(self.open_id, True, self.pane.composer.private)
+            self.typing_until = now + timedelta(seconds=5)
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(0.5, self._save_draft)
+
+    def _save_draft(self) -> None:
+        if self.open_id is not None and self.console.drafts is not None:
+            composer = self.pane.composer
+            self.console.drafts.save(self.open_id, composer.text, private=composer.private)
+
+    @on(ComposerInput.Send)
+    def _send(self) -> None:
+        if self.open_id is None:
+            return
+        composer = self.pane.composer
+        body = composer.text
+        if not body.strip():
+            self.notify("Nothing to send.", severity="warning")
+            return
+        self.send(self.open_id, body, composer.private, self.pane.thread.last_seen_id, force=False)
+
+    @work(group="send")
+    async def send(self, conversation_id: int, body: str, private: bool, last_seen: int | None,
+                   *, force: bool) -> None:
+        console = self.console
+        try:
+            message = await console.backend.send_message(
+                conversation_id,
+                body,
+                private=private,
+                last_seen_message_id=last_seen,
+                force=force,
+                idempotency_key=str(uuid.uuid4()),
+            )
+        except Conflict as conflict:
+            await self._review(conversation_id, body, private, conflict.unseen)
+            return
+        except BackendError as exc:
+            console.report(exc, prefix="not sent (your text is kept)")
+            return
+        if console.drafts is not None:
+            console.drafts.discard(conversation_id)
+        if self.open_id == conversation_id:
+            self.pane.composer.set_text("")
+            await self.pane.thread.add([message])
+        if self.typing_until is not None:
+            self.typing_until = None
+            console.signal_typing(conversation_id, False, private)
+        self.notify("Note saved." if private else "Reply sent.", timeout=2)
+
+    async def _review(self, conversation_id: int, body: str, private: bool, unseen: list[Message]) -> None:
+        if self.open_id == conversation_id:
+            await self.pane.thread.add(unseen)
+        choice = await self.app.push_screen_wait(ReviewScreen(unseen))
+        if choice == "send":
+            self.send(conversation_id, body, private, None, force=True)
+        else:
+            self.pane.composer.input.focus()
+
+    @on(ComposerInput.CannedRequested)
+    def _canned(self) -> None:
+        self.pick_canned()
+
+    @work(exclusive=True, group="canned")
+    async def pick_canned(self) -> None:
+        console = self.console
+        conversation = self._lookup(self.open_id) if self.open_id else None
+        if conversation is None:
+            return
+        if self.canned_cache is None:
+            try:
+                self.canned_cache = await console.backend.canned_responses()
+            except BackendError as exc:
+                console.report(exc)
+                return
+        language = conversation.language
+        choices = [
+            Choice(
+                f"/{canned.shortcode}",
+                canned,
+                detail=f"{canned.title} [{canned.locale}]",
+                search=canned.body,
+                rank=0.5 if canned.locale == language else 0.0,
+            )
+            for canned in self.canned_cache
+        ]
+        chosen = await self.app.push_screen_wait(
+            PickerScreen(
+                "Canned responses",
+                choices,
+                preview=lambda canned: untrusted(canned.body),
+                hint="type to search shortcode, title and text · enter insert · esc keep typing",
+            )
+        )
+        if chosen is None:
+            self.pane.composer.input.focus()
+            return
+        self._insert_canned(conversation, chosen)
+
+    def _insert_canned(self, conversation: Conversation, canned: CannedResponse) -> None:
+        me = self.console.store.me
+        values = context_for(
+            contact_name=sanitize_line(conversation.contact.name),
+            contact_email=conversation.contact.email,
+            agent_name=me.name if me else "",
+            conversation_id=conversation.id,
+        )
+        filled = fill(canned.body, values)
+        area = self.pane.composer.input
+        row, column = area.cursor_location
+        # Replace the `/` that opened the picker.
+        if column > 0 and area.document.get_line(row)[column - 1] == "/":
+            area.delete((row, column - 1), (row, column))
+            column -= 1
+        start = (row, column)
+        area.insert(filled.text, start)
+        if filled.cursor is not None:
+            area.move_cursor(_offset_location(filled.text, start, filled.cursor))
+        area.focus()
+
+
+def _offset_location(text: str, start: tuple[int, int], offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    lines = before.split("\n")
+    if len(lines) == 1:
+        return (start[0], start[1] + len(before))
+    return (start[0] + len(lines) - 1, len(lines[-1]))
+
+
+def _matches(conversation: Conversation, needle: str) -> bool:
+    if needle.startswith("#") and needle[1:].isdigit():
+        return conversation.id == int(needle[1:])
+    haystack = " ".join(
+        [
+            conversation.contact.name,
+            conversation.contact.email or "",
+            conversation.subject or "",
+            conversation.last_message.body if conversation.last_message else "",
+            " ".join(conversation.labels),
+            conversation.assignee.name if conversation.assignee else "",
+            str(conversation.id),
+        ]
+    ).lower()
+    return all(word in haystack for word in needle.split())
+

@@ -1,0 +1,192 @@
+"""Knowledge-base search: results as you type, a reader, and keys to put a link or a
+quoted excerpt into the reply. Article text is untrusted: sanitized, and links in the
+Markdown are never opened."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
+from agent_console.core.sanitize import sanitize
+from agent_console.tui.safe_text import untrusted_line
+
+Search = Callable[[str], Awaitable[list[KbHit]]]
+Fetch = Callable[[int], Awaitable[KbArticle]]
+LinkFor = Callable[[KbArticle | KbHit], str]
+
+
+def snippet_text(snippet: str) -> Text:
+    """The server marks hits with private-use characters; turn them into highlight spans."""
+    text = Text()
+    highlighted = False
+    for part in sanitize(snippet).replace("\n", " ").replace(SNIPPET_CLOSE, SNIPPET_OPEN).split(SNIPPET_OPEN):
+        if part:
+            text.append(part, "bold reverse" if highlighted else "")
+        highlighted = not highlighted
+    return text
+
+
+def plain_snippet(snippet: str) -> str:
+    return sanitize(snippet).replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, "").replace("\n", " ").strip()
+
+
+def quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.strip().splitlines())
+
+
+def first_paragraph(body: str, limit: int = 400) -> str:
+    for block in body.split("\n\n"):
+        block = block.strip()
+        if block and not block.startswith("#"):
+            return block[:limit] + ("…" if len(block) > limit else "")
+    return body[:limit]
+
+
+class KbScreen(ModalScreen[str | None]):
+    """Returns the text to insert into the reply, or None."""
+
+    DEFAULT_CSS = """
+    KbScreen { align: center middle; }
+    KbScreen > Vertical { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    KbScreen #kb-results { height: 1fr; }
+    KbScreen #kb-reader { height: 1fr; display: none; }
+    KbScreen.-reading #kb-reader { display: block; }
+    KbScreen.-reading #kb-results { display: none; }
+    KbScreen #kb-hint { color: $text-muted; height: auto; }
+    KbScreen #kb-status { color: $text-muted; height: 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back / close", id="kb.back"),
+        Binding("ctrl+l", "insert_link", "Insert link", id="kb.insert_link"),
+        Binding("ctrl+o", "insert_quote", "Insert quote", id="kb.insert_quote"),
+        Binding("down", "move(1)", "Down", show=False, id="kb.down"),
+        Binding("up", "move(-1)", "Up", show=False, id="kb.up"),
+    ]
+
+    def __init__(self, search: Search, fetch: Fetch, link_for: LinkFor, *, query: str = "",
+                 locale: str | None = None) -> None:
+        super().__init__()
+        self.search = search
+        self.fetch = fetch
+        self.link_for = link_for
+        self.initial_query = query
+        self.locale = locale
+        self.hits: list[KbHit] = []
+        self.article: KbArticle | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Knowledge base", "bold"))
+            yield Input(value=self.initial_query, placeholder="search articles", id="kb-query")
+            yield Static(id="kb-status")
+            yield OptionList(id="kb-results")
+            yield Markdown(id="kb-reader", open_links=False)
+            yield Static(
+                Text("enter read · ctrl+l insert link · ctrl+o insert quote · esc back"), id="kb-hint"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        if self.initial_query:
+            self.run_search(self.initial_query)
+
+    @on(Input.Changed, "#kb-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self.run_search(event.value)
+
+    @work(exclusive=True, group="kb-search")
+    async def run_search(self, query: str) -> None:
+        if not query.strip():
+            self.show_hits([])
+            return
+        try:
+            hits = await self.search(query)
+        except Exception as exc:  # noqa: BLE001 - shown to the agent, never raised into the UI
+            self.query_one("#kb-status", Static).update(Text(f"search failed: {exc}"))
+            return
+        self.show_hits(hits)
+
+    def show_hits(self, hits: list[KbHit]) -> None:
+        self.hits = hits
+        results = self.query_one(OptionList)
+        results.clear_options()
+        for hit in hits:
+            prompt = untrusted_line(hit.title, "bold")
+            prompt.append(f"  [{hit.locale}]", "dim")
+            prompt.append("\n")
+            prompt.append_text(snippet_text(hit.snippet))
+            results.add_option(Option(prompt))
+        if hits:
+            results.highlighted = 0
+        self.query_one("#kb-status", Static).update(Text(f"{len(hits)} article(s)"))
+
+    def action_move(self, step: int) -> None:
+        results = self.query_one(OptionList)
+        if self.hits:
+            results.highlighted = max(0, min(len(self.hits) - 1, (results.highlighted or 0) + step))
+
+    @on(Input.Submitted, "#kb-query")
+    def _submitted(self) -> None:
+        self._read(self.query_one(OptionList).highlighted)
+
+    @on(OptionList.OptionSelected, "#kb-results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._read(event.option_index)
+
+    def _read(self, index: int | None) -> None:
+        if index is not None and 0 <= index < len(self.hits):
+            self.open_article(self.hits[index].id)
+
+    @work(exclusive=True, group="kb-read")
+    async def open_article(self, article_id: int) -> None:
+        try:
+            article = await self.fetch(article_id)
+        except Exception as exc:  # noqa: BLE001
+            self.query_one("#kb-status", Static).update(Text(f"could not open the article: {exc}"))
+            return
+        self.article = article
+        reader = self.query_one(Markdown)
+        title = sanitize(article.title).replace("\n", " ")
+        await reader.update(f"# {title}\n\n{sanitize(article.body)}")
+        self.add_class("-reading")
+        reader.focus()
+
+    def _current(self) -> KbArticle | KbHit | None:
+        if self.article is not None and self.has_class("-reading"):
+            return self.article
+        index = self.query_one(OptionList).highlighted
+        if index is not None and 0 <= index < len(self.hits):
+            return self.hits[index]
+        return None
+
+    def action_insert_link(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.dismiss(f"{sanitize(item.title).strip()}: {self.link_for(item)}")
+
+    def action_insert_quote(self) -> None:
+        item = self._current()
+        if item is None:
+            return
+        if isinstance(item, KbArticle):
+            excerpt = first_paragraph(sanitize(item.body))
+        else:
+            excerpt = plain_snippet(item.snippet)
+        self.dismiss(f"{quote(excerpt)}\n({self.link_for(item)})")
+
+    def action_back(self) -> None:
+        if self.has_class("-reading"):
+            self.remove_class("-reading")
+            self.article = None
+            self.query_one(Input).focus()
+        else:
+            self.dismiss(None)

@@ -1,0 +1,230 @@
+"""Small modal screens: a fuzzy picker, a line prompt, and the 409 review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.fuzzy import Matcher
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agent_console.core.models import Message
+from agent_console.tui.safe_text import untrusted, untrusted_line
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice(Generic[T]):
+    label: str  # untrusted: shown through the sanitizer, matched as plain text
+    value: T
+    detail: str = ""  # untrusted too
+    search: str = ""  # extra text the fuzzy match may look at (e.g. a body)
+    rank: float = 0.0  # added to the match score: higher comes first (e.g. "in your language")
+
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 80%; max-width: 100; height: auto; max-height: 85%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}}
+{name} .modal-title {{ text-style: bold; padding: 0 0 1 0; }}
+{name} .modal-hint {{ color: $text-muted; padding: 1 0 0 0; }}
+"""
+
+
+class PickerScreen(ModalScreen[T | None], Generic[T]):
+    """Type to filter (fuzzy), arrows to move, enter to choose, escape to cancel."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="PickerScreen") + """
+    PickerScreen OptionList { height: auto; max-height: 20; }
+    PickerScreen #picker-preview { height: auto; max-height: 10; color: $text-muted; padding: 1 0 0 0; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss_none", "Cancel", id="picker.cancel"),
+        Binding("down", "move(1)", "Down", show=False, id="picker.down"),
+        Binding("up", "move(-1)", "Up", show=False, id="picker.up"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        choices: Sequence[Choice[T]],
+        *,
+        query: str = "",
+        preview: Callable[[T], Text] | None = None,
+        hint: str = "type to filter · enter choose · esc cancel",
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+        self.initial_query = query
+        self.preview = preview
+        self.hint = hint
+        self.visible: list[Choice[T]] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text), classes="modal-title")
+            yield Input(value=self.initial_query, placeholder="filter", id="picker-filter")
+            yield OptionList(id="picker-options")
+            if self.preview is not None:
+                yield Static(id="picker-preview")
+            yield Static(Text(self.hint), classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.refilter(self.initial_query)
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#picker-filter")
+    def _changed(self, event: Input.Changed) -> None:
+        self.refilter(event.value)
+
+    def refilter(self, query: str) -> None:
+        if query.strip():
+            matcher = Matcher(query.strip())
+            scored = []
+            for choice in self.choices:
+                score = max(
+                    matcher.match(choice.label),
+                    matcher.match(choice.detail) * 0.8,
+                    matcher.match(choice.search) * 0.5,
+                )
+                if score > 0:
+                    scored.append((score + choice.rank, choice))
+            scored.sort(key=lambda pair: -pair[0])
+            self.visible = [choice for _, choice in scored]
+        else:
+            self.visible = sorted(self.choices, key=lambda c: -c.rank)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(self._prompt(choice)) for choice in self.visible])
+        if self.visible:
+            options.highlighted = 0
+        self._show_preview()
+
+    def _prompt(self, choice: Choice[T]) -> Text:
+        text = untrusted_line(choice.label, "bold")
+        if choice.detail:
+            text.append("  ")
+            text.append_text(untrusted_line(choice.detail, "dim"))
+        return text
+
+    def _show_preview(self) -> None:
+        if self.preview is None:
+            return
+        options = self.query_one(OptionList)
+        index = options.highlighted
+        panel = self.query_one("#picker-preview", Static)
+        if index is None or index >= len(self.visible):
+            panel.update("")
+        else:
+            panel.update(self.preview(self.visible[index].value))
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._show_preview()
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if not self.visible:
+            return
+        current = options.highlighted or 0
+        options.highlighted = max(0, min(len(self.visible) - 1, current + step))
+
+    @on(Input.Submitted, "#picker-filter")
+    def _submitted(self) -> None:
+        self._choose(self.query_one(OptionList).highlighted)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option_index)
+
+    def _choose(self, index: int | None) -> None:
+        if index is not None and 0 <= index < len(self.visible):
+            self.dismiss(self.visible[index].value)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input, with a check that explains what is wrong."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen") + """
+    PromptScreen #prompt-error { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, *, value: str = "", placeholder: str = "",
+                 check: Callable[[str], str | None] | None = None, hint: str = "enter to confirm · esc to cancel") -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+        self.check = check
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text), classes="modal-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(id="prompt-error")
+            yield Static(Text(self.hint), classes="modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        problem = self.check(event.value) if self.check else None
+        if problem:
+            self.query_one("#prompt-error", Static).update(Text(problem))
+            return
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReviewScreen(ModalScreen[str]):
+    """The server said someone wrote meanwhile: show it, then send anyway or edit."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="ReviewScreen") + """
+    ReviewScreen VerticalScroll { height: auto; max-height: 20; }
+    ReviewScreen .unseen { border-left: thick $warning; padding: 0 1; margin: 0 0 1 0; }
+    """
+    BINDINGS = [
+        Binding("enter,ctrl+s", "choose('send')", "Send anyway", id="review.send"),
+        Binding("escape,e", "choose('edit')", "Edit", id="review.edit"),
+    ]
+
+    def __init__(self, unseen: list[Message]) -> None:
+        super().__init__()
+        self.unseen = unseen
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Text(f"{len(self.unseen)} new message(s) arrived while you were writing", "bold"),
+                classes="modal-title",
+            )
+            with VerticalScroll():
+                for message in self.unseen:
+                    text = untrusted_line(message.author.name or message.kind, "bold")
+                    text.append(f"  ({message.kind})\n", "dim")
+                    text.append_text(untrusted(message.body))
+                    yield Static(text, classes="unseen")
+            yield Static(Text("enter: send your reply anyway · esc: go back and edit"), classes="modal-hint")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)

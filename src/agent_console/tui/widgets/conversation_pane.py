@@ -1,0 +1,125 @@
+"""One conversation: header, thread, contact panel, who-else-is-here line, and composer.
+
+The pane reads state from the app's store and asks the app to run network work; it
+never talks to the backend itself.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from agent_console.core.clock import utcnow
+from agent_console.core.models import Conversation, Message
+from agent_console.tui.format import CHANNEL_NAMES, local_time
+from agent_console.tui.safe_text import untrusted_line
+from agent_console.tui.widgets.composer import Composer
+from agent_console.tui.widgets.thread import ThreadView
+
+
+class ContactPanel(Vertical):
+    DEFAULT_CSS = """
+    ContactPanel { width: 32; border-left: solid $primary 30%; padding: 0 1; }
+    ContactPanel > Static { height: auto; }
+    ContactPanel > #contact-history { margin-top: 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="contact-details")
+        yield Static(id="contact-history")
+
+    def show(self, conversation: Conversation, earlier: list[Conversation]) -> None:
+        contact = conversation.contact
+        now = utcnow()
+        text = Text()
+        text.append_text(untrusted_line(contact.name, "bold"))
+        for label, value in (("email", contact.email), ("phone", contact.phone)):
+            if value:
+                text.append(f"\n{label}: ")
+                text.append_text(untrusted_line(value))
+        text.append(f"\nlanguage: {untrusted_line(contact.language).plain}")
+        if contact.timezone:
+            text.append("\nzone: ")
+            text.append_text(untrusted_line(contact.timezone))
+            text.append(f"\nlocal time: {local_time(now, contact.timezone, with_date=True)}", "bold")
+        text.append(f"\nchannel: {CHANNEL_NAMES.get(conversation.channel, conversation.channel)}")
+        self.query_one("#contact-details", Static).update(text)
+        history = Text("Earlier conversations", style="bold")
+        others = [c for c in earlier if c.id != conversation.id]
+        if not others:
+            history.append("\nnone")
+        for other in others[:8]:
+            history.append(f"\n#{other.id} {other.status} ")
+            history.append_text(untrusted_line(other.subject or (other.last_message.body if other.last_message else ""))[:40])
+        self.query_one("#contact-history", Static).update(history)
+
+
+class ConversationPane(Vertical):
+    """Everything about the open conversation."""
+
+    DEFAULT_CSS = """
+    ConversationPane { width: 1fr; }
+    ConversationPane > #conversation-header { height: auto; padding: 0 1; background: $boost; }
+    ConversationPane > #conversation-body { height: 1fr; }
+    ConversationPane > #presence-line { height: auto; padding: 0 1; color: $accent; }
+    ConversationPane > #empty-pane { height: 1fr; content-align: center middle; color: $text-muted; }
+    ConversationPane.-narrow ContactPanel { display: none; }
+    ConversationPane.-narrow.-contact ContactPanel { display: block; width: 100%; border-left: none; }
+    ConversationPane.-narrow.-contact ThreadView { display: none; }
+    """
+
+    conversation_id: reactive[int | None] = reactive(None)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="conversation-header")
+        with Horizontal(id="conversation-body"):
+            yield ThreadView(id="thread")
+            yield ContactPanel(id="contact-panel")
+        yield Static(id="presence-line")
+        yield Composer(id="composer")
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one(ThreadView)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def show_header(self, conversation: Conversation) -> None:
+        text = Text()
+        text.append(f"#{conversation.id} ", "bold")
+        text.append_text(untrusted_line(conversation.subject or conversation.contact.name, "bold"))
+        text.append(f"\n{conversation.status} · {conversation.priority} · ")
+        text.append(CHANNEL_NAMES.get(conversation.channel, conversation.channel))
+        text.append(" · ")
+        if conversation.assignee:
+            text.append_text(untrusted_line(conversation.assignee.name))
+        else:
+            text.append("unassigned", "italic")
+        if conversation.team:
+            text.append(" · team ")
+            text.append_text(untrusted_line(conversation.team.name))
+        if conversation.labels:
+            text.append(" · ")
+            text.append_text(untrusted_line(" ".join(f"#{label}" for label in conversation.labels)))
+        if conversation.snoozed_until:
+            text.append(f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC")
+        self.query_one("#conversation-header", Static).update(text)
+
+    async def load(self, conversation: Conversation, messages: list[Message], earlier: list[Conversation],
+                   agent_zone: str | None) -> None:
+        self.conversation_id = conversation.id
+        self.show_header(conversation)
+        await self.thread.show(conversation, messages, agent_zone)
+        self.query_one(ContactPanel).show(conversation, earlier)
+
+    def update_conversation(self, conversation: Conversation) -> None:
+        self.show_header(conversation)
+        self.thread.update_conversation(conversation)
+
+    def show_signals(self, text: Text | None) -> None:
+        self.query_one("#presence-line", Static).update(text or "")

@@ -1,0 +1,293 @@
+"""The queue: a virtual list of conversations (Line API).
+
+Only visible rows are rendered, and each rendered row is cached by what it shows
+(conversation seq, width, cursor, the minute the SLA clock reads), so a live update
+redraws the rows it touched and nothing else. Rows are keyed by conversation id: a new
+order never clears the list, the cursor stays on its conversation, and the view does not
+jump when rows arrive above it. Arrivals below the fold are counted, not scrolled to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agent_console.core.clock import utcnow
+from agent_console.core.models import Conversation
+from agent_console.core.sanitize import sanitize_line
+from agent_console.tui.format import channel_short, priority_mark, sla_label
+
+Lookup = Callable[[int], Conversation | None]
+
+
+class QueueList(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("down,j", "cursor_down", "Down", show=False, id="queue.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="queue.up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="queue.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="queue.page_up"),
+        Binding("home,g", "first", "First", show=False, id="queue.first"),
+        Binding("end,G", "last", "Last", show=False, id="queue.last"),
+        Binding("enter,l", "open", "Open", id="queue.open"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "queue--cursor",
+        "queue--breached",
+        "queue--soon",
+        "queue--ok",
+        "queue--urgent",
+        "queue--high",
+        "queue--dim",
+        "queue--unread",
+        "queue--header",
+    }
+
+    DEFAULT_CSS = """
+    QueueList { height: 1fr; }
+    QueueList > .queue--cursor { background: $primary 40%; }
+    QueueList:focus > .queue--cursor { background: $primary 70%; text-style: bold; }
+    QueueList > .queue--breached { color: $error; text-style: bold; }
+    QueueList > .queue--soon { color: $warning; }
+    QueueList > .queue--ok { color: $success; }
+    QueueList > .queue--urgent { color: $error; text-style: bold; }
+    QueueList > .queue--high { color: $warning; text-style: bold; }
+    QueueList > .queue--dim { color: $text-muted; }
+    QueueList > .queue--unread { color: $accent; text-style: bold; }
+    """
+
+    cursor_id: reactive[int | None] = reactive(None, always_update=True, repaint=False)
+
+    class Opened(Message):
+        def __init__(self, conversation_id: int) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class Highlighted(Message):
+        def __init__(self, conversation_id: int | None) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class NewBelow(Message):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    def __init__(self, lookup: Lookup, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.lookup = lookup
+        self.rows: list[int] = []
+        self.index: dict[int, int] = {}
+        self.unseen_new: set[int] = set()
+        self.timezone_of_agent = "UTC"
+        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._now = utcnow()
+
+    # --- data --------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[int], *, created: set[int] | frozenset[int] = frozenset()) -> None:
+        """Show `rows` in this order, keeping the cursor's conversation where it is on screen."""
+        anchor_id = self.cursor_id
+        anchor_offset = None
+        if anchor_id is not None and anchor_id in self.index:
+            anchor_offset = self.index[anchor_id] - int(self.scroll_y)
+        self.rows = rows
+        self.index = {conversation_id: i for i, conversation_id in enumerate(rows)}
+        self.virtual_size = Size(self.size.width, len(rows))
+        if anchor_id not in self.index:
+            # The conversation left this view: stay at the same position in the list.
+            old = anchor_offset if anchor_offset is not None else 0
+            position = min(max(0, int(self.scroll_y) + old), len(rows) - 1)
+            self.cursor_id = rows[position] if rows else None
+            self.post_message(self.Highlighted(self.cursor_id))
+        elif anchor_offset is not None:
+            self.scroll_to(y=max(0, self.index[anchor_id] - anchor_offset), animate=False, immediate=True)
+        self.unseen_new |= {c for c in created if c in self.index}
+        self.unseen_new &= set(self.index)
+        self._mark_seen()
+        self.refresh()
+
+    def refresh_conversations(self, ids: set[int]) -> None:
+        """Repaint only the visible rows that show one of `ids`."""
+        top = int(self.scroll_y)
+        for offset in range(self.size.height):
+            row = top + offset
+            if row < len(self.rows) and self.rows[row] in ids:
+                self.refresh_line(offset)
+
+    def tick(self, now: datetime) -> None:
+        """The SLA clocks move: repaint when the minute they show changes."""
+        if now.replace(second=0, microsecond=0) != self._now.replace(second=0, microsecond=0):
+            self._now = now
+            self.refresh()
+        else:
+            self._now = now
+
+    def _mark_seen(self) -> None:
+        if self.unseen_new:
+            top = int(self.scroll_y)
+            visible = set(self.rows[top : top + self.size.height])
+            self.unseen_new -= visible
+            below = sum(1 for c in self.unseen_new if self.index.get(c, 0) >= top)
+            self.post_message(self.NewBelow(below))
+        else:
+            self.post_message(self.NewBelow(0))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._mark_seen()
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        row = int(self.scroll_y) + y
+        width = self.size.width
+        if row >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        conversation_id = self.rows[row]
+        conversation = self.lookup(conversation_id)
+        if conversation is None:
+            return Strip.blank(width, self.rich_style)
+        is_cursor = conversation_id == self.cursor_id
+        key = (
+            conversation_id,
+            conversation.seq,
+            width,
+            is_cursor,
+            self.has_focus,
+            self._now.replace(second=0, microsecond=0),
+            self.app.theme,
+        )
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        strip = self._render_row(conversation, width, is_cursor)
+        self._cache[key] = strip
+        return strip
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool) -> Strip:
+        base = self.rich_style
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        label, level = sla_label(conversation, self._now)
+        line.append(label.rjust(5), self._style(f"queue--{level}"))
+        line.append(" ")
+        mark, weight = priority_mark(conversation.priority)
+        line.append(mark, self._style(f"queue--{weight}") if weight else Style())
+        line.append(" ")
+        line.append(channel_short(conversation.channel).ljust(4), self._style("queue--dim"))
+        line.append(" ")
+        line.append(_fit(sanitize_line(conversation.contact.name), 18))
+        line.append(" ")
+        line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
+        line.append(" ")
+        wide = width >= 100
+        assignee_width = 14 if wide else 0
+        fixed = 5 + 1 + 1 + 1 + 4 + 1 + 18 + 1 + 2 + 1 + 2 + (assignee_width + 1 if wide else 0)
+        subject_width = max(8, width - fixed)
+        preview = conversation.subject or (conversation.last_message.body if conversation.last_message else "")
+        line.append(_fit(sanitize_line(preview), subject_width))
+        if wide:
+            line.append(" ")
+            who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
+            line.append(_fit(who, assignee_width), self._style("queue--dim"))
+        line.append(" ")
+        line.append("●" if conversation.unread_count else " ", self._style("queue--unread"))
+        if is_cursor:
+            line.stylize(self._style("queue--cursor"))
+        segments = list(line.render(self.app.console))
+        strip = Strip(segments).adjust_cell_length(width, base).apply_style(base)
+        if is_cursor:
+            strip = strip.apply_style(self._style("queue--cursor"))
+        return Strip(list(Segment.simplify(strip)), width)
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def watch_cursor_id(self, old: int | None, new: int | None) -> None:
+        for conversation_id in (old, new):
+            if conversation_id is not None and conversation_id in self.index:
+                offset = self.index[conversation_id] - int(self.scroll_y)
+                if 0 <= offset < self.size.height:
+                    self.refresh_line(offset)
+
+    def _move_to(self, row: int) -> None:
+        if not self.rows:
+            return
+        row = max(0, min(row, len(self.rows) - 1))
+        self.cursor_id = self.rows[row]
+        top = int(self.scroll_y)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + self.size.height:
+            self.scroll_to(y=row - self.size.height + 1, animate=False, immediate=True)
+        self.post_message(self.Highlighted(self.cursor_id))
+
+    @property
+    def cursor_row(self) -> int:
+        return self.index.get(self.cursor_id, 0) if self.cursor_id is not None else 0
+
+    def action_cursor_down(self) -> None:
+        self._move_to(self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move_to(self.cursor_row - 1)
+
+    def action_page_down(self) -> None:
+        self._move_to(self.cursor_row + max(1, self.size.height - 1))
+
+    def action_page_up(self) -> None:
+        self._move_to(self.cursor_row - max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self.rows) - 1)
+
+    def action_open(self) -> None:
+        if self.cursor_id is not None:
+            self.post_message(self.Opened(self.cursor_id))
+
+    def select(self, conversation_id: int) -> None:
+        if conversation_id in self.index:
+            self._move_to(self.index[conversation_id])
+
+    def on_click(self, event) -> None:  # noqa: ANN001 - textual.events.Click
+        row = int(self.scroll_y) + event.y
+        if 0 <= row < len(self.rows):
+            self._move_to(row)
+            if event.chain >= 2:
+                self.action_open()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or cut to exactly `width` terminal cells (CJK and emoji take two)."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)

@@ -1,0 +1,124 @@
+"""The conversation thread: customer, agent, private note, bot and activity messages, each
+styled apart, with times in the agent's zone and the customer's local time beside them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from agent_console.core.clock import utcnow
+from agent_console.core.models import Conversation, Message
+from agent_console.core.sanitize import DISPLAY_LIMIT, clip
+from agent_console.tui.format import local_time, stamp
+from agent_console.tui.safe_text import untrusted, untrusted_line
+
+KIND_LABELS = {"incoming": "", "outgoing": "", "note": "private note", "bot": "bot", "activity": ""}
+
+
+class MessageItem(Static):
+    DEFAULT_CSS = """
+    MessageItem { padding: 0 1; margin: 0 0 1 0; }
+    MessageItem.-incoming { border-left: thick $secondary; }
+    MessageItem.-outgoing { border-left: thick $primary; background: $primary 10%; }
+    MessageItem.-note { border-left: thick $warning; background: $warning 15%; }
+    MessageItem.-bot { border-left: thick $accent; color: $text-muted; }
+    MessageItem.-activity { color: $text-muted; text-style: italic; margin: 0; padding: 0 2; }
+    """
+
+    def __init__(self, message: Message, conversation: Conversation, agent_zone: str | None,
+                 *, expanded: bool = False) -> None:
+        super().__init__(classes=f"-{message.kind}")
+        self.message = message
+        self.conversation = conversation
+        self.agent_zone = agent_zone
+        self.expanded = expanded
+        self.clipped = 0
+
+    def render(self) -> Text:
+        message = self.message
+        now = utcnow()
+        when = stamp(message.created_at, self.agent_zone, now)
+        if message.kind == "activity":
+            return Text.assemble(untrusted_line(message.body), (f"  {when}", "dim"))
+        header = Text()
+        name = message.author.name or ("Lumo bot" if message.kind == "bot" else "customer")
+        header.append_text(untrusted_line(name, "bold"))
+        label = KIND_LABELS[message.kind]
+        if label:
+            header.append(f"  [{label}]", "italic")
+        header.append(f"  {when}", "dim")
+        contact_zone = self.conversation.contact.timezone
+        if message.kind == "incoming" and contact_zone:
+            header.append(f"  (their time {local_time(message.created_at, contact_zone)})", "dim")
+        body, hidden = (message.body, 0) if self.expanded else clip(message.body, DISPLAY_LIMIT)
+        self.clipped = hidden
+        text = Text.assemble(header, "\n", untrusted(body))
+        if hidden:
+            text.append(f"\n… {hidden:,} more characters (press e to show all)", "bold italic")
+        return text
+
+
+class ThreadView(VerticalScroll, can_focus=True):
+    BINDINGS = [
+        Binding("e", "expand", "Show all of long messages", show=False, id="thread.expand"),
+        Binding("j,down", "scroll_down", "Scroll down", show=False, id="thread.down"),
+        Binding("k,up", "scroll_up", "Scroll up", show=False, id="thread.up"),
+    ]
+    DEFAULT_CSS = """
+    ThreadView { height: 1fr; padding: 0 1; }
+    ThreadView > .thread--empty { color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.conversation: Conversation | None = None
+        self.agent_zone: str | None = None
+        self.shown: list[int] = []
+
+    async def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> None:
+        """Show a whole thread (a different conversation, or after a reload)."""
+        self.conversation = conversation
+        self.agent_zone = agent_zone
+        await self.remove_children()
+        self.shown = [m.id for m in messages]
+        await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
+        self.scroll_end(animate=False, immediate=True)
+
+    async def add(self, messages: list[Message]) -> int:
+        """Append messages that arrived live; keep the reader's place unless at the end."""
+        if self.conversation is None:
+            return 0
+        fresh = [m for m in messages if m.id not in self.shown and m.conversation_id == self.conversation.id]
+        if not fresh:
+            return 0
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        self.shown += [m.id for m in fresh]
+        await self.mount_all([MessageItem(m, self.conversation, self.agent_zone) for m in fresh])
+        if at_end:
+            self.scroll_end(animate=False)
+        return len(fresh)
+
+    def update_conversation(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        for item in self.query(MessageItem):
+            item.conversation = conversation
+
+    @property
+    def last_seen_id(self) -> int | None:
+        return max(self.shown) if self.shown else None
+
+    def action_expand(self) -> None:
+        for item in self.query(MessageItem):
+            if item.clipped:
+                item.expanded = True
+                item.refresh(layout=True)
+
+    def tick(self, now: datetime) -> None:
+        """Times shown as 'today' roll over at midnight: cheap enough to repaint rarely."""
+        if now.minute == 0 and now.second < 2:
+            for item in self.query(MessageItem):
+                item.refresh()
