@@ -9,6 +9,9 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +20,7 @@ from litestar import Litestar, Request, Response, asgi, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     ValidationException,
@@ -26,6 +30,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from agent_console.core import models
 from agent_console.core.models import (
     STATUSES,
     Agent,
@@ -67,6 +72,9 @@ PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
 
 
 async def current_agent(request: Request) -> Agent:
+    cached = request.state.get("agent")
+    if cached is not None:
+        return cached
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -75,6 +83,43 @@ async def current_agent(request: Request) -> Agent:
     if agent is None:
         raise NotAuthorizedException("invalid bearer token")
     return agent
+
+
+async def check_request(request: Request) -> None:
+    """Strict checks before a handler runs.
+
+    - A misspelt filter (`?stauts=open`) must not silently return everything.
+    - Bodies decode strictly (`"snoozed_until": 0` is not a date), so what the OpenAPI
+      document promises is what the server enforces.
+    """
+    if request.method not in ("GET", "POST", "PATCH"):
+        return  # Litestar's own OPTIONS/HEAD answers take no query and no body
+    names, body_type, needs_auth = _signature(request.route_handler.fn)
+    if needs_auth:
+        # Who is asking comes before what they asked: 401 beats 422.
+        request.state.agent = await current_agent(request)
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        raise Invalid(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    if body_type is not None:
+        raw = await request.body()
+        try:
+            msgspec.json.decode(raw)  # syntax first: a broken body is 400, not 422
+        except msgspec.DecodeError as exc:
+            raise ClientException(f"{exc}") from None
+        try:
+            msgspec.json.decode(raw, type=body_type)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            path = message.rpartition(" - at `$.")[2].rstrip("`") if " - at `$." in message else None
+            raise Invalid(f"{path}: {message}" if path else message, field=path) from None
+
+
+@functools.cache
+def _signature(fn: Any) -> tuple[frozenset[str], Any, bool]:
+    hints = typing.get_type_hints(fn, include_extras=True)
+    parameters = frozenset(inspect.signature(fn).parameters)
+    return parameters - {"request", "me", "data"}, hints.get("data"), "me" in parameters
 
 
 def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
@@ -101,11 +146,12 @@ _HTTP_CODES = {
 _STORE_STATUS = {NotFound: 404, Invalid: 422, Forbidden: 403, Stale: 409}
 
 
-def _error(status: int, body: ErrorBody) -> Response[Any]:
+def _error(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
         content=msgspec.json.encode(ErrorResponse(error=body)),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -136,9 +182,14 @@ def handle_error(request: Request, exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail
-        if status == 400 and detail.startswith("JSON is malformed"):
-            return _error(400, ErrorBody(code="malformed_json", message=detail))
-        return _error(status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=detail))
+        if status == 400:
+            # Validation failures were handled above: a plain 400 means the body did not decode.
+            return _error(
+                400, ErrorBody(code="malformed_json", message=f"request body is not valid JSON: {detail}")
+            )
+        return _error(
+            status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=detail), headers=exc.headers
+        )
     request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, ErrorBody(code="internal", message="internal server error"))
 
@@ -232,7 +283,7 @@ async def list_messages(
     request: Request,
     me: Agent,
     conversation_id: PositiveId,
-    after: Annotated[int | None, Parameter(ge=0, le=2**53)] = None,
+    after: Annotated[int, Parameter(description="Only messages with a greater id", le=2**53)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
 ) -> MessagePage:
     return MessagePage(items=_store(request).list_messages(conversation_id, after=after, limit=limit))
@@ -364,6 +415,12 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in components.items():
         schemas.setdefault(name, schema)
+    # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
+    for name, schema in schemas.items():
+        struct = getattr(models, name, None)
+        config = getattr(struct, "__struct_config__", None)
+        if config is not None and config.forbid_unknown_fields:
+            schema["additionalProperties"] = False
     error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
@@ -427,6 +484,7 @@ def create_app(
             events,
         ],
         dependencies={"me": Provide(current_agent)},
+        before_request=check_request,
         exception_handlers={Exception: handle_error},
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(

@@ -99,12 +99,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE kb_articles (
         id INTEGER PRIMARY KEY,
-        slug TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL,
         title TEXT NOT NULL,
         body TEXT NOT NULL,
         tags TEXT NOT NULL DEFAULT '[]',
         locale TEXT NOT NULL,
-        updated_at TEXT NOT NULL
+        updated_at TEXT NOT NULL,
+        UNIQUE (slug, locale)
     );
     CREATE VIRTUAL TABLE kb_fts USING fts5(
         title, body, tags, content='kb_articles', content_rowid='id',

@@ -632,7 +632,7 @@ class Store:
         self._require_conversation(conversation_id)
         rows = self.conn.execute(
             "SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (conversation_id, after or 0, limit),
+            (conversation_id, max(after or 0, 0), limit),
         ).fetchall()
         return [self._message(r) for r in rows]
 
@@ -791,11 +791,14 @@ class Store:
 
     def _find_or_create_contact(self, tx: _Tx, inbound: InboundMessage) -> int:
         person = inbound.contact
+        # Blank means unknown: "" must neither match nor claim the one empty address.
+        email = (person.email or "").strip() or None
+        phone = (person.phone or "").strip() or None
         row = None
-        if person.email:
-            row = tx.conn.execute("SELECT id FROM contacts WHERE email = ?", (person.email,)).fetchone()
-        if row is None and person.phone:
-            row = tx.conn.execute("SELECT id FROM contacts WHERE phone = ?", (person.phone,)).fetchone()
+        if email:
+            row = tx.conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchone()
+        if row is None and phone:
+            row = tx.conn.execute("SELECT id FROM contacts WHERE phone = ?", (phone,)).fetchone()
         if row is not None:
             return row[0]
         cursor = tx.conn.execute(
@@ -803,8 +806,8 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 person.name,
-                person.email,
-                person.phone,
+                email,
+                phone,
                 person.language or "en",
                 person.timezone,
                 to_iso(tx.now),

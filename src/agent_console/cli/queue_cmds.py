@@ -1,0 +1,547 @@
+"""Queue commands: `convs` (the list) and `conv ID VERB` (one conversation).
+
+Import hygiene: typer and the standard library at import time; the client, msgspec and
+Rich are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import typer
+
+from agent_console.cli.groups import ConvGroup, require_conv_id
+from agent_console.cli.options import EPILOG, Settings, command
+
+ViewName = Literal["mine", "unassigned", "all", "urgent"]
+PriorityName = Literal["urgent", "high", "normal", "low"]
+STATUS_NAMES = ("open", "pending", "snoozed", "resolved")
+LABEL_RE = re.compile(r"^[^\s,]{1,50}$")
+
+conv_app = typer.Typer(
+    name="conv",
+    cls=ConvGroup,
+    help=(
+        "Act on one conversation: conv ID [VERB]. Without a verb, shows the conversation.\n\n"
+        "\b\nExamples:\n"
+        "  agent-console conv 42\n"
+        "  agent-console conv 42 reply 'Thanks, fixed!'\n"
+        "  agent-console conv 42 snooze --until tomorrow\n"
+        "  agent-console conv 42 assign --agent me"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    epilog=EPILOG,
+)
+
+
+# --- convs ------------------------------------------------------------------------------------
+
+
+def _statuses(values: list[str] | None) -> tuple[str, ...]:
+    if not values:
+        return ("open",)
+    wanted: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip().lower()
+            if not part:
+                continue
+            if part == "all":
+                return STATUS_NAMES
+            if part not in STATUS_NAMES:
+                raise typer.BadParameter(
+                    f"{part!r} is not one of {', '.join(STATUS_NAMES)} or all", param_hint="--status"
+                )
+            wanted.append(part)
+    return tuple(dict.fromkeys(wanted)) or ("open",)
+
+
+def convs(
+    settings: Settings,
+    view: Annotated[ViewName, typer.Option(help="Which queue view.")] = "all",
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="STATUS[,STATUS]",
+            help="open, pending, snoozed, resolved (comma-separated or repeated), or all."
+            "  [default: open]",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="Only conversations with this label.")] = None,
+    query: Annotated[
+        str | None, typer.Option(help="Full-text search in subjects, messages and contacts.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many conversations.")] = 50,
+    all_pages: Annotated[
+        bool, typer.Option("--all-pages", help="Every matching conversation (ignores --limit).")
+    ] = False,
+) -> None:
+    """List the queue, most urgent first (the one whose answer is due soonest on top).
+
+    \b
+    Examples:
+      agent-console convs --view mine
+      agent-console convs --status open,pending --label billing -o json
+      agent-console convs --view unassigned -q | xargs -n1 -I{} agent-console conv {} assign --agent me
+    """
+    statuses = _statuses(status)
+    from agent_console.cli import output, runtime
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        items = []
+        cursor = None
+        while True:
+            want = 500 if all_pages else min(500, limit - len(items))
+            page = await backend.conversations(
+                view=view, statuses=statuses, query=query, label=label, limit=want, cursor=cursor
+            )
+            items += page.items
+            cursor = page.next_cursor
+            if cursor is None or (not all_pages and len(items) >= limit):
+                return items
+
+    items = runtime.call(settings, work)
+    output.show_list(output.Out(settings), items, output.CONVERSATIONS)
+
+
+# --- conv ID ----------------------------------------------------------------------------------
+
+
+def _patch_summary(conversation) -> str:  # noqa: ANN001
+    assignee = conversation.assignee.name if conversation.assignee else "unassigned"
+    parts = [
+        f"conversation {conversation.id}:",
+        conversation.status,
+        f"(until {conversation.snoozed_until:%Y-%m-%d %H:%M} UTC)" if conversation.snoozed_until else "",
+        f"| priority {conversation.priority}",
+        f"| {assignee}",
+        f"| team {conversation.team.name}" if conversation.team else "",
+        f"| labels {','.join(conversation.labels)}" if conversation.labels else "",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def _patch(settings: Settings, **changes: object) -> None:
+    from agent_console.cli import output, runtime
+    from agent_console.core.models import ConversationPatch
+
+    conv_id = require_conv_id(settings.conv_id)
+    patch = ConversationPatch(**changes)  # type: ignore[arg-type]
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        return await backend.update_conversation(conv_id, patch)
+
+    conversation = runtime.call(settings, work)
+    out = output.Out(settings)
+    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+
+
+def view(settings: Settings) -> None:
+    """Show one conversation: status, contact, assignee, SLA due time, the last message.
+
+    \b
+    Examples:
+      agent-console conv 42
+      agent-console conv 42 -o json
+    """
+    from agent_console.cli import output, runtime
+
+    conv_id = require_conv_id(settings.conv_id)
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        return await backend.conversation(conv_id)
+
+    output.show_one(output.Out(settings), runtime.call(settings, work), output.CONVERSATIONS)
+
+
+def messages(
+    settings: Settings,
+    after: Annotated[
+        int | None, typer.Option(min=0, metavar="MESSAGE_ID", help="Only messages after this one.")
+    ] = None,
+) -> None:
+    """Print the conversation's messages, oldest first (notes and activity included).
+
+    \b
+    Examples:
+      agent-console conv 42 messages
+      agent-console conv 42 messages --after 1200 -o json
+    """
+    from agent_console.cli import output, runtime
+
+    conv_id = require_conv_id(settings.conv_id)
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        return await backend.messages(conv_id, after=after)
+
+    items = runtime.call(settings, work)
+    out = output.Out(settings)
+    if settings.output == "text" and not settings.quiet:
+        output.show_transcript(out, items)
+    else:
+        output.show_list(out, items, output.MESSAGES)
+
+
+def _send(
+    settings: Settings,
+    text: str,
+    *,
+    private: bool,
+    last_seen: int | None,
+    force: bool,
+    idempotency_key: str | None,
+) -> None:
+    from agent_console.cli import output, runtime
+    from agent_console.client.errors import Conflict
+
+    conv_id = require_conv_id(settings.conv_id)
+    body = runtime.read_text_argument(text, "note" if private else "reply")
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        return await backend.send_message(
+            conv_id,
+            body,
+            private=private,
+            last_seen_message_id=last_seen,
+            force=force,
+            idempotency_key=idempotency_key,
+        )
+
+    try:
+        message = runtime.call(settings, work)
+    except Conflict as exc:
+        if exc.unseen:
+            ids = ", ".join(f"#{m.id}" for m in exc.unseen[:10])
+            exc.message = (
+                f"conversation {conv_id} has {len(exc.unseen)} message(s) you have not seen"
+                f" ({ids}); read them with `agent-console conv {conv_id} messages"
+                f" --after {last_seen}`, then send again with --force"
+            )
+        raise
+    what = "note" if private else "reply"
+    output.show_one(
+        output.Out(settings),
+        message,
+        output.MESSAGES,
+        summary=f"sent {what} #{message.id} to conversation {conv_id}",
+    )
+
+
+TextArgument = Annotated[str, typer.Argument(metavar="TEXT|-", help="The text, or - to read stdin.")]
+LastSeenOption = Annotated[
+    int | None,
+    typer.Option(
+        "--last-seen",
+        min=1,
+        metavar="MESSAGE_ID",
+        help="Refuse (exit 5) if anyone wrote after this message.",
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Send even if others wrote since.")]
+IdempotencyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        metavar="KEY",
+        help="Retrying with the same key never sends twice.",
+    ),
+]
+
+
+def reply(
+    settings: Settings,
+    text: TextArgument,
+    last_seen: LastSeenOption = None,
+    force: ForceOption = False,
+    idempotency_key: IdempotencyOption = None,
+) -> None:
+    """Reply to the customer (visible to them).
+
+    \b
+    Examples:
+      agent-console conv 42 reply "Your refund is on its way."
+      fortune | agent-console conv 42 reply -
+      agent-console conv 42 reply --last-seen 1200 "Done!"   # exit 5 if they wrote since
+    """
+    _send(settings, text, private=False, last_seen=last_seen, force=force,
+          idempotency_key=idempotency_key)
+
+
+def note(
+    settings: Settings,
+    text: TextArgument,
+    last_seen: LastSeenOption = None,
+    force: ForceOption = False,
+    idempotency_key: IdempotencyOption = None,
+) -> None:
+    """Add a private note (only agents see it).
+
+    \b
+    Examples:
+      agent-console conv 42 note "Escalated to billing, ticket B-881."
+      agent-console conv 42 note - < findings.txt
+    """
+    _send(settings, text, private=True, last_seen=last_seen, force=force,
+          idempotency_key=idempotency_key)
+
+
+def resolve(settings: Settings) -> None:
+    """Mark the conversation resolved.
+
+    \b
+    Example:
+      agent-console conv 42 resolve
+    """
+    _patch(settings, status="resolved")
+
+
+def reopen(settings: Settings) -> None:
+    """Set the conversation open again (also wakes a snoozed one).
+
+    \b
+    Example:
+      agent-console conv 42 open
+    """
+    _patch(settings, status="open")
+
+
+def pending(settings: Settings) -> None:
+    """Set the conversation pending (waiting on someone other than the customer).
+
+    \b
+    Example:
+      agent-console conv 42 pending
+    """
+    _patch(settings, status="pending")
+
+
+def snooze(
+    settings: Settings,
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until",
+            metavar="WHEN",
+            help="4h, 30m, 2d, 1h30m, tomorrow (09:00 your time), 'tomorrow 14:00',"
+            " or a date-time like 2026-12-01T09:00 (your zone unless it has an offset).",
+        ),
+    ],
+) -> None:
+    """Snooze the conversation until a time; it reopens by itself then.
+
+    Times without an offset are in your own time zone (from your agent profile).
+
+    \b
+    Examples:
+      agent-console conv 42 snooze --until 4h
+      agent-console conv 42 snooze --until tomorrow
+      agent-console conv 42 snooze --until 2026-12-01T09:00
+    """
+    from agent_console.cli import timeparse
+
+    try:
+        timeparse.check_until(until)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--until") from None
+    from agent_console.cli import output, runtime
+    from agent_console.core.models import ConversationPatch
+
+    conv_id = require_conv_id(settings.conv_id)
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        zone_name = None
+        if not re.fullmatch(r"[\dwdhms]+", until.strip().lower()):
+            zone_name = (await backend.me()).timezone
+        try:
+            moment = timeparse.parse_until(until, zone=timeparse.zone_named(zone_name))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--until") from None
+        patch = ConversationPatch(status="snoozed", snoozed_until=moment)
+        return await backend.update_conversation(conv_id, patch)
+
+    conversation = runtime.call(settings, work)
+    out = output.Out(settings)
+    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+
+
+def _pick(kind: str, text: str, candidates: list, *, keys) -> int:  # noqa: ANN001
+    """Find one agent or team by id, exact name/email, or a unique part of the name."""
+    from agent_console.client.errors import InvalidRequest, NotFound
+
+    wanted = text.strip()
+    if wanted.isdigit():
+        for item in candidates:
+            if item.id == int(wanted):
+                return item.id
+        raise NotFound(f"no {kind} with id {wanted}")
+    folded = wanted.casefold()
+    exact = [c for c in candidates if any((k(c) or "").casefold() == folded for k in keys)]
+    if len(exact) == 1:
+        return exact[0].id
+    partial = exact or [c for c in candidates if folded in (keys[0](c) or "").casefold()]
+    if len(partial) == 1:
+        return partial[0].id
+    if not partial:
+        raise NotFound(f"no {kind} named {wanted!r}")
+    names = ", ".join(f"{keys[0](c)} ({c.id})" for c in partial[:6])
+    raise InvalidRequest(f"{wanted!r} matches several {kind}s: {names}; use the id")
+
+
+def assign(
+    settings: Settings,
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", metavar="me|NAME|ID", help="Assign to an agent (name, email or id)."),
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", metavar="NAME|ID", help="Assign to a team.")
+    ] = None,
+) -> None:
+    """Assign the conversation to an agent, a team, or both.
+
+    \b
+    Examples:
+      agent-console conv 42 assign --agent me
+      agent-console conv 42 assign --agent "Ana Ruiz" --team Billing
+      agent-console conv 42 assign --team 3
+    """
+    if agent is None and team is None:
+        raise typer.BadParameter("give --agent, --team, or both", param_hint="--agent/--team")
+    from agent_console.cli import output, runtime
+    from agent_console.core.models import ConversationPatch
+
+    conv_id = require_conv_id(settings.conv_id)
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        changes: dict[str, int] = {}
+        if agent is not None:
+            if agent.strip().lower() == "me":
+                changes["assignee_id"] = (await backend.me()).id
+            else:
+                people = [a for a in await backend.agents() if a.role != "integration"]
+                changes["assignee_id"] = _pick(
+                    "agent", agent, people, keys=(lambda a: a.name, lambda a: a.email)
+                )
+        if team is not None:
+            changes["team_id"] = _pick("team", team, await backend.teams(), keys=(lambda t: t.name,))
+        return await backend.update_conversation(conv_id, ConversationPatch(**changes))
+
+    conversation = runtime.call(settings, work)
+    out = output.Out(settings)
+    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+
+
+def unassign(
+    settings: Settings,
+    team: Annotated[bool, typer.Option("--team", help="Also remove the team.")] = False,
+) -> None:
+    """Remove the assigned agent (and with --team, the team).
+
+    \b
+    Examples:
+      agent-console conv 42 unassign
+      agent-console conv 42 unassign --team
+    """
+    changes: dict[str, None] = {"assignee_id": None}
+    if team:
+        changes["team_id"] = None
+    _patch(settings, **changes)
+
+
+def priority(
+    settings: Settings,
+    level: Annotated[PriorityName, typer.Argument(metavar="urgent|high|normal|low")],
+) -> None:
+    """Set the priority (it moves the SLA due time).
+
+    \b
+    Example:
+      agent-console conv 42 priority urgent
+    """
+    _patch(settings, priority=level)
+
+
+def _labels(text: str | None, what: str) -> list[str]:
+    if text is None:
+        return []
+    labels = [part.strip() for part in text.split(",") if part.strip()]
+    for label in labels:
+        if not LABEL_RE.match(label):
+            raise typer.BadParameter(
+                f"{label!r} is not a label (1-50 characters, no spaces or commas)", param_hint=what
+            )
+    return labels
+
+
+def label(
+    settings: Settings,
+    labels: Annotated[
+        str | None,
+        typer.Argument(metavar="[LABEL,...]", help="Set exactly these labels (comma-separated)."),
+    ] = None,
+    add: Annotated[
+        str | None, typer.Option("--add", metavar="LABEL,...", help="Add these labels.")
+    ] = None,
+    remove: Annotated[
+        str | None, typer.Option("--remove", metavar="LABEL,...", help="Remove these labels.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every label.")] = False,
+) -> None:
+    """Set, add or remove labels.
+
+    \b
+    Examples:
+      agent-console conv 42 label billing,refund       # exactly these
+      agent-console conv 42 label --add vip --remove spam
+      agent-console conv 42 label --clear
+    """
+    chosen = sum(x is not None and x is not False for x in (labels, clear)) + (
+        1 if (add is not None or remove is not None) else 0
+    )
+    if chosen != 1:
+        raise typer.BadParameter(
+            "give LABELS to set, or --add/--remove, or --clear (one of them)", param_hint="LABELS"
+        )
+    exact = _labels(labels, "LABELS")
+    adding, removing = _labels(add, "--add"), _labels(remove, "--remove")
+    if labels is not None and not exact:
+        raise typer.BadParameter("no labels given (use --clear to remove all)", param_hint="LABELS")
+    if labels is not None or clear:
+        _patch(settings, labels=exact)
+        return
+    from agent_console.cli import output, runtime
+    from agent_console.core.models import ConversationPatch
+
+    conv_id = require_conv_id(settings.conv_id)
+
+    async def work(backend):  # noqa: ANN001, ANN202
+        current = await backend.conversation(conv_id)
+        new = [x for x in dict.fromkeys([*current.labels, *adding]) if x not in removing]
+        return await backend.update_conversation(conv_id, ConversationPatch(labels=new))
+
+    conversation = runtime.call(settings, work)
+    out = output.Out(settings)
+    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "convs", epilog=EPILOG)(convs)
+    for name, func in (
+        ("view", view),
+        ("messages", messages),
+        ("reply", reply),
+        ("note", note),
+        ("resolve", resolve),
+        ("open", reopen),
+        ("pending", pending),
+        ("snooze", snooze),
+        ("assign", assign),
+        ("unassign", unassign),
+        ("priority", priority),
+        ("label", label),
+    ):
+        command(conv_app, name, epilog=EPILOG)(func)
+    app.add_typer(conv_app, name="conv")

@@ -1,0 +1,65 @@
+"""Running one command against the help desk: resolve the connection, open the backend,
+await the work, close. Errors propagate to the root group, which maps them to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from agent_console.cli.options import Settings
+
+if TYPE_CHECKING:
+    from agent_console.client.backend import Backend
+    from agent_console.client.config import Connection
+
+T = TypeVar("T")
+
+
+def connection(settings: Settings) -> Connection:
+    from agent_console.client.config import resolve_connection
+
+    return resolve_connection(settings.server, settings.profile)
+
+
+def open_backend(conn: Connection) -> Backend:
+    # httpx's package __init__ imports its optional command-line client (click, rich, pygments)
+    # when those happen to be installed: ~40 ms of start-up that a `convs --output json` does
+    # not need. A None entry makes that optional import fail fast, as httpx expects it may.
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from agent_console.client.native import NativeBackend
+
+    return NativeBackend(conn.server, conn.token, verify=conn.verify)
+
+
+def call(settings: Settings, work: Callable[[Backend], Awaitable[T]]) -> T:
+    """Run `work(backend)` to completion and return what it returned."""
+    conn = connection(settings)
+    return run_with(conn, work)
+
+
+def run_with(conn: Connection, work: Callable[[Backend], Awaitable[T]]) -> T:
+    import asyncio
+
+    async def main() -> T:
+        backend = open_backend(conn)
+        try:
+            return await work(backend)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(main())
+
+
+def read_text_argument(text: str, what: str) -> str:
+    """TEXT, or all of stdin for `-`; empty text is a usage error (exit 2)."""
+    import typer
+
+    if text == "-":
+        if sys.stdin is None:
+            raise typer.BadParameter(f"'-' reads the {what} from stdin, but there is no stdin")
+        text = sys.stdin.read()
+    if not text.strip():
+        raise typer.BadParameter(f"the {what} is empty")
+    return text

@@ -1,0 +1,319 @@
+"""Where a front end finds its desk server and token: flags, environment, profiles.
+
+The CLI and the TUI both call :func:`resolve_connection`. Precedence, first wins:
+
+* server: the `server` argument (a `--server` flag), `AGENT_CONSOLE_SERVER`, the profile's
+  `server`.
+* profile: the `profile` argument (`--profile`), `AGENT_CONSOLE_PROFILE`, the config's
+  `default_profile`, a profile named `default`.
+* token: `AGENT_CONSOLE_TOKEN`, else the profile's token (OS keyring, or the profile's
+  `token_file` when the agent opted into one). A profile's token is only ever sent to that
+  profile's own server: pointing `--server` elsewhere needs `AGENT_CONSOLE_TOKEN`.
+* CA bundle: `AGENT_CONSOLE_CA_BUNDLE`, else the profile's `ca_bundle`; TLS is always verified.
+
+The config file is TOML at `platformdirs.user_config_path("agent-console")/config.toml`
+(`AGENT_CONSOLE_CONFIG` overrides the path). It never holds a token::
+
+    default_profile = "work"
+
+    [profiles.work]
+    server = "https://desk.example.com"
+    ca_bundle = "/etc/ssl/company-ca.pem"   # optional
+
+Parsing is strict: an unknown key or a wrong type is an error that names the key and line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from agent_console.client.errors import BackendError, NotAuthenticated
+
+CONFIG_ENV = "AGENT_CONSOLE_CONFIG"
+SERVER_ENV = "AGENT_CONSOLE_SERVER"
+TOKEN_ENV = "AGENT_CONSOLE_TOKEN"
+PROFILE_ENV = "AGENT_CONSOLE_PROFILE"
+CA_BUNDLE_ENV = "AGENT_CONSOLE_CA_BUNDLE"
+DEFAULT_PROFILE = "default"
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class ConfigError(BackendError):
+    """The config file (or a setting) is unusable; the message says where and why."""
+
+    exit_code = 1
+
+
+class Profile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    server: str
+    ca_bundle: str | None = None
+    # Only when the agent opted in with `auth login --token-file PATH` (no keyring here).
+    token_file: str | None = None
+
+
+class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = {}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything needed to open a backend. The token never shows in repr()."""
+
+    server: str
+    token: str = field(repr=False)
+    profile: str | None = None
+    ca_bundle: str | None = None
+    token_source: str = "env"  # "env" | "keyring" | "file"
+
+    @property
+    def verify(self) -> bool | str:
+        """What to pass as httpx's `verify`: a CA bundle path, or True (system trust)."""
+        return self.ca_bundle or True
+
+
+# --- the config file ---------------------------------------------------------------------
+
+
+def config_path() -> Path:
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path("agent-console") / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The config, or an empty one when the file does not exist."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | str = "config.toml") -> Config:
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        config = msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(str(exc), text, path)) from None
+    for name, profile in config.profiles.items():
+        if not _PROFILE_NAME.match(name):
+            raise ConfigError(
+                f"config file {path}: profile name {name!r} may only use letters, digits, . _ -"
+            )
+        try:
+            normalize_server(profile.server)
+        except ConfigError as exc:
+            line = _find_line(text, "server", ["profiles", name])
+            where = f", line {line}" if line else ""
+            raise ConfigError(f"config file {path}{where}: [profiles.{name}] {exc.message}") from None
+    if config.default_profile is not None and config.default_profile not in config.profiles:
+        line = _find_line(text, "default_profile", [])
+        where = f", line {line}" if line else ""
+        raise ConfigError(
+            f"config file {path}{where}: default_profile {config.default_profile!r}"
+            f" names no [profiles.{config.default_profile}] table"
+        )
+    return config
+
+
+def _explain(message: str, text: str, path: Path | str) -> str:
+    """Turn msgspec's `... - at `$.profiles.work`` into a message naming key and line."""
+    detail, _, where = message.partition(" - at ")
+    location = [p for p in where.strip("`").removeprefix("$").split(".") if p]
+    key: str | None = None
+    problem = detail
+    unknown = re.match(r"Object contains unknown field `(.+)`", detail)
+    missing = re.match(r"Object missing required field `(.+)`", detail)
+    if unknown:
+        key = unknown.group(1)
+        problem = f"unknown key {key!r}"
+    elif missing:
+        problem = f"missing required key {missing.group(1)!r}"
+    elif location:
+        key = location.pop()
+        problem = f"{key}: {detail[0].lower()}{detail[1:]}" if detail else key
+    table = ".".join(location)
+    scope = f" in [{table}]" if table else ""
+    line = _find_line(text, key, location) if key else _find_table_line(text, location)
+    at = f", line {line}" if line else ""
+    hint = ""
+    if unknown:
+        allowed = Profile.__struct_fields__ if location[:1] == ["profiles"] else Config.__struct_fields__
+        hint = f" (known keys: {', '.join(allowed)})"
+    return f"config file {path}{at}: {problem}{scope}{hint}"
+
+
+def _find_table_line(text: str, table: list[str]) -> int | None:
+    if not table:
+        return None
+    pattern = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(_key_pattern(p) for p in table) + r"\s*\]")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _find_line(text: str, key: str, table: list[str]) -> int | None:
+    start = (_find_table_line(text, table) or 0) if table else 0
+    key_re = re.compile(r"^\s*" + _key_pattern(key) + r"\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        if number <= start:
+            continue
+        if key_re.match(line):
+            return number
+        if line.lstrip().startswith("["):
+            break  # the next table: the key is not in this one
+    return None
+
+
+def _key_pattern(key: str) -> str:
+    escaped = re.escape(key)
+    return rf"(?:{escaped}|\"{escaped}\"|'{escaped}')"
+
+
+def dump_config(config: Config) -> str:
+    """TOML text for `config` (our small schema only; comments are not kept)."""
+    lines: list[str] = []
+    if config.default_profile is not None:
+        lines.append(f"default_profile = {_toml_str(config.default_profile)}")
+    for name, profile in sorted(config.profiles.items()):
+        if lines:
+            lines.append("")
+        lines.append(f"[profiles.{_toml_key(name)}]")
+        for key in Profile.__struct_fields__:
+            value = getattr(profile, key)
+            if value is not None:
+                lines.append(f"{key} = {_toml_str(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes; DEL must be escaped too.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_str(key)
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write atomically (a temporary file, then rename), readable by the owner only."""
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(dump_config(config))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --- servers and profiles ------------------------------------------------------------------
+
+
+def normalize_server(url: str) -> str:
+    """`https://desk.example.com/` -> `https://desk.example.com`; refuses anything not http(s)."""
+    from urllib.parse import urlsplit
+
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"server {url!r} is not an http:// or https:// URL (e.g. https://desk.example.com)"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"server {url!r} must be a plain base URL, without query or credentials")
+    return text.rstrip("/")
+
+
+def validate_profile_name(name: str) -> str:
+    if not _PROFILE_NAME.match(name):
+        raise ConfigError(f"profile name {name!r} may only use letters, digits, . _ - (max 64)")
+    return name
+
+
+def profile_name(config: Config, profile: str | None = None) -> str:
+    """The profile to use: explicit, then AGENT_CONSOLE_PROFILE, default_profile, `default`."""
+    return profile or os.environ.get(PROFILE_ENV) or config.default_profile or DEFAULT_PROFILE
+
+
+def resolve_connection(server: str | None = None, profile: str | None = None) -> Connection:
+    """The server, token and TLS settings to use, or an actionable NotAuthenticated/ConfigError."""
+    env = os.environ
+    explicit_profile = profile or env.get(PROFILE_ENV) or None
+    server_url = server or env.get(SERVER_ENV) or None
+    env_token = (env.get(TOKEN_ENV) or "").strip() or None
+    ca_bundle = env.get(CA_BUNDLE_ENV) or None
+
+    name: str | None = None
+    chosen: Profile | None = None
+    if not (server_url and env_token and not explicit_profile):
+        # The fast path above (everything from flags/env) never touches the disk.
+        config = load_config()
+        name = profile_name(config, explicit_profile)
+        chosen = config.profiles.get(name)
+        if chosen is None and explicit_profile:
+            known = ", ".join(sorted(config.profiles)) or "none yet"
+            raise NotAuthenticated(
+                f"no profile named {name!r} in {config_path()} (profiles: {known}); create it with"
+                f" `agent-console auth login --server URL --profile {name}`"
+            )
+    if server_url is None:
+        if chosen is None:
+            raise NotAuthenticated(
+                "no desk server configured: run `agent-console auth login --server URL`,"
+                f" pass --server URL, or set {SERVER_ENV}"
+            )
+        server_url = chosen.server
+    server_url = normalize_server(server_url)
+    same_server = chosen is not None and normalize_server(chosen.server) == server_url
+    if ca_bundle is None and same_server and chosen is not None:
+        ca_bundle = chosen.ca_bundle
+    if ca_bundle is not None:
+        ca_bundle = str(Path(ca_bundle).expanduser())
+        if not Path(ca_bundle).is_file():
+            raise ConfigError(f"CA bundle {ca_bundle} does not exist or is not a file")
+
+    token, source = env_token, "env"
+    if token is None and same_server and chosen is not None and name is not None:
+        from agent_console.client import credentials
+
+        if chosen.token_file:
+            token, source = credentials.read_token_file(Path(chosen.token_file)), "file"
+        else:
+            token, source = credentials.get_token(name, server_url), "keyring"
+    if token is None:
+        login = f"agent-console auth login --server {server_url}"
+        if name and name != DEFAULT_PROFILE:
+            login += f" --profile {name}"
+        raise NotAuthenticated(f"no token for {server_url}: run `{login}`, or set {TOKEN_ENV}")
+    return Connection(
+        server=server_url,
+        token=token,
+        profile=name if same_server else None,
+        ca_bundle=ca_bundle,
+        token_source=source,
+    )
