@@ -16,7 +16,11 @@ from textual.binding import Binding
 from textual.keys import Keys, _character_to_key
 
 MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
-_NAMED = {key.value for key in Keys} | {f"f{n}" for n in range(1, 25)}
+_NAMED = (
+    {key.value for key in Keys}
+    | {f"f{n}" for n in range(1, 25)}
+    | {_character_to_key(chr(code)) for code in range(33, 127)}  # slash, question_mark, ...
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,7 @@ def valid_key(key: str) -> bool:
         return False
     if len(name) == 1:
         return unicodedata.category(name)[0] != "C"
-    return name in _NAMED or name == _character_to_key(name)
+    return name in _NAMED
 
 
 def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:

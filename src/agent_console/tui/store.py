@@ -15,7 +15,7 @@ import msgspec
 from textual.message import Message as TextualMessage
 
 from agent_console.client.sync import ConnectionState, Snapshot
-from agent_console.core.clock import utcnow
+from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, Event, Team
 from agent_console.core.reducer import Change, DeskState
 
@@ -86,7 +86,7 @@ class DeskStore:
         if not self.pending:
             return
         events, self.pending = self.pending, []
-        change = self.desk.apply_all(events, utcnow())
+        change = self.desk.apply_all(events, clock.utcnow())
         if self.me is not None and change.presence and self.me.id in self.desk.presence:
             self.me = msgspec.structs.replace(self.me, presence=self.desk.presence[self.me.id])
         if change:

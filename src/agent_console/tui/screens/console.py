@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from agent_console.client.errors import BackendError, Conflict
-from agent_console.core.clock import utcnow
+from agent_console.core import clock
 from agent_console.core.models import CannedResponse, Conversation, ConversationPatch, Message
 from agent_console.core.reducer import Change
 from agent_console.core.sanitize import sanitize_line
@@ -69,10 +69,10 @@ def parse_when(text: str, agent_zone: str | None, now: datetime) -> datetime:
 
 def check_when(text: str, agent_zone: str | None) -> str | None:
     try:
-        moment = parse_when(text, agent_zone, utcnow())
+        moment = parse_when(text, agent_zone, clock.utcnow())
     except ValueError:
         return "use 30m, 4h, 2d, tomorrow, or a date-time like 2026-12-01T09:00"
-    if moment <= utcnow():
+    if moment <= clock.utcnow():
         return "that time has passed; pick a time in the future"
     return None
 
@@ -110,7 +110,7 @@ class ConsoleScreen(Screen[None]):
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
         Binding("L", "labels", "Labels", show=False, id="conv.labels"),
-        Binding("ctrl+k,K", "kb", "KB search", id="kb.search"),
+        Binding("ctrl+g,K", "kb", "KB search", id="kb.search"),
         Binding("i", "contact", "Contact panel", show=False, id="conv.contact"),
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
@@ -169,7 +169,7 @@ class ConsoleScreen(Screen[None]):
         self.pane.set_class(width < 110, "-narrow")
 
     def _tick(self) -> None:
-        now = utcnow()
+        now = clock.utcnow()
         self.queue.tick(now)
         self.refresh_status()
         if self.open_id is not None:
@@ -245,7 +245,7 @@ class ConsoleScreen(Screen[None]):
         store = self.console.store
         me = store.me
         exclude = f"agent:{me.id}" if me else None
-        signals = store.desk.signals_for(conversation_id, utcnow(), exclude=exclude)
+        signals = store.desk.signals_for(conversation_id, clock.utcnow(), exclude=exclude)
         if not signals:
             self.pane.show_signals(None)
             return
@@ -354,15 +354,28 @@ class ConsoleScreen(Screen[None]):
             self.remove_class("-filtering")
 
     def action_back(self) -> None:
-        if self.focused is not None and self.focused.id == "queue-filter":
-            self.query_one("#queue-filter", Input).value = ""
-            self.remove_class("-filtering")
-            self.queue.focus()
+        """Escape steps back one level: filter box, then the open conversation, then the filter."""
+        in_filter = self.focused is not None and self.focused.id == "queue-filter"
+        in_pane = self.focused is not None and self.pane in self.focused.ancestors_with_self
+        if in_filter:
+            self._clear_filter()
         elif self.has_class("-reading") and self.has_class("-narrow"):
             self.remove_class("-reading")
             self.queue.focus()
+        elif in_pane:
+            self.queue.focus()
+        elif self.filter_text:
+            self._clear_filter()
         else:
             self.queue.focus()
+
+    def _clear_filter(self) -> None:
+        self.query_one("#queue-filter", Input).value = ""
+        self.filter_text = ""
+        self.remove_class("-filtering")
+        self.rebuild_queue()
+        self.refresh_tabs()
+        self.queue.focus()
 
     def action_reply(self) -> None:
         self._open_composer(private=False)
@@ -453,7 +466,7 @@ class ConsoleScreen(Screen[None]):
         target = self.target()
         me = self.console.store.me
         agent_zone = me.timezone if me else None
-        now = utcnow()
+        now = clock.utcnow()
         choices = [
             Choice("1 hour", "1h"),
             Choice("4 hours", "4h"),
@@ -474,7 +487,7 @@ class ConsoleScreen(Screen[None]):
                     snooze,
                 )
                 return
-            until = parse_when(value, agent_zone, now if value != "custom" else utcnow())
+            until = parse_when(value, agent_zone, now if value != "custom" else clock.utcnow())
             self._patch(target, ConversationPatch(snoozed_until=until), "snoozed")
 
         self.app.push_screen(PickerScreen("Snooze", choices), snooze)
@@ -564,7 +577,7 @@ class ConsoleScreen(Screen[None]):
     def _composer_changed(self) -> None:
         if self.open_id is None:
             return
-        now = utcnow()
+        now = clock.utcnow()
         if self.typing_until is None or self.typing_until - now < timedelta(seconds=3):
             if self.typing_until is None:
                 self.console.signal_typing(self.open_id, True, self.pane.composer.private)

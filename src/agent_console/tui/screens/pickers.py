@@ -70,7 +70,7 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.initial_query = query
         self.preview = preview
         self.hint = hint
-        self.visible: list[Choice[T]] = []
+        self.shown_choices: list[Choice[T]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -102,13 +102,13 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
                 if score > 0:
                     scored.append((score + choice.rank, choice))
             scored.sort(key=lambda pair: -pair[0])
-            self.visible = [choice for _, choice in scored]
+            self.shown_choices = [choice for _, choice in scored]
         else:
-            self.visible = sorted(self.choices, key=lambda c: -c.rank)
+            self.shown_choices = sorted(self.choices, key=lambda c: -c.rank)
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options([Option(self._prompt(choice)) for choice in self.visible])
-        if self.visible:
+        options.add_options([Option(self._prompt(choice)) for choice in self.shown_choices])
+        if self.shown_choices:
             options.highlighted = 0
         self._show_preview()
 
@@ -125,10 +125,10 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         options = self.query_one(OptionList)
         index = options.highlighted
         panel = self.query_one("#picker-preview", Static)
-        if index is None or index >= len(self.visible):
+        if index is None or index >= len(self.shown_choices):
             panel.update("")
         else:
-            panel.update(self.preview(self.visible[index].value))
+            panel.update(self.preview(self.shown_choices[index].value))
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self) -> None:
@@ -136,10 +136,10 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)
-        if not self.visible:
+        if not self.shown_choices:
             return
         current = options.highlighted or 0
-        options.highlighted = max(0, min(len(self.visible) - 1, current + step))
+        options.highlighted = max(0, min(len(self.shown_choices) - 1, current + step))
 
     @on(Input.Submitted, "#picker-filter")
     def _submitted(self) -> None:
@@ -150,8 +150,8 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self._choose(event.option_index)
 
     def _choose(self, index: int | None) -> None:
-        if index is not None and 0 <= index < len(self.visible):
-            self.dismiss(self.visible[index].value)
+        if index is not None and 0 <= index < len(self.shown_choices):
+            self.dismiss(self.shown_choices[index].value)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

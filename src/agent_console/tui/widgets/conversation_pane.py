@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from agent_console.core.clock import utcnow
+from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
 from agent_console.tui.format import CHANNEL_NAMES, local_time
 from agent_console.tui.safe_text import untrusted_line
@@ -33,7 +33,7 @@ class ContactPanel(Vertical):
 
     def show(self, conversation: Conversation, earlier: list[Conversation]) -> None:
         contact = conversation.contact
-        now = utcnow()
+        now = clock.utcnow()
         text = Text()
         text.append_text(untrusted_line(contact.name, "bold"))
         for label, value in (("email", contact.email), ("phone", contact.phone)):

@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agent_console.core.clock import utcnow
+from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.format import channel_short, priority_mark, sla_label
@@ -93,7 +93,7 @@ class QueueList(ScrollView, can_focus=True):
         self.unseen_new: set[int] = set()
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
-        self._now = utcnow()
+        self._now = clock.utcnow()
 
     # --- data --------------------------------------------------------------------------
 

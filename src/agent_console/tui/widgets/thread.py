@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from agent_console.core.clock import utcnow
+from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
 from agent_console.core.sanitize import DISPLAY_LIMIT, clip
 from agent_console.tui.format import local_time, stamp
@@ -40,7 +40,7 @@ class MessageItem(Static):
 
     def render(self) -> Text:
         message = self.message
-        now = utcnow()
+        now = clock.utcnow()
         when = stamp(message.created_at, self.agent_zone, now)
         if message.kind == "activity":
             return Text.assemble(untrusted_line(message.body), (f"  {when}", "dim"))

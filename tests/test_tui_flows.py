@@ -1,0 +1,398 @@
+"""The real TUI, driven by Textual's pilot, against the real desk server."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agent_console.client.drafts import Drafts
+from agent_console.client.native import NativeBackend
+from agent_console.tui.app import ConsoleApp
+from agent_console.tui.screens.console import ConsoleScreen
+from agent_console.tui.screens.kb import KbScreen
+from agent_console.tui.screens.pickers import PickerScreen, PromptScreen, ReviewScreen
+from agent_console.tui.widgets.queue_list import QueueList
+from tests.conftest import Desk
+from tests.tui_helpers import screen_text, wait_for
+
+WIDE = (160, 48)
+NARROW = (80, 24)
+
+
+def new_customer(desk: Desk, body: str = "My eSIM will not activate", **contact: str) -> tuple[int, str]:
+    """A conversation of the test's own: returns its id and the customer's unique name."""
+    name = contact.pop("name", f"Zed{uuid.uuid4().hex[:6]} Quill")
+    payload = {
+        "channel": "web_chat",
+        "contact": {"name": name, "email": f"{uuid.uuid4().hex[:8]}@cust.example",
+                    "timezone": "Asia/Tokyo", "language": "en", **contact},
+        "body": body,
+    }
+    response = desk.admin.post("/inbound", json=payload)
+    assert response.status_code == 201
+    return response.json()["conversation_id"], name
+
+
+def make_app(desk: Desk, tmp_path: Path, **kwargs) -> ConsoleApp:
+    backend = NativeBackend(desk.url, desk.agent_token)
+    return ConsoleApp(backend, drafts=Drafts(tmp_path / "local.db", desk.url), **kwargs)
+
+
+def console(app: ConsoleApp) -> ConsoleScreen:
+    screen = app.screen_stack[1] if len(app.screen_stack) > 1 else app.screen
+    assert isinstance(screen, ConsoleScreen)
+    return screen
+
+
+async def ready(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.store.loaded and app.store.me is not None
+                   and app.store.connection.kind == "live", what="the console to load and go live")
+
+
+async def focus_conversation(pilot, conversation_id: int, name: str) -> None:
+    """Filter the queue down to one customer and open their conversation."""
+    app = pilot.app
+    await wait_for(pilot, lambda: conversation_id in app.store.desk.conversations,
+                   what=f"conversation {conversation_id} to reach the console")
+    await pilot.press("slash")
+    await pilot.press(*name.split()[0])
+    await pilot.press("enter")
+    queue = app.screen.query_one(QueueList)
+    await wait_for(pilot, lambda: queue.rows == [conversation_id], what="the filter to narrow the queue")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: console(app).open_id == conversation_id
+                   and console(app).pane.thread.shown, what="the conversation to open")
+
+
+def messages(desk: Desk, conversation_id: int) -> list[dict]:
+    return desk.agent.get(f"/conversations/{conversation_id}/messages").json()["items"]
+
+
+def conversation(desk: Desk, conversation_id: int) -> dict:
+    return desk.agent.get(f"/conversations/{conversation_id}").json()
+
+
+async def test_open_conversation_shows_thread_and_contact(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk, body="The QR code says it was already used")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        text = screen_text(app)
+        assert "The QR code says it was already used" in text
+        assert name in text
+        assert "Asia/Tokyo" in text and "local time" in text
+        assert f"#{cid}" in text
+
+
+async def test_reply_and_private_note_reach_the_server(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("r")
+        await pilot.press(*"Try restarting")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(m["body"] == "Try restarting" for m in messages(desk, cid)),
+                       what="the reply on the server")
+        # Focus stays in the composer after sending (to keep typing); escape leaves it.
+        await pilot.press("escape")
+        await pilot.press("n")
+        await pilot.press(*"VIP customer")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(m["body"] == "VIP customer" for m in messages(desk, cid)),
+                       what="the note on the server")
+        kinds = {m["body"]: m["kind"] for m in messages(desk, cid)}
+        assert kinds["Try restarting"] == "outgoing" and kinds["VIP customer"] == "note"
+        await wait_for(pilot, lambda: console(app).pane.composer.text == "", what="composer cleared")
+        assert "VIP customer" in screen_text(app)
+
+
+async def test_canned_response_fills_placeholders(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("r")
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the canned picker")
+        await pilot.press(*"greet")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        composer = console(app).pane.composer
+        await wait_for(pilot, lambda: name.split()[0] in composer.text, what="the filled response")
+        assert "{{" not in composer.text and not composer.text.startswith("/")
+        me = app.store.me
+        greet = [c for c in await app.backend.canned_responses() if c.shortcode == "greet" and c.locale == "en"][0]
+        if "{{agent.name}}" in greet.body or "{{agent.first_name}}" in greet.body:
+            assert me.name.split()[0] in composer.text
+
+
+async def test_kb_search_and_insert_link(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, KbScreen), what="the KB modal")
+        await pilot.press(*"apn")
+        kb = app.screen
+        await wait_for(pilot, lambda: kb.hits, what="search results")
+        assert "article(s)" in screen_text(app)
+        first = kb.hits[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: kb.has_class("-reading"), what="the reader")
+        await pilot.press("ctrl+l")
+        composer = console(app).pane.composer
+        await wait_for(pilot, lambda: f"/kb/{first.id}" in composer.text, what="the inserted link")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, KbScreen), what="the KB modal again")
+        await pilot.press(*"roaming")
+        await wait_for(pilot, lambda: app.screen.hits, what="search results")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: "\n> " in composer.text, what="the inserted quote")
+
+
+async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        me = app.store.me
+        await pilot.press("t")
+        await wait_for(pilot, lambda: (conversation(desk, cid)["assignee"] or {}).get("id") == me.id,
+                       what="assigned to me")
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="priority picker")
+        await pilot.press(*"urgent")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: conversation(desk, cid)["priority"] == "urgent", what="urgent")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="labels prompt")
+        await pilot.press(*"vip,billing")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: conversation(desk, cid)["labels"] == ["vip", "billing"], what="labels")
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="agent picker")
+        await pilot.press(*"Avery")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (conversation(desk, cid)["assignee"] or {}).get("name") == "Avery Admin",
+                       what="assigned to Avery")
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="team picker")
+        await pilot.press(*"Billing")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (conversation(desk, cid)["team"] or {}).get("name") == "Billing",
+                       what="team Billing")
+        await pilot.press("z")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="snooze picker")
+        await pilot.press("enter")  # first choice: 1 hour
+        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "snoozed", what="snoozed")
+        assert conversation(desk, cid)["snoozed_until"] is not None
+        # The header in the pane follows the live state.
+        await wait_for(pilot, lambda: "snoozed" in screen_text(app), what="snoozed in the header")
+
+
+async def test_custom_snooze_rejects_bad_input(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("z")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="snooze picker")
+        await pilot.press(*"custom")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="custom prompt")
+        await pilot.press(*"soonish")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "use 30m, 4h" in screen_text(app), what="the error")
+        await pilot.press(*["backspace"] * 7)
+        await pilot.press(*"2d")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "snoozed", what="snoozed 2d")
+
+
+async def test_resolve_opens_the_next_conversation(desk: Desk, tmp_path: Path) -> None:
+    tag = f"Res{uuid.uuid4().hex[:5]}"
+    first, _ = new_customer(desk, name=f"{tag} One")
+    second, _ = new_customer(desk, name=f"{tag} Two")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: second in app.store.desk.conversations, what="both conversations")
+        await pilot.press("slash", *tag, "enter")
+        queue = app.screen.query_one(QueueList)
+        await wait_for(pilot, lambda: set(queue.rows) == {first, second}, what="filtered queue")
+        opened = queue.rows[0]
+        other = queue.rows[1]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: console(app).open_id == opened, what="first open")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: conversation(desk, opened)["status"] == "resolved", what="resolved")
+        await wait_for(pilot, lambda: console(app).open_id == other, what="the next conversation opened")
+        assert queue.rows == [other]
+
+
+async def test_conflict_review_then_send_anyway(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk, body="hello?")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        # The feed stalls (as on a bad link) while the customer writes again.
+        app.workers.cancel_group(app, "sync")
+        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
+                                          "body": "never mind, found it", "conversation_id": cid})
+        await pilot.press("r")
+        await pilot.press(*"Here is how")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review screen")
+        assert "never mind, found it" in screen_text(app)
+        assert not any(m["body"] == "Here is how" for m in messages(desk, cid))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(m["body"] == "Here is how" for m in messages(desk, cid)),
+                       what="the forced reply")
+        bodies = [m["body"] for m in messages(desk, cid)]
+        assert bodies.count("Here is how") == 1
+
+
+async def test_conflict_edit_keeps_the_text(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk, body="hi")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        app.workers.cancel_group(app, "sync")
+        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
+                                          "body": "are you there", "conversation_id": cid})
+        await pilot.press("r", *"draft text", "ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review screen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen), what="back to editing")
+        assert console(app).pane.composer.text == "draft text"
+        assert "are you there" in screen_text(app)
+
+
+async def test_live_message_while_reading_another(desk: Desk, tmp_path: Path) -> None:
+    reading, reading_name = new_customer(desk, body="first conversation")
+    other, other_name = new_customer(desk, body="second conversation")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, reading, reading_name)
+        before = console(app).pane.thread.shown[:]
+        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
+                                          "body": "URGENT follow-up arrives", "conversation_id": other})
+        await wait_for(pilot, lambda: (app.store.desk.conversations[other].last_message.body
+                                       == "URGENT follow-up arrives"), what="the live update")
+        assert console(app).open_id == reading
+        assert console(app).pane.thread.shown == before
+        # A brand-new conversation appears without a key press.
+        fresh, fresh_name = new_customer(desk, body="brand new")
+        await pilot.press("escape", "escape")  # leave the conversation, then clear the filter
+        await wait_for(pilot, lambda: fresh in console(app).queue.index, what="the new conversation in the queue")
+        # And a live message in the open conversation shows up in its thread.
+        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
+                                          "body": "one more thing", "conversation_id": reading})
+        await wait_for(pilot, lambda: "one more thing" in screen_text(app), what="the live message in the thread")
+
+
+async def test_narrow_layout_one_pane_at_a_time(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk, body="narrow screen test")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        text = screen_text(app)
+        assert "narrow screen test" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not console(app).has_class("-reading"), what="back to the queue")
+        assert "narrow screen test" not in screen_text(app) or name.split()[0] in screen_text(app)
+
+
+async def test_view_keys_switch_views_and_show_counts(desk: Desk, tmp_path: Path) -> None:
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        counts = app.store.counts()
+        assert f"Urgent {counts['urgent']}" in screen_text(app)
+        await pilot.press("4")
+        queue = console(app).queue
+        await wait_for(pilot, lambda: all(app.store.desk.conversations[c].priority == "urgent" for c in queue.rows),
+                       what="only urgent conversations")
+        assert len(queue.rows) == counts["urgent"]
+        await pilot.press("2")
+        await wait_for(pilot, lambda: all(app.store.desk.conversations[c].assignee is None for c in queue.rows),
+                       what="only unassigned conversations")
+
+
+async def test_help_lists_bindings_with_ids(desk: Desk, tmp_path: Path) -> None:
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "conv.resolve" in text and "Resolve" in text and "queue.filter" in text
+
+
+async def test_key_remap_applies_and_bad_remaps_are_reported(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    keymap = {"conv.resolve": "ctrl+r", "conv.snooze": "r", "no.such.binding": "f5", "conv.note": "ctrl+notakey"}
+    app = make_app(desk, tmp_path, keymap=keymap)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        problems = "\n".join(app.keymap_problems)
+        assert "no.such.binding" in problems
+        assert "conv.note" in problems
+        assert "conv.snooze" in problems and "conv.reply" in problems  # r is taken by reply
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "resolved", what="resolved by remap")
+
+
+async def test_drafts_survive_a_restart(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("n", *"half-written note")
+        await pilot.pause(0.8)  # the draft is saved half a second after typing stops
+    again = make_app(desk, tmp_path)
+    async with again.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        composer = console(again).pane.composer
+        await wait_for(pilot, lambda: composer.text == "half-written note", what="the restored draft")
+        assert composer.private is True
+
+
+async def test_bad_token_is_reported_not_crashed(desk: Desk, tmp_path: Path) -> None:
+    app = ConsoleApp(NativeBackend(desk.url, "acd_wrong"), drafts=Drafts(tmp_path / "l.db", desk.url))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: app.store.connection.kind == "offline", what="offline state")
+        assert "OFFLINE" in screen_text(app)
+
+
+@pytest.mark.parametrize("theme", ["night-shift", "day-shift", "high-contrast", "terminal"])
+async def test_every_theme_loads(desk: Desk, tmp_path: Path, theme: str) -> None:
+    app = make_app(desk, tmp_path, theme=theme)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(pilot)
+        assert app.theme == theme
+
+
+async def test_server_unreachable_shows_reconnecting(tmp_path: Path) -> None:
+    app = ConsoleApp(NativeBackend("http://127.0.0.1:9", "acd_x"), drafts=Drafts(tmp_path / "l.db", "x"))
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: "RECONNECTING" in screen_text(app) or "cannot" in screen_text(app),
+                       what="the reconnecting state")
