@@ -417,3 +417,11 @@ def test_openapi_document_is_served(desk: Desk) -> None:
         assert path in document["paths"]
     post = document["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
     assert {"201", "400", "401", "409", "413", "422"} <= set(post["responses"])
+
+
+def test_kb_links_in_replies_open_a_public_page(desk: Desk) -> None:
+    hit = desk.agent.get("/kb/search", params={"q": "apn"}).json()["items"][0]
+    page = httpx.get(f"{desk.url}/kb/{hit['id']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<script" not in page.text.lower()
+    assert httpx.get(f"{desk.url}/kb/999999").status_code == 404

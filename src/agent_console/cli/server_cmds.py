@@ -24,20 +24,31 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data set into an empty database.")] = False,
     log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "warning",
     event_window: Annotated[int, typer.Option(help="How many events the live feed can replay.", min=100)] = 100_000,
+    demo_now: Annotated[
+        str | None,
+        typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
+    ] = None,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
     Example: agent-console serve --db desk.db --demo
     """
+    from agent_console.core.clock import from_iso
     from agent_console.server.db import SchemaTooNew
     from agent_console.server.run import serve as run_server
 
+    try:
+        seed_time = from_iso(demo_now) if demo_now else None
+    except ValueError:
+        typer.echo(f"error: --demo-now {demo_now!r} is not an ISO 8601 time", err=True)
+        raise typer.Exit(2) from None
     try:
         run_server(
             host=host,
             port=port,
             db_path=db or default_db(),
             demo=demo,
+            demo_now=seed_time,
             log_level=log_level,
             event_window=event_window,
         )

@@ -543,10 +543,11 @@ class _Builder:
         for i in range(n):
             status = statuses[i]
             if i in unassigned:
-                # The queue: mostly fresh, with a tail that has been waiting far too long.
-                age = (
-                    rng.uniform(180, 6 * 3600) if rng.random() < 0.65 else rng.uniform(6 * 3600, window - 60)
-                )
+                # The queue: mostly fresh (inside the SLA), with a tail waiting far too long.
+                age = rng.uniform(60, 3 * 3600) if rng.random() < 0.8 else rng.uniform(3 * 3600, 30 * 3600)
+            elif status == "open" and rng.random() < 0.75:
+                # Ongoing chats: most started within the shift.
+                age = rng.uniform(1200, 6 * 3600)
             else:
                 low = {"open": 1200, "pending": 3600, "snoozed": 3 * 3600, "resolved": 3600}
                 age = rng.uniform(low[status], window - 60)

@@ -9,6 +9,7 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
+import html
 import functools
 import inspect
 import typing
@@ -383,6 +384,26 @@ async def get_kb_article(request: Request, me: Agent, article_id: PositiveId) ->
     return _store(request).get_kb_article(article_id)
 
 
+@get("/kb/{article_id:int}", include_in_schema=False, media_type="text/html")
+async def public_kb_article(request: Request, article_id: int) -> Response[str]:
+    """The help-center page a link in a reply points at: public, like any help center.
+
+    Article text is escaped, never interpreted: it is plain text in a <pre>-like block.
+    """
+    try:
+        article = _store(request).get_kb_article(article_id)
+    except NotFound:
+        return Response("<h1>Not found</h1>", status_code=404, media_type="text/html")
+    title = html.escape(article.title)
+    body = html.escape(article.body)
+    page = (
+        f'<!doctype html><html lang="{html.escape(article.locale)}"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>"
+        f'<article style="white-space: pre-wrap; max-width: 45em">{body}</article></body></html>'
+    )
+    return Response(page, media_type="text/html", headers={"Content-Security-Policy": "default-src 'none'"})
+
+
 @get(f"{API}/openapi.json", include_in_schema=False, media_type="application/json")
 async def openapi_document(request: Request) -> dict[str, Any]:
     return request.app.state.openapi
@@ -481,6 +502,7 @@ def create_app(
             kb_search,
             get_kb_article,
             openapi_document,
+            public_kb_article,
             events,
         ],
         dependencies={"me": Provide(current_agent)},

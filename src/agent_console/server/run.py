@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from agent_console.server import db
 
 
-def prepare_database(path: Path, *, demo: bool) -> bool:
+def prepare_database(path: Path, *, demo: bool, demo_now: datetime | None = None) -> bool:
     """Migrate the schema; with `demo`, seed an empty database. True when it seeded."""
     conn = db.connect(path)
     try:
@@ -18,7 +19,7 @@ def prepare_database(path: Path, *, demo: bool) -> bool:
         from agent_console.server.seed import is_empty, seed_demo
 
         if demo and is_empty(conn):
-            seed_demo(conn)
+            seed_demo(conn, now=demo_now)
             return True
         return False
     finally:
@@ -42,6 +43,7 @@ def serve(
     port: int,
     db_path: Path,
     demo: bool,
+    demo_now: datetime | None = None,
     log_level: str = "warning",
     event_window: int = 100_000,
     ping_interval: float = 15.0,
@@ -50,7 +52,7 @@ def serve(
 
     from agent_console.server.app import create_app
 
-    seeded = prepare_database(db_path, demo=demo)
+    seeded = prepare_database(db_path, demo=demo, demo_now=demo_now)
     app = create_app(db_path, event_window=event_window, ping_interval=ping_interval)
     sock = bind(host, port)
     actual = sock.getsockname()[1]

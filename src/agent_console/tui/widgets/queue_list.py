@@ -64,7 +64,7 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--ok { color: $success; }
     QueueList > .queue--urgent { color: $error; text-style: bold; }
     QueueList > .queue--high { color: $warning; text-style: bold; }
-    QueueList > .queue--dim { color: $text-muted; }
+    QueueList > .queue--dim { color: $foreground 60%; }
     QueueList > .queue--unread { color: $accent; text-style: bold; }
     """
 

@@ -86,7 +86,8 @@ class ThreadView(VerticalScroll, can_focus=True):
         await self.remove_children()
         self.shown = [m.id for m in messages]
         await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
-        self.scroll_end(animate=False, immediate=True)
+        # After layout: the pane may only now be getting its size (narrow screens).
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     async def add(self, messages: list[Message]) -> int:
         """Append messages that arrived live; keep the reader's place unless at the end."""
