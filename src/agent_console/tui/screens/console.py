@@ -33,7 +33,9 @@ from agent_console.tui.store import VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.composer import ComposerInput
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
+from agent_console.tui.widgets.queue_list import header as queue_header
 from agent_console.tui.widgets.status_bar import StatusBar
+from agent_console.tui.widgets.steady import SteadyInput
 
 if TYPE_CHECKING:
     from agent_console.tui.app import ConsoleApp
@@ -83,10 +85,11 @@ class ConsoleScreen(Screen[None]):
     ConsoleScreen #queue-filter { display: none; height: 3; }
     ConsoleScreen.-filtering #queue-filter { display: block; }
     ConsoleScreen #queue-panel { width: 1fr; }
+    ConsoleScreen #queue-header { height: 1; color: $text-muted; text-style: bold; }
     ConsoleScreen #new-marker { height: 1; display: none; background: $accent; color: $text; padding: 0 1; }
     ConsoleScreen #new-marker.-show { display: block; }
-    ConsoleScreen.-wide #queue-panel { width: 2fr; max-width: 110; }
-    ConsoleScreen.-wide ConversationPane { width: 3fr; border-left: solid $primary 40%; }
+    ConsoleScreen.-wide #queue-panel { width: 9fr; max-width: 110; }
+    ConsoleScreen.-wide ConversationPane { width: 11fr; border-left: solid $primary 40%; }
     ConsoleScreen.-narrow ConversationPane { display: none; }
     ConsoleScreen.-narrow.-reading ConversationPane { display: block; }
     ConsoleScreen.-narrow.-reading #queue-panel { display: none; }
@@ -134,7 +137,8 @@ class ConsoleScreen(Screen[None]):
         yield Static(id="view-tabs")
         with Horizontal(id="console-body"):
             with Vertical(id="queue-panel"):
-                yield Input(placeholder="filter: customer, subject, label, #id", id="queue-filter")
+                yield SteadyInput(placeholder="filter: customer, subject, label, #id", id="queue-filter")
+                yield Static(id="queue-header")
                 yield QueueList(self._lookup, id="queue")
                 yield Static(id="new-marker")
             yield ConversationPane(id="pane")
@@ -161,6 +165,11 @@ class ConsoleScreen(Screen[None]):
 
     def on_resize(self, event) -> None:  # noqa: ANN001 - textual.events.Resize
         self._layout(event.size.width)
+        self.call_after_refresh(self._refresh_header)
+
+    def _refresh_header(self) -> None:
+        width = self.queue.scrollable_content_region.width
+        self.query_one("#queue-header", Static).update(Text(queue_header(width), no_wrap=True))
 
     def _layout(self, width: int) -> None:
         wide = width >= WIDE
@@ -210,6 +219,8 @@ class ConsoleScreen(Screen[None]):
         ]
         rows.sort(key=queue_order)
         self.queue.set_rows([c.id for c in rows], created=created)
+        # A scrollbar may have come or gone with the rows: keep the titles over the columns.
+        self.call_after_refresh(self._refresh_header)
 
     def refresh_tabs(self) -> None:
         counts = self.console.store.counts()
@@ -444,11 +455,12 @@ class ConsoleScreen(Screen[None]):
             return
         row = self.queue.index.get(target)
         self.console.update_conversation(
-            target, ConversationPatch(status="resolved"), "resolved", then=lambda: self._open_next(row)
+            target, ConversationPatch(status="resolved"), "resolved", then=lambda: self._open_next(row, target)
         )
 
-    def _open_next(self, row: int | None) -> None:
-        rows = self.queue.rows
+    def _open_next(self, row: int | None, done: int) -> None:
+        # The queue may not have dropped the resolved conversation yet: skip it either way.
+        rows = [r for r in self.queue.rows if r != done]
         if not rows:
             self.remove_class("-reading")
             return

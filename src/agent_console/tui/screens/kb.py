@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize
 from agent_console.tui.safe_text import untrusted_line
+from agent_console.tui.widgets.steady import SteadyInput
 
 Search = Callable[[str], Awaitable[list[KbHit]]]
 Fetch = Callable[[int], Awaitable[KbArticle]]
@@ -86,7 +87,7 @@ class KbScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Knowledge base", "bold"))
-            yield Input(value=self.initial_query, placeholder="search articles", id="kb-query")
+            yield SteadyInput(value=self.initial_query, placeholder="search articles", id="kb-query")
             yield Static(id="kb-status")
             yield OptionList(id="kb-results")
             yield Markdown(id="kb-reader", open_links=False)

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from agent_console.core.models import Message
 from agent_console.tui.safe_text import untrusted, untrusted_line
+from agent_console.tui.widgets.steady import SteadyInput
 
 T = TypeVar("T")
 
@@ -75,7 +76,7 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
-            yield Input(value=self.initial_query, placeholder="filter", id="picker-filter")
+            yield SteadyInput(value=self.initial_query, placeholder="filter", id="picker-filter")
             yield OptionList(id="picker-options")
             if self.preview is not None:
                 yield Static(id="picker-preview")
@@ -177,7 +178,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
-            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield SteadyInput(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static(id="prompt-error")
             yield Static(Text(self.hint), classes="modal-hint")
 

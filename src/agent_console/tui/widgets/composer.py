@@ -16,6 +16,7 @@ from textual.widgets import Static, TextArea
 
 
 class ComposerInput(TextArea):
+    cursor_blink = reactive(False, init=False)  # see widgets/steady.py
     BINDINGS = [
         Binding("ctrl+enter,ctrl+s", "send", "Send", id="composer.send", priority=True),
         Binding("ctrl+t", "toggle_mode", "Reply/Note", id="composer.toggle_mode"),

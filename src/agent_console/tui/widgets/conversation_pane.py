@@ -22,7 +22,7 @@ from agent_console.tui.widgets.thread import ThreadView
 
 class ContactPanel(Vertical):
     DEFAULT_CSS = """
-    ContactPanel { width: 32; border-left: solid $primary 30%; padding: 0 1; }
+    ContactPanel { width: 30; border-left: solid $primary 30%; padding: 0 1; }
     ContactPanel > Static { height: auto; }
     ContactPanel > #contact-history { margin-top: 1; color: $text-muted; }
     """

@@ -153,7 +153,7 @@ class QueueList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         row = int(self.scroll_y) + y
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar takes its cells
         if row >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         conversation_id = self.rows[row]
@@ -191,17 +191,14 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         line.append(channel_short(conversation.channel).ljust(4), self._style("queue--dim"))
         line.append(" ")
-        line.append(_fit(sanitize_line(conversation.contact.name), 18))
+        customer_width, subject_width, assignee_width = columns(width)
+        line.append(_fit(sanitize_line(conversation.contact.name), customer_width))
         line.append(" ")
         line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
         line.append(" ")
-        wide = width >= 100
-        assignee_width = 14 if wide else 0
-        fixed = 5 + 1 + 1 + 1 + 4 + 1 + 18 + 1 + 2 + 1 + 2 + (assignee_width + 1 if wide else 0)
-        subject_width = max(8, width - fixed)
         preview = conversation.subject or (conversation.last_message.body if conversation.last_message else "")
         line.append(_fit(sanitize_line(preview), subject_width))
-        if wide:
+        if assignee_width:
             line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             line.append(_fit(who, assignee_width), self._style("queue--dim"))
@@ -282,6 +279,24 @@ class QueueList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+
+def columns(width: int) -> tuple[int, int, int]:
+    """(customer, subject, assignee) widths: columns give way as the terminal narrows,
+    and the subject keeps at least 10 cells."""
+    customer = 18 if width >= 100 else 14
+    assignee = 14 if width >= 100 else (10 if width >= 70 else 0)
+    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 2 + (assignee + 1 if assignee else 0)
+    return customer, max(10, width - fixed), assignee
+
+
+def header(width: int) -> str:
+    """Column titles aligned with the rows."""
+    customer, subject, assignee = columns(width)
+    text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
+    if assignee:
+        text += f" {_fit('assignee', assignee)}"
+    return text
 
 
 def _fit(text: str, width: int) -> str:
