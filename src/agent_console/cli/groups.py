@@ -16,10 +16,17 @@ from typer.core import TyperGroup
 from agent_console.cli.options import CONV_ID_KEY, VERBOSE
 
 
-def _usage_exception() -> type[Exception]:
-    from typer import _click
+def _click():  # -> the click API typer runs on
+    """typer >= 0.2x vendors click as `typer._click`; older typer uses click itself."""
+    try:
+        from typer import _click as api
+    except ImportError:  # pragma: no cover - older typer
+        import click as api
+    return api
 
-    return _click.exceptions.UsageError
+
+def _usage_exception() -> type[Exception]:
+    return _click().exceptions.UsageError
 
 
 def error_line(message: str) -> None:
@@ -56,8 +63,12 @@ class RootGroup(TyperGroup):
         windows_expand_args: bool,
         extra: dict[str, Any],
     ) -> int:
-        from typer import _click
+        from agent_console.cli import coercion
 
+        click = _click()
+
+        VERBOSE["on"] = False  # until an option says otherwise (matters for in-process reuse)
+        coercion.install(self)
         try:
             result = super().main(
                 args,
@@ -67,16 +78,19 @@ class RootGroup(TyperGroup):
                 windows_expand_args=windows_expand_args,
                 **extra,
             )
-        except _click.exceptions.UsageError as exc:
+        except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:
+            exc.show()  # a group called bare: its help, on stderr, exit 2
+            return exc.exit_code
+        except click.exceptions.UsageError as exc:
             hint = ""
             if exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
             error_line(exc.format_message() + hint)
             return 2
-        except _click.exceptions.ClickException as exc:
+        except click.exceptions.ClickException as exc:
             error_line(exc.format_message())
             return exc.exit_code
-        except (typer.Abort, _click.exceptions.Abort):
+        except typer.Abort:
             error_line("aborted")
             return 1
         except KeyboardInterrupt:
@@ -85,7 +99,7 @@ class RootGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             return 0
-        except Exception as exc:  # noqa: BLE001 - the one place that turns errors into codes
+        except Exception as exc:  # the one place that turns errors into codes
             return report(exc)
         if isinstance(result, int) and not isinstance(result, bool):
             return result

@@ -11,15 +11,23 @@ import typer
 
 from agent_console.cli.options import EPILOG, Settings, command, sub_app
 
-kb_app = sub_app("kb", "Search and read the knowledge base.")
-canned_app = sub_app("canned", "List and show canned responses.")
+kb_app = sub_app(
+    "kb",
+    "Search and read the knowledge base.",
+    ('agent-console kb search "esim iphone"', "agent-console kb show 12"),
+)
+canned_app = sub_app(
+    "canned",
+    "List and show canned responses.",
+    ("agent-console canned list --locale en", "agent-console canned show greet"),
+)
 
 LocaleOption = Annotated[
     str | None, typer.Option("--locale", metavar="LANG", help="Only this locale, e.g. en, de.")
 ]
 
 
-def _run(settings: Settings, fetch, show) -> None:  # noqa: ANN001
+def _run(settings: Settings, fetch, show) -> None:
     from agent_console.cli import output, runtime
 
     show(output, output.Out(settings), runtime.call(settings, fetch))
@@ -41,7 +49,7 @@ def kb_search(
     if not query.strip():
         raise typer.BadParameter("the query is empty", param_hint="QUERY")
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.kb_search(query, locale=locale, limit=limit)
 
     _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.KB_HITS))
@@ -58,7 +66,7 @@ def kb_show(
       agent-console kb show 12
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.kb_article(article_id)
 
     _run(settings, fetch, lambda o, out, item: o.show_one(out, item, o.KB_ARTICLES))
@@ -79,7 +87,7 @@ def canned_list(
       agent-console canned list --query refund --locale en -o csv
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.canned_responses(query=query, locale=locale)
 
     _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.CANNED))
@@ -101,7 +109,7 @@ def canned_show(
 
     code = shortcode.strip().lstrip("/")
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         found = [
             c
             for c in await backend.canned_responses(query=code, locale=locale)
@@ -125,7 +133,7 @@ def agents(settings: Settings) -> None:
       agent-console agents -o csv
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.agents()
 
     _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.AGENTS))
@@ -139,7 +147,7 @@ def teams(settings: Settings) -> None:
       agent-console teams -o json
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.teams()
 
     _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.TEAMS))
@@ -160,7 +168,7 @@ def contacts(
       agent-console contacts --limit 500 -o csv > contacts.csv
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.contacts(search=search, limit=limit)
 
     _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.CONTACTS))
@@ -174,7 +182,7 @@ def me(settings: Settings) -> None:
       agent-console me -o json
     """
 
-    async def fetch(backend):  # noqa: ANN001, ANN202
+    async def fetch(backend):
         return await backend.me()
 
     _run(settings, fetch, lambda o, out, item: o.show_one(out, item, o.AGENTS))

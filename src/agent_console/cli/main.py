@@ -1,23 +1,89 @@
 """The `agent-console` command.
 
-Import hygiene: this module imports only typer. Each command imports what it needs when
-it runs, so `agent-console convs --output json` never pays for Textual or the server.
+Import hygiene: this module imports only typer (and the CLI's own modules, which import
+only typer too). Each command imports what it needs when it runs, so `agent-console convs
+--output json` never pays for Textual or the server, and `--help` pays for nothing.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from agent_console.cli import server_cmds
+from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, tail
+from agent_console.cli.groups import RootGroup
+from agent_console.cli.options import (
+    EPILOG,
+    VERBOSE,
+    NoColorOption,
+    ProfileOption,
+    ServerOption,
+    VerboseOption,
+)
 
 app = typer.Typer(
     name="agent-console",
-    help="A keyboard-driven console for 24/7 help desk agents, with its own desk server.",
+    cls=RootGroup,
+    help=(
+        "A keyboard-driven console for 24/7 help desk agents, with its own desk server.\n\n"
+        "Run without a command to open the console (TUI). Commands are scriptable: plural"
+        " nouns list (convs, agents), singular noun + id + verb acts (conv 42 resolve).\n\n"
+        "\b\nExamples:\n"
+        "  agent-console auth login --server https://desk.example.com\n"
+        "  agent-console convs --view mine\n"
+        "  agent-console conv 42 reply 'On it!'\n"
+        "  agent-console tail --type message.created"
+    ),
+    epilog=EPILOG,
     no_args_is_help=False,
+    invoke_without_command=True,
     add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    server: ServerOption = None,
+    profile: ProfileOption = None,
+    verbose: VerboseOption = False,
+    no_color: NoColorOption = False,
+    theme: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Console theme: night-shift, day-shift, high-contrast or terminal."),
+    ] = None,
+) -> None:
+    """Open the console (TUI) when no command is given."""
+    ctx.obj = {"server": server, "profile": profile, "verbose": verbose, "no_color": no_color}
+    VERBOSE["on"] = verbose
+    if ctx.invoked_subcommand is not None:
+        return
+    from agent_console.client.config import TuiSettings, load_config, resolve_connection
+
+    conn = resolve_connection(server, profile)
+    config = load_config()
+    settings = config.tui or TuiSettings()
+    from agent_console.tui.app import run_console
+
+    raise typer.Exit(
+        run_console(
+            server=conn.server,
+            token=conn.token,
+            verify=conn.verify,
+            theme=theme or settings.theme,
+            keymap=config.keys,
+            low_bandwidth=settings.low_bandwidth,
+        )
+    )
+
+
+queue_cmds.register(app)
+lookup_cmds.register(app)
+tail.register(app)
+auth_cmds.register(app)
 server_cmds.register(app)
 
 

@@ -157,8 +157,10 @@ def command(
     return register
 
 
-def sub_app(name: str, help: str, **kwargs: Any) -> typer.Typer:
+def sub_app(name: str, help: str, examples: tuple[str, ...] = (), **kwargs: Any) -> typer.Typer:
     """A sub-command group with the project's conventions (plain help, no rich)."""
+    if examples:
+        help += "\n\n\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples)
     return typer.Typer(
         name=name,
         help=help,

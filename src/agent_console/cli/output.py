@@ -41,6 +41,7 @@ class Column:
     get: Getter
     max_width: int | None = None
     style: Callable[[Any], str | None] | None = None
+    drop: int = 0  # on a narrow terminal, columns with the highest `drop` go first; 0 stays
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Spec:
 
     text_columns: Sequence[Column]
     csv_columns: Sequence[Column]
-    ident: Getter = lambda item: item.id  # noqa: E731
+    ident: Getter = lambda item: item.id
     fields: Callable[[Any], list[tuple[str, Any]]] | None = None
     body: Getter | None = None
     title: Getter | None = None
@@ -77,7 +78,7 @@ class Out:
         self.stream.write(text)
         self.stream.flush()
 
-    def console(self):  # noqa: ANN201 - rich.console.Console, imported lazily
+    def console(self):  # -> rich.console.Console, imported lazily
         from rich.console import Console
 
         return Console(
@@ -229,17 +230,48 @@ def rich_table(out: Out, items: Sequence[Any], columns: Sequence[Column]) -> Non
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.header, max_width=column.max_width, no_wrap=True, overflow="ellipsis")
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold" if out.color else ""
+    )
+    rows = []
     for item in items:
         row = []
         for column in columns:
             value = column.get(item)
             style = (column.style(value) if column.style else None) or ""
             row.append(Text(sanitize_line(cell(value)), style=style if out.color else ""))
-        table.add_row(*row)
-    out.console().print(table)
+        rows.append(row)
+    console = out.console()
+    gap = 3  # Rich's padding and separator per column in this box style
+    widest = [
+        max([len(column.header), *(r[index].cell_len for r in rows)])
+        for index, column in enumerate(columns)
+    ]
+    keep = list(range(len(columns)))
+
+    def needed() -> int:
+        return sum(min(widest[i], 12 if columns[i].max_width else 24) for i in keep) + gap * len(keep)
+
+    while needed() > console.width and any(columns[i].drop for i in keep):
+        keep.remove(max(keep, key=lambda i: columns[i].drop))
+    # Widths decided here, not by Rich: short fixed columns (ids, statuses) keep their full
+    # width; free-text columns share what is left, in proportion to what they hold.
+    widths = {i: min(widest[i], 24) for i in keep if columns[i].max_width is None}
+    flexible = [i for i in keep if columns[i].max_width is not None]
+    wants = {i: min(widest[i], columns[i].max_width or widest[i]) for i in flexible}
+    room = console.width - sum(widths.values()) - gap * len(keep)
+    total = sum(wants.values()) or 1
+    for i in flexible:
+        share = wants[i] if total <= room else max(len(columns[i].header), room * wants[i] // total)
+        widths[i] = max(1, min(wants[i], share))
+    for i in keep:
+        table.add_column(columns[i].header, width=widths[i], no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        cells = [row[i] for i in keep]
+        for i, text in zip(keep, cells, strict=True):
+            text.truncate(widths[i], overflow="ellipsis")
+        table.add_row(*cells)
+    console.print(table)
 
 
 def show_record(out: Out, item: Any, spec: Spec) -> None:
@@ -338,11 +370,11 @@ CONVERSATIONS = Spec(
         Column("STATUS", lambda c: c.status, style=_status_style),
         Column("PRIORITY", lambda c: c.priority, style=_priority_style),
         Column("DUE", _due_text, style=_due_style),
-        Column("ASSIGNEE", _ref("assignee", "name"), max_width=18),
-        Column("TEAM", _ref("team", "name"), max_width=14),
-        Column("CONTACT", lambda c: c.contact.name, max_width=22),
-        Column("CHANNEL", lambda c: c.channel),
-        Column("LABELS", lambda c: c.labels, max_width=24),
+        Column("ASSIGNEE", _ref("assignee", "name"), max_width=18, drop=2),
+        Column("TEAM", _ref("team", "name"), max_width=14, drop=4),
+        Column("CONTACT", lambda c: c.contact.name, max_width=22, drop=1),
+        Column("CHANNEL", lambda c: c.channel, drop=5),
+        Column("LABELS", lambda c: c.labels, max_width=24, drop=3),
         Column("SUBJECT", _subject, max_width=60),
     ],
     csv_columns=CONVERSATION_CSV,
@@ -388,7 +420,7 @@ MESSAGE_CSV = [
 MESSAGES = Spec(
     text_columns=[
         Column("ID", lambda m: m.id),
-        Column("AT", lambda m: m.created_at),
+        Column("AT", lambda m: m.created_at, drop=1),
         Column("KIND", lambda m: m.kind),
         Column("AUTHOR", lambda m: m.author.name or m.author.type, max_width=24),
         Column("BODY", lambda m: m.body, max_width=80),
@@ -407,10 +439,10 @@ AGENTS = Spec(
     text_columns=[
         Column("ID", lambda a: a.id),
         Column("NAME", lambda a: a.name, max_width=28),
-        Column("EMAIL", lambda a: a.email, max_width=32),
+        Column("EMAIL", lambda a: a.email, max_width=32, drop=1),
         Column("ROLE", lambda a: a.role),
         Column("PRESENCE", lambda a: a.presence),
-        Column("TIMEZONE", lambda a: a.timezone),
+        Column("TIMEZONE", lambda a: a.timezone, drop=2),
     ],
     csv_columns=[
         Column("id", lambda a: a.id),
@@ -450,9 +482,9 @@ CONTACTS = Spec(
         Column("ID", lambda c: c.id),
         Column("NAME", lambda c: c.name, max_width=30),
         Column("EMAIL", lambda c: c.email, max_width=34),
-        Column("PHONE", lambda c: c.phone),
+        Column("PHONE", lambda c: c.phone, drop=2),
         Column("LANGUAGE", lambda c: c.language),
-        Column("TIMEZONE", lambda c: c.timezone),
+        Column("TIMEZONE", lambda c: c.timezone, drop=3),
     ],
     csv_columns=[
         Column("id", lambda c: c.id),
@@ -469,7 +501,7 @@ CANNED = Spec(
         Column("SHORTCODE", lambda c: c.shortcode),
         Column("LOCALE", lambda c: c.locale),
         Column("TITLE", lambda c: c.title, max_width=40),
-        Column("BODY", lambda c: c.body, max_width=60),
+        Column("BODY", lambda c: c.body, max_width=60, drop=1),
     ],
     csv_columns=[
         Column("id", lambda c: c.id),

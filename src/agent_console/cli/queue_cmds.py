@@ -90,7 +90,7 @@ def convs(
     statuses = _statuses(status)
     from agent_console.cli import output, runtime
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         items = []
         cursor = None
         while True:
@@ -110,7 +110,7 @@ def convs(
 # --- conv ID ----------------------------------------------------------------------------------
 
 
-def _patch_summary(conversation) -> str:  # noqa: ANN001
+def _patch_summary(conversation) -> str:
     assignee = conversation.assignee.name if conversation.assignee else "unassigned"
     parts = [
         f"conversation {conversation.id}:",
@@ -131,7 +131,7 @@ def _patch(settings: Settings, **changes: object) -> None:
     conv_id = require_conv_id(settings.conv_id)
     patch = ConversationPatch(**changes)  # type: ignore[arg-type]
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         return await backend.update_conversation(conv_id, patch)
 
     conversation = runtime.call(settings, work)
@@ -151,7 +151,7 @@ def view(settings: Settings) -> None:
 
     conv_id = require_conv_id(settings.conv_id)
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         return await backend.conversation(conv_id)
 
     output.show_one(output.Out(settings), runtime.call(settings, work), output.CONVERSATIONS)
@@ -174,7 +174,7 @@ def messages(
 
     conv_id = require_conv_id(settings.conv_id)
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         return await backend.messages(conv_id, after=after)
 
     items = runtime.call(settings, work)
@@ -200,7 +200,7 @@ def _send(
     conv_id = require_conv_id(settings.conv_id)
     body = runtime.read_text_argument(text, "note" if private else "reply")
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         return await backend.send_message(
             conv_id,
             body,
@@ -351,7 +351,7 @@ def snooze(
 
     conv_id = require_conv_id(settings.conv_id)
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         zone_name = None
         if not re.fullmatch(r"[\dwdhms]+", until.strip().lower()):
             zone_name = (await backend.me()).timezone
@@ -367,7 +367,7 @@ def snooze(
     output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
 
 
-def _pick(kind: str, text: str, candidates: list, *, keys) -> int:  # noqa: ANN001
+def _pick(kind: str, text: str, candidates: list, *, keys) -> int:
     """Find one agent or team by id, exact name/email, or a unique part of the name."""
     from agent_console.client.errors import InvalidRequest, NotFound
 
@@ -415,7 +415,7 @@ def assign(
 
     conv_id = require_conv_id(settings.conv_id)
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         changes: dict[str, int] = {}
         if agent is not None:
             if agent.strip().lower() == "me":
@@ -517,7 +517,7 @@ def label(
 
     conv_id = require_conv_id(settings.conv_id)
 
-    async def work(backend):  # noqa: ANN001, ANN202
+    async def work(backend):
         current = await backend.conversation(conv_id)
         new = [x for x in dict.fromkeys([*current.labels, *adding]) if x not in removing]
         return await backend.update_conversation(conv_id, ConversationPatch(labels=new))

@@ -178,8 +178,19 @@ def tail(
     def status(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    async def work(backend):  # noqa: ANN001, ANN202
-        await follow(backend, since, emit=emit, status=status, wanted=wanted, cap=backoff_cap)
+    async def work(backend):
+        import asyncio
+        import signal
+
+        task = asyncio.current_task()
+        try:  # SIGTERM stops as cleanly as ctrl+c does
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        except (NotImplementedError, RuntimeError, AttributeError):  # pragma: no cover - Windows
+            pass
+        try:
+            await follow(backend, since, emit=emit, status=status, wanted=wanted, cap=backoff_cap)
+        except asyncio.CancelledError:
+            return
 
     try:
         runtime.run_with(conn, work)

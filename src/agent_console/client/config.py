@@ -20,6 +20,12 @@ The config file is TOML at `platformdirs.user_config_path("agent-console")/confi
     server = "https://desk.example.com"
     ca_bundle = "/etc/ssl/company-ca.pem"   # optional
 
+    [tui]
+    theme = "day-shift"
+
+    [keys]
+    "conv.resolve" = "ctrl+r"
+
 Parsing is strict: an unknown key or a wrong type is an error that names the key and line.
 """
 
@@ -58,9 +64,19 @@ class Profile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_def
     token_file: str | None = None
 
 
+class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    # night-shift (dark), day-shift (light), high-contrast, terminal (the terminal's palette)
+    theme: str | None = None
+    # None: on when SSH_CONNECTION is set.
+    low_bandwidth: bool | None = None
+
+
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     default_profile: str | None = None
     profiles: dict[str, Profile] = {}
+    tui: TuiSettings | None = None
+    # Key remaps for the console: binding id -> keys ("conv.resolve" = "ctrl+r").
+    keys: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -110,10 +126,24 @@ def parse_config(text: str, path: Path | str = "config.toml") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    # Profiles one by one: msgspec's error paths do not name dict keys, and we want
+    # "[profiles.work]" in the message, not "profiles[...]".
+    raw_profiles = data.pop("profiles", {})
+    if not isinstance(raw_profiles, dict):
+        line = _find_line(text, "profiles", [])
+        where = f", line {line}" if line else ""
+        raise ConfigError(f"config file {path}{where}: profiles must be tables like [profiles.work]")
+    profiles: dict[str, Profile] = {}
+    for name, raw in raw_profiles.items():
+        try:
+            profiles[name] = msgspec.convert(raw, Profile)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(_explain(str(exc), text, path, ["profiles", name])) from None
     try:
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(str(exc), text, path)) from None
+        raise ConfigError(_explain(str(exc), text, path, [])) from None
+    config.profiles = profiles
     for name, profile in config.profiles.items():
         if not _PROFILE_NAME.match(name):
             raise ConfigError(
@@ -135,10 +165,11 @@ def parse_config(text: str, path: Path | str = "config.toml") -> Config:
     return config
 
 
-def _explain(message: str, text: str, path: Path | str) -> str:
-    """Turn msgspec's `... - at `$.profiles.work`` into a message naming key and line."""
+def _explain(message: str, text: str, path: Path | str, base: list[str]) -> str:
+    """Turn msgspec's `... - at `$.server`` (inside table `base`) into a message naming the
+    key and its line."""
     detail, _, where = message.partition(" - at ")
-    location = [p for p in where.strip("`").removeprefix("$").split(".") if p]
+    location = [*base, *(p for p in where.strip("`").removeprefix("$").split(".") if p)]
     key: str | None = None
     problem = detail
     unknown = re.match(r"Object contains unknown field `(.+)`", detail)
@@ -157,7 +188,8 @@ def _explain(message: str, text: str, path: Path | str) -> str:
     at = f", line {line}" if line else ""
     hint = ""
     if unknown:
-        allowed = Profile.__struct_fields__ if location[:1] == ["profiles"] else Config.__struct_fields__
+        known = {"profiles": Profile, "tui": TuiSettings}
+        allowed = known.get(location[0], Config).__struct_fields__ if location else Config.__struct_fields__
         hint = f" (known keys: {', '.join(allowed)})"
     return f"config file {path}{at}: {problem}{scope}{hint}"
 
@@ -203,7 +235,24 @@ def dump_config(config: Config) -> str:
             value = getattr(profile, key)
             if value is not None:
                 lines.append(f"{key} = {_toml_str(value)}")
+    settings = config.tui or TuiSettings()
+    tui = [
+        f"{key} = {_toml_value(getattr(settings, key))}"
+        for key in TuiSettings.__struct_fields__
+        if getattr(settings, key) is not None
+    ]
+    if tui:
+        lines += ["", "[tui]", *tui] if lines else ["[tui]", *tui]
+    if config.keys:
+        lines += ["", "[keys]"] if lines else ["[keys]"]
+        lines += [f"{_toml_str(ident)} = {_toml_str(keys)}" for ident, keys in sorted(config.keys.items())]
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _toml_str(value)
 
 
 def _toml_str(value: str) -> str:

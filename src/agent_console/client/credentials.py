@@ -29,7 +29,7 @@ def _username(profile: str, server: str) -> str:
     return f"{profile}@{server}"
 
 
-def _keyring():  # noqa: ANN202 - keyring's backend type
+def _keyring():  # keyring's backend type
     """The active keyring backend, or raise NoKeyring. Imported lazily: it is slow."""
     import keyring
     from keyring.backends import fail

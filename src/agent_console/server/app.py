@@ -106,7 +106,7 @@ async def check_request(request: Request) -> None:
         raw = await request.body()
         try:
             msgspec.json.decode(raw)  # syntax first: a broken body is 400, not 422
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise ClientException(f"{exc}") from None
         try:
             msgspec.json.decode(raw, type=body_type)

@@ -217,6 +217,7 @@ def run_console(
     theme: str | None = None,
     keymap: dict[str, str] | None = None,
     verify: bool | str = True,
+    low_bandwidth: bool | None = None,
 ) -> int:
     """Open the console on a desk server; returns the exit code."""
     from agent_console.client.drafts import default_path
@@ -224,7 +225,7 @@ def run_console(
 
     backend = NativeBackend(server, token, verify=verify)
     drafts = Drafts(default_path(), server)
-    app = ConsoleApp(backend, theme=theme, keymap=keymap, drafts=drafts)
+    app = ConsoleApp(backend, theme=theme, keymap=keymap, drafts=drafts, low_bandwidth=low_bandwidth)
     try:
         result = app.run()
     finally:

@@ -1,0 +1,315 @@
+"""`convs` and `conv ID VERB` end to end against the real desk server.
+
+Most runs are in-process (typer's CliRunner through the same root group that maps errors
+to exit codes); a few run the real `python -m agent_console` child to prove it matches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.cli_support import base_env, invoke, run_cli
+from tests.conftest import Desk
+
+
+@pytest.fixture
+def env(desk: Desk, tmp_path: Path) -> dict[str, str | None]:
+    return base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
+
+
+def new_conversation(desk: Desk, body: str = "My eSIM will not activate", **contact: str) -> int:
+    payload = {
+        "channel": "email",
+        "subject": f"CLI test {uuid.uuid4().hex[:6]}",
+        "contact": {"name": "Cli Customer", "email": f"{uuid.uuid4().hex[:8]}@cust.example", **contact},
+        "body": body,
+    }
+    response = desk.admin.post("/inbound", json=payload)
+    assert response.status_code == 201, response.text
+    return response.json()["conversation_id"]
+
+
+def api(desk: Desk, path: str, **params: object) -> dict:
+    response = desk.agent.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- convs ----------------------------------------------------------------------------------
+
+
+def test_convs_json_is_the_wire_list(desk: Desk, env: dict) -> None:
+    ran = invoke("convs", "--output", "json", "--limit", "20", env=env)
+    assert ran.code == 0, ran
+    items = ran.json()
+    expected = api(desk, "/conversations", view="all", status="open", limit=20)["items"]
+    assert [c["id"] for c in items] == [c["id"] for c in expected]
+    assert set(items[0]) == set(expected[0])  # the wire object, every field
+
+
+def test_convs_filters_and_paging(desk: Desk, env: dict) -> None:
+    everything = invoke("convs", "--status", "all", "--all-pages", "-q", env=env)
+    assert everything.code == 0, everything
+    ids = [int(line) for line in everything.stdout.split()]
+    counts = api(desk, "/conversations", status="all", limit=1)["counts"]
+    assert len(ids) == len(set(ids)) == counts["all"] > 200  # beyond one 50-item page
+    limited = invoke("convs", "--status", "all", "--limit", "120", "-q", env=env)
+    assert [int(x) for x in limited.stdout.split()] == ids[:120]
+
+    pending = invoke("convs", "--status", "pending,snoozed", "-o", "json", "--all-pages", env=env)
+    assert {c["status"] for c in pending.json()} == {"pending", "snoozed"}
+    repeated = invoke("convs", "--status", "pending", "--status", "snoozed", "-q", "--all-pages",
+                      env=env)
+    assert repeated.stdout.split() == [str(c["id"]) for c in pending.json()]
+
+    unassigned = invoke("convs", "--view", "unassigned", "-o", "json", "--all-pages", env=env)
+    assert unassigned.json() and all(c["assignee"] is None for c in unassigned.json())
+    urgent = invoke("convs", "--view", "urgent", "-o", "json", env=env)
+    assert all(c["priority"] == "urgent" for c in urgent.json())
+
+    label = next(c["labels"][0] for c in pending.json() + unassigned.json() if c["labels"])
+    labelled = invoke("convs", "--status", "all", "--label", label, "-o", "json", env=env)
+    assert labelled.json() and all(label in c["labels"] for c in labelled.json())
+
+    marker = uuid.uuid4().hex[:10]
+    conv_id = new_conversation(desk, body=f"zebra {marker} refund")
+    found = invoke("convs", "--query", marker, "-q", env=env)
+    assert found.stdout.split() == [str(conv_id)]
+
+
+def test_convs_text_and_csv(desk: Desk, env: dict) -> None:
+    text = invoke("convs", "--limit", "5", env=env)
+    assert text.code == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].split()[:4] == ["ID", "STATUS", "PRIORITY", "DUE"]
+    assert len(lines) == 6
+    assert "\x1b" not in text.stdout  # plain when piped
+
+    out = invoke("convs", "--limit", "5", "-o", "csv", env=env)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(rows) == 5
+    assert {"id", "status", "contact_name", "assignee_id", "labels", "due_at"} <= set(rows[0])
+    wire = invoke("convs", "--limit", "5", "-o", "json", env=env).json()
+    assert [int(r["id"]) for r in rows] == [c["id"] for c in wire]
+    assert rows[0]["contact_name"] == wire[0]["contact"]["name"]
+
+
+def test_convs_bad_input_is_usage(env: dict) -> None:
+    for args in (["--status", "closed"], ["--view", "everyone"], ["--limit", "0"],
+                 ["--output", "xml"]):
+        ran = invoke("convs", *args, env=env)
+        assert ran.code == 2, (args, ran)
+        assert ran.stderr.startswith("error: ") and len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_convs_in_a_child_process_matches(desk: Desk, env: dict) -> None:
+    child = run_cli("convs", "--output", "json", "--limit", "7", env=env)
+    assert child.code == 0, child
+    assert child.json() == invoke("convs", "--output", "json", "--limit", "7", env=env).json()
+
+
+# --- conv ID: reading --------------------------------------------------------------------------
+
+
+def test_conv_view_every_format(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    wire = api(desk, f"/conversations/{conv_id}")
+    assert invoke("conv", str(conv_id), "-o", "json", env=env).json() == wire
+    assert invoke("conv", str(conv_id), "view", "-o", "json", env=env).json() == wire
+    text = invoke("conv", str(conv_id), env=env)
+    assert text.code == 0
+    assert f"Conversation {conv_id}" in text.stdout and "Cli Customer" in text.stdout
+    assert invoke("conv", str(conv_id), "-q", env=env).stdout == f"{conv_id}\n"
+    rows = list(csv.DictReader(io.StringIO(invoke("conv", str(conv_id), "-o", "csv", env=env).stdout)))
+    assert len(rows) == 1 and rows[0]["id"] == str(conv_id)
+
+
+def test_conv_unknown_id_is_4(env: dict) -> None:
+    for args in (["conv", "99999999"], ["conv", "99999999", "messages"],
+                 ["conv", "99999999", "resolve", "-o", "json"], ["conv", "99999999", "reply", "x"]):
+        ran = invoke(*args, env=env)
+        assert ran.code == 4, (args, ran)
+        assert ran.stderr == "error: no conversation with id 99999999\n"
+        assert ran.stdout == ""
+
+
+def test_conv_id_must_come_first_and_be_a_number(env: dict) -> None:
+    assert invoke("conv", "abc", env=env).code == 2
+    assert invoke("conv", "0", "resolve", env=env).code == 2
+    missing = invoke("conv", "resolve", env=env)
+    assert missing.code == 2 and "conversation ID" in missing.stderr
+    assert invoke("conv", "5", "frobnicate", env=env).code == 2
+
+
+def test_conv_messages(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk, body="first line\nsecond line")
+    wire = api(desk, f"/conversations/{conv_id}/messages")["items"]
+    assert invoke("conv", str(conv_id), "messages", "-o", "json", env=env).json() == wire
+    text = invoke("conv", str(conv_id), "messages", env=env).stdout
+    assert "    first line\n    second line" in text
+    quiet = invoke("conv", str(conv_id), "messages", "-q", env=env).stdout.split()
+    assert quiet == [str(m["id"]) for m in wire]
+    rows = list(csv.DictReader(io.StringIO(
+        invoke("conv", str(conv_id), "messages", "-o", "csv", env=env).stdout)))
+    assert rows[0]["body"] == "first line\nsecond line" and rows[0]["author_type"] == "contact"
+    after = invoke("conv", str(conv_id), "messages", "--after", str(wire[-1]["id"]), "-o", "json",
+                   env=env)
+    assert after.json() == []
+
+
+# --- conv ID: writing ----------------------------------------------------------------------------
+
+
+def test_reply_and_note(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    sent = invoke("conv", str(conv_id), "reply", "Thanks, looking now", "-o", "json", env=env)
+    assert sent.code == 0, sent
+    assert sent.json()["kind"] == "outgoing" and sent.json()["body"] == "Thanks, looking now"
+    piped = invoke("conv", str(conv_id), "note", "-", env=env, input="from\nstdin\n")
+    assert piped.code == 0 and piped.stdout.startswith("sent note #")
+    messages = api(desk, f"/conversations/{conv_id}/messages")["items"]
+    assert messages[-1]["kind"] == "note" and messages[-1]["body"] == "from\nstdin\n"
+    quiet = invoke("conv", str(conv_id), "reply", "again", "-q", env=env)
+    assert quiet.stdout.strip().isdigit()
+    assert invoke("conv", str(conv_id), "reply", "   ", env=env).code == 2
+    assert invoke("conv", str(conv_id), "note", "-", env=env, input="").code == 2
+
+
+def test_reply_conflict_is_5_then_force_sends(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    seen = api(desk, f"/conversations/{conv_id}/messages")["items"][-1]["id"]
+    desk.admin.post("/inbound", json={"channel": "email", "contact": {"name": "X"},
+                                      "body": "are you there?", "conversation_id": conv_id})
+    stale = invoke("conv", str(conv_id), "reply", "--last-seen", str(seen), "Done!", env=env)
+    assert stale.code == 5, stale
+    assert "not seen" in stale.stderr and "--force" in stale.stderr
+    forced = invoke("conv", str(conv_id), "reply", "--last-seen", str(seen), "--force", "Done!",
+                    "-o", "json", env=env)
+    assert forced.code == 0 and forced.json()["body"] == "Done!"
+
+
+def test_idempotency_key_never_sends_twice(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    key = uuid.uuid4().hex
+    first = invoke("conv", str(conv_id), "reply", "once", "--idempotency-key", key, "-q", env=env)
+    second = invoke("conv", str(conv_id), "reply", "once", "--idempotency-key", key, "-q", env=env)
+    assert first.stdout == second.stdout
+    bodies = [m["body"] for m in api(desk, f"/conversations/{conv_id}/messages")["items"]]
+    assert bodies.count("once") == 1
+
+
+def test_status_verbs(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    for verb, status in (("resolve", "resolved"), ("open", "open"), ("pending", "pending")):
+        ran = invoke("conv", str(conv_id), verb, "-o", "json", env=env)
+        assert ran.code == 0 and ran.json()["status"] == status
+    text = invoke("conv", str(conv_id), "resolve", env=env)
+    assert text.stdout.startswith(f"conversation {conv_id}: resolved")
+    assert invoke("conv", str(conv_id), "open", "-q", env=env).stdout == f"{conv_id}\n"
+
+
+def test_snooze_times(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+
+    def snooze(until: str) -> datetime:
+        ran = invoke("conv", str(conv_id), "snooze", "--until", until, "-o", "json", env=env)
+        assert ran.code == 0, ran
+        assert ran.json()["status"] == "snoozed"
+        return datetime.fromisoformat(ran.json()["snoozed_until"].replace("Z", "+00:00"))
+
+    before = datetime.now(UTC)
+    for text, span in (("4h", timedelta(hours=4)), ("30m", timedelta(minutes=30)),
+                       ("2d", timedelta(days=2)), ("1h30m", timedelta(minutes=90))):
+        moment = snooze(text)
+        assert before + span - timedelta(seconds=1) <= moment <= datetime.now(UTC) + span
+    # `tomorrow` and local ISO times are in the agent's own zone (Sam Agent: Asia/Manila).
+    manila = ZoneInfo("Asia/Manila")
+    tomorrow = snooze("tomorrow").astimezone(manila)
+    assert (tomorrow.hour, tomorrow.minute) == (9, 0)
+    assert tomorrow.date() == datetime.now(manila).date() + timedelta(days=1)
+    year = datetime.now(UTC).year + 1
+    assert snooze(f"{year}-12-01T09:00") == datetime(year, 12, 1, 9, 0, tzinfo=manila)
+    assert snooze(f"{year}-12-01T09:00+02:00") == datetime(year, 12, 1, 7, 0, tzinfo=UTC)
+    for bad in ("4x", "soon", "0m", "2001-01-01T09:00", "tomorrow 25:00"):
+        ran = invoke("conv", str(conv_id), "snooze", "--until", bad, env=env)
+        assert ran.code == 2, (bad, ran)
+        assert "--until" in ran.stderr
+    assert invoke("conv", str(conv_id), "snooze", env=env).code == 2  # --until is required
+
+
+def test_assign_and_unassign(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    me = api(desk, "/me")
+    assigned = invoke("conv", str(conv_id), "assign", "--agent", "me", "-o", "json", env=env)
+    assert assigned.json()["assignee"]["id"] == me["id"]
+
+    agents = api(desk, "/agents")["items"]
+    other = next(a for a in agents if a["email"] == "admin@test.example")
+    by_name = invoke("conv", str(conv_id), "assign", "--agent", "avery admin", "-o", "json", env=env)
+    assert by_name.json()["assignee"]["id"] == other["id"]
+    by_id = invoke("conv", str(conv_id), "assign", "--agent", str(me["id"]), "-o", "json", env=env)
+    assert by_id.json()["assignee"]["id"] == me["id"]
+
+    team = api(desk, "/teams")["items"][0]
+    by_team = invoke("conv", str(conv_id), "assign", "--team", team["name"].upper(), "-o", "json",
+                     env=env)
+    assert by_team.json()["team"]["id"] == team["id"]
+    both = invoke("conv", str(conv_id), "assign", "--agent", "admin@test.example", "--team",
+                  str(team["id"]), "-o", "json", env=env)
+    assert both.json()["assignee"]["id"] == other["id"] and both.json()["team"]["id"] == team["id"]
+
+    assert invoke("conv", str(conv_id), "assign", "--agent", "Nobody Atall", env=env).code == 4
+    assert invoke("conv", str(conv_id), "assign", "--agent", "99999", env=env).code == 4
+    assert invoke("conv", str(conv_id), "assign", "--team", "No Such Team", env=env).code == 4
+    assert invoke("conv", str(conv_id), "assign", env=env).code == 2
+
+    unassigned = invoke("conv", str(conv_id), "unassign", "-o", "json", env=env).json()
+    assert unassigned["assignee"] is None and unassigned["team"]["id"] == team["id"]
+    cleared = invoke("conv", str(conv_id), "unassign", "--team", "-o", "json", env=env).json()
+    assert cleared["team"] is None
+
+
+def test_priority(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    for level in ("urgent", "high", "normal", "low"):
+        ran = invoke("conv", str(conv_id), "priority", level, "-o", "json", env=env)
+        assert ran.json()["priority"] == level
+    bad = invoke("conv", str(conv_id), "priority", "critical", env=env)
+    assert bad.code == 2 and bad.stderr.startswith("error: ")
+    assert invoke("conv", str(conv_id), "priority", env=env).code == 2
+
+
+def test_labels(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+
+    def labels(*args: str) -> list[str]:
+        ran = invoke("conv", str(conv_id), "label", *args, "-o", "json", env=env)
+        assert ran.code == 0, ran
+        return ran.json()["labels"]
+
+    assert labels("billing,refund") == ["billing", "refund"]
+    assert labels("--add", "vip,refund") == ["billing", "refund", "vip"]
+    assert labels("--remove", "billing", "--add", "esim") == ["refund", "vip", "esim"]
+    assert labels("--clear") == []
+    for bad in (["has space"], ["--add", "a b"], [], ["x", "--clear"], [","]):
+        assert invoke("conv", str(conv_id), "label", *bad, env=env).code == 2, bad
+
+
+def test_untrusted_text_is_sanitized_in_text_output_only(desk: Desk, env: dict) -> None:
+    evil = "Mallory\x1b]52;c;SGVsbG8=\x07\u202e"
+    conv_id = new_conversation(desk, body="hi \x1b[2J there", name=evil)
+    for args in (["conv", str(conv_id)], ["conv", str(conv_id), "messages"],
+                 ["convs", "--query", "Mallory"]):
+        ran = invoke(*args, env=env)
+        assert ran.code == 0
+        assert "\x1b" not in ran.stdout and "\x07" not in ran.stdout and "\u202e" not in ran.stdout
+        assert "␛" in ran.stdout
+    wire = invoke("conv", str(conv_id), "-o", "json", env=env).json()
+    assert wire["contact"]["name"] == evil  # JSON is data: exact, and valid JSON
