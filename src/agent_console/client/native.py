@@ -81,7 +81,8 @@ class NativeBackend:
             base_url=f"{self.server}/api/v1",
             headers={"Authorization": f"Bearer {token}", "User-Agent": "agent-console"},
             timeout=timeout,
-            verify=verify,
+            # A CA bundle path becomes an SSL context: httpx no longer takes paths.
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
             transport=transport,
         )
 
