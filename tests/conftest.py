@@ -26,8 +26,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def add_agent(db: Path, *, name: str, email: str, role: str = "agent", timezone: str = "UTC") -> str:
     """Create an agent with the real CLI and return the token it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "agent_console", "server", "add-agent", "--db", str(db),
-         "--name", name, "--email", email, "--role", role, "--timezone", timezone],
+        [
+            sys.executable,
+            "-m",
+            "agent_console",
+            "server",
+            "add-agent",
+            "--db",
+            str(db),
+            "--name",
+            name,
+            "--email",
+            email,
+            "--role",
+            role,
+            "--timezone",
+            timezone,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -65,8 +80,9 @@ class Desk:
 def start_desk(db: Path, *, demo: bool = True, extra_args: tuple[str, ...] = ()) -> Desk:
     server = ServerProcess(db, demo=demo, extra_args=extra_args)
     server.start()
-    admin = add_agent(db, name="Avery Admin", email="admin@test.example", role="admin",
-                      timezone="Europe/Lisbon")
+    admin = add_agent(
+        db, name="Avery Admin", email="admin@test.example", role="admin", timezone="Europe/Lisbon"
+    )
     agent = add_agent(db, name="Sam Agent", email="sam@test.example", timezone="Asia/Manila")
     return Desk(server.url, db, admin, agent, server)
 

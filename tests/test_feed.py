@@ -85,7 +85,10 @@ def test_every_change_is_an_event(fresh_desk: Desk) -> None:
         got = frames(socket, 6, presence=True)
         assert got[0]["type"] == "presence.updated"  # connecting put the agent online
         assert [f["type"] for f in got[1:]] == [
-            "message.created", "conversation.updated", "message.created", "typing",
+            "message.created",
+            "conversation.updated",
+            "message.created",
+            "typing",
             "presence.updated",
         ]
         assert got[-1]["data"]["presence"] == "away"

@@ -19,8 +19,21 @@ ALLOWED = {
     "cli": {"cli", "client", "core", "server", "tui", "demo"},
 }
 # core/ is pure: no I/O, no UI, no network libraries.
-CORE_FORBIDDEN = {"textual", "rich", "httpx", "websockets", "socket", "sqlite3", "litestar", "uvicorn",
-                  "keyring", "platformdirs", "asyncio", "subprocess", "os"}
+CORE_FORBIDDEN = {
+    "textual",
+    "rich",
+    "httpx",
+    "websockets",
+    "socket",
+    "sqlite3",
+    "litestar",
+    "uvicorn",
+    "keyring",
+    "platformdirs",
+    "asyncio",
+    "subprocess",
+    "os",
+}
 
 
 def imports_of(path: Path) -> list[tuple[str, int]]:

@@ -50,8 +50,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     max_examples=40,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
 def test_api_conforms_to_its_document(case, desk: Desk) -> None:
     case.call_and_validate(base_url=desk.url, checks=CHECKS)

@@ -111,9 +111,7 @@ def test_views_counts_and_due_order(desk: Desk) -> None:
     page = desk.agent.get("/conversations", params={"view": "all", "limit": 500}).json()
     counts = page["counts"]
     assert counts["all"] == len(page["items"]) > 50
-    assert counts["unassigned"] + sum(
-        1 for c in page["items"] if c["assignee"] is not None
-    ) == counts["all"]
+    assert counts["unassigned"] + sum(1 for c in page["items"] if c["assignee"] is not None) == counts["all"]
     assert all(c["status"] == "open" for c in page["items"])
     # The one that needs an answer soonest comes first; nobody-waiting ones last.
     dues = [c["due_at"] for c in page["items"]]
@@ -186,9 +184,9 @@ def test_conversation_and_messages(desk: Desk) -> None:
     messages = desk.agent.get(f"/conversations/{cid}/messages").json()["items"]
     assert [m["body"] for m in messages] == ["first", "second"]
     assert all(m["kind"] == "incoming" and m["author"]["type"] == "contact" for m in messages)
-    later = desk.agent.get(
-        f"/conversations/{cid}/messages", params={"after": messages[0]["id"]}
-    ).json()["items"]
+    later = desk.agent.get(f"/conversations/{cid}/messages", params={"after": messages[0]["id"]}).json()[
+        "items"
+    ]
     assert [m["body"] for m in later] == ["second"]
     assert_error(desk.agent.get("/conversations/999999"), 404, "not_found")
     assert_error(desk.agent.get("/conversations/999999/messages"), 404)
@@ -203,16 +201,18 @@ def test_patch_each_field(desk: Desk) -> None:
     teams = desk.agent.get("/teams").json()["items"]
     changed = desk.agent.patch(
         f"/conversations/{cid}",
-        json={"priority": "urgent", "assignee_id": me["id"], "team_id": teams[0]["id"],
-              "labels": ["refund", "vip", "refund"]},
+        json={
+            "priority": "urgent",
+            "assignee_id": me["id"],
+            "team_id": teams[0]["id"],
+            "labels": ["refund", "vip", "refund"],
+        },
     ).json()
     assert changed["priority"] == "urgent"
     assert changed["assignee"] == {"id": me["id"], "name": me["name"]}
     assert changed["team"]["id"] == teams[0]["id"]
     assert changed["labels"] == ["refund", "vip"]
-    snoozed = desk.agent.patch(
-        f"/conversations/{cid}", json={"snoozed_until": "2099-01-01T09:00:00Z"}
-    ).json()
+    snoozed = desk.agent.patch(f"/conversations/{cid}", json={"snoozed_until": "2099-01-01T09:00:00Z"}).json()
     assert snoozed["status"] == "snoozed" and snoozed["snoozed_until"].startswith("2099-01-01T09:00")
     assert snoozed["due_at"] is None
     reopened = desk.agent.patch(f"/conversations/{cid}", json={"status": "open"}).json()
@@ -279,8 +279,12 @@ def test_same_idempotency_key_twice_gives_one_message(desk: Desk) -> None:
 
 def test_inbound_is_idempotent_too(desk: Desk) -> None:
     headers = {"Idempotency-Key": uuid.uuid4().hex}
-    payload = {"channel": "email", "contact": {"name": "Ida", "email": "ida@cust.example"},
-               "body": "double?", "subject": "Charged twice"}
+    payload = {
+        "channel": "email",
+        "contact": {"name": "Ida", "email": "ida@cust.example"},
+        "body": "double?",
+        "subject": "Charged twice",
+    }
     first = desk.admin.post("/inbound", json=payload, headers=headers).json()
     second = desk.admin.post("/inbound", json=payload, headers=headers).json()
     assert first == second
@@ -319,8 +323,12 @@ def test_inbound_continues_and_reopens(desk: Desk) -> None:
     desk.agent.patch(f"/conversations/{cid}", json={"status": "resolved"})
     again = desk.admin.post(
         "/inbound",
-        json={"channel": "web_chat", "contact": {"name": "whoever"}, "body": "back again",
-              "conversation_id": cid},
+        json={
+            "channel": "web_chat",
+            "contact": {"name": "whoever"},
+            "body": "back again",
+            "conversation_id": cid,
+        },
     ).json()
     assert again["created"] is False and again["conversation_id"] == cid
     conversation = desk.agent.get(f"/conversations/{cid}").json()
@@ -337,7 +345,9 @@ def test_typing_and_viewing(desk: Desk) -> None:
     cid = inbound(desk)["conversation_id"]
     assert desk.agent.post(f"/conversations/{cid}/typing", json={"active": True}).status_code == 204
     assert desk.agent.post(f"/conversations/{cid}/viewing", json={"active": True}).status_code == 204
-    assert desk.admin.post("/inbound/typing", json={"conversation_id": cid, "active": True}).status_code == 204
+    assert (
+        desk.admin.post("/inbound/typing", json={"conversation_id": cid, "active": True}).status_code == 204
+    )
     assert_error(desk.agent.post("/conversations/999999/typing", json={"active": True}), 404)
 
 
@@ -412,8 +422,12 @@ def test_unknown_route_is_404_in_the_error_shape(desk: Desk) -> None:
 def test_openapi_document_is_served(desk: Desk) -> None:
     document = httpx.get(f"{desk.api}/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    for path in ("/api/v1/conversations", "/api/v1/conversations/{conversation_id}/messages",
-                 "/api/v1/kb/search", "/api/v1/inbound"):
+    for path in (
+        "/api/v1/conversations",
+        "/api/v1/conversations/{conversation_id}/messages",
+        "/api/v1/kb/search",
+        "/api/v1/inbound",
+    ):
         assert path in document["paths"]
     post = document["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
     assert {"201", "400", "401", "409", "413", "422"} <= set(post["responses"])

@@ -47,16 +47,24 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def console_app(seeded: tuple[str, str], tmp_path: Path, theme: str) -> ConsoleApp:
     url, token = seeded
-    return ConsoleApp(NativeBackend(url, token), theme=theme, drafts=Drafts(tmp_path / "l.db", url),
-                      low_bandwidth=False)
+    return ConsoleApp(
+        NativeBackend(url, token), theme=theme, drafts=Drafts(tmp_path / "l.db", url), low_bandwidth=False
+    )
 
 
 async def settled(pilot) -> None:
     """Loaded, live, and the agent's own presence event applied."""
     app = pilot.app
-    await wait_for(pilot, lambda: app.store.loaded and app.store.connection.kind == "live"
-                   and app.store.me is not None and app.store.me.presence == "online",
-                   what="a settled console")
+    await wait_for(
+        pilot,
+        lambda: (
+            app.store.loaded
+            and app.store.connection.kind == "live"
+            and app.store.me is not None
+            and app.store.me.presence == "online"
+        ),
+        what="a settled console",
+    )
     await pilot.pause(0.3)
 
 
@@ -68,8 +76,11 @@ async def open_first(pilot) -> None:
     await settled(pilot)
     await pilot.press("enter")
     console = _console(pilot.app)
-    await wait_for(pilot, lambda: console.open_id is not None and console.pane.thread.shown,
-                   what="the first conversation")
+    await wait_for(
+        pilot,
+        lambda: console.open_id is not None and console.pane.thread.shown,
+        what="the first conversation",
+    )
     await pilot.pause(0.5)
 
 
@@ -95,7 +106,8 @@ SCREENS = {"queue": settled, "conversation": open_first, "kb": kb_search, "help"
 @pytest.mark.parametrize("theme", list(THEMES))
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_screen(snap_compare, seeded, tmp_path: Path, frozen_clock: None, screen: str, size: str,
-                theme: str) -> None:
+def test_screen(
+    snap_compare, seeded, tmp_path: Path, frozen_clock: None, screen: str, size: str, theme: str
+) -> None:
     app = console_app(seeded, tmp_path, THEMES[theme])
     assert snap_compare(app, terminal_size=SIZES[size], run_before=SCREENS[screen])

@@ -26,8 +26,13 @@ def new_customer(desk: Desk, body: str = "My eSIM will not activate", **contact:
     name = contact.pop("name", f"Zed{uuid.uuid4().hex[:6]} Quill")
     payload = {
         "channel": "web_chat",
-        "contact": {"name": name, "email": f"{uuid.uuid4().hex[:8]}@cust.example",
-                    "timezone": "Asia/Tokyo", "language": "en", **contact},
+        "contact": {
+            "name": name,
+            "email": f"{uuid.uuid4().hex[:8]}@cust.example",
+            "timezone": "Asia/Tokyo",
+            "language": "en",
+            **contact,
+        },
         "body": body,
     }
     response = desk.admin.post("/inbound", json=payload)
@@ -48,23 +53,32 @@ def console(app: ConsoleApp) -> ConsoleScreen:
 
 async def ready(pilot) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: app.store.loaded and app.store.me is not None
-                   and app.store.connection.kind == "live", what="the console to load and go live")
+    await wait_for(
+        pilot,
+        lambda: app.store.loaded and app.store.me is not None and app.store.connection.kind == "live",
+        what="the console to load and go live",
+    )
 
 
 async def focus_conversation(pilot, conversation_id: int, name: str) -> None:
     """Filter the queue down to one customer and open their conversation."""
     app = pilot.app
-    await wait_for(pilot, lambda: conversation_id in app.store.desk.conversations,
-                   what=f"conversation {conversation_id} to reach the console")
+    await wait_for(
+        pilot,
+        lambda: conversation_id in app.store.desk.conversations,
+        what=f"conversation {conversation_id} to reach the console",
+    )
     await pilot.press("slash")
     await pilot.press(*name.split()[0])
     await pilot.press("enter")
     queue = app.screen.query_one(QueueList)
     await wait_for(pilot, lambda: queue.rows == [conversation_id], what="the filter to narrow the queue")
     await pilot.press("enter")
-    await wait_for(pilot, lambda: console(app).open_id == conversation_id
-                   and console(app).pane.thread.shown, what="the conversation to open")
+    await wait_for(
+        pilot,
+        lambda: console(app).open_id == conversation_id and console(app).pane.thread.shown,
+        what="the conversation to open",
+    )
 
 
 def messages(desk: Desk, conversation_id: int) -> list[dict]:
@@ -97,15 +111,21 @@ async def test_reply_and_private_note_reach_the_server(desk: Desk, tmp_path: Pat
         await pilot.press("r")
         await pilot.press(*"Try restarting")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any(m["body"] == "Try restarting" for m in messages(desk, cid)),
-                       what="the reply on the server")
+        await wait_for(
+            pilot,
+            lambda: any(m["body"] == "Try restarting" for m in messages(desk, cid)),
+            what="the reply on the server",
+        )
         # Focus stays in the composer after sending (to keep typing); escape leaves it.
         await pilot.press("escape")
         await pilot.press("n")
         await pilot.press(*"VIP customer")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any(m["body"] == "VIP customer" for m in messages(desk, cid)),
-                       what="the note on the server")
+        await wait_for(
+            pilot,
+            lambda: any(m["body"] == "VIP customer" for m in messages(desk, cid)),
+            what="the note on the server",
+        )
         kinds = {m["body"]: m["kind"] for m in messages(desk, cid)}
         assert kinds["Try restarting"] == "outgoing" and kinds["VIP customer"] == "note"
         await wait_for(pilot, lambda: console(app).pane.composer.text == "", what="composer cleared")
@@ -128,7 +148,9 @@ async def test_canned_response_fills_placeholders(desk: Desk, tmp_path: Path) ->
         await wait_for(pilot, lambda: name.split()[0] in composer.text, what="the filled response")
         assert "{{" not in composer.text and not composer.text.startswith("/")
         me = app.store.me
-        greet = [c for c in await app.backend.canned_responses() if c.shortcode == "greet" and c.locale == "en"][0]
+        greet = [
+            c for c in await app.backend.canned_responses() if c.shortcode == "greet" and c.locale == "en"
+        ][0]
         if "{{agent.name}}" in greet.body or "{{agent.first_name}}" in greet.body:
             assert me.name.split()[0] in composer.text
 
@@ -167,8 +189,11 @@ async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path)
         await focus_conversation(pilot, cid, name)
         me = app.store.me
         await pilot.press("t")
-        await wait_for(pilot, lambda: (conversation(desk, cid)["assignee"] or {}).get("id") == me.id,
-                       what="assigned to me")
+        await wait_for(
+            pilot,
+            lambda: (conversation(desk, cid)["assignee"] or {}).get("id") == me.id,
+            what="assigned to me",
+        )
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="priority picker")
         await pilot.press(*"urgent")
@@ -183,14 +208,20 @@ async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path)
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="agent picker")
         await pilot.press(*"Avery")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: (conversation(desk, cid)["assignee"] or {}).get("name") == "Avery Admin",
-                       what="assigned to Avery")
+        await wait_for(
+            pilot,
+            lambda: (conversation(desk, cid)["assignee"] or {}).get("name") == "Avery Admin",
+            what="assigned to Avery",
+        )
         await pilot.press("T")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="team picker")
         await pilot.press(*"Billing")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: (conversation(desk, cid)["team"] or {}).get("name") == "Billing",
-                       what="team Billing")
+        await wait_for(
+            pilot,
+            lambda: (conversation(desk, cid)["team"] or {}).get("name") == "Billing",
+            what="team Billing",
+        )
         await pilot.press("z")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="snooze picker")
         await pilot.press("enter")  # first choice: 1 hour
@@ -249,8 +280,15 @@ async def test_conflict_review_then_send_anyway(desk: Desk, tmp_path: Path) -> N
         await focus_conversation(pilot, cid, name)
         # The feed stalls (as on a bad link) while the customer writes again.
         app.workers.cancel_group(app, "sync")
-        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
-                                          "body": "never mind, found it", "conversation_id": cid})
+        desk.admin.post(
+            "/inbound",
+            json={
+                "channel": "web_chat",
+                "contact": {"name": "x"},
+                "body": "never mind, found it",
+                "conversation_id": cid,
+            },
+        )
         await pilot.press("r")
         await pilot.press(*"Here is how")
         await pilot.press("ctrl+s")
@@ -258,8 +296,11 @@ async def test_conflict_review_then_send_anyway(desk: Desk, tmp_path: Path) -> N
         assert "never mind, found it" in screen_text(app)
         assert not any(m["body"] == "Here is how" for m in messages(desk, cid))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any(m["body"] == "Here is how" for m in messages(desk, cid)),
-                       what="the forced reply")
+        await wait_for(
+            pilot,
+            lambda: any(m["body"] == "Here is how" for m in messages(desk, cid)),
+            what="the forced reply",
+        )
         bodies = [m["body"] for m in messages(desk, cid)]
         assert bodies.count("Here is how") == 1
 
@@ -271,8 +312,15 @@ async def test_conflict_edit_keeps_the_text(desk: Desk, tmp_path: Path) -> None:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
         app.workers.cancel_group(app, "sync")
-        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
-                                          "body": "are you there", "conversation_id": cid})
+        desk.admin.post(
+            "/inbound",
+            json={
+                "channel": "web_chat",
+                "contact": {"name": "x"},
+                "body": "are you there",
+                "conversation_id": cid,
+            },
+        )
         await pilot.press("r", *"draft text", "ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review screen")
         await pilot.press("escape")
@@ -289,20 +337,41 @@ async def test_live_message_while_reading_another(desk: Desk, tmp_path: Path) ->
         await ready(pilot)
         await focus_conversation(pilot, reading, reading_name)
         before = console(app).pane.thread.shown[:]
-        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
-                                          "body": "URGENT follow-up arrives", "conversation_id": other})
-        await wait_for(pilot, lambda: (app.store.desk.conversations[other].last_message.body
-                                       == "URGENT follow-up arrives"), what="the live update")
+        desk.admin.post(
+            "/inbound",
+            json={
+                "channel": "web_chat",
+                "contact": {"name": "x"},
+                "body": "URGENT follow-up arrives",
+                "conversation_id": other,
+            },
+        )
+        await wait_for(
+            pilot,
+            lambda: app.store.desk.conversations[other].last_message.body == "URGENT follow-up arrives",
+            what="the live update",
+        )
         assert console(app).open_id == reading
         assert console(app).pane.thread.shown == before
         # A brand-new conversation appears without a key press.
         fresh, fresh_name = new_customer(desk, body="brand new")
         await pilot.press("escape", "escape")  # leave the conversation, then clear the filter
-        await wait_for(pilot, lambda: fresh in console(app).queue.index, what="the new conversation in the queue")
+        await wait_for(
+            pilot, lambda: fresh in console(app).queue.index, what="the new conversation in the queue"
+        )
         # And a live message in the open conversation shows up in its thread.
-        desk.admin.post("/inbound", json={"channel": "web_chat", "contact": {"name": "x"},
-                                          "body": "one more thing", "conversation_id": reading})
-        await wait_for(pilot, lambda: "one more thing" in screen_text(app), what="the live message in the thread")
+        desk.admin.post(
+            "/inbound",
+            json={
+                "channel": "web_chat",
+                "contact": {"name": "x"},
+                "body": "one more thing",
+                "conversation_id": reading,
+            },
+        )
+        await wait_for(
+            pilot, lambda: "one more thing" in screen_text(app), what="the live message in the thread"
+        )
 
 
 async def test_narrow_layout_one_pane_at_a_time(desk: Desk, tmp_path: Path) -> None:
@@ -326,12 +395,18 @@ async def test_view_keys_switch_views_and_show_counts(desk: Desk, tmp_path: Path
         assert f"Urgent {counts['urgent']}" in screen_text(app)
         await pilot.press("4")
         queue = console(app).queue
-        await wait_for(pilot, lambda: all(app.store.desk.conversations[c].priority == "urgent" for c in queue.rows),
-                       what="only urgent conversations")
+        await wait_for(
+            pilot,
+            lambda: all(app.store.desk.conversations[c].priority == "urgent" for c in queue.rows),
+            what="only urgent conversations",
+        )
         assert len(queue.rows) == counts["urgent"]
         await pilot.press("2")
-        await wait_for(pilot, lambda: all(app.store.desk.conversations[c].assignee is None for c in queue.rows),
-                       what="only unassigned conversations")
+        await wait_for(
+            pilot,
+            lambda: all(app.store.desk.conversations[c].assignee is None for c in queue.rows),
+            what="only unassigned conversations",
+        )
 
 
 async def test_help_lists_bindings_with_ids(desk: Desk, tmp_path: Path) -> None:
@@ -346,7 +421,12 @@ async def test_help_lists_bindings_with_ids(desk: Desk, tmp_path: Path) -> None:
 
 async def test_key_remap_applies_and_bad_remaps_are_reported(desk: Desk, tmp_path: Path) -> None:
     cid, name = new_customer(desk)
-    keymap = {"conv.resolve": "ctrl+r", "conv.snooze": "r", "no.such.binding": "f5", "conv.note": "ctrl+notakey"}
+    keymap = {
+        "conv.resolve": "ctrl+r",
+        "conv.snooze": "r",
+        "no.such.binding": "f5",
+        "conv.note": "ctrl+notakey",
+    }
     app = make_app(desk, tmp_path, keymap=keymap)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
@@ -356,7 +436,9 @@ async def test_key_remap_applies_and_bad_remaps_are_reported(desk: Desk, tmp_pat
         assert "conv.snooze" in problems and "conv.reply" in problems  # r is taken by reply
         await focus_conversation(pilot, cid, name)
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "resolved", what="resolved by remap")
+        await wait_for(
+            pilot, lambda: conversation(desk, cid)["status"] == "resolved", what="resolved by remap"
+        )
 
 
 async def test_drafts_survive_a_restart(desk: Desk, tmp_path: Path) -> None:
@@ -394,5 +476,8 @@ async def test_every_theme_loads(desk: Desk, tmp_path: Path, theme: str) -> None
 async def test_server_unreachable_shows_reconnecting(tmp_path: Path) -> None:
     app = ConsoleApp(NativeBackend("http://127.0.0.1:9", "acd_x"), drafts=Drafts(tmp_path / "l.db", "x"))
     async with app.run_test(size=NARROW) as pilot:
-        await wait_for(pilot, lambda: "RECONNECTING" in screen_text(app) or "cannot" in screen_text(app),
-                       what="the reconnecting state")
+        await wait_for(
+            pilot,
+            lambda: "RECONNECTING" in screen_text(app) or "cannot" in screen_text(app),
+            what="the reconnecting state",
+        )

@@ -16,8 +16,9 @@ def screen_text(app: App) -> str:
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
+) -> None:
     """Let the app run until `condition()` holds; fail with what is on screen if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

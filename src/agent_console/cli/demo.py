@@ -55,8 +55,12 @@ def _open_console(url: str, token: str, *, headless: bool) -> int:
     if headless or not sys.stdout.isatty():
         print(f"server: {url}")
         print(f"token:  {token}")
-        print("export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI;"
-              " press ctrl+c to stop.", file=sys.stderr, flush=True)
+        print(
+            "export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI;"
+            " press ctrl+c to stop.",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             import time
 

@@ -18,12 +18,18 @@ def default_db() -> Path:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)] = 8765,
     db: Annotated[Path | None, typer.Option(help="SQLite database file (created if missing).")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo data set into an empty database.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed the demo data set into an empty database.")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "warning",
-    event_window: Annotated[int, typer.Option(help="How many events the live feed can replay.", min=100)] = 100_000,
+    event_window: Annotated[
+        int, typer.Option(help="How many events the live feed can replay.", min=100)
+    ] = 100_000,
     demo_now: Annotated[
         str | None,
         typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
@@ -96,9 +102,7 @@ def add_agent(
         raise typer.Exit(1)
     store = Store(database.connect(db))
     try:
-        _, token = store.create_agent(
-            name=name, email=email, role=role, timezone=timezone, teams=team or ()
-        )
+        _, token = store.create_agent(name=name, email=email, role=role, timezone=timezone, teams=team or ())
     except Invalid as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -108,13 +112,21 @@ def add_agent(
 
 
 def demo(
-    db: Annotated[Path | None, typer.Option(help="Database file; default in your user data directory.")] = None,
-    rate: Annotated[float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)] = 6.0,
-    headless: Annotated[bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")] = False,
+    db: Annotated[
+        Path | None, typer.Option(help="Database file; default in your user data directory.")
+    ] = None,
+    rate: Annotated[
+        float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)
+    ] = 6.0,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")
+    ] = False,
 ) -> None:
-    """Start a seeded desk server on a free loopback port with live customer traffic, and open the console on it.
+    """Start a seeded desk server with live customer traffic, and open the console on it.
 
-    The server stops when you leave the console.
+    The server runs on a free loopback port and stops when you leave the console.
+
+    Example: agent-console demo --rate 30
     """
     from agent_console.cli.demo import run_demo
 
@@ -123,9 +135,14 @@ def demo(
 
 def simulate(
     server: Annotated[str, typer.Option(envvar="AGENT_CONSOLE_SERVER", help="Desk server URL.")],
-    token: Annotated[str, typer.Option(envvar="AGENT_CONSOLE_TOKEN", help="An admin or integration token.", show_default=False)],
+    token: Annotated[
+        str,
+        typer.Option(envvar="AGENT_CONSOLE_TOKEN", help="An admin or integration token.", show_default=False),
+    ],
     rate: Annotated[float, typer.Option(help="Customer messages per minute.", min=0.1)] = 6.0,
-    count: Annotated[int, typer.Option(help="Stop after this many messages; 0 runs until ctrl+c.", min=0)] = 0,
+    count: Annotated[
+        int, typer.Option(help="Stop after this many messages; 0 runs until ctrl+c.", min=0)
+    ] = 0,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
 ) -> None:
     """Play customers writing in (new chats, follow-ups, impatient pings) against a running server.

@@ -11,8 +11,9 @@ from agent_console.core.models import Message
 class BackendError(Exception):
     exit_code = 1
 
-    def __init__(self, message: str, *, code: str = "error", status: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str = "error", status: int | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

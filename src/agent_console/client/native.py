@@ -228,9 +228,7 @@ class NativeBackend:
         )
 
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
-        await self._call(
-            "POST", f"/conversations/{conversation_id}/viewing", None, body={"active": active}
-        )
+        await self._call("POST", f"/conversations/{conversation_id}/viewing", None, body={"active": active})
 
     async def set_presence(self, presence: str) -> Agent:
         return await self._call("PATCH", "/me", Agent, body={"presence": presence})

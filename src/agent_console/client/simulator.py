@@ -52,7 +52,11 @@ class Simulator:
         roll = self.rng.random()
         if roll < 0.5 or not self.recent:
             inbound = random_inbound(self.rng)
-            contact = {"name": inbound.contact_name, "language": inbound.language, "timezone": inbound.timezone}
+            contact = {
+                "name": inbound.contact_name,
+                "language": inbound.language,
+                "timezone": inbound.timezone,
+            }
             if inbound.contact_email:
                 contact["email"] = inbound.contact_email
             if inbound.contact_phone:
@@ -69,9 +73,7 @@ class Simulator:
         if self.rng.random() < 0.4:
             await self._post("/inbound/typing", {"conversation_id": conversation_id, "active": True})
         body = (
-            random_follow_up(self.rng, language)
-            if roll < 0.85
-            else random_impatient_ping(self.rng, language)
+            random_follow_up(self.rng, language) if roll < 0.85 else random_impatient_ping(self.rng, language)
         )
         await self._post(
             "/inbound",

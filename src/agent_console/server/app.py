@@ -9,8 +9,8 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
-import html
 import functools
+import html
 import inspect
 import typing
 from pathlib import Path
@@ -272,7 +272,10 @@ async def get_conversation(request: Request, me: Agent, conversation_id: Positiv
     return _store(request).get_conversation(conversation_id)
 
 
-@patch(f"{API}/conversations/{{conversation_id:int}}", summary="Change status, priority, assignee, team, labels or snooze")
+@patch(
+    f"{API}/conversations/{{conversation_id:int}}",
+    summary="Change status, priority, assignee, team, labels or snooze",
+)
 async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
@@ -319,13 +322,21 @@ async def post_message(
     return Response(content=body, status_code=status, media_type="application/json")
 
 
-@post(f"{API}/conversations/{{conversation_id:int}}/typing", status_code=HTTP_204_NO_CONTENT, summary="Tell others you are typing")
+@post(
+    f"{API}/conversations/{{conversation_id:int}}/typing",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Tell others you are typing",
+)
 async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, data: TypingUpdate) -> None:
     author = Author(type="agent", id=me.id, name=me.name)
     _store(request).typing(conversation_id, author, active=data.active, private=data.private)
 
 
-@post(f"{API}/conversations/{{conversation_id:int}}/viewing", status_code=HTTP_204_NO_CONTENT, summary="Tell others you are viewing")
+@post(
+    f"{API}/conversations/{{conversation_id:int}}/viewing",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Tell others you are viewing",
+)
 async def post_viewing(request: Request, me: Agent, conversation_id: PositiveId, data: ViewingUpdate) -> None:
     _store(request).viewing(conversation_id, me, active=data.active)
 
@@ -345,7 +356,11 @@ async def post_inbound(
     return Response(content=body, status_code=status, media_type="application/json")
 
 
-@post(f"{API}/inbound/typing", status_code=HTTP_204_NO_CONTENT, summary="The customer is typing (admin or integration)")
+@post(
+    f"{API}/inbound/typing",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="The customer is typing (admin or integration)",
+)
 async def post_inbound_typing(request: Request, me: Agent, data: InboundTyping) -> None:
     _require_role(me, "admin", "integration")
     store = _store(request)
@@ -513,9 +528,7 @@ def create_app(
             title="agent-console desk server",
             version="1",
             path=f"{API}/docs",
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=False,
     )

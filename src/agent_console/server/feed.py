@@ -185,7 +185,10 @@ async def _deny(scope: dict[str, Any], send: Send, status: int, code: str, messa
             {
                 "type": "websocket.http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "websocket.http.response.body", "body": body})

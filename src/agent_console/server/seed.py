@@ -92,8 +92,7 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
         _insert_conversation(conn, conversation, contact_ids, agent_ids, team_ids, names)
     for article in data.kb_articles:
         conn.execute(
-            "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 article.slug,
                 article.title,
@@ -187,6 +186,4 @@ def _insert_conversation(
         )
         if message.kind != "activity":
             last_id = cursor.lastrowid
-    conn.execute(
-        "UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id)
-    )
+    conn.execute("UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id))

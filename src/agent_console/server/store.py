@@ -260,9 +260,7 @@ class Store:
         return Team(id=cursor.lastrowid, name=name, description=description)
 
     def authenticate(self, token: str) -> Agent | None:
-        row = self.conn.execute(
-            "SELECT id FROM agents WHERE token_hash = ?", (hash_token(token),)
-        ).fetchone()
+        row = self.conn.execute("SELECT id FROM agents WHERE token_hash = ?", (hash_token(token),)).fetchone()
         return None if row is None else self.get_agent(row[0])
 
     def get_agent(self, agent_id: int) -> Agent:
@@ -276,9 +274,7 @@ class Store:
         return None if row is None else self._agent(row)
 
     def list_agents(self) -> list[Agent]:
-        rows = self.conn.execute(
-            "SELECT * FROM agents WHERE role != 'integration' ORDER BY name"
-        ).fetchall()
+        rows = self.conn.execute("SELECT * FROM agents WHERE role != 'integration' ORDER BY name").fetchall()
         return [self._agent(row) for row in rows]
 
     def _agent(self, row: sqlite3.Row) -> Agent:
@@ -438,9 +434,7 @@ class Store:
         return (" AND ".join(clauses) or "1"), params
 
     def get_conversation(self, conversation_id: int) -> Conversation:
-        row = self.conn.execute(
-            f"{_CONVERSATION_SELECT} WHERE c.id = ?", (conversation_id,)
-        ).fetchone()
+        row = self.conn.execute(f"{_CONVERSATION_SELECT} WHERE c.id = ?", (conversation_id,)).fetchone()
         if row is None:
             raise NotFound(f"no conversation with id {conversation_id}")
         return self._conversation(row)
@@ -637,9 +631,10 @@ class Store:
         return [self._message(r) for r in rows]
 
     def _require_conversation(self, conversation_id: int) -> None:
-        if self.conn.execute(
-            "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone() is None:
+        if (
+            self.conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            is None
+        ):
             raise NotFound(f"no conversation with id {conversation_id}")
 
     @staticmethod
@@ -864,8 +859,7 @@ class Store:
         request_hash = hashlib.sha256(request).hexdigest()
         with self._write() as tx:
             row = tx.conn.execute(
-                "SELECT request_hash, status, response FROM idempotency"
-                " WHERE principal_id = ? AND key = ?",
+                "SELECT request_hash, status, response FROM idempotency WHERE principal_id = ? AND key = ?",
                 (principal_id, key),
             ).fetchone()
             if row is not None:

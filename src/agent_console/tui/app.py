@@ -49,7 +49,9 @@ class ConsoleApp(App[int]):
         self.store = DeskStore(self)
         self.drafts = drafts
         self.heartbeat = heartbeat
-        self.low_bandwidth = bool(os.environ.get("SSH_CONNECTION")) if low_bandwidth is None else low_bandwidth
+        self.low_bandwidth = (
+            bool(os.environ.get("SSH_CONNECTION")) if low_bandwidth is None else low_bandwidth
+        )
         if self.low_bandwidth:
             # Over SSH every frame costs bytes: no animation, fewer frames, slower clocks.
             self.animation_level = "none"
@@ -68,8 +70,9 @@ class ConsoleApp(App[int]):
         if self.requested_theme in self.available_themes:
             self.theme = self.requested_theme
         else:
-            self.notify(f"unknown theme {self.requested_theme!r}; using night-shift", severity="warning",
-                        markup=False)
+            self.notify(
+                f"unknown theme {self.requested_theme!r}; using night-shift", severity="warning", markup=False
+            )
             self.theme = "night-shift"
         accepted, self.keymap_problems = check_keymap(self.user_keymap)
         self.set_keymap(accepted)
@@ -105,8 +108,9 @@ class ConsoleApp(App[int]):
     # --- store → screens -----------------------------------------------------------------
 
     def _console_screen(self) -> ConsoleScreen | None:
+        """The console screen once it is mounted (it draws the current state when it mounts)."""
         for screen in self.screen_stack:
-            if isinstance(screen, ConsoleScreen):
+            if isinstance(screen, ConsoleScreen) and screen.is_mounted:
                 return screen
         return None
 
@@ -124,13 +128,18 @@ class ConsoleApp(App[int]):
     # --- network work the screens ask for ---------------------------------------------------
 
     def update_conversation(
-        self, conversation_id: int, patch: ConversationPatch, done: str, then: Callable[[], None] | None = None
+        self,
+        conversation_id: int,
+        patch: ConversationPatch,
+        done: str,
+        then: Callable[[], None] | None = None,
     ) -> None:
         self._update(conversation_id, patch, done, then)
 
     @work(group="actions", exit_on_error=False)
-    async def _update(self, conversation_id: int, patch: ConversationPatch, done: str,
-                      then: Callable[[], None] | None) -> None:
+    async def _update(
+        self, conversation_id: int, patch: ConversationPatch, done: str, then: Callable[[], None] | None
+    ) -> None:
         try:
             conversation = await self.backend.update_conversation(conversation_id, patch)
         except BackendError as exc:
@@ -206,8 +215,11 @@ class ConsoleApp(App[int]):
                     lambda action=action: self.call_later(console.run_action, action),
                 )
         for theme in ("night-shift", "day-shift", "high-contrast", "terminal"):
-            yield SystemCommand(f"Theme: {theme}", "switch the colour theme",
-                                lambda theme=theme: setattr(self, "theme", theme))
+            yield SystemCommand(
+                f"Theme: {theme}",
+                "switch the colour theme",
+                lambda theme=theme: setattr(self, "theme", theme),
+            )
 
 
 def run_console(

@@ -42,8 +42,18 @@ def scopes() -> dict[str, list[Binding]]:
     from agent_console.tui.widgets.queue_list import QueueList
     from agent_console.tui.widgets.thread import ThreadView
 
-    classes = [ConsoleApp, ConsoleScreen, QueueList, ThreadView, ComposerInput, KbScreen,
-               PickerScreen, PromptScreen, ReviewScreen, HelpScreen]
+    classes = [
+        ConsoleApp,
+        ConsoleScreen,
+        QueueList,
+        ThreadView,
+        ComposerInput,
+        KbScreen,
+        PickerScreen,
+        PromptScreen,
+        ReviewScreen,
+        HelpScreen,
+    ]
     return {cls.__name__: [b for b in cls.BINDINGS if isinstance(b, Binding)] for cls in classes}
 
 
@@ -88,7 +98,7 @@ def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
             problems.append(f"[keys] {ident!r}: no such binding id (see ? for the ids)")
             continue
         if not isinstance(value, str) or not value.strip():
-            problems.append(f"[keys] {ident!r}: give the key as a string, e.g. \"ctrl+r\"")
+            problems.append(f'[keys] {ident!r}: give the key as a string, e.g. "ctrl+r"')
             continue
         keys = [k.strip() for k in value.split(",") if k.strip()]
         bad = [k for k in keys if not valid_key(k)]

@@ -41,9 +41,7 @@ def untrusted_line(text: str | bytes | None, style: str | RichStyle = "") -> Tex
     return Text(sanitize_line(text), style=style)
 
 
-def untrusted_content(
-    text: str | bytes | None, style: str | TextualStyle | RichStyle = ""
-) -> Content:
+def untrusted_content(text: str | bytes | None, style: str | TextualStyle | RichStyle = "") -> Content:
     """Sanitized, unparsed Textual ``Content`` for a multi-line untrusted string."""
     if isinstance(style, RichStyle):
         style = TextualStyle.from_rich_style(style)

@@ -98,8 +98,10 @@ class DeskStore:
         if conversation.status != "open":
             return False
         if view == "mine":
-            return conversation.assignee is not None and self.me is not None and (
-                conversation.assignee.id == self.me.id
+            return (
+                conversation.assignee is not None
+                and self.me is not None
+                and (conversation.assignee.id == self.me.id)
             )
         if view == "unassigned":
             return conversation.assignee is None

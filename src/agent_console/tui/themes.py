@@ -11,9 +11,23 @@ from textual.theme import Theme
 DEFAULT_THEME = "night-shift"
 ALIASES = {"dark": "night-shift", "light": "day-shift", "ansi": "terminal", "contrast": "high-contrast"}
 _FIELDS = {
-    "name", "primary", "secondary", "warning", "error", "success", "accent", "foreground",
-    "background", "surface", "panel", "boost", "dark", "luminosity_spread", "text_alpha",
-    "variables", "ansi",
+    "name",
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+    "dark",
+    "luminosity_spread",
+    "text_alpha",
+    "variables",
+    "ansi",
 }
 
 

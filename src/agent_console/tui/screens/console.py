@@ -48,7 +48,12 @@ FAR = "9999"
 def queue_order(conversation: Conversation) -> tuple:
     """Soonest due first; then those nobody waits on, most recently active first."""
     if conversation.due_at is not None:
-        return (0, conversation.due_at.isoformat(), PRIORITY_ORDER.get(conversation.priority, 9), conversation.id)
+        return (
+            0,
+            conversation.due_at.isoformat(),
+            PRIORITY_ORDER.get(conversation.priority, 9),
+            conversation.id,
+        )
     return (1, FAR, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
@@ -159,6 +164,7 @@ class ConsoleScreen(Screen[None]):
     def on_mount(self) -> None:
         self._layout(self.size.width)
         self.queue.focus()
+        self.rebuild_queue()  # state may have arrived before this screen was mounted
         self.refresh_tabs()
         self.refresh_status()
         self.set_interval(self.console.clock_interval, self._tick)
@@ -266,8 +272,10 @@ class ConsoleScreen(Screen[None]):
                 text.append(" · ")
             text.append_text(untrusted_line(signal.name or "someone", "bold"))
             if signal.kind == "typing":
-                what = " is typing…" if signal.contact else (
-                    " is writing a note…" if signal.private else " is typing a reply…"
+                what = (
+                    " is typing…"
+                    if signal.contact
+                    else (" is writing a note…" if signal.private else " is typing a reply…")
                 )
             else:
                 what = " is viewing this conversation"
@@ -427,8 +435,12 @@ class ConsoleScreen(Screen[None]):
         target = self.target()
         store = self.console.store
         choices = [
-            Choice(agent.name, agent.id, detail=f"{agent.presence} · {agent.timezone}",
-                   rank=1.0 if store.desk.presence.get(agent.id, agent.presence) == "online" else 0.0)
+            Choice(
+                agent.name,
+                agent.id,
+                detail=f"{agent.presence} · {agent.timezone}",
+                rank=1.0 if store.desk.presence.get(agent.id, agent.presence) == "online" else 0.0,
+            )
             for agent in store.agents
         ]
 
@@ -455,7 +467,10 @@ class ConsoleScreen(Screen[None]):
             return
         row = self.queue.index.get(target)
         self.console.update_conversation(
-            target, ConversationPatch(status="resolved"), "resolved", then=lambda: self._open_next(row, target)
+            target,
+            ConversationPatch(status="resolved"),
+            "resolved",
+            then=lambda: self._open_next(row, target),
         )
 
     def _open_next(self, row: int | None, done: int) -> None:
@@ -569,9 +584,7 @@ class ConsoleScreen(Screen[None]):
                 self.pane.composer.input.insert(("\n" if self.pane.composer.text else "") + text)
                 self.pane.composer.input.focus()
 
-        self.app.push_screen(
-            KbScreen(search, backend.kb_article, self.console.kb_link), insert
-        )
+        self.app.push_screen(KbScreen(search, backend.kb_article, self.console.kb_link), insert)
 
     # --- composer ------------------------------------------------------------------------
 
@@ -615,8 +628,9 @@ class ConsoleScreen(Screen[None]):
         self.send(self.open_id, body, composer.private, self.pane.thread.last_seen_id, force=False)
 
     @work(group="send")
-    async def send(self, conversation_id: int, body: str, private: bool, last_seen: int | None,
-                   *, force: bool) -> None:
+    async def send(
+        self, conversation_id: int, body: str, private: bool, last_seen: int | None, *, force: bool
+    ) -> None:
         console = self.console
         try:
             message = await console.backend.send_message(
@@ -737,4 +751,3 @@ def _matches(conversation: Conversation, needle: str) -> bool:
         ]
     ).lower()
     return all(word in haystack for word in needle.split())
-

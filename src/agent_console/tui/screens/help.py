@@ -30,7 +30,10 @@ def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 90%; max-width: 110; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    HelpScreen > Vertical {
+        width: 90%; max-width: 110; height: 90%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
     HelpScreen #help-hint { color: $text-muted; height: auto; }
     """
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close help", id="help.close")]
@@ -51,6 +54,4 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(self.title_text, "bold"))
             with VerticalScroll():
                 yield Static(table)
-            yield Static(
-                Text("ctrl+p: command palette with every action · esc: close"), id="help-hint"
-            )
+            yield Static(Text("ctrl+p: command palette with every action · esc: close"), id="help-hint")

@@ -57,7 +57,9 @@ class KbScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     KbScreen { align: center middle; }
-    KbScreen > Vertical { width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    KbScreen > Vertical {
+        width: 90%; height: 90%; border: thick $primary; background: $surface; padding: 0 1;
+    }
     KbScreen #kb-results { height: 1fr; }
     KbScreen #kb-reader { height: 1fr; display: none; }
     KbScreen.-reading #kb-reader { display: block; }
@@ -73,8 +75,9 @@ class KbScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", "Up", show=False, id="kb.up"),
     ]
 
-    def __init__(self, search: Search, fetch: Fetch, link_for: LinkFor, *, query: str = "",
-                 locale: str | None = None) -> None:
+    def __init__(
+        self, search: Search, fetch: Fetch, link_for: LinkFor, *, query: str = "", locale: str | None = None
+    ) -> None:
         super().__init__()
         self.search = search
         self.fetch = fetch

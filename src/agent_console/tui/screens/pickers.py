@@ -46,10 +46,13 @@ MODAL_CSS = """
 class PickerScreen(ModalScreen[T | None], Generic[T]):
     """Type to filter (fuzzy), arrows to move, enter to choose, escape to cancel."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="PickerScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="PickerScreen")
+        + """
     PickerScreen OptionList { height: auto; max-height: 20; }
     PickerScreen #picker-preview { height: auto; max-height: 10; color: $text-muted; padding: 1 0 0 0; }
     """
+    )
     BINDINGS = [
         Binding("escape", "dismiss_none", "Cancel", id="picker.cancel"),
         Binding("down", "move(1)", "Down", show=False, id="picker.down"),
@@ -161,13 +164,23 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 class PromptScreen(ModalScreen[str | None]):
     """One line of input, with a check that explains what is wrong."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="PromptScreen")
+        + """
     PromptScreen #prompt-error { color: $error; height: auto; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, *, value: str = "", placeholder: str = "",
-                 check: Callable[[str], str | None] | None = None, hint: str = "enter to confirm · esc to cancel") -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        value: str = "",
+        placeholder: str = "",
+        check: Callable[[str], str | None] | None = None,
+        hint: str = "enter to confirm · esc to cancel",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.value = value
@@ -200,10 +213,13 @@ class PromptScreen(ModalScreen[str | None]):
 class ReviewScreen(ModalScreen[str]):
     """The server said someone wrote meanwhile: show it, then send anyway or edit."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="ReviewScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="ReviewScreen")
+        + """
     ReviewScreen VerticalScroll { height: auto; max-height: 20; }
     ReviewScreen .unseen { border-left: thick $warning; padding: 0 1; margin: 0 0 1 0; }
     """
+    )
     BINDINGS = [
         Binding("enter,ctrl+s", "choose('send')", "Send anyway", id="review.send"),
         Binding("escape,e", "choose('edit')", "Edit", id="review.edit"),

@@ -71,7 +71,9 @@ class Composer(Vertical):
 
     def compose(self):  # noqa: ANN201
         yield Static(id="composer-mode")
-        yield ComposerInput(id="composer-input", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        yield ComposerInput(
+            id="composer-input", soft_wrap=True, show_line_numbers=False, tab_behavior="focus"
+        )
 
     @property
     def input(self) -> ComposerInput:

@@ -53,7 +53,9 @@ class ContactPanel(Vertical):
             history.append("\nnone")
         for other in others[:8]:
             history.append(f"\n#{other.id} {other.status} ")
-            history.append_text(untrusted_line(other.subject or (other.last_message.body if other.last_message else ""))[:40])
+            history.append_text(
+                untrusted_line(other.subject or (other.last_message.body if other.last_message else ""))[:40]
+            )
         self.query_one("#contact-history", Static).update(history)
 
 
@@ -107,11 +109,18 @@ class ConversationPane(Vertical):
             text.append(" · ")
             text.append_text(untrusted_line(" ".join(f"#{label}" for label in conversation.labels)))
         if conversation.snoozed_until:
-            text.append(f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC")
+            text.append(
+                f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC"
+            )
         self.query_one("#conversation-header", Static).update(text)
 
-    async def load(self, conversation: Conversation, messages: list[Message], earlier: list[Conversation],
-                   agent_zone: str | None) -> None:
+    async def load(
+        self,
+        conversation: Conversation,
+        messages: list[Message],
+        earlier: list[Conversation],
+        agent_zone: str | None,
+    ) -> None:
         self.conversation_id = conversation.id
         self.show_header(conversation)
         await self.thread.show(conversation, messages, agent_zone)

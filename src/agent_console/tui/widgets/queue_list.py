@@ -196,7 +196,9 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
         line.append(" ")
-        preview = conversation.subject or (conversation.last_message.body if conversation.last_message else "")
+        preview = conversation.subject or (
+            conversation.last_message.body if conversation.last_message else ""
+        )
         line.append(_fit(sanitize_line(preview), subject_width))
         if assignee_width:
             line.append(" ")

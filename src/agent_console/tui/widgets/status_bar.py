@@ -33,8 +33,15 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def show(self, state: ConnectionState, *, agent_name: str, presence: str, counts: dict[str, int],
-             low_bandwidth: bool) -> None:
+    def show(
+        self,
+        state: ConnectionState,
+        *,
+        agent_name: str,
+        presence: str,
+        counts: dict[str, int],
+        low_bandwidth: bool,
+    ) -> None:
         label, style = connection_label(state, time.monotonic())
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(label, style)

@@ -29,8 +29,9 @@ class MessageItem(Static):
     MessageItem.-activity { color: $text-muted; text-style: italic; margin: 0; padding: 0 2; }
     """
 
-    def __init__(self, message: Message, conversation: Conversation, agent_zone: str | None,
-                 *, expanded: bool = False) -> None:
+    def __init__(
+        self, message: Message, conversation: Conversation, agent_zone: str | None, *, expanded: bool = False
+    ) -> None:
         super().__init__(classes=f"-{message.kind}")
         self.message = message
         self.conversation = conversation
