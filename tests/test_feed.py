@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.conftest import Desk
+from tests.conftest import Desk, start_desk
 
 
 def feed(desk: Desk, token: str | None, since: int | None = None):
@@ -127,3 +127,19 @@ def test_garbage_frames_and_absurd_since_do_not_hurt_the_server(fresh_desk: Desk
         feed(desk, desk.agent_token, since="abc")  # type: ignore[arg-type]
     assert caught.value.response.status_code == 400
     assert desk.agent.get("/me").status_code == 200
+
+
+def test_quiet_feed_sends_keepalive_pings(tmp_path) -> None:
+    desk = start_desk(tmp_path / "desk.db", demo=False, extra_args=("--ping-interval", "0.2"))
+    try:
+        with feed(desk, desk.agent_token, since=0) as socket:
+            pings = []
+            deadline = time.monotonic() + 5
+            while len(pings) < 2 and time.monotonic() < deadline:
+                frame = json.loads(socket.recv(timeout=5))
+                if frame["type"] == "ping":
+                    pings.append(frame)
+            assert len(pings) == 2
+            assert isinstance(pings[0]["seq"], int) and pings[0]["at"].endswith("Z")
+    finally:
+        desk.server.stop()

@@ -34,6 +34,9 @@ def serve(
         str | None,
         typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
     ] = None,
+    ping_interval: Annotated[
+        float, typer.Option(help="Seconds of silence before the feed sends a keepalive.", min=0.05, hidden=True)
+    ] = 15.0,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -55,6 +58,7 @@ def serve(
             db_path=db or default_db(),
             demo=demo,
             demo_now=seed_time,
+            ping_interval=ping_interval,
             log_level=log_level,
             event_window=event_window,
         )
