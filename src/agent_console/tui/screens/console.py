@@ -133,6 +133,9 @@ class ConsoleScreen(Screen[None]):
         self.typing_until: datetime | None = None
         self._draft_timer = None
         self.open_id: int | None = None
+        self.composer_for: int | None = None  # whose draft the composer holds
+        # Held, not queried: the draft is saved on unmount, after children are gone.
+        self._pane = ConversationPane(id="pane")
 
     @property
     def console(self) -> ConsoleApp:
@@ -146,7 +149,7 @@ class ConsoleScreen(Screen[None]):
                 yield Static(id="queue-header")
                 yield QueueList(self._lookup, id="queue")
                 yield Static(id="new-marker")
-            yield ConversationPane(id="pane")
+            yield self._pane
         yield StatusBar(id="status")
         yield Footer()
 
@@ -159,7 +162,7 @@ class ConsoleScreen(Screen[None]):
 
     @property
     def pane(self) -> ConversationPane:
-        return self.query_one(ConversationPane)
+        return self._pane
 
     def on_mount(self) -> None:
         self._layout(self.size.width)
@@ -297,6 +300,7 @@ class ConsoleScreen(Screen[None]):
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
             self._save_draft()
+            self.composer_for = None  # until this conversation's draft is in the composer
             previous = self.open_id
             self.open_id = conversation_id
             self.load_conversation(conversation_id, previous)
@@ -304,7 +308,7 @@ class ConsoleScreen(Screen[None]):
         if focus:
             self.pane.thread.focus()
 
-    @work(exclusive=True, group="open-conversation")
+    @work(exclusive=True, group="open-conversation", exit_on_error=False)
     async def load_conversation(self, conversation_id: int, previous: int | None) -> None:
         console = self.console
         backend = console.backend
@@ -319,8 +323,8 @@ class ConsoleScreen(Screen[None]):
         except BackendError as exc:
             console.report(exc)
             return
-        if self.open_id != conversation_id:
-            return
+        if self.open_id != conversation_id or not self.is_attached:
+            return  # the agent moved on (or the console is closing) while this loaded
         console.store.take_conversation(conversation)
         console.store.desk.set_messages(conversation_id, messages)
         me = console.store.me
@@ -332,6 +336,7 @@ class ConsoleScreen(Screen[None]):
         )
         draft = console.drafts.load(conversation_id) if console.drafts else None
         self.pane.composer.set_text(draft[0] if draft else "", private=draft[1] if draft else False)
+        self.composer_for = conversation_id
         self._show_signals(conversation_id)
         if previous is not None:
             console.store.desk.forget_messages(previous)
@@ -600,7 +605,7 @@ class ConsoleScreen(Screen[None]):
 
     @on(ComposerInput.Changed)
     def _composer_changed(self) -> None:
-        if self.open_id is None:
+        if self.open_id is None or self.composer_for != self.open_id:
             return
         now = clock.utcnow()
         if self.typing_until is None or self.typing_until - now < timedelta(seconds=3):
@@ -611,10 +616,15 @@ class ConsoleScreen(Screen[None]):
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(0.5, self._save_draft)
 
+    def on_unmount(self) -> None:
+        # Quitting right after typing must not lose the last half second of the draft.
+        self._save_draft()
+
     def _save_draft(self) -> None:
-        if self.open_id is not None and self.console.drafts is not None:
+        # Keyed to the conversation whose text the composer holds, never a stale one.
+        if self.composer_for is not None and self.console.drafts is not None:
             composer = self.pane.composer
-            self.console.drafts.save(self.open_id, composer.text, private=composer.private)
+            self.console.drafts.save(self.composer_for, composer.text, private=composer.private)
 
     @on(ComposerInput.Send)
     def _send(self) -> None:

@@ -47,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("Keys", no_wrap=True)
         table.add_column("Action")
-        table.add_column("id (for [keys] in config)", style="dim", no_wrap=True)
+        table.add_column(Text("id (for [keys] in config)"), style="dim", no_wrap=True)
         for keys, description, ident in self.rows:
             table.add_row(Text(keys, "bold"), Text(description), Text(ident))
         with Vertical():

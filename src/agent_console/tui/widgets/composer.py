@@ -64,20 +64,21 @@ class Composer(Vertical):
     Composer.-note { border-top: solid $warning; }
     Composer > #composer-mode { height: 1; padding: 0 1; color: $text-muted; }
     Composer.-note > #composer-mode { color: $warning; text-style: bold; }
-    Composer > ComposerInput { height: auto; min-height: 3; max-height: 12; border: none; padding: 0 1; }
+    Composer > ComposerInput { height: auto; min-height: 1; max-height: 12; border: none; padding: 0 1; }
+    Composer:focus-within > ComposerInput { min-height: 3; }
     """
 
     private: reactive[bool] = reactive(False)
 
-    def compose(self):  # noqa: ANN201
-        yield Static(id="composer-mode")
-        yield ComposerInput(
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.input = ComposerInput(
             id="composer-input", soft_wrap=True, show_line_numbers=False, tab_behavior="focus"
         )
 
-    @property
-    def input(self) -> ComposerInput:
-        return self.query_one(ComposerInput)
+    def compose(self):  # noqa: ANN201
+        yield Static(id="composer-mode")
+        yield self.input
 
     @property
     def text(self) -> str:

@@ -75,21 +75,18 @@ class ConversationPane(Vertical):
 
     conversation_id: reactive[int | None] = reactive(None)
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.thread = ThreadView(id="thread")
+        self.composer = Composer(id="composer")
+
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
         with Horizontal(id="conversation-body"):
-            yield ThreadView(id="thread")
+            yield self.thread
             yield ContactPanel(id="contact-panel")
         yield Static(id="presence-line")
-        yield Composer(id="composer")
-
-    @property
-    def thread(self) -> ThreadView:
-        return self.query_one(ThreadView)
-
-    @property
-    def composer(self) -> Composer:
-        return self.query_one(Composer)
+        yield self.composer
 
     def show_header(self, conversation: Conversation) -> None:
         text = Text()
