@@ -284,19 +284,11 @@ class Store:
                 "SELECT team_id FROM agent_teams WHERE agent_id = ? ORDER BY team_id", (row["id"],)
             )
         ]
-        return Agent(
-            id=row["id"],
-            name=row["name"],
-            email=row["email"],
-            role=row["role"],
-            timezone=row["timezone"],
-            presence=row["presence"],
-            team_ids=team_ids,
-        )
+        return msgspec.convert({**dict(row), "team_ids": team_ids}, Agent)
 
     def list_teams(self) -> list[Team]:
         rows = self.conn.execute("SELECT * FROM teams ORDER BY name").fetchall()
-        return [Team(id=r["id"], name=r["name"], description=r["description"]) for r in rows]
+        return [msgspec.convert(dict(r), Team) for r in rows]
 
     def set_presence(self, agent_id: int, presence: str) -> Agent:
         with self._write() as tx:
@@ -330,14 +322,7 @@ class Store:
 
     @staticmethod
     def _contact(row: sqlite3.Row) -> Contact:
-        return Contact(
-            id=row["id"],
-            name=row["name"],
-            email=row["email"],
-            phone=row["phone"],
-            language=row["language"],
-            timezone=row["timezone"],
-        )
+        return msgspec.convert(dict(row), Contact)  # columns named as the fields; extras ignored
 
     # --- conversations -------------------------------------------------------------------
 
@@ -893,12 +878,7 @@ class Store:
         rows = self.conn.execute(
             f"SELECT * FROM canned_responses WHERE {where} ORDER BY shortcode, locale", params
         ).fetchall()
-        return [
-            CannedResponse(
-                id=r["id"], shortcode=r["shortcode"], title=r["title"], body=r["body"], locale=r["locale"]
-            )
-            for r in rows
-        ]
+        return [msgspec.convert(dict(r), CannedResponse) for r in rows]
 
     def kb_search(self, query: str, *, locale: str | None, limit: int) -> list[KbHit]:
         match = fts_query(query)
@@ -933,15 +913,7 @@ class Store:
         row = self.conn.execute("SELECT * FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise NotFound(f"no knowledge-base article with id {article_id}")
-        return KbArticle(
-            id=row["id"],
-            slug=row["slug"],
-            title=row["title"],
-            body=row["body"],
-            tags=json.loads(row["tags"]),
-            locale=row["locale"],
-            updated_at=from_iso(row["updated_at"]),
-        )
+        return msgspec.convert({**dict(row), "tags": json.loads(row["tags"])}, KbArticle)
 
     # --- the event log -----------------------------------------------------------------------
 
