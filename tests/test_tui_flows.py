@@ -42,7 +42,8 @@ def new_customer(desk: Desk, body: str = "My eSIM will not activate", **contact:
 
 def make_app(desk: Desk, tmp_path: Path, **kwargs) -> ConsoleApp:
     backend = NativeBackend(desk.url, desk.agent_token)
-    return ConsoleApp(backend, drafts=Drafts(tmp_path / "local.db", desk.url), **kwargs)
+    local = tmp_path / "local.db"
+    return ConsoleApp(backend, drafts=Drafts(local, desk.url), outbox_path=local, **kwargs)
 
 
 def console(app: ConsoleApp) -> ConsoleScreen:
@@ -483,3 +484,44 @@ async def test_server_unreachable_shows_reconnecting(tmp_path: Path) -> None:
             lambda: "RECONNECTING" in screen_text(app) or "cannot" in screen_text(app),
             what="the reconnecting state",
         )
+
+
+async def test_a_reply_left_in_the_outbox_is_sent_once_at_the_next_start(desk: Desk, tmp_path: Path) -> None:
+    """What a console killed mid-send leaves behind goes out when the console comes back."""
+    from agent_console.client.outbox import Outbox
+
+    cid, name = new_customer(desk)
+    me = desk.agent.get("/me").json()
+    left = Outbox(tmp_path / "local.db", desk.url, account=str(me["id"]))
+    left.enqueue_message(cid, "queued before the crash")
+    left.close()
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: any(m["body"] == "queued before the crash" for m in messages(desk, cid)),
+                       what="the leftover reply on the server")
+        await wait_for(pilot, lambda: app.outbox.counts()["pending"] == 0, what="the outbox drained")
+    again = make_app(desk, tmp_path)
+    async with again.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.5)
+    assert [m["body"] for m in messages(desk, cid)].count("queued before the crash") == 1
+
+
+async def test_failed_reply_shows_the_reason_and_retries(desk: Desk, tmp_path: Path) -> None:
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        # Queue a reply to a conversation that does not exist: the server refuses it (404).
+        item = app.outbox.enqueue_message(999999, "to nowhere")
+        await wait_for(pilot, lambda: app.outbox.get(item.id).state == "failed", what="the refusal")
+        assert "not found" in app.outbox.get(item.id).reason
+        # A reply that is refused in the open conversation shows in its thread with the reason.
+        bad = app.outbox.enqueue_message(cid, "x" * 200_001)
+        await wait_for(pilot, lambda: app.outbox.get(bad.id).state == "failed", what="the 422")
+        await wait_for(pilot, lambda: "not sent" in screen_text(app) and "R to retry" in screen_text(app),
+                       what="the failed line in the thread")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: app.outbox.get(bad.id).attempts >= 2, what="the retry")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -15,12 +16,13 @@ from textual.screen import Screen
 from agent_console.client.backend import Backend
 from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated
+from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.sync import ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap
 from agent_console.tui.screens.console import ConsoleScreen
-from agent_console.tui.store import ConnectionChanged, DeskStore, StateChanged
+from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
 
 # Actions no binding declares but the app still performs (palette, Textual internals).
@@ -42,10 +44,14 @@ class ConsoleApp(App[int]):
         keymap: dict[str, str] | None = None,
         low_bandwidth: bool | None = None,
         drafts: Drafts | None = None,
+        outbox_path: Path | str = ":memory:",
         heartbeat: float = 30.0,
     ) -> None:
         super().__init__()
         self.backend = backend
+        self.outbox_path = outbox_path
+        self.outbox: Outbox | None = None  # opened once we know who is signed in
+        self.patch_labels: dict[int, str] = {}  # outbox item id -> what to say when it lands
         self.store = DeskStore(self)
         self.drafts = drafts
         self.heartbeat = heartbeat
@@ -93,6 +99,8 @@ class ConsoleApp(App[int]):
             return
         except BackendError as exc:
             self.report(exc, prefix="cannot load your profile")
+        if self.store.me is not None:
+            self.start_outbox(str(self.store.me.id))
         self.engine = SyncEngine(
             self.backend,
             on_snapshot=self.store.take_snapshot,
@@ -104,6 +112,41 @@ class ConsoleApp(App[int]):
             await self.engine.run()
         except NotAuthenticated as exc:
             self.report(exc, prefix="the server no longer accepts your token")
+
+    def start_outbox(self, account: str) -> None:
+        """Open this agent's outbox and send whatever it holds, left over from last time too."""
+        server = getattr(self.backend, "server", "")
+        self.outbox = Outbox(self.outbox_path, server, account=account)
+        sender = OutboxSender(self.outbox, self.backend, on_change=self._outbox_changed)
+        self.run_worker(self._run_sender(sender), group="outbox", exit_on_error=False)
+
+    async def _run_sender(self, sender: OutboxSender) -> None:
+        try:
+            await sender.run()
+        except NotAuthenticated as exc:
+            self.report(exc, prefix="queued replies wait until you sign in again")
+        finally:
+            sender.close()
+
+    def _outbox_changed(self, item: OutboxItem) -> None:
+        self.post_message(OutboxChanged(item))
+
+    def on_outbox_changed(self, message: OutboxChanged) -> None:
+        item = message.item
+        if item.kind == "patch" and item.state == "sent":
+            label = self.patch_labels.pop(item.id, "updated")
+            self.notify(f"#{item.conversation_id} {label}", timeout=2, markup=False)
+        elif item.kind == "patch" and item.state == "failed":
+            self.patch_labels.pop(item.id, None)
+            self.notify(
+                sanitize_line(f"#{item.conversation_id} not changed: {item.reason}"),
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+        screen = self._console_screen()
+        if screen is not None:
+            screen.outbox_changed(item)
 
     # --- store → screens -----------------------------------------------------------------
 
@@ -134,19 +177,12 @@ class ConsoleApp(App[int]):
         done: str,
         then: Callable[[], None] | None = None,
     ) -> None:
-        self._update(conversation_id, patch, done, then)
-
-    @work(group="actions", exit_on_error=False)
-    async def _update(
-        self, conversation_id: int, patch: ConversationPatch, done: str, then: Callable[[], None] | None
-    ) -> None:
-        try:
-            conversation = await self.backend.update_conversation(conversation_id, patch)
-        except BackendError as exc:
-            self.report(exc, prefix=f"#{conversation_id} not changed")
+        """Queue an action in the outbox: it survives a dropped link or a crash, and lands once."""
+        if self.outbox is None:
+            self.notify("Not connected yet: try again in a moment.", severity="warning", markup=False)
             return
-        self.store.take_conversation(conversation)
-        self.notify(f"#{conversation_id} {done}", timeout=2, markup=False)
+        item = self.outbox.enqueue_patch(conversation_id, patch)
+        self.patch_labels[item.id] = done
         if then is not None:
             self.call_after_refresh(then)
 
@@ -237,7 +273,14 @@ def run_console(
 
     backend = NativeBackend(server, token, verify=verify)
     drafts = Drafts(default_path(), server)
-    app = ConsoleApp(backend, theme=theme, keymap=keymap, drafts=drafts, low_bandwidth=low_bandwidth)
+    app = ConsoleApp(
+        backend,
+        theme=theme,
+        keymap=keymap,
+        drafts=drafts,
+        outbox_path=default_path(),
+        low_bandwidth=low_bandwidth,
+    )
     try:
         result = app.run()
     finally:

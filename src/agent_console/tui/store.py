@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from textual.message import Message as TextualMessage
 
+from agent_console.client.outbox import OutboxItem
 from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, Event, Team
@@ -29,6 +30,14 @@ class StateChanged(TextualMessage):
     def __init__(self, change: Change) -> None:
         super().__init__()
         self.change = change
+
+
+class OutboxChanged(TextualMessage):
+    """A queued reply, note or action moved: pending, sent or failed."""
+
+    def __init__(self, item: OutboxItem) -> None:
+        super().__init__()
+        self.item = item
 
 
 class ConnectionChanged(TextualMessage):

@@ -6,7 +6,6 @@ narrower ones show one at a time (enter opens, escape goes back).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,9 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from agent_console.client.errors import BackendError, Conflict
+from agent_console.client.errors import BackendError
+from agent_console.client.outbox import OutboxItem
 from agent_console.core import clock
-from agent_console.core.models import CannedResponse, Conversation, ConversationPatch, Message
+from agent_console.core.models import CannedResponse, Conversation, ConversationPatch
 from agent_console.core.reducer import Change
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.templates import context_for, fill
@@ -114,6 +114,7 @@ class ConsoleScreen(Screen[None]):
         Binding("U", "unassign", "Unassign", show=False, id="conv.unassign"),
         Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
+        Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
@@ -134,6 +135,7 @@ class ConsoleScreen(Screen[None]):
         self._draft_timer = None
         self.open_id: int | None = None
         self.composer_for: int | None = None  # whose draft the composer holds
+        self.reviewing: set[int] = set()  # outbox items whose conflict is on screen
         # Held, not queried: the draft is saved on unmount, after children are gone.
         self._pane = ConversationPane(id="pane")
 
@@ -334,6 +336,9 @@ class ConsoleScreen(Screen[None]):
             earlier,
             me.timezone if me else None,
         )
+        if console.outbox is not None:
+            for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
+                await self.pane.thread.show_queued(item)
         draft = console.drafts.load(conversation_id) if console.drafts else None
         self.pane.composer.set_text(draft[0] if draft else "", private=draft[1] if draft else False)
         self.composer_for = conversation_id
@@ -630,51 +635,82 @@ class ConsoleScreen(Screen[None]):
     def _send(self) -> None:
         if self.open_id is None:
             return
+        outbox = self.console.outbox
+        if outbox is None:
+            self.notify("Not connected yet: your text is kept.", severity="warning", markup=False)
+            return
         composer = self.pane.composer
         body = composer.text
         if not body.strip():
             self.notify("Nothing to send.", severity="warning")
             return
-        self.send(self.open_id, body, composer.private, self.pane.thread.last_seen_id, force=False)
-
-    @work(group="send")
-    async def send(
-        self, conversation_id: int, body: str, private: bool, last_seen: int | None, *, force: bool
-    ) -> None:
-        console = self.console
-        try:
-            message = await console.backend.send_message(
-                conversation_id,
-                body,
-                private=private,
-                last_seen_message_id=last_seen,
-                force=force,
-                idempotency_key=str(uuid.uuid4()),
-            )
-        except Conflict as conflict:
-            await self._review(conversation_id, body, private, conflict.unseen)
-            return
-        except BackendError as exc:
-            console.report(exc, prefix="not sent (your text is kept)")
-            return
-        if console.drafts is not None:
-            console.drafts.discard(conversation_id)
-        if self.open_id == conversation_id:
-            self.pane.composer.set_text("")
-            await self.pane.thread.add([message])
+        # Durable from here on: queued locally first, then sent (and resent) until it lands.
+        outbox.enqueue_message(
+            self.open_id, body, private=composer.private, last_seen_message_id=self.pane.thread.last_seen_id
+        )
+        if self.console.drafts is not None:
+            self.console.drafts.discard(self.open_id)
+        composer.set_text("")
         if self.typing_until is not None:
             self.typing_until = None
-            console.signal_typing(conversation_id, False, private)
-        self.notify("Note saved." if private else "Reply sent.", timeout=2)
+            self.console.signal_typing(self.open_id, False, composer.private)
 
-    async def _review(self, conversation_id: int, body: str, private: bool, unseen: list[Message]) -> None:
-        if self.open_id == conversation_id:
-            await self.pane.thread.add(unseen)
-        choice = await self.app.push_screen_wait(ReviewScreen(unseen))
-        if choice == "send":
-            self.send(conversation_id, body, private, None, force=True)
-        else:
-            self.pane.composer.input.focus()
+    def outbox_changed(self, item: OutboxItem) -> None:
+        """A queued reply, note or action moved on: show it where the agent is looking."""
+        if item.conversation_id == self.open_id:
+            self.run_worker(self.pane.thread.show_queued(item), group="thread-add")
+        if item.kind != "message":
+            return
+        if item.is_conflict and item.id not in self.reviewing:
+            self.reviewing.add(item.id)
+            self.run_worker(self._review(item), group="review")
+        elif item.state == "failed" and not item.is_conflict:
+            self.notify(
+                sanitize_line(f"#{item.conversation_id}: not sent ({item.reason}); R retries"),
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        elif item.state == "sent" and item.attempts == 1:
+            self.notify("Note saved." if item.private else "Reply sent.", timeout=2)
+
+    async def _review(self, item: OutboxItem) -> None:
+        """The customer or a colleague wrote meanwhile: show it, then send anyway or edit."""
+        outbox = self.console.outbox
+        try:
+            if self.open_id == item.conversation_id:
+                await self.pane.thread.add(item.unseen)
+            choice = await self.app.push_screen_wait(ReviewScreen(item.unseen))
+            if outbox is None:
+                return
+            if choice == "send":
+                outbox.retry(item.id, force=True)
+                return
+            # Edit: the text goes back into the composer (after whatever is there) to rework.
+            outbox.discard(item.id)
+            self.pane.thread._drop_queued(item.id)
+            if self.open_id != item.conversation_id:
+                self.open_conversation(item.conversation_id)
+            composer = self.pane.composer
+            composer.set_text(
+                f"{composer.text}\n{item.body}" if composer.text.strip() else item.body, private=item.private
+            )
+            composer.input.focus()
+        finally:
+            self.reviewing.discard(item.id)
+
+    def action_retry(self) -> None:
+        """R: send again every failed reply and action of the conversation."""
+        target = self.target()
+        outbox = self.console.outbox
+        if target is None or outbox is None:
+            return
+        failed = outbox.items_for(target, states=("failed",))
+        if not failed:
+            self.notify("Nothing to retry here.", timeout=2)
+            return
+        for item in failed:
+            outbox.retry(item.id)
 
     @on(ComposerInput.CannedRequested)
     def _canned(self) -> None:

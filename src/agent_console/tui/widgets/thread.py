@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from agent_console.client.outbox import OutboxItem
 from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
 from agent_console.core.sanitize import DISPLAY_LIMIT, clip
@@ -63,6 +64,32 @@ class MessageItem(Static):
         return text
 
 
+class OutboxLine(Static):
+    """A reply or note the console has queued: sending, or failed with the reason."""
+
+    DEFAULT_CSS = """
+    OutboxLine { padding: 0 1; margin: 0 0 1 0; border-left: thick $primary 50%; color: $text-muted; }
+    OutboxLine.-failed { border-left: thick $error; color: $text; }
+    """
+
+    def __init__(self, item: OutboxItem) -> None:
+        super().__init__()
+        self.item = item
+
+    def render(self) -> Text:
+        item = self.item
+        if item.state == "failed":
+            status = Text(f"✕ not sent: {item.reason or 'refused'} · R to retry", "bold")
+        elif item.attempts:
+            status = Text(f"◌ sending (try {item.attempts + 1}: {item.reason or 'waiting'})", "italic")
+        else:
+            status = Text("◌ sending…", "italic")
+        label = "private note" if item.private else "reply"
+        body, hidden = clip(item.body, 600)  # the agent's own text: a reminder, not the record
+        more = f"\n… {hidden:,} more characters" if hidden else ""
+        return Text.assemble(status, f"  [{label}]\n", untrusted(body), more)
+
+
 class ThreadView(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("e", "expand", "Show all of long messages", show=False, id="thread.expand"),
@@ -79,12 +106,14 @@ class ThreadView(VerticalScroll, can_focus=True):
         self.conversation: Conversation | None = None
         self.agent_zone: str | None = None
         self.shown: list[int] = []
+        self.queued: dict[int, OutboxLine] = {}  # outbox item id -> its line
 
     async def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> None:
         """Show a whole thread (a different conversation, or after a reload)."""
         self.conversation = conversation
         self.agent_zone = agent_zone
         await self.remove_children()
+        self.queued = {}
         self.shown = [m.id for m in messages]
         await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
         # After layout: the pane may only now be getting its size (narrow screens).
@@ -99,10 +128,38 @@ class ThreadView(VerticalScroll, can_focus=True):
             return 0
         at_end = self.scroll_y >= self.max_scroll_y - 1
         self.shown += [m.id for m in fresh]
-        await self.mount_all([MessageItem(m, self.conversation, self.agent_zone) for m in fresh])
+        first_queued = next(iter(self.queued.values()), None)
+        items = [MessageItem(m, self.conversation, self.agent_zone) for m in fresh]
+        # Delivered messages go above what is still queued, which stays at the bottom.
+        await self.mount_all(items, before=first_queued) if first_queued else await self.mount_all(items)
+        for line in list(self.queued.values()):
+            if line.item.message_id in self.shown:
+                self._drop_queued(line.item.id)
         if at_end:
             self.scroll_end(animate=False)
         return len(fresh)
+
+    async def show_queued(self, item: OutboxItem) -> None:
+        """Show (or update, or clear) a queued reply or note of this conversation."""
+        mine = self.conversation is not None and item.conversation_id == self.conversation.id
+        if not mine or item.kind != "message":
+            return
+        line = self.queued.get(item.id)
+        if item.state == "sent" and (item.message_id in self.shown or item.message_id is None):
+            self._drop_queued(item.id)
+            return
+        if line is None:
+            line = self.queued[item.id] = OutboxLine(item)
+            await self.mount(line)
+            self.scroll_end(animate=False)
+        else:
+            line.item = item
+            line.refresh(layout=True)
+
+    def _drop_queued(self, item_id: int) -> None:
+        line = self.queued.pop(item_id, None)
+        if line is not None:
+            line.remove()
 
     def update_conversation(self, conversation: Conversation) -> None:
         self.conversation = conversation
