@@ -1,0 +1,1 @@
+"""Fault injection for tests: a loopback proxy that drops, stalls and delays connections."""
