@@ -53,7 +53,9 @@ def root(
     no_color: NoColorOption = False,
     theme: Annotated[
         str | None,
-        typer.Option(metavar="NAME", help="Console theme: night-shift, day-shift, high-contrast or terminal."),
+        typer.Option(
+            metavar="NAME", help="Console theme: night-shift, day-shift, high-contrast or terminal."
+        ),
     ] = None,
 ) -> None:
     """Open the console (TUI) when no command is given."""

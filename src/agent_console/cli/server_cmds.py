@@ -35,7 +35,8 @@ def serve(
         typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
     ] = None,
     ping_interval: Annotated[
-        float, typer.Option(help="Seconds of silence before the feed sends a keepalive.", min=0.05, hidden=True)
+        float,
+        typer.Option(help="Seconds of silence before the feed sends a keepalive.", min=0.05, hidden=True),
     ] = 15.0,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.

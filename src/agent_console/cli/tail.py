@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent_console.cli.options import EPILOG, Settings, command
+from agent_console.client.backoff import full_jitter
 
 if TYPE_CHECKING:
     from agent_console.client.backend import Backend
@@ -38,7 +39,7 @@ _TYPE_HELP = (
 def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE,
                   cap: float = BACKOFF_CAP) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
-    return rng.uniform(0.0, min(cap, base * (2 ** min(attempt, 30))))
+    return full_jitter(attempt, rng, base=base, cap=cap)
 
 
 def type_filter(values: list[str] | None) -> Callable[[str], bool] | None:

@@ -43,6 +43,7 @@ from typing import Any
 
 import msgspec
 
+from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound, Unreachable
 from agent_console.client.native import NativeBackend
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender, default_path
@@ -113,7 +114,7 @@ class HeadlessConsole:
                 return (await self.backend.me()).id
             except Unreachable as exc:
                 _emit({"event": "connection", "kind": "reconnecting", "detail": exc.message})
-                await asyncio.sleep(self.rng.uniform(0, min(self.backoff_cap, 0.5 * 2**failures)))
+                await asyncio.sleep(full_jitter(failures, self.rng, cap=self.backoff_cap))
                 failures += 1
 
     async def run(self) -> int:
@@ -242,7 +243,7 @@ class HeadlessConsole:
                     break
                 except Unreachable:
                     failures += 1
-                    await asyncio.sleep(self.rng.uniform(0, min(self.backoff_cap, 0.2 * 2**failures)))
+                    await asyncio.sleep(full_jitter(failures, self.rng, base=0.2, cap=self.backoff_cap))
                     continue
                 failures = 0
                 # Union with what the feed delivered meanwhile: messages never change or vanish.

@@ -49,6 +49,7 @@ from typing import Any, Literal
 import msgspec
 
 from agent_console.client.backend import Backend
+from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, Unreachable
 from agent_console.core.models import ConversationPatch, Message
 
@@ -443,7 +444,7 @@ class OutboxSender:
 
     def backoff(self, attempts: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^attempts)]."""
-        return self.rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * (2 ** min(attempts, 30))))
+        return full_jitter(attempts, self.rng, base=self.backoff_base, cap=self.backoff_cap)
 
     def wake(self) -> None:
         self._wake.set()

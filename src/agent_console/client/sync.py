@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agent_console.client.backend import Backend
+from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import NotAuthenticated, Unreachable
 from agent_console.core.models import Conversation, Event
 
@@ -66,8 +67,7 @@ class SyncEngine:
 
     def backoff(self) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^failures)]."""
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(self.failures, 16)))
-        return self.rng.uniform(0, ceiling)
+        return full_jitter(self.failures, self.rng, base=self.backoff_base, cap=self.backoff_cap)
 
     async def _emit(self, result: Awaitable[None] | None) -> None:
         if result is not None:

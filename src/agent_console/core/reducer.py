@@ -169,6 +169,11 @@ class DeskState:
             del bucket[key]
         return [s for s in bucket.values() if s.who != exclude]
 
+    def track(self, conversation_id: int) -> None:
+        """Keep this conversation's messages from now on (before fetching its history, so
+        nothing that arrives while the history loads is dropped)."""
+        self.messages.setdefault(conversation_id, {})
+
     def set_messages(self, conversation_id: int, messages: Iterable[Message]) -> None:
         held = self.messages.setdefault(conversation_id, {})
         for message in messages:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from agent_console.client.backend import Backend
+from agent_console.client.backoff import full_jitter
 from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
@@ -67,6 +70,7 @@ class ConsoleApp(App[int]):
         self.user_keymap = keymap or {}
         self.keymap_problems: list[str] = []
         self.engine: SyncEngine | None = None
+        self._started = time.time()
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -89,16 +93,31 @@ class ConsoleApp(App[int]):
 
     @work(group="sync", exit_on_error=False)
     async def connect(self) -> None:
-        try:
-            self.store.me = await self.backend.me()
-            self.store.agents = await self.backend.agents()
-            self.store.teams = await self.backend.teams()
-        except NotAuthenticated as exc:
-            self.store.take_connection(ConnectionState("offline", detail=exc.message))
-            self.report(exc, prefix="sign-in failed")
-            return
-        except BackendError as exc:
-            self.report(exc, prefix="cannot load your profile")
+        # Who am I, and with whom: retried until the server answers, so a console started
+        # during an outage still comes up (and sends what it queued) once it is back.
+        failures = 0
+        while True:
+            try:
+                self.store.me = await self.backend.me()
+                self.store.agents = await self.backend.agents()
+                self.store.teams = await self.backend.teams()
+                break
+            except NotAuthenticated as exc:
+                self.store.take_connection(ConnectionState("offline", detail=exc.message))
+                self.report(exc, prefix="sign-in failed")
+                return
+            except BackendError as exc:
+                delay = full_jitter(failures)
+                failures += 1
+                self.store.take_connection(
+                    ConnectionState(
+                        "reconnecting",
+                        retry_at=time.monotonic() + delay,
+                        since=self._started,
+                        detail=exc.message,
+                    )
+                )
+                await asyncio.sleep(delay)
         if self.store.me is not None:
             self.start_outbox(str(self.store.me.id))
         self.engine = SyncEngine(
@@ -162,6 +181,8 @@ class ConsoleApp(App[int]):
         if screen is not None:
             with self.batch_update():
                 screen.apply(message.change)
+            if message.resynced:
+                screen.reload_open()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         screen = self._console_screen()

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 class StateChanged(TextualMessage):
     """State changed; `change` says what, so widgets redraw only that."""
 
-    def __init__(self, change: Change) -> None:
+    def __init__(self, change: Change, *, resynced: bool = False) -> None:
         super().__init__()
         self.change = change
+        self.resynced = resynced  # a fresh snapshot replaced everything: threads need a re-read
 
 
 class OutboxChanged(TextualMessage):
@@ -71,7 +72,7 @@ class DeskStore:
         else:
             change = self.desk.load_snapshot(snapshot.conversations, snapshot.head_seq)
         self.loaded = True
-        self.app.post_message(StateChanged(change))
+        self.app.post_message(StateChanged(change, resynced=snapshot.replace))
 
     def take_events(self, events: list[Event]) -> None:
         self.pending.extend(events)

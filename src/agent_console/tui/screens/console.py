@@ -314,6 +314,7 @@ class ConsoleScreen(Screen[None]):
     async def load_conversation(self, conversation_id: int, previous: int | None) -> None:
         console = self.console
         backend = console.backend
+        console.store.desk.track(conversation_id)
         try:
             conversation = await backend.conversation(conversation_id)
             messages = await backend.messages(conversation_id)
@@ -347,6 +348,11 @@ class ConsoleScreen(Screen[None]):
             console.store.desk.forget_messages(previous)
             console.signal_viewing(previous, False)
         console.signal_viewing(conversation_id, True)
+
+    def reload_open(self) -> None:
+        """After a resync the feed skipped what the snapshot covers: re-read the open thread."""
+        if self.open_id is not None:
+            self.load_conversation(self.open_id, None)
 
     def target(self) -> int | None:
         """The conversation an action applies to: the open one when reading it, else the cursor's."""
