@@ -525,3 +525,31 @@ async def test_failed_reply_shows_the_reason_and_retries(desk: Desk, tmp_path: P
                        what="the failed line in the thread")
         await pilot.press("R")
         await wait_for(pilot, lambda: app.outbox.get(bad.id).attempts >= 2, what="the retry")
+
+
+async def test_links_open_only_after_the_agent_sees_the_real_target(desk: Desk, tmp_path: Path) -> None:
+    from textual.widgets import Markdown
+
+    app = make_app(desk, tmp_path)
+    opened: list[str] = []
+    app.open_url = lambda url, **kw: opened.append(url)  # the browser is not ours to start here
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+g", *"apn")
+        kb = app.screen
+        await wait_for(pilot, lambda: isinstance(kb, KbScreen) and kb.hits, what="KB results")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: kb.has_class("-reading"), what="the reader")
+        reader = kb.query_one(Markdown)
+        tricky = "https://lumo.example/\u202egpj.exe"  # a right-to-left override hides the real end
+        reader.post_message(Markdown.LinkClicked(reader, tricky))
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the confirmation")
+        text = screen_text(app)
+        assert "⟨U+202E⟩" in text and "\u202e" not in text
+        await pilot.press("n", "enter")
+        await wait_for(pilot, lambda: app.screen is kb, what="back in the reader")
+        assert opened == []
+        reader.post_message(Markdown.LinkClicked(reader, "https://lumo.example/help"))
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the confirmation")
+        await pilot.press("y", "enter")
+        await wait_for(pilot, lambda: opened == ["https://lumo.example/help"], what="the link opened")

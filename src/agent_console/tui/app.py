@@ -289,9 +289,15 @@ def run_console(
     low_bandwidth: bool | None = None,
 ) -> int:
     """Open the console on a desk server; returns the exit code."""
+    from platformdirs import user_log_path
+
     from agent_console.client.drafts import default_path
+    from agent_console.client.logs import setup_logging, teardown_logging
     from agent_console.client.native import NativeBackend
 
+    # Everything logs to a file (never the terminal the console draws on), tokens redacted.
+    level = os.environ.get("AGENT_CONSOLE_LOG_LEVEL", "WARNING").upper()
+    log_handler = setup_logging(user_log_path("agent-console") / "console.log", level)
     backend = NativeBackend(server, token, verify=verify)
     drafts = Drafts(default_path(), server)
     app = ConsoleApp(
@@ -306,4 +312,5 @@ def run_console(
         result = app.run()
     finally:
         drafts.close()
+        teardown_logging(log_handler)
     return result or 0

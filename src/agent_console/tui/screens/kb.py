@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize
 from agent_console.tui.safe_text import untrusted_line
+from agent_console.tui.screens.pickers import PromptScreen
 from agent_console.tui.widgets.steady import SteadyInput
 
 Search = Callable[[str], Awaitable[list[KbHit]]]
@@ -163,6 +164,25 @@ class KbScreen(ModalScreen[str | None]):
         await reader.update(f"# {title}\n\n{sanitize(article.body)}")
         self.add_class("-reading")
         reader.focus()
+
+    @on(Markdown.LinkClicked)
+    def _link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """Article text is untrusted: show where a link really goes, open it only on yes."""
+        event.prevent_default()
+        target = sanitize(event.href).replace("\n", " ")
+
+        def decided(answer: str | None) -> None:
+            if answer is not None and answer.strip().lower() in ("y", "yes"):
+                self.app.open_url(target)
+
+        self.app.push_screen(
+            PromptScreen(
+                f"Open this link in your browser?\n{target}",
+                placeholder="y to open, anything else to cancel",
+                hint="the address above is exactly where it goes · enter to confirm · esc to cancel",
+            ),
+            decided,
+        )
 
     def _current(self) -> KbArticle | KbHit | None:
         if self.article is not None and self.has_class("-reading"):
