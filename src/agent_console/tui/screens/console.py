@@ -136,23 +136,29 @@ class ConsoleScreen(Screen[None]):
         self.open_id: int | None = None
         self.composer_for: int | None = None  # whose draft the composer holds
         self.reviewing: set[int] = set()  # outbox items whose conflict is on screen
-        # Held, not queried: the draft is saved on unmount, after children are gone.
+        # Held, not queried: state can arrive while the screen is still composing or already
+        # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
+        self._queue = QueueList(self._lookup, id="queue")
+        self._tabs = Static(id="view-tabs")
+        self._header = Static(id="queue-header")
+        self._new_marker = Static(id="new-marker")
+        self._status = StatusBar(id="status")
 
     @property
     def console(self) -> ConsoleApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="view-tabs")
+        yield self._tabs
         with Horizontal(id="console-body"):
             with Vertical(id="queue-panel"):
                 yield SteadyInput(placeholder="filter: customer, subject, label, #id", id="queue-filter")
-                yield Static(id="queue-header")
-                yield QueueList(self._lookup, id="queue")
-                yield Static(id="new-marker")
+                yield self._header
+                yield self._queue
+                yield self._new_marker
             yield self._pane
-        yield StatusBar(id="status")
+        yield self._status
         yield Footer()
 
     def _lookup(self, conversation_id: int) -> Conversation | None:
@@ -160,7 +166,7 @@ class ConsoleScreen(Screen[None]):
 
     @property
     def queue(self) -> QueueList:
-        return self.query_one(QueueList)
+        return self._queue
 
     @property
     def pane(self) -> ConversationPane:
@@ -180,7 +186,7 @@ class ConsoleScreen(Screen[None]):
 
     def _refresh_header(self) -> None:
         width = self.queue.scrollable_content_region.width
-        self.query_one("#queue-header", Static).update(Text(queue_header(width), no_wrap=True))
+        self._header.update(Text(queue_header(width), no_wrap=True))
 
     def _layout(self, width: int) -> None:
         wide = width >= WIDE
@@ -243,12 +249,12 @@ class ConsoleScreen(Screen[None]):
         if self.filter_text:
             text.append(" filter: ")
             text.append_text(untrusted_line(self.filter_text, "italic"))
-        self.query_one("#view-tabs", Static).update(text)
+        self._tabs.update(text)
 
     def refresh_status(self) -> None:
         store = self.console.store
         me = store.me
-        self.query_one(StatusBar).show(
+        self._status.show(
             store.connection,
             agent_name=me.name if me else "…",
             presence=me.presence if me else "offline",
@@ -258,7 +264,7 @@ class ConsoleScreen(Screen[None]):
 
     @on(QueueList.NewBelow)
     def _new_below(self, event: QueueList.NewBelow) -> None:
-        marker = self.query_one("#new-marker", Static)
+        marker = self._new_marker
         marker.set_class(event.count > 0, "-show")
         if event.count:
             marker.update(Text(f"↓ {event.count} new below · G to jump"))
