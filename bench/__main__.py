@@ -11,14 +11,16 @@ import argparse
 import importlib
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from bench.common import BENCHMARKS, DEFAULT_RESULTS, Context, Result, table, write_results
+from bench.common import BENCHMARKS, DEFAULT_RESULTS, DEFAULT_RUN, Context, Result, table, write_results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help=f"comma-separated benchmarks: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--only", help=f"comma-separated benchmarks: {', '.join(BENCHMARKS)}"
+                        f" (default: {','.join(DEFAULT_RUN)}; P4 includes cli)")
     parser.add_argument("--quick", action="store_true", help="smoke run: few repeats")
     parser.add_argument("--repeats", type=int, help="samples per metric (default 15, quick 5)")
     parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="results JSON path")
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, module in BENCHMARKS.items():
             print(f"{name}\t{module}")
         return 0
-    names = [n.strip() for n in (args.only or ",".join(BENCHMARKS)).split(",") if n.strip()]
+    names = [n.strip() for n in (args.only or ",".join(DEFAULT_RUN)).split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
@@ -41,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             module = importlib.import_module(BENCHMARKS[name])
             ctx = Context(quick=args.quick, workdir=Path(scratch), repeats=repeats)
+            started = time.perf_counter()
             results += module.run(ctx)
+            ctx.log(f"{name}: done in {time.perf_counter() - started:.1f} s")
     print(table(results))
     write_results(args.out, results, quick=args.quick)
     print(f"\nresults written to {args.out}", file=sys.stderr)

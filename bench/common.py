@@ -212,6 +212,31 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    cpu_model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.partition(":")[2].strip()
+                break
+    try:
+        from importlib.metadata import version
+
+        textual = version("textual")
+    except Exception:  # noqa: BLE001 - informational only
+        textual = ""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": cpu_model,
+        "textual": textual,
+    }
+
+
 def write_results(path: Path, results: Sequence[Result], *, quick: bool) -> dict[str, object]:
     """Write (or update) the results file: entries of the benchmarks that ran are replaced,
     others are kept, so `--only` runs do not erase the rest."""
@@ -226,12 +251,7 @@ def write_results(path: Path, results: Sequence[Result], *, quick: bool) -> dict
     document = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": quick,
-        "machine": {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine(),
         "results": kept + [r.as_json() for r in results],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
