@@ -6,8 +6,9 @@ narrower ones show one at a time (enter opens, escape goes back).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -466,21 +467,17 @@ class ConsoleScreen(Screen[None]):
             for agent in store.agents
         ]
 
-        def chosen(agent_id: int | None) -> None:
-            if agent_id is not None:
-                self._patch(target, ConversationPatch(assignee_id=agent_id), "assigned")
-
-        self.app.push_screen(PickerScreen("Assign to agent", choices), chosen)
+        self._pick_then_patch(
+            target, "Assign to agent", choices, lambda a: ConversationPatch(assignee_id=a), "assigned"
+        )
 
     def action_assign_team(self) -> None:
         target = self.target()
         choices = [Choice(team.name, team.id, detail=team.description) for team in self.console.store.teams]
 
-        def chosen(team_id: int | None) -> None:
-            if team_id is not None:
-                self._patch(target, ConversationPatch(team_id=team_id), "team set")
-
-        self.app.push_screen(PickerScreen("Assign to team", choices), chosen)
+        self._pick_then_patch(
+            target, "Assign to team", choices, lambda t: ConversationPatch(team_id=t), "team set"
+        )
 
     def action_resolve(self) -> None:
         target = self.target()
@@ -542,14 +539,26 @@ class ConsoleScreen(Screen[None]):
         self.app.push_screen(PickerScreen("Snooze", choices), snooze)
 
     def action_priority(self) -> None:
-        target = self.target()
         choices = [Choice(name, name) for name in ("urgent", "high", "normal", "low")]
+        self._pick_then_patch(
+            self.target(), "Priority", choices, lambda p: ConversationPatch(priority=p), "priority set"
+        )
 
-        def chosen(priority: str | None) -> None:
-            if priority is not None:
-                self._patch(target, ConversationPatch(priority=priority), f"priority {priority}")
+    def _pick_then_patch(
+        self,
+        target: int | None,
+        title: str,
+        choices: list[Choice],
+        patch_for: Callable[[Any], ConversationPatch],
+        done: str,
+    ) -> None:
+        """Ask with a picker; queue the change for `target` if the agent chose."""
 
-        self.app.push_screen(PickerScreen("Priority", choices), chosen)
+        def chosen(value: Any) -> None:
+            if value is not None:
+                self._patch(target, patch_for(value), done)
+
+        self.app.push_screen(PickerScreen(title, choices), chosen)
 
     def action_labels(self) -> None:
         target = self.target()
