@@ -28,7 +28,7 @@ def _value(result: dict) -> str:
 
 
 def _target(result: dict) -> str:
-    return "—" if result["target"] is None else f"≤ {_number(result['target'])} {result['unit']}"
+    return "—" if result["target"] is None else f"≤ {result['target']:,g} {result['unit']}"
 
 
 def _verdict(median: float, target: float | None) -> str:
@@ -57,11 +57,7 @@ def render(path: Path, compare: Path | None = None, only: set[str] | None = None
         ]
         if compare is not None:
             theirs = other.get((result["benchmark"], result["metric"]))
-            row += (
-                [_value(theirs), _verdict(theirs["median"], theirs["target"])]
-                if theirs
-                else ["—", ""]
-            )
+            row += [_value(theirs), _verdict(theirs["median"], theirs["target"])] if theirs else ["—", ""]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
