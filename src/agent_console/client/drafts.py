@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
-
-def default_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("agent-console") / "local.db"
+from agent_console.client.localdb import open_local
 
 
 class Drafts:
     def __init__(self, path: Path | str, server: str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA busy_timeout = 3000")
+        self.conn = open_local(path)
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS drafts (server TEXT NOT NULL, conversation_id INTEGER NOT NULL,"
             " private INTEGER NOT NULL, body TEXT NOT NULL, updated_at REAL NOT NULL,"

@@ -45,8 +45,9 @@ import msgspec
 
 from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound, Unreachable
+from agent_console.client.localdb import default_path
 from agent_console.client.native import NativeBackend
-from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender, default_path
+from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.sync import ConnectionState, Snapshot, SyncEngine
 from agent_console.core import clock
 from agent_console.core.models import ConversationPatch, Event

@@ -51,6 +51,7 @@ import msgspec
 from agent_console.client.backend import Backend
 from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, Unreachable
+from agent_console.client.localdb import open_local
 from agent_console.core.models import ConversationPatch, Message
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,6 @@ _FIRST_IN_LINE = (
     " WHERE p.server = o.server AND p.account = o.account AND p.conversation_id = o.conversation_id"
     " AND p.state = 'pending' AND p.id < o.id)"
 )
-
-
-def default_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("agent-console") / "local.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +142,11 @@ class Outbox:
         account: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn = open_local(path)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode = WAL")
         # An acknowledged enqueue must survive a power cut, not only a crash: one fsync per
         # queued write is cheap at the rate an agent types.
         self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.execute("PRAGMA busy_timeout = 5000")
         self.conn.executescript(_SCHEMA)
         self.server = server.rstrip("/")
         self.account = account

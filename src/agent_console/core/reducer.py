@@ -109,7 +109,7 @@ class DeskState:
                     held[message.id] = message
                 change.messages.append(message)
                 # A message ends that author's typing.
-                self._drop_signal(message.conversation_id, _author_key(message.author), "typing", change)
+                self._drop_signal(message.conversation_id, _author_key(message.author), change)
         elif kind == "presence.updated":
             self.presence[int(data["agent_id"])] = str(data["presence"])
             change.presence = True
@@ -157,7 +157,7 @@ class DeskState:
             bucket.pop(key, None)
         change.activity.add(conversation_id)
 
-    def _drop_signal(self, conversation_id: int, key: str, kind: str, change: Change) -> None:
+    def _drop_signal(self, conversation_id: int, key: str, change: Change) -> None:
         bucket = self.signals.get(conversation_id)
         if bucket and bucket.pop(key, None) is not None:
             change.activity.add(conversation_id)

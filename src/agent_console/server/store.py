@@ -153,11 +153,11 @@ class _Tx:
         return self.next_seq
 
 
-_CONVERSATION_SELECT = """
+_CONVERSATION_SELECT = f"""
 SELECT c.*, ct.name AS ct_name, ct.email AS ct_email, ct.phone AS ct_phone,
        ct.language AS ct_language, ct.timezone AS ct_timezone,
        a.name AS a_name, t.name AS t_name,
-       m.kind AS m_kind, substr(m.body, 1, 200) AS m_body, m.created_at AS m_created_at
+       m.kind AS m_kind, substr(m.body, 1, {PREVIEW_CHARS}) AS m_body, m.created_at AS m_created_at
 FROM conversations c
 JOIN contacts ct ON ct.id = c.contact_id
 LEFT JOIN agents a ON a.id = c.assignee_id

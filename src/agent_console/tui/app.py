@@ -291,7 +291,7 @@ def run_console(
     """Open the console on a desk server; returns the exit code."""
     from platformdirs import user_log_path
 
-    from agent_console.client.drafts import default_path
+    from agent_console.client.localdb import default_path
     from agent_console.client.logs import setup_logging, teardown_logging
     from agent_console.client.native import NativeBackend
 

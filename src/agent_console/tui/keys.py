@@ -9,7 +9,6 @@ the other remaps still apply.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -129,6 +128,3 @@ def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
                 break
     return accepted, problems
 
-
-def describe(bindings: Iterable[BindingInfo]) -> list[tuple[str, str, str]]:
-    return [(", ".join(info.keys), info.description, info.id) for info in bindings]

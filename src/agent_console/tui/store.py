@@ -127,5 +127,3 @@ class DeskStore:
                     counts[view] += 1
         return counts
 
-    def agent_name(self, agent_id: int) -> str:
-        return next((a.name for a in self.agents if a.id == agent_id), f"agent {agent_id}")

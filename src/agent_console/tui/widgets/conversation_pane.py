@@ -9,7 +9,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
 from textual.widgets import Static
 
 from agent_console.core import clock
@@ -73,8 +72,6 @@ class ConversationPane(Vertical):
     ConversationPane.-narrow.-contact ThreadView { display: none; }
     """
 
-    conversation_id: reactive[int | None] = reactive(None)
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.thread = ThreadView(id="thread")
@@ -118,7 +115,6 @@ class ConversationPane(Vertical):
         earlier: list[Conversation],
         agent_zone: str | None,
     ) -> None:
-        self.conversation_id = conversation.id
         self.show_header(conversation)
         await self.thread.show(conversation, messages, agent_zone)
         self.query_one(ContactPanel).show(conversation, earlier)

@@ -3,8 +3,6 @@ styled apart, with times in the agent's zone and the customer's local time besid
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -175,9 +173,3 @@ class ThreadView(VerticalScroll, can_focus=True):
             if item.clipped:
                 item.expanded = True
                 item.refresh(layout=True)
-
-    def tick(self, now: datetime) -> None:
-        """Times shown as 'today' roll over at midnight: cheap enough to repaint rarely."""
-        if now.minute == 0 and now.second < 2:
-            for item in self.query(MessageItem):
-                item.refresh()
