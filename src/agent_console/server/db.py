@@ -139,6 +139,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (principal_id, key)
     );
     """,
+    # 2: the desk's own identity, made once: clients key their local state (drafts, outbox)
+    # by it instead of by a URL that changes (the demo's random port, a new host name).
+    """
+    CREATE TABLE desk (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        public_url TEXT
+    );
+    INSERT INTO desk(singleton, id, name) VALUES (1, lower(hex(randomblob(16))), 'Help desk');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
