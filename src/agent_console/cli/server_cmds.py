@@ -38,6 +38,14 @@ def serve(
         float,
         typer.Option(help="Seconds of silence before the feed sends a keepalive.", min=0.05, hidden=True),
     ] = 15.0,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AGENT_CONSOLE_PUBLIC_URL",
+            metavar="URL",
+            help="Base URL customers reach this desk at (KB links in replies); kept in the database.",
+        ),
+    ] = None,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -52,6 +60,14 @@ def serve(
     except ValueError:
         typer.echo(f"error: --demo-now {demo_now!r} is not an ISO 8601 time", err=True)
         raise typer.Exit(2) from None
+    if public_url is not None:
+        from agent_console.server.run import check_public_url
+
+        try:
+            check_public_url(public_url)
+        except ValueError as exc:
+            typer.echo(f"error: --public-url: {exc}", err=True)
+            raise typer.Exit(2) from None
     try:
         run_server(
             host=host,
@@ -62,6 +78,7 @@ def serve(
             ping_interval=ping_interval,
             log_level=log_level,
             event_window=event_window,
+            public_url=public_url,
         )
     except SchemaTooNew as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -43,6 +43,15 @@ class Agent(Struct, kw_only=True):
     team_ids: list[int] = []
 
 
+class Desk(Struct, kw_only=True):
+    """The help desk itself: `id` is made once and never changes, whatever its URL."""
+
+    id: str
+    name: str
+    # Where customers reach the desk's public pages (KB links in replies); None until set.
+    public_url: str | None = None
+
+
 class Team(Struct, kw_only=True):
     id: int
     name: str

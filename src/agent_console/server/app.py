@@ -43,6 +43,7 @@ from agent_console.core.models import (
     Conversation,
     ConversationPage,
     ConversationPatch,
+    Desk,
     ErrorBody,
     ErrorResponse,
     InboundMessage,
@@ -206,6 +207,11 @@ async def get_me(me: Agent) -> Agent:
 @patch(f"{API}/me", summary="Change your presence")
 async def patch_me(request: Request, me: Agent, data: PresenceUpdate) -> Agent:
     return _store(request).set_presence(me.id, data.presence)
+
+
+@get(f"{API}/desk", summary="This desk: its stable id, name and public base URL")
+async def get_desk(request: Request, me: Agent) -> Desk:
+    return _store(request).desk()
 
 
 @get(f"{API}/agents", summary="All agents")
@@ -500,6 +506,7 @@ def create_app(
         route_handlers=[
             get_me,
             patch_me,
+            get_desk,
             list_agents,
             list_teams,
             list_contacts,

@@ -6,14 +6,34 @@ import socket
 import sys
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from agent_console.server import db
 
+PUBLIC_URL_ENV = "AGENT_CONSOLE_PUBLIC_URL"
 
-def prepare_database(path: Path, *, demo: bool, demo_now: datetime | None = None) -> bool:
+
+def check_public_url(url: str) -> str:
+    """The desk's public base URL, or ValueError saying what is wrong with it."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"public URL {url!r} must be an absolute http:// or https:// URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"public URL {url!r} must be a plain base URL (no query, fragment or credentials)")
+    return url.strip().rstrip("/")
+
+
+def prepare_database(
+    path: Path, *, demo: bool, demo_now: datetime | None = None, public_url: str | None = None
+) -> bool:
     """Migrate the schema; with `demo`, seed an empty database. True when it seeded."""
     conn = db.connect(path)
     try:
+        if public_url is not None:
+            # Stored, so every process on this database (and /api/v1/desk) agrees on it.
+            from agent_console.server.store import Store
+
+            Store(conn).configure_desk(public_url=check_public_url(public_url))
         if not demo:
             return False
         from agent_console.server.seed import is_empty, seed_demo
@@ -47,12 +67,13 @@ def serve(
     log_level: str = "warning",
     event_window: int = 100_000,
     ping_interval: float = 15.0,
+    public_url: str | None = None,
 ) -> None:
     import uvicorn
 
     from agent_console.server.app import create_app
 
-    seeded = prepare_database(db_path, demo=demo, demo_now=demo_now)
+    seeded = prepare_database(db_path, demo=demo, demo_now=demo_now, public_url=public_url)
     app = create_app(db_path, event_window=event_window, ping_interval=ping_interval)
     sock = bind(host, port)
     actual = sock.getsockname()[1]

@@ -34,6 +34,7 @@ from agent_console.core.models import (
     ConversationCounts,
     ConversationPage,
     ConversationPatch,
+    Desk,
     InboundMessage,
     InboundResult,
     KbArticle,
@@ -207,6 +208,21 @@ class Store:
 
     def _prune_events(self, head: int) -> None:
         self.conn.execute("DELETE FROM events WHERE seq <= ?", (head - self.event_window,))
+
+    # --- the desk itself --------------------------------------------------------------
+
+    def desk(self) -> Desk:
+        row = self.conn.execute("SELECT id, name, public_url FROM desk").fetchone()
+        return Desk(id=row[0], name=row[1], public_url=row[2])
+
+    def configure_desk(self, *, name: str | None = None, public_url: str | None = None) -> Desk:
+        """Set what was given (the caller validated it); keep the rest."""
+        with self._write() as tx:
+            if name is not None:
+                tx.conn.execute("UPDATE desk SET name = ?", (name,))
+            if public_url is not None:
+                tx.conn.execute("UPDATE desk SET public_url = ?", (public_url.rstrip("/"),))
+        return self.desk()
 
     # --- agents, teams, auth -----------------------------------------------------------
 
