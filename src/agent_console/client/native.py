@@ -31,6 +31,7 @@ from agent_console.core.models import (
     Conversation,
     ConversationPage,
     ConversationPatch,
+    Desk,
     ErrorResponse,
     Event,
     KbArticle,
@@ -130,6 +131,9 @@ class NativeBackend:
 
     async def me(self) -> Agent:
         return await self._call("GET", "/me", Agent)
+
+    async def desk(self) -> Desk:
+        return await self._call("GET", "/desk", Desk)
 
     async def agents(self) -> list[Agent]:
         return (await self._call("GET", "/agents", AgentList)).items
