@@ -16,6 +16,7 @@ from agent_console.core.models import (
     Conversation,
     ConversationPage,
     ConversationPatch,
+    Desk,
     Event,
     KbArticle,
     KbHit,
@@ -38,12 +39,21 @@ class FeedItem:
         return f"FeedItem({self.kind!r}, seq={self.seq})"
 
 
+def desk_key(backend_name: str, desk: Desk) -> str:
+    """What local state (drafts, outbox) is filed under: the desk, not the URL it answers at."""
+    return f"{backend_name}:{desk.id}"
+
+
 class Backend(Protocol):
     """An open session with one help desk, as one agent."""
 
     name: str
 
     async def me(self) -> Agent: ...
+    async def desk(self) -> Desk:
+        """The desk's stable identity (and public URL): local state is keyed by `desk_key` of it."""
+        ...
+
     async def agents(self) -> list[Agent]: ...
     async def teams(self) -> list[Team]: ...
     async def contacts(self, *, search: str | None = None, limit: int = 50) -> list[Contact]: ...
@@ -86,8 +96,10 @@ class Backend(Protocol):
     async def kb_search(self, query: str, *, locale: str | None = None, limit: int = 20) -> list[KbHit]: ...
     async def kb_article(self, article_id: int) -> KbArticle: ...
 
-    def feed(self, since: int | None) -> AsyncIterator[FeedItem]:
-        """One connection to the live feed; ends (or raises Unreachable) when it drops."""
+    def feed(self, since: int | None, *, presence: bool = True) -> AsyncIterator[FeedItem]:
+        """One connection to the live feed; ends (or raises Unreachable) when it drops.
+
+        With `presence=False` the connection does not mark the agent online or offline."""
         ...
 
     async def aclose(self) -> None: ...

@@ -1,4 +1,9 @@
-"""Drafts the agent is typing, kept per conversation across restarts (local SQLite)."""
+"""Drafts the agent is typing, kept per conversation across restarts (local SQLite).
+
+Rows are filed under a key: the desk's stable identity once it is known (`adopt`), the
+server URL before that (and in databases written before desks had an id). Adopting the
+desk key carries the URL's rows over, so an upgrade or a new port loses no draft.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,30 @@ class Drafts:
             " private INTEGER NOT NULL, body TEXT NOT NULL, updated_at REAL NOT NULL,"
             " PRIMARY KEY (server, conversation_id))"
         )
-        self.server = server
+        self.server = server  # the key rows are filed under (the column keeps its old name)
+
+    def adopt(self, key: str) -> int:
+        """File drafts under `key` from now on, carrying over the rows of the current key.
+
+        Where both hold a draft of one conversation, the newer text wins. Returns how
+        many drafts were carried over.
+        """
+        old = self.server
+        if key == old:
+            return 0
+        with self.conn:  # one transaction: a crash leaves either key, never half of each
+            self.conn.execute("BEGIN IMMEDIATE")
+            moved = self.conn.execute(
+                "INSERT INTO drafts(server, conversation_id, private, body, updated_at)"
+                " SELECT ?, conversation_id, private, body, updated_at FROM drafts WHERE server = ?"
+                " ON CONFLICT(server, conversation_id) DO UPDATE SET private = excluded.private,"
+                " body = excluded.body, updated_at = excluded.updated_at"
+                " WHERE excluded.updated_at > drafts.updated_at",
+                (key, old),
+            ).rowcount
+            self.conn.execute("DELETE FROM drafts WHERE server = ?", (old,))
+        self.server = key
+        return max(moved, 0)
 
     def save(self, conversation_id: int, body: str, *, private: bool) -> None:
         if not body.strip():

@@ -345,6 +345,19 @@ class Outbox:
             (self.server, self.account, item_id),
         )
 
+    def carry_over(self, old_server: str) -> int:
+        """Take the items filed under `old_server` (a URL, before desks had a stable id).
+
+        Every account's items move: they were written for the same desk. Returns how many.
+        """
+        old = old_server.rstrip("/")
+        if old == self.server:
+            return 0
+        cursor = self.conn.execute(
+            "UPDATE OR IGNORE outbox SET server = ? WHERE server = ?", (self.server, old)
+        )
+        return cursor.rowcount
+
     def prune(self, *, older_than: float = KEEP_SENT_SECONDS) -> int:
         """Forget sent items older than `older_than` seconds."""
         cursor = self.conn.execute(
