@@ -53,7 +53,8 @@ class ScriptedBackend:
     async def me(self) -> None:
         return None
 
-    async def feed(self, since: int | None) -> AsyncIterator[FeedItem]:
+    async def feed(self, since: int | None, *, presence: bool = True) -> AsyncIterator[FeedItem]:
+        assert presence is False  # tail watches; it never marks the agent online or offline
         self.since_calls.append(since)
         if not self.scripts:
             raise Stop
@@ -317,3 +318,34 @@ def test_tail_bad_type_is_usage(tmp_path: Path) -> None:
 
     ran = invoke("tail", "--type", "nonsense", env=base_env(tmp_path))
     assert ran.code == 2 and "not an event type" in ran.stderr
+
+
+def agent_presence(desk: Desk, email: str) -> str:
+    agents = desk.admin.get("/agents").json()["items"]
+    return next(a["presence"] for a in agents if a["email"] == email)
+
+
+def test_tail_leaves_presence_unchanged(fresh_desk: Desk, tmp_path: Path) -> None:
+    """Watching the feed is not being on shift: tail neither brings the agent online when it
+    connects nor takes them offline when it stops."""
+    desk = fresh_desk
+    sam = "sam@test.example"
+    assert agent_presence(desk, sam) == "offline"
+    env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
+    inbound(desk, "already there")
+    tail = Tail(["--since", "0"], env)
+    try:
+        tail.frames_until(head_seq(desk))  # connected: the server has handled its handshake
+        assert agent_presence(desk, sam) == "offline"
+        # On shift in the console meanwhile (its own REST call): stopping tail keeps it so.
+        assert desk.agent.patch("/me", json={"presence": "online"}).status_code == 200
+        inbound(desk, "while tailing")
+        printed = tail.frames_until(head_seq(desk))
+        assert tail.stop(signal.SIGTERM) == 0
+    finally:
+        if tail.proc.poll() is None:
+            tail.proc.kill()
+    inbound(desk, "after tail stopped")  # a later request, after the feed connection closed
+    assert agent_presence(desk, sam) == "online"
+    changes = [f["data"]["presence"] for f in printed if f["type"] == "presence.updated"]
+    assert changes == ["online"]  # the agent's own change only, none from tail itself

@@ -110,7 +110,7 @@ async def follow(
     while True:
         reason = "the server closed the feed"
         try:
-            async for item in backend.feed(last):
+            async for item in backend.feed(last, presence=False):  # a watcher, not a shift
                 if dropped:
                     status(f"tail: reconnected, resuming after seq {last}")
                     dropped = False

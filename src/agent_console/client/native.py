@@ -239,14 +239,19 @@ class NativeBackend:
 
     # --- live feed -----------------------------------------------------------------------
 
-    async def feed(self, since: int | None) -> AsyncIterator[FeedItem]:
-        """One websocket connection: yields until it closes; raises Unreachable on failure."""
+    async def feed(self, since: int | None, *, presence: bool = True) -> AsyncIterator[FeedItem]:
+        """One websocket connection: yields until it closes; raises Unreachable on failure.
+
+        `presence=False` watches without marking the agent online/offline (`tail`)."""
         from websockets.asyncio.client import connect
         from websockets.exceptions import InvalidStatus, WebSocketException
 
         url = _ws_url(self.server, "/api/v1/events")
-        if since is not None:
-            url += f"?since={since}"
+        query = [] if since is None else [f"since={since}"]
+        if not presence:
+            query.append("presence=0")
+        if query:
+            url += "?" + "&".join(query)
         ssl_context = None
         if url.startswith("wss:"):
             ssl_context = ssl.create_default_context(

@@ -53,7 +53,7 @@ class Hub:
 
 
 class EventsEndpoint:
-    """Raw ASGI websocket endpoint `/api/v1/events?since=SEQ`.
+    """Raw ASGI websocket endpoint `/api/v1/events?since=SEQ[&presence=0]`.
 
     Raw ASGI so an unauthenticated handshake can be refused with a real HTTP 401 and the
     error body, rather than a bare close.
@@ -83,9 +83,17 @@ class EventsEndpoint:
             except ValueError:
                 await _deny(scope, send, 400, "bad_request", "since must be an integer")
                 return
+        # presence=0: a watcher (`agent-console tail`, a script) that must not mark the agent
+        # online on connect or offline on leaving, nor count as one of their connections.
+        presence = query.get("presence", ["1"])[0]
+        if presence not in ("0", "1"):
+            await _deny(scope, send, 400, "bad_request", "presence must be 0 or 1")
+            return
+        marks_presence = presence == "1"
         await send({"type": "websocket.accept"})
         sub = self.hub.subscribe(agent.id)
-        self._connected(agent.id)
+        if marks_presence:
+            self._connected(agent.id)
         tasks: list[asyncio.Task[Any]] = []
         try:
             tasks = [
@@ -98,7 +106,8 @@ class EventsEndpoint:
             for task in tasks:
                 task.cancel()
             self.hub.unsubscribe(sub)
-            self._disconnected(agent.id)
+            if marks_presence:
+                self._disconnected(agent.id)
         if sub.dropped.is_set():
             # The client stopped reading; tell it why if the socket still takes a frame.
             try:
