@@ -450,7 +450,7 @@ async def test_drafts_survive_a_restart(desk: Desk, tmp_path: Path) -> None:
         await focus_conversation(pilot, cid, name)
         await pilot.press("n", *"half-written note")
         # Quit at once: the draft is saved on the way out, not only after a pause.
-    saved = Drafts(tmp_path / "local.db", desk.url).load(cid)
+    saved = Drafts(tmp_path / "local.db", app.local_key()).load(cid)  # filed under the desk's id
     assert saved == ("half-written note", True), saved
     again = make_app(desk, tmp_path)
     async with again.run_test(size=WIDE) as pilot:
