@@ -17,6 +17,7 @@ import pytest
 from agent_console.server.process import ServerProcess
 
 os.environ.setdefault("TZ", "UTC")
+PUBLIC_URL = "https://help.test.example"  # the session desk's public base URL (KB links)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,7 +91,7 @@ def start_desk(db: Path, *, demo: bool = True, extra_args: tuple[str, ...] = ())
 @pytest.fixture(scope="session")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """One seeded desk server for the whole session (per xdist worker)."""
-    running = start_desk(tmp_path_factory.mktemp("desk") / "desk.db")
+    running = start_desk(tmp_path_factory.mktemp("desk") / "desk.db", extra_args=("--public-url", PUBLIC_URL))
     yield running
     running.server.stop()
 

@@ -15,13 +15,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from agent_console.client.backend import Backend
+from agent_console.client.backend import Backend, desk_key
 from agent_console.client.backoff import full_jitter
 from agent_console.client.drafts import Drafts
-from agent_console.client.errors import BackendError, NotAuthenticated
+from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.sync import ConnectionState, SyncEngine
-from agent_console.core.models import ConversationPatch, KbArticle, KbHit
+from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap
 from agent_console.tui.screens.console import ConsoleScreen
@@ -70,6 +70,7 @@ class ConsoleApp(App[int]):
         self.user_keymap = keymap or {}
         self.keymap_problems: list[str] = []
         self.engine: SyncEngine | None = None
+        self.desk: Desk | None = None  # who we talk to, once connected (local state is keyed by it)
         self._started = time.time()
 
     # --- start-up ----------------------------------------------------------------------
@@ -99,6 +100,7 @@ class ConsoleApp(App[int]):
         while True:
             try:
                 self.store.me = await self.backend.me()
+                self.desk = await self._desk()
                 self.store.agents = await self.backend.agents()
                 self.store.teams = await self.backend.teams()
                 break
@@ -118,8 +120,11 @@ class ConsoleApp(App[int]):
                     )
                 )
                 await asyncio.sleep(delay)
+        key = self.local_key()
+        if self.drafts is not None:
+            self.drafts.adopt(key)
         if self.store.me is not None:
-            self.start_outbox(str(self.store.me.id))
+            self.start_outbox(str(self.store.me.id), key)
         self.engine = SyncEngine(
             self.backend,
             on_snapshot=self.store.take_snapshot,
@@ -132,10 +137,24 @@ class ConsoleApp(App[int]):
         except NotAuthenticated as exc:
             self.report(exc, prefix="the server no longer accepts your token")
 
-    def start_outbox(self, account: str) -> None:
+    async def _desk(self) -> Desk | None:
+        try:
+            return await self.backend.desk()
+        except NotFound:
+            return None  # a desk server from before desks had an id: fall back to its URL
+
+    def local_key(self) -> str:
+        """What drafts and the outbox are filed under: the desk's id, or its URL if it has none."""
+        if self.desk is not None:
+            return desk_key(self.backend.name, self.desk)
+        return getattr(self.backend, "server", "")
+
+    def start_outbox(self, account: str, key: str | None = None) -> None:
         """Open this agent's outbox and send whatever it holds, left over from last time too."""
         server = getattr(self.backend, "server", "")
-        self.outbox = Outbox(self.outbox_path, server, account=account)
+        self.outbox = Outbox(self.outbox_path, key or server, account=account)
+        # Items queued before desks had an id are filed under the URL: they still go out.
+        self.outbox.carry_over(server)
         sender = OutboxSender(self.outbox, self.backend, on_change=self._outbox_changed)
         self.run_worker(self._run_sender(sender), group="outbox", exit_on_error=False)
 
@@ -237,9 +256,14 @@ class ConsoleApp(App[int]):
         text = sanitize_line(f"{prefix}: {exc.message}" if prefix else exc.message)
         self.notify(text, severity="error", timeout=8, markup=False)
 
-    def kb_link(self, item: KbArticle | KbHit) -> str:
-        server = getattr(self.backend, "server", "")
-        return f"{server}/kb/{item.id}"
+    def kb_link(self, item: KbArticle | KbHit) -> str | None:
+        """The article's public address for a customer, or None when the desk has none.
+
+        Never the console's own server URL: that is often loopback or an internal host a
+        customer cannot open.
+        """
+        public = self.desk.public_url if self.desk is not None else None
+        return f"{public.rstrip('/')}/kb/{item.id}" if public else None
 
     # --- safety: only actions the console declares may run ----------------------------------
 

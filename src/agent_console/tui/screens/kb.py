@@ -23,7 +23,12 @@ from agent_console.tui.widgets.steady import SteadyInput
 
 Search = Callable[[str], Awaitable[list[KbHit]]]
 Fetch = Callable[[int], Awaitable[KbArticle]]
-LinkFor = Callable[[KbArticle | KbHit], str]
+LinkFor = Callable[[KbArticle | KbHit], str | None]  # None: the desk has no public URL
+
+NO_PUBLIC_URL = (
+    "This desk has no public URL, so there is no link a customer could open. An admin sets it"
+    " with `agent-console serve --public-url https://help.example.com` (or AGENT_CONSOLE_PUBLIC_URL)."
+)
 
 
 def snippet_text(snippet: str) -> Text:
@@ -194,8 +199,14 @@ class KbScreen(ModalScreen[str | None]):
 
     def action_insert_link(self) -> None:
         item = self._current()
-        if item is not None:
-            self.dismiss(f"{sanitize(item.title).strip()}: {self.link_for(item)}")
+        if item is None:
+            return
+        link = self.link_for(item)
+        if link is None:
+            # Inserting nothing keeps the reply honest: a title alone reads like a link was meant.
+            self.notify(NO_PUBLIC_URL, title="No link inserted", severity="warning", timeout=12, markup=False)
+            return
+        self.dismiss(f"{sanitize(item.title).strip()}: {link}")
 
     def action_insert_quote(self) -> None:
         item = self._current()
@@ -205,7 +216,10 @@ class KbScreen(ModalScreen[str | None]):
             excerpt = first_paragraph(sanitize(item.body))
         else:
             excerpt = plain_snippet(item.snippet)
-        self.dismiss(f"{quote(excerpt)}\n({self.link_for(item)})")
+        link = self.link_for(item)
+        if link is None:
+            self.notify(NO_PUBLIC_URL, title="Quote inserted, no link", severity="warning", markup=False)
+        self.dismiss(f"{quote(excerpt)}\n({link})" if link else quote(excerpt))
 
     def action_back(self) -> None:
         if self.has_class("-reading"):
