@@ -43,6 +43,7 @@ from typing import Any
 
 import msgspec
 
+from agent_console.client.backend import desk_key
 from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound, Unreachable
 from agent_console.client.localdb import default_path
@@ -118,9 +119,23 @@ class HeadlessConsole:
                 await asyncio.sleep(full_jitter(failures, self.rng, cap=self.backoff_cap))
                 failures += 1
 
+    async def _local_key(self) -> str:
+        """The desk's stable key (what the console files drafts and the outbox under)."""
+        failures = 0
+        while True:
+            try:
+                return desk_key(self.backend.name, await self.backend.desk())
+            except NotFound:
+                return self.backend.server  # a desk server from before desks had an id
+            except Unreachable as exc:
+                _emit({"event": "connection", "kind": "reconnecting", "detail": exc.message})
+                await asyncio.sleep(full_jitter(failures, self.rng, cap=self.backoff_cap))
+                failures += 1
+
     async def run(self) -> int:
         agent_id = await self._whoami()
-        self.outbox = Outbox(self.db, self.backend.server, account=str(agent_id))
+        self.outbox = Outbox(self.db, await self._local_key(), account=str(agent_id))
+        self.outbox.carry_over(self.backend.server)  # items queued when the URL was the key
         self.outbox.prune()
         self.sender = OutboxSender(
             self.outbox, self.backend, on_change=self._outbox_changed, backoff_cap=self.backoff_cap
