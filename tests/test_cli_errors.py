@@ -150,12 +150,40 @@ def all_command_paths() -> list[list[str]]:
     return sorted(paths)
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
 @pytest.mark.parametrize("path", all_command_paths(), ids=lambda p: " ".join(p) or "(root)")
-def test_every_command_has_help_with_an_example_and_exit_codes(tmp_path: Path, path: list[str]) -> None:
-    ran = invoke(*path, "--help", env=base_env(tmp_path))
+def test_every_command_has_help_with_an_example_and_exit_codes(
+    tmp_path: Path, path: list[str], flag: str
+) -> None:
+    ran = invoke(*path, flag, env=base_env(tmp_path))
     assert ran.code == 0, ran
+    assert ran.stdout.startswith("Usage: agent-console"), ran.stdout
     assert "Example" in ran.stdout, ran.stdout
     assert "Exit codes:" in ran.stdout and "6  the desk server is unreachable" in ran.stdout
+
+
+def test_short_help_after_an_id_and_on_server_commands(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    assert invoke("conv", "42", "-h", env=env).stdout.startswith("Usage: agent-console conv 42 [VERB]")
+    assert invoke("conv", "42", "reply", "-h", env=env).stdout.startswith(
+        "Usage: agent-console conv 42 reply"
+    )
+    for command in sorted(SERVER_COMMANDS):
+        ran = invoke(command, "-h", env=env)
+        assert ran.code == 0 and ran.stdout.startswith(f"Usage: agent-console {command}"), ran
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    ran = run_cli("--version", env=base_env(tmp_path))
+    assert ran.code == 0, ran
+    assert ran.stdout == f"agent-console {version('agent-console')}\n" and ran.stderr == ""
+    # Eager: it answers before anything needs a server or a valid command.
+    assert invoke("--version", "convs", env=base_env(tmp_path)).code == 0
+    seen = probe(tmp_path, ["--version"], base_env(tmp_path))
+    assert seen["code"] == 0
+    assert not {"textual", "rich", "httpx", "msgspec", "websockets", "keyring"} & set(seen["top"])
 
 
 def test_conv_verb_help_shows_the_id_first(tmp_path: Path) -> None:

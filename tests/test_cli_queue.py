@@ -145,7 +145,13 @@ def test_conv_id_must_come_first_and_be_a_number(env: dict) -> None:
     assert invoke("conv", "0", "resolve", env=env).code == 2
     missing = invoke("conv", "resolve", env=env)
     assert missing.code == 2 and "conversation ID" in missing.stderr
-    assert invoke("conv", "5", "frobnicate", env=env).code == 2
+    unknown = invoke("conv", "5", "frobnicate", env=env)
+    assert unknown.code == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error: 'frobnicate' is not a conv verb (verbs: view, messages,")
+    assert "snooze" in unknown.stderr and "label" in unknown.stderr
+    assert len(unknown.stderr.splitlines()) == 1
+    typo = invoke("conv", "5", "resolv", env=env)
+    assert typo.code == 2 and "did you mean 'resolve'?" in typo.stderr
 
 
 def test_conv_messages(desk: Desk, env: dict) -> None:
@@ -234,14 +240,29 @@ def test_snooze_times(desk: Desk, env: dict) -> None:
     tomorrow = snooze("tomorrow").astimezone(manila)
     assert (tomorrow.hour, tomorrow.minute) == (9, 0)
     assert tomorrow.date() == datetime.now(manila).date() + timedelta(days=1)
-    year = datetime.now(UTC).year + 1
-    assert snooze(f"{year}-12-01T09:00") == datetime(year, 12, 1, 9, 0, tzinfo=manila)
-    assert snooze(f"{year}-12-01T09:00+02:00") == datetime(year, 12, 1, 7, 0, tzinfo=UTC)
+    day = (datetime.now(UTC) + timedelta(days=200)).date()  # within the year a snooze may span
+    assert snooze(f"{day}T09:00") == datetime(day.year, day.month, day.day, 9, 0, tzinfo=manila)
+    assert snooze(f"{day}T09:00+02:00") == datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC)
     for bad in ("4x", "soon", "0m", "2001-01-01T09:00", "tomorrow 25:00"):
         ran = invoke("conv", str(conv_id), "snooze", "--until", bad, env=env)
         assert ran.code == 2, (bad, ran)
         assert "--until" in ran.stderr
     assert invoke("conv", str(conv_id), "snooze", env=env).code == 2  # --until is required
+
+
+def test_snooze_is_bounded_to_a_year(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    before = api(desk, f"/conversations/{conv_id}")
+    far = (datetime.now(UTC) + timedelta(days=400)).date()
+    for too_far in ("9999d", "366d", "53w", "8761h", "99999999999999999999w", f"{far}T09:00",
+                    f"{far}", "9999-12-31T23:59", "9999-12-31T23:59+05:00"):
+        ran = invoke("conv", str(conv_id), "snooze", "--until", too_far, env=env)
+        assert ran.code == 2, (too_far, ran)
+        assert "too far ahead: at most 365 days (a year) from now" in ran.stderr, ran.stderr
+        assert "--until" in ran.stderr and len(ran.stderr.splitlines()) == 1
+    assert api(desk, f"/conversations/{conv_id}") == before  # nothing was sent
+    year = invoke("conv", str(conv_id), "snooze", "--until", "365d", "-o", "json", env=env)
+    assert year.code == 0 and year.json()["status"] == "snoozed"
 
 
 def test_assign_and_unassign(desk: Desk, env: dict) -> None:

@@ -110,11 +110,15 @@ def _converter(annotation: Any, info: Any) -> Any:
 def install(command: Any) -> None:
     """Give every simple parameter in the command tree the fast coercer (idempotent)."""
     try:
+        # Every command's contexts inherit the root's help names (`-h`, `--help`).
+        names = command.context_settings.get("help_option_names")
         stack = [command]
         while stack:
             current = stack.pop()
-            # --help is made on first use; make it now so it gets the fast coercer too.
-            help_option = current.get_help_option(current.context_class(current))
+            # --help is made on first use (and kept); make it now, with the names the real
+            # contexts will have, so it gets the fast coercer too.
+            probe = current.context_class(current, help_option_names=names)
+            help_option = current.get_help_option(probe)
             for param in [*current.params, *([help_option] if help_option else [])]:
                 descriptor = getattr(param, "type_descriptor", None)
                 if descriptor is None or getattr(param, "_runtime_param", False) is not None:

@@ -155,10 +155,20 @@ class ConvGroup(TyperGroup):
         ctx.meta[CONV_ID_KEY] = conv_id
         ctx.info_name = f"{ctx.info_name} {conv_id if conv_id is not None else 'ID'}"
         if conv_id is not None and not ctx.resilient_parsing:
+            if args and not args[0].startswith("-") and args[0] not in self.commands:
+                raise _usage_exception()(self._unknown_verb(args[0]), ctx=ctx)
             wants_group_help = args and args[0] in ctx.help_option_names
             if not wants_group_help and (not args or args[0] not in self.commands):
-                args.insert(0, "view")
+                args.insert(0, "view")  # `conv 42` and `conv 42 -o json` show it
         return super().parse_args(ctx, args)
+
+    def _unknown_verb(self, verb: str) -> str:
+        import difflib
+
+        verbs = list(self.commands)
+        close = difflib.get_close_matches(verb, verbs, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{verb!r} is not a conv verb (verbs: {', '.join(verbs)}){hint}"
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return ["[VERB] [ARGS]..."]

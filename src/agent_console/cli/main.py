@@ -15,6 +15,7 @@ from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, t
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
+    HELP_OPTION_NAMES,
     VERBOSE,
     NoColorOption,
     ProfileOption,
@@ -38,15 +39,35 @@ app = typer.Typer(
     epilog=EPILOG,
     no_args_is_help=False,
     invoke_without_command=True,
+    # Sub-commands' contexts inherit these names: `-h` works wherever `--help` does.
+    context_settings={"help_option_names": list(HELP_OPTION_NAMES)},
     add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from agent_console import __version__
+
+        print(f"agent-console {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            expose_value=False,
+            help="Print the version and exit.",
+        ),
+    ] = False,
     server: ServerOption = None,
     profile: ProfileOption = None,
     verbose: VerboseOption = False,

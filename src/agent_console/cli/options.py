@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 OutputFormat = Literal["text", "json", "csv"]
+HELP_OPTION_NAMES = ("-h", "--help")
 CONV_ID_KEY = "agent_console.conv_id"
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (

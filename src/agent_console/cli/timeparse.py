@@ -5,26 +5,42 @@
 * `2026-12-01T09:00`, `2026-12-01 09:00`, `2026-12-01` (09:00): local time in the agent's
   zone, unless the text carries an offset (`...+02:00`, `...Z`).
 
-Pure: no I/O. `check_until` validates the syntax before any network call.
+At most a year ahead (`MAX_AHEAD`): a snooze longer than that is a typo, not a plan.
+
+Pure: no I/O. `check_until` validates the syntax (and the bound) before any network call.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _TOMORROW = re.compile(r"^tomorrow(?:[ T@](\d{1,2}):(\d{2}))?$")
 MORNING = time(9, 0)
 EXAMPLES = "4h, 30m, 2d, 1h30m, tomorrow, tomorrow 14:00, 2026-12-01T09:00"
+MAX_AHEAD = timedelta(days=365)
+# Zones run from UTC-12 to UTC+14: a local time without an offset is at most this far from UTC.
+_ZONE_SPREAD = timedelta(hours=14)
+
+
+def _too_far(text: str) -> ValueError:
+    return ValueError(f"{text!r} is too far ahead: at most {MAX_AHEAD.days} days (a year) from now")
 
 
 def _duration(text: str) -> timedelta | None:
+    """The span `text` names, None when it is not a duration; ValueError past MAX_AHEAD."""
     match = _DURATION.match(text)
     if not match or not any(match.groups()):
         return None
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        span = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except (OverflowError, ValueError):  # `99999999999w`, or more digits than int() takes
+        raise _too_far(text) from None
+    if span > MAX_AHEAD:
+        raise _too_far(text)
+    return span
 
 
 def _iso(text: str) -> datetime | None:
@@ -39,11 +55,13 @@ def _iso(text: str) -> datetime | None:
         return None
 
 
-def check_until(text: str) -> None:
-    """Raise ValueError when `text` is not a --until value at all."""
+def check_until(text: str, now: datetime | None = None) -> None:
+    """Raise ValueError when `text` is not a --until value at all, or is clearly out of
+    bounds whatever the agent's zone (parse_until checks the bound exactly)."""
     value = text.strip().lower()
-    if _duration(value) is not None:
-        if _duration(value) <= timedelta(0):
+    span = _duration(value)
+    if span is not None:
+        if span <= timedelta(0):
             raise ValueError(f"{text!r} is not in the future")
         return
     tomorrow = _TOMORROW.match(value)
@@ -53,14 +71,32 @@ def check_until(text: str) -> None:
         ):
             raise ValueError(f"{text!r} is not a time of day")
         return
-    if _iso(text.strip().upper() if "t" in value else text.strip()) is None:
+    moment = _iso(text.strip().upper() if "t" in value else text.strip())
+    if moment is None:
         raise ValueError(f"{text!r} is not a duration, 'tomorrow' or a date-time (e.g. {EXAMPLES})")
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:  # the earliest instant it can mean, in the zone furthest east
+        earliest = _utc(moment.replace(tzinfo=timezone(_ZONE_SPREAD)), text)
+    else:
+        earliest = _utc(moment, text)
+    if earliest - now > MAX_AHEAD:
+        raise _too_far(text)
+
+
+def _utc(moment: datetime, text: str) -> datetime:
+    """`moment` in UTC; the far ends of the calendar (years 1 and 9999) do not convert."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        if moment.year > 1:
+            raise _too_far(text) from None
+        raise ValueError(f"{text!r} is in the past") from None
 
 
 def parse_until(text: str, *, zone: tzinfo, now: datetime | None = None) -> datetime:
     """The instant `text` means, as an aware UTC datetime; ValueError when it is unusable."""
-    check_until(text)
     now = now or datetime.now(UTC)
+    check_until(text, now)
     value = text.strip().lower()
     span = _duration(value)
     if span is not None:
@@ -76,9 +112,11 @@ def parse_until(text: str, *, zone: tzinfo, now: datetime | None = None) -> date
     assert moment is not None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    moment = moment.astimezone(UTC)
+    moment = _utc(moment, text)
     if moment <= now:
         raise ValueError(f"{text!r} is in the past")
+    if moment - now > MAX_AHEAD:
+        raise _too_far(text)
     return moment
 
 
