@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from agent_console.core import sla
+from agent_console.core import sla, urgency
 from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.models import (
     Agent,
@@ -771,6 +771,16 @@ class Store:
                         (conversation_id,),
                     )
             contact = self.get_contact(contact_id)
+            # A customer who says it is urgent is heard (core/urgency.py): before the message
+            # goes in, so its due time is computed at the raised priority.
+            priority = tx.conn.execute(
+                "SELECT priority FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()[0]
+            raised = urgency.raised_priority(priority, inbound.body)
+            if raised is not None:
+                tx.conn.execute(
+                    "UPDATE conversations SET priority = ? WHERE id = ?", (raised, conversation_id)
+                )
             message = self._insert_message(
                 tx,
                 conversation_id,
@@ -783,6 +793,18 @@ class Store:
                 tx.emit("conversation.created", {"conversation": conversation})
                 conversation = self._stamp(tx, conversation_id)
             tx.emit("message.created", {"message": message, "conversation": conversation})
+            if raised is not None:
+                note = self._insert_message(
+                    tx,
+                    conversation_id,
+                    kind="activity",
+                    body=f"Priority raised from {priority} to {raised}: the customer wrote that it is urgent",
+                    author=Author(type="system", name=""),
+                )
+                conversation = self._stamp(tx, conversation_id)
+                tx.emit("message.created", {"message": note, "conversation": conversation})
+                if not created:
+                    tx.emit("conversation.updated", {"conversation": conversation, "changed": ["priority"]})
         return InboundResult(conversation_id=conversation_id, message=message, created=created)
 
     def _find_or_create_contact(self, tx: _Tx, inbound: InboundMessage) -> int:
