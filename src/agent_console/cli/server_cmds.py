@@ -175,6 +175,9 @@ def simulate(
 
     from agent_console.client.errors import BackendError
     from agent_console.client.simulator import simulate as run_simulation
+    from agent_console.server.process import die_with_parent
+
+    die_with_parent()  # started by `demo`: never outlive it
 
     try:
         sent = asyncio.run(run_simulation(server, token, rate=rate, count=count, seed=seed))

@@ -10,6 +10,32 @@ import threading
 from pathlib import Path
 
 READY_PREFIX = "agent-console desk server listening on "
+# Set by a parent that wants its child to die with it (see `die_with_parent`).
+PARENT_ENV = "AGENT_CONSOLE_PARENT_PID"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> bool:
+    """If a parent asked for it (PARENT_ENV), get SIGTERM when that parent dies, even by -9.
+
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere a no-op that returns False. The child
+    asks, not the parent in a preexec_fn (unsafe once the parent has threads). If the parent
+    died before the request took effect, the child has already been reparented: it exits.
+    """
+    wanted = os.environ.pop(PARENT_ENV, "")
+    if not wanted.isdigit() or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != int(wanted):
+        sys.exit(0)  # the parent is already gone: nobody is left to serve
+    return True
 
 
 class ServerProcess:
@@ -56,7 +82,7 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
-            env={**os.environ, **(self.env or {})},
+            env={**os.environ, **(self.env or {}), PARENT_ENV: str(os.getpid())},
         )
         threading.Thread(target=self._collect_stderr, daemon=True).start()
         line = self._readline_with_timeout()

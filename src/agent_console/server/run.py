@@ -72,6 +72,9 @@ def serve(
     import uvicorn
 
     from agent_console.server.app import create_app
+    from agent_console.server.process import die_with_parent
+
+    die_with_parent()  # started by `demo` or a test: never outlive it
 
     seeded = prepare_database(db_path, demo=demo, demo_now=demo_now, public_url=public_url)
     app = create_app(db_path, event_window=event_window, ping_interval=ping_interval)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -49,8 +50,12 @@ class ConsoleApp(App[int]):
         drafts: Drafts | None = None,
         outbox_path: Path | str = ":memory:",
         heartbeat: float = 30.0,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
+        self.stopped_by: int | None = None  # the signal that ended the console, if one did
+        self._previous_handlers: dict[int, Any] = {}
         self.backend = backend
         self.outbox_path = outbox_path
         self.outbox: Outbox | None = None  # opened once we know who is signed in
@@ -91,6 +96,36 @@ class ConsoleApp(App[int]):
             self.notify(problem, title="Key remap skipped", severity="warning", timeout=12, markup=False)
         self.push_screen(ConsoleScreen())
         self.connect()
+        if self.handle_signals:
+            self._install_signal_handlers()
+
+    # --- signals: leave like a well-behaved Unix program ------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP (an SSH link that dropped) end the console the way ctrl+q does.
+
+        The exit runs the normal path: screens unmount (the draft being typed is saved), the
+        driver leaves the alternate screen and restores the terminal modes, and the console
+        returns 128 + the signal number, the shell's convention for "ended by a signal".
+        """
+        loop = asyncio.get_running_loop()
+
+        def stop(signum: int, _frame: object) -> None:
+            # Runs between bytecodes on the loop's thread: only hand the work to the loop.
+            loop.call_soon_threadsafe(self._stop_for_signal, signum)
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self._previous_handlers[signum] = signal.signal(signum, stop)
+
+    def _stop_for_signal(self, signum: int) -> None:
+        if self.stopped_by is None:
+            self.stopped_by = signum
+            self.exit(128 + signum)
+
+    def restore_signal_handlers(self) -> None:
+        for signum, previous in self._previous_handlers.items():
+            signal.signal(signum, previous)
+        self._previous_handlers.clear()
 
     @work(group="sync", exit_on_error=False)
     async def connect(self) -> None:
@@ -312,7 +347,11 @@ def run_console(
     verify: bool | str = True,
     low_bandwidth: bool | None = None,
 ) -> int:
-    """Open the console on a desk server; returns the exit code."""
+    """Open the console on a desk server; returns the exit code.
+
+    0 when the agent quits; 128 + N when signal N ended it (143 for SIGTERM, 129 for
+    SIGHUP), after the same clean exit: draft saved, terminal restored.
+    """
     from platformdirs import user_log_path
 
     from agent_console.client.localdb import default_path
@@ -331,10 +370,12 @@ def run_console(
         drafts=drafts,
         outbox_path=default_path(),
         low_bandwidth=low_bandwidth,
+        handle_signals=True,
     )
     try:
         result = app.run()
     finally:
+        app.restore_signal_handlers()
         drafts.close()
         teardown_logging(log_handler)
     return result or 0
