@@ -236,14 +236,43 @@ def test_resolve_precedence(clean_env: Path, keyring_file: None, tmp_path: Path,
         cfg.resolve_connection()
 
 
-def test_env_only_never_reads_the_config(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clean_env.write_text("this is not toml = = =")
+def test_env_only_still_checks_the_config(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Server and token from the environment win, but a broken config file is still an error
+    (README: parsing is strict), not something found out the day the environment is unset."""
     monkeypatch.setenv("AGENT_CONSOLE_SERVER", "http://127.0.0.1:8765")
     monkeypatch.setenv("AGENT_CONSOLE_TOKEN", "tok")
-    conn = cfg.resolve_connection()
+    conn = cfg.resolve_connection()  # no config file at all is fine
     assert (conn.server, conn.token, conn.profile) == ("http://127.0.0.1:8765", "tok", None)
+    clean_env.write_text('[profiles.work]\nserver = "https://a.example"\n')
+    conn = cfg.resolve_connection()  # a valid one: the environment still wins
+    assert (conn.server, conn.token, conn.profile) == ("http://127.0.0.1:8765", "tok", None)
+    clean_env.write_text("this is not toml = = =")
     with pytest.raises(cfg.ConfigError, match="not valid TOML"):
-        cfg.resolve_connection(profile="work")
+        cfg.resolve_connection()
+    with pytest.raises(cfg.ConfigError, match="not valid TOML"):
+        cfg.resolve_connection(server="http://127.0.0.1:9")
+    clean_env.write_text('[profiles.work]\nserver = "https://a.example"\nsever = "x"\n')
+    with pytest.raises(cfg.ConfigError, match="line 3: unknown key 'sever' in \\[profiles.work\\]"):
+        cfg.resolve_connection()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[tui]\nthem = "day-shift"\n', "line 2: unknown key 'them' in [tui]"),
+        ('[profiles.work\nserver = "https://a.example"\n', "is not valid TOML"),
+    ],
+)
+def test_config_errors_with_server_and_token_in_the_environment(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "config.toml").write_text(text)
+    env = base_env(tmp_path, AGENT_CONSOLE_SERVER="http://127.0.0.1:9", AGENT_CONSOLE_TOKEN="acd_x")
+    for args in (["convs"], ["me", "-o", "json"], ["tail"], []):  # [] is the console (TUI)
+        ran = invoke(*args, env=env)
+        assert ran.code == 1, (args, ran)
+        assert ran.stderr.startswith(f"error: config file {tmp_path / 'config.toml'}"), ran
+        assert expected in ran.stderr and len(ran.stderr.splitlines()) == 1
 
 
 def test_dump_config_round_trips_odd_names_and_values() -> None:

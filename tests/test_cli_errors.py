@@ -80,7 +80,9 @@ def test_not_configured_is_3_with_a_way_out(tmp_path: Path) -> None:
     no_token = invoke("convs", env={**env, "AGENT_CONSOLE_SERVER": "http://127.0.0.1:9"})
     assert no_token.code == 3 and "AGENT_CONSOLE_TOKEN" in no_token.stderr
     bare = run_cli(env=env)  # the TUI needs a connection first: no Textual, just the hint
-    assert bare.code == 3 and "auth login" in bare.stderr
+    assert bare.code == 3 and "auth login --server URL" in bare.stderr
+    assert "`agent-console demo` runs a demo desk" in bare.stderr  # a new user can try it at once
+    assert len(bare.stderr.splitlines()) == 1
     bad_url = invoke("convs", "--server", "ftp://desk", env=env)
     assert bad_url.code == 1 and "not an http:// or https:// URL" in bad_url.stderr
 

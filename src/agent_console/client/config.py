@@ -317,11 +317,12 @@ def resolve_connection(server: str | None = None, profile: str | None = None) ->
     env_token = (env.get(TOKEN_ENV) or "").strip() or None
     ca_bundle = env.get(CA_BUNDLE_ENV) or None
 
+    # Read (and validate) the config even when flags and environment say everything: a typo
+    # in it must not go unnoticed until the day the environment is not set.
+    config = load_config()
     name: str | None = None
     chosen: Profile | None = None
     if not (server_url and env_token and not explicit_profile):
-        # The fast path above (everything from flags/env) never touches the disk.
-        config = load_config()
         name = profile_name(config, explicit_profile)
         chosen = config.profiles.get(name)
         if chosen is None and explicit_profile:
@@ -334,7 +335,8 @@ def resolve_connection(server: str | None = None, profile: str | None = None) ->
         if chosen is None:
             raise NotAuthenticated(
                 "no desk server configured: run `agent-console auth login --server URL`,"
-                f" pass --server URL, or set {SERVER_ENV}"
+                f" pass --server URL, or set {SERVER_ENV}; to try agent-console without one,"
+                " `agent-console demo` runs a demo desk on this machine"
             )
         server_url = chosen.server
     server_url = normalize_server(server_url)
