@@ -41,6 +41,13 @@ def prepare_database(
         if demo and is_empty(conn):
             seed_demo(conn, now=demo_now)
             return True
+        from agent_console.server.seed import is_demo_desk, rebase_demo
+
+        if is_demo_desk(conn):  # never move the clock of a real desk's data
+            shift = rebase_demo(conn, now=demo_now)
+            if shift:
+                hours = shift.total_seconds() / 3600
+                print(f"demo desk moved {hours:.1f} h forward: as it was when last used", file=sys.stderr)
         return False
     finally:
         conn.close()

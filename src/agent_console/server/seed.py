@@ -8,16 +8,34 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent_console.core import sla
-from agent_console.core.clock import to_iso, utcnow
+from agent_console.core.clock import from_iso, to_iso, utcnow
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.server.store import QUEUE_TAIL, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
 SIMULATOR_EMAIL = "simulator@lumo.example"
+DEMO_DESK_NAME = "Lumo Mobile Support"
+
+# Every column that holds an instant, per table: what a re-base moves.
+_TIME_COLUMNS = {
+    "conversations": (
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "first_response_at",
+        "waiting_since",
+        "snoozed_until",
+        "due_at",
+    ),
+    "messages": ("created_at",),
+    "contacts": ("created_at",),
+    "agents": ("created_at",),
+    "kb_articles": ("updated_at",),
+}
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
@@ -37,11 +55,56 @@ def seed_demo(
     conn.execute("BEGIN IMMEDIATE")
     try:
         _insert(conn, data, now)
+        conn.execute("UPDATE desk SET name = ?", (DEMO_DESK_NAME,))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return data
+
+
+def is_demo_desk(conn: sqlite3.Connection) -> bool:
+    """A database the demo seeded (its desk name), or one `demo` ran on (its simulator)."""
+    name = conn.execute("SELECT name FROM desk").fetchone()[0]
+    simulator = conn.execute("SELECT 1 FROM agents WHERE email = ?", (SIMULATOR_EMAIL,)).fetchone()
+    return name == DEMO_DESK_NAME or simulator is not None
+
+
+def last_activity(conn: sqlite3.Connection) -> datetime | None:
+    """When the demo desk was last alive: its newest message."""
+    row = conn.execute("SELECT max(created_at) FROM messages").fetchone()
+    return None if row[0] is None else from_iso(row[0])
+
+
+def rebase_demo(conn: sqlite3.Connection, *, now: datetime | None = None) -> timedelta:
+    """Move every instant of a reused demo desk forward by the time it was switched off.
+
+    The desk then looks as it did when it was left (a customer who had waited 5 minutes
+    still has), instead of every row days late. Ids, threads, the agent's own replies and
+    notes all stay, so drafts and the outbox still point at the right conversations.
+    Returns the shift (zero when the desk was used a moment ago).
+    """
+    now = now or utcnow()
+    last = last_activity(conn)
+    if last is None or now - last < timedelta(minutes=1):
+        return timedelta(0)
+    shift = now - last
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table, columns in _TIME_COLUMNS.items():
+            rows = conn.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}").fetchall()
+            moved = [
+                (*(None if value is None else to_iso(from_iso(value) + shift) for value in row[1:]), row[0])
+                for row in rows
+            ]
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", moved)
+        conn.execute("UPDATE conversations SET queue_key = COALESCE(due_at, ?)", (QUEUE_TAIL,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return shift
 
 
 def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
