@@ -1,16 +1,58 @@
-"""`agent-console demo`: a seeded desk server, live customer traffic, and the console."""
+"""`agent-console demo`: a seeded desk server, live customer traffic, and the console.
+
+The demo database is kept between runs (the agent's replies, notes and drafts stay); it
+says where it lives at every start, and `--fresh` starts over from a new seeded one.
+
+Ending it: `ctrl+q`, ctrl+c (headless), SIGTERM or SIGHUP all take the same way out: the
+console saves the draft and restores the terminal, then the simulator and the server are
+stopped. The exit status is 0, or 128 + the signal number when a signal ended it (143
+for SIGTERM, 129 for SIGHUP). The children also die with the demo if it is killed with
+SIGKILL (Linux: PR_SET_PDEATHSIG), so nothing is left running.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from agent_console.server import db as database
-from agent_console.server.process import ServerProcess
-from agent_console.server.seed import DEMO_AGENT_EMAIL, SIMULATOR_EMAIL
+from agent_console.server.process import PARENT_ENV, ServerProcess
+from agent_console.server.seed import DEMO_AGENT_EMAIL, SIMULATOR_EMAIL, is_demo_desk
 from agent_console.server.store import Store, ensure_agent
+
+# Fictional, like the company: where Lumo Mobile's help center would be. KB links that
+# the console puts into replies use it; the pages themselves are served by the demo server.
+DEMO_PUBLIC_URL = "https://help.lumo-mobile.example"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stop signal arrived outside the console (starting, headless, shutting down)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class NotADemo(Exception):
+    pass
+
+
+def _raise_stopped(signum: int, _frame: Any) -> None:
+    raise Stopped(signum)
+
+
+def say(text: str) -> None:
+    """A line on stderr; never fails (after SIGHUP the terminal may be gone)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
@@ -28,46 +70,151 @@ def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
     return agent_token, sim_token
 
 
-def run_demo(db_path: Path, *, rate: float, headless: bool) -> int:
-    print(f"starting the desk server (database: {db_path}) ...", file=sys.stderr, flush=True)
-    with ServerProcess(db_path, demo=True) as server:
+def describe(db_path: Path) -> dict[str, int] | None:
+    """What a demo database holds (None when there is none), without changing it."""
+    if not db_path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        count = conn.execute
+        return {
+            "conversations": count("SELECT count(*) FROM conversations").fetchone()[0],
+            "unassigned": count(
+                "SELECT count(*) FROM conversations WHERE status = 'open' AND assignee_id IS NULL"
+            ).fetchone()[0],
+            "messages": count("SELECT count(*) FROM messages").fetchone()[0],
+        }
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+
+
+def remove_demo_database(db_path: Path, *, confirm: bool) -> bool:
+    """Delete the demo database (and its WAL files) for `--fresh`. False if the agent said no.
+
+    Refuses a database that is not a demo desk: `--db` could point at a real one.
+    """
+    if not db_path.exists():
+        return True
+    held = describe(db_path)
+    conn = database.connect(db_path)
+    try:
+        demo_desk = is_demo_desk(conn)
+    finally:
+        conn.close()
+    if not demo_desk:
+        raise NotADemo(f"{db_path} is not a demo database; --fresh deletes only what the demo made")
+    summary = ", ".join(f"{n} {what}" for what, n in (held or {}).items()) or "unreadable"
+    if confirm:
+        answer = input(f"Delete the demo database {db_path} ({summary}) and start over? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            say("kept it; starting the demo on it")
+            return False
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    say(f"removed the demo database {db_path} ({summary})")
+    return True
+
+
+def run_demo(
+    db_path: Path,
+    *,
+    rate: float,
+    headless: bool,
+    fresh: bool = False,
+    theme: str | None = None,
+    config_path: Path | None = None,
+) -> int:
+    # The config first: a bad one is an error to fix, never silently skipped.
+    from agent_console.client.config import TuiSettings, load_config
+
+    config = load_config(config_path)
+    settings = config.tui or TuiSettings()
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        if fresh:
+            try:
+                remove_demo_database(db_path, confirm=sys.stdin.isatty() and not headless)
+            except NotADemo as exc:
+                say(f"error: {exc}")
+                return 2
+        held = describe(db_path)
+        if held:
+            say(
+                f"demo database: {db_path} (kept between runs: {held.get('conversations', '?')}"
+                f" conversations, {held.get('unassigned', '?')} waiting unassigned;"
+                " `agent-console demo --fresh` starts over)"
+            )
+        else:
+            say(f"demo database: {db_path} (new: seeding the Lumo Mobile demo desk)")
+        return _run(db_path, rate=rate, headless=headless, theme=theme or settings.theme, config=config)
+    except Stopped as stop:
+        return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, config: Any) -> int:
+    say("starting the desk server ...")
+    server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL))
+    simulator: subprocess.Popen[bytes] | None = None
+    try:
+        server.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
-        simulator = None
         if rate > 0:
             # The token goes through the environment, never the command line (ps shows that).
             simulator = subprocess.Popen(
                 [sys.executable, "-m", "agent_console", "simulate", "--rate", str(rate)],
-                env={**os.environ, "AGENT_CONSOLE_SERVER": server.url, "AGENT_CONSOLE_TOKEN": sim_token},
+                env={
+                    **os.environ,
+                    "AGENT_CONSOLE_SERVER": server.url,
+                    "AGENT_CONSOLE_TOKEN": sim_token,
+                    PARENT_ENV: str(os.getpid()),
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        try:
-            return _open_console(server.url, agent_token, headless=headless)
-        finally:
-            if simulator is not None:
-                simulator.terminate()
-                simulator.wait(5)
-            print("stopping the desk server ...", file=sys.stderr, flush=True)
+        if headless or not sys.stdout.isatty():
+            return _wait_headless(server.url, agent_token)
+        from agent_console.tui.app import run_console
 
-
-def _open_console(url: str, token: str, *, headless: bool) -> int:
-    if headless or not sys.stdout.isatty():
-        print(f"server: {url}")
-        print(f"token:  {token}")
-        print(
-            "export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI;"
-            " press ctrl+c to stop.",
-            file=sys.stderr,
-            flush=True,
+        settings = config.tui
+        return run_console(
+            server=server.url,
+            token=agent_token,
+            theme=theme,
+            keymap=config.keys,
+            low_bandwidth=settings.low_bandwidth if settings is not None else None,
         )
-        try:
-            import time
+    finally:
+        # Shutting down: a second signal must not cut this short and orphan a child.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        if simulator is not None:
+            simulator.terminate()
+            try:
+                simulator.wait(5)
+            except subprocess.TimeoutExpired:
+                simulator.kill()
+                simulator.wait()
+        say("stopping the desk server ...")
+        server.stop()
 
-            while True:
+
+def _wait_headless(url: str, token: str) -> int:
+    print(f"server: {url}", flush=True)
+    print(f"token:  {token}", flush=True)
+    say("export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI; ctrl+c stops.")
+    try:
+        while True:  # until ctrl+c (KeyboardInterrupt) or a stop signal (Stopped)
+            if hasattr(signal, "pause"):
+                signal.pause()
+            else:
+                import time
+
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
-    from agent_console.tui.app import run_console
-
-    return run_console(server=url, token=token)
+    except KeyboardInterrupt:
+        return 0

@@ -133,9 +133,18 @@ def add_agent(
     print(token)
 
 
+def default_demo_db() -> Path:
+    """The demo's own file: never the one `serve` uses for a real desk by default."""
+    from platformdirs import user_data_path
+
+    return user_data_path("agent-console") / "demo.db"
+
+
 def demo(
+    ctx: typer.Context,
     db: Annotated[
-        Path | None, typer.Option(help="Database file; default in your user data directory.")
+        Path | None,
+        typer.Option(help="Database file; default demo.db in your user data directory. Kept between runs."),
     ] = None,
     rate: Annotated[
         float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)
@@ -143,16 +152,27 @@ def demo(
     headless: Annotated[
         bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")
     ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Delete the demo database and start from a new seeded one (asks first on a terminal).",
+        ),
+    ] = False,
 ) -> None:
     """Start a seeded desk server with live customer traffic, and open the console on it.
 
-    The server runs on a free loopback port and stops when you leave the console.
+    The server runs on a free loopback port and stops when you leave the console. The
+    demo database is kept between runs; --fresh starts over. Uses your config file
+    (theme, key remaps) like the console does.
 
     Example: agent-console demo --rate 30
     """
     from agent_console.cli.demo import run_demo
 
-    raise typer.Exit(run_demo(db or default_db(), rate=rate, headless=headless))
+    theme = ctx.find_root().params.get("theme")
+    code = run_demo(db or default_demo_db(), rate=rate, headless=headless, fresh=fresh, theme=theme)
+    raise typer.Exit(code)
 
 
 def simulate(

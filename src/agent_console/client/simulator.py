@@ -1,8 +1,14 @@
-"""Simulated customers for demos: new chats, follow-ups and impatient pings.
+"""Simulated customers for demos: new chats, follow-ups, impatient pings, and giving up.
 
 Talks to the desk server's `/inbound` endpoint, as a channel connector would, with an
 admin or integration token. Every post carries an Idempotency-Key, so a retried post
 never doubles a customer message.
+
+The queue stays bounded however long (or how often) the demo runs: nobody answers the
+simulated customers, so once more than `max_waiting` conversations wait unassigned, the
+customer who has waited longest gives up instead of a new one writing in. They say so
+in their language and their conversation is resolved, as a web chat abandoned by its
+customer is. Conversations someone has taken are never touched.
 """
 
 from __future__ import annotations
@@ -14,12 +20,24 @@ import uuid
 import httpx
 
 from agent_console.client.errors import BackendError, NotAuthenticated, Unreachable
-from agent_console.demo.dataset import random_follow_up, random_impatient_ping, random_inbound
+from agent_console.demo.dataset import (
+    random_follow_up,
+    random_give_up,
+    random_impatient_ping,
+    random_inbound,
+)
+
+# About the seeded demo's unassigned queue (80), with room for the traffic to show.
+MAX_WAITING = 100
 
 
 class Simulator:
-    def __init__(self, server: str, token: str, *, seed: int | None = None) -> None:
+    def __init__(
+        self, server: str, token: str, *, seed: int | None = None, max_waiting: int = MAX_WAITING
+    ) -> None:
         self.rng = random.Random(seed)
+        self.max_waiting = max_waiting
+        self.gave_up = 0
         self.http = httpx.AsyncClient(
             base_url=server.rstrip("/") + "/api/v1",
             headers={"Authorization": f"Bearer {token}"},
@@ -32,9 +50,14 @@ class Simulator:
 
     async def _post(self, path: str, payload: dict) -> dict | None:
         key = {"Idempotency-Key": str(uuid.uuid4())}  # the same key on every retry
+        return await self._send("POST", path, payload, key)
+
+    async def _send(
+        self, method: str, path: str, payload: dict | None = None, headers: dict | None = None
+    ) -> dict | None:
         for attempt in range(3):
             try:
-                response = await self.http.post(path, json=payload, headers=key)
+                response = await self.http.request(method, path, json=payload, headers=headers)
             except httpx.TransportError:
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
@@ -47,9 +70,32 @@ class Simulator:
             return response.json() if response.content else None
         raise Unreachable("the desk server stopped answering")
 
+    async def give_up_if_crowded(self) -> bool:
+        """When too many wait unassigned, the longest-waiting customer leaves. True if one did."""
+        page = await self._send("GET", "/conversations?view=unassigned&limit=1")
+        if not page or page["counts"]["unassigned"] <= self.max_waiting or not page["items"]:
+            return False
+        conversation = page["items"][0]  # due order: the one who has waited longest past due
+        contact = {"name": conversation["contact"]["name"]}
+        await self._post(
+            "/inbound",
+            {
+                "channel": conversation["channel"],
+                "contact": contact,
+                "body": random_give_up(self.rng, conversation.get("language") or "en"),
+                "conversation_id": conversation["id"],
+            },
+        )
+        await self._send("PATCH", f"/conversations/{conversation['id']}", {"status": "resolved"})
+        self.recent = [entry for entry in self.recent if entry[0] != conversation["id"]]
+        self.gave_up += 1
+        return True
+
     async def step(self) -> None:
         """One customer action."""
         roll = self.rng.random()
+        if roll < 0.5 and await self.give_up_if_crowded():
+            return
         if roll < 0.5 or not self.recent:
             inbound = random_inbound(self.rng)
             contact = {

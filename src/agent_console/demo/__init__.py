@@ -13,6 +13,7 @@ from agent_console.demo.dataset import (
     load_kb_articles,
     load_teams,
     random_follow_up,
+    random_give_up,
     random_impatient_ping,
     random_inbound,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "load_kb_articles",
     "load_teams",
     "random_follow_up",
+    "random_give_up",
     "random_impatient_ping",
     "random_inbound",
 ]

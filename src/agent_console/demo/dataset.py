@@ -332,7 +332,7 @@ def _phrases() -> dict[str, Any]:
             raise ValueError(f"phrases.toml agent: '{key}' is missing or empty")
     for code, lang in langs.items():
         where = f"phrases.toml lang.{code}"
-        for key in ("first_names", "last_names", "pings", "thanks", "region", "topics"):
+        for key in ("first_names", "last_names", "pings", "thanks", "gave_up", "region", "topics"):
             if not lang.get(key):
                 raise ValueError(f"{where}: '{key}' is missing or empty")
         for key in ("greetings", "asks", "working", "closings"):
@@ -957,6 +957,11 @@ def random_follow_up(rng: random.Random, language: str) -> str:
     lang = _phrases()["lang"][_language_or_english(language)]
     pool = [line for topic in lang["topics"].values() for line in topic["follow_ups"]]
     return rng.choice(pool)
+
+
+def random_give_up(rng: random.Random, language: str) -> str:
+    """A customer's last word before they stop waiting (English if unknown)."""
+    return rng.choice(_phrases()["lang"][_language_or_english(language)]["gave_up"])
 
 
 def random_impatient_ping(rng: random.Random, language: str) -> str:
