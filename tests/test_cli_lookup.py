@@ -63,7 +63,10 @@ def test_canned(desk: Desk, env: dict) -> None:
     wire = api(desk, "/canned-responses")["items"]
     listed = invoke("canned", "list", "-o", "json", env=env)
     assert listed.json() == wire
-    assert invoke("canned", "list", "-q", env=env).stdout.split() == [c["shortcode"] for c in wire]
+    codes = [c["shortcode"] for c in wire]
+    assert len(codes) > len(set(codes))  # the desk has shortcodes in several locales
+    quiet = invoke("canned", "list", "-q", env=env).stdout.split()
+    assert quiet == list(dict.fromkeys(codes))  # each shortcode once, in the server's order
     refund = invoke("canned", "list", "--query", "refund", "-o", "json", env=env).json()
     assert refund and len(refund) < len(wire)
     spanish = invoke("canned", "list", "--locale", "es", "-o", "json", env=env).json()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_console.cli import output
+from agent_console.cli import conv_output, output
 from agent_console.cli.options import Settings
 from agent_console.core.models import (
     AgentRef,
@@ -49,7 +49,7 @@ def test_rich_table_on_a_terminal_is_sanitized(no_color: bool, monkeypatch: pyte
     monkeypatch.setenv("COLUMNS", "400")  # wide enough to show every cell in full
     stream = Terminal()
     out = output.Out(Settings(no_color=no_color), stream=stream)
-    output.show_list(out, [conversation()], output.CONVERSATIONS)
+    output.show_list(out, [conversation()], conv_output.CONVERSATIONS)
     text = stream.getvalue()
     assert "ID" in text and "urgent" in text and "5m late" in text and "billing" in text
     assert "]8;;" not in text.replace("␛]8;;", "")  # no live hyperlink escape
@@ -63,9 +63,9 @@ def test_narrow_terminal_drops_minor_columns_first(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("COLUMNS", "80")
     stream = Terminal()
     output.show_list(output.Out(Settings(no_color=True), stream=stream), [conversation()],
-                     output.CONVERSATIONS)
+                     conv_output.CONVERSATIONS)
     header = stream.getvalue().splitlines()[0].split()
-    assert header[:4] == ["ID", "STATUS", "PRIORITY", "DUE"] and header[-1] == "SUBJECT"
+    assert header[:4] == ["ID", "STATUS", "PRIORITY", "DUE"] and header[-1] == "SUMMARY"
     assert "CHANNEL" not in header and "TEAM" not in header
     assert all(len(line) <= 80 for line in stream.getvalue().splitlines())
 
@@ -73,7 +73,7 @@ def test_narrow_terminal_drops_minor_columns_first(monkeypatch: pytest.MonkeyPat
 def test_no_color_env_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     stream = Terminal()
-    output.show_list(output.Out(Settings(), stream=stream), [conversation()], output.CONVERSATIONS)
+    output.show_list(output.Out(Settings(), stream=stream), [conversation()], conv_output.CONVERSATIONS)
     assert "\x1b[" not in stream.getvalue()
 
 
@@ -81,7 +81,7 @@ def test_record_and_transcript_on_a_terminal(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("NO_COLOR", "1")
     stream = Terminal()
     out = output.Out(Settings(), stream=stream)
-    output.show_one(out, conversation(), output.CONVERSATIONS)
+    output.show_one(out, conversation(), conv_output.CONVERSATIONS)
     assert "Conversation 7" in stream.getvalue() and "\x1b" not in stream.getvalue()
 
 
@@ -99,8 +99,25 @@ def test_kb_snippets_lose_their_markers_in_text_and_csv_keeps_data() -> None:
 def test_csv_to_a_terminal_is_sanitized() -> None:
     stream = Terminal()
     out = output.Out(Settings(output="csv"), stream=stream)
-    output.show_list(out, [conversation()], output.CONVERSATIONS)
+    output.show_list(out, [conversation()], conv_output.CONVERSATIONS)
     assert "\x1b" not in stream.getvalue() and "␛" in stream.getvalue()
+
+
+def test_a_note_not_looked_up_is_never_shown_as_the_summary() -> None:
+    now = datetime.now(UTC)
+    chat = conversation(
+        subject=None, last_message=MessagePreview(id=10, kind="note", body="PRIVATE", created_at=now)
+    )
+    for fmt in ("text", "csv"):
+        stream = io.StringIO()
+        output.show_list(output.Out(Settings(output=fmt), stream=stream), [chat],
+                         conv_output.CONVERSATIONS)
+        assert "PRIVATE" not in stream.getvalue()
+    visible = MessagePreview(id=8, kind="bot", body="Hello from the bot", created_at=now)
+    stream = io.StringIO()
+    spec = conv_output.conversation_spec({chat.id: visible})
+    output.show_list(output.Out(Settings(output="csv"), stream=stream), [chat], spec)
+    assert "Hello from the bot" in stream.getvalue() and "PRIVATE" not in stream.getvalue()
 
 
 def test_relative_times() -> None:
@@ -125,8 +142,9 @@ def test_bare_command_opens_the_console(desk: Desk, tmp_path: Path,
     env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url + "/", AGENT_CONSOLE_TOKEN=desk.agent_token)
     ran = invoke(env=env)
     assert ran.code == 0, ran
-    assert calls == [{"server": desk.url, "token": desk.agent_token, "verify": True, "theme": None,
-                      "keymap": {}, "low_bandwidth": None}]
+    expected = {"server": desk.url, "token": desk.agent_token, "verify": True, "theme": None,
+                "keymap": {}, "low_bandwidth": None}
+    assert len(calls) == 1 and {k: calls[0].get(k) for k in expected} == expected
 
 
 def test_bare_command_passes_theme_and_keys_from_config(desk: Desk, tmp_path: Path,

@@ -101,6 +101,62 @@ def test_convs_text_and_csv(desk: Desk, env: dict) -> None:
     assert rows[0]["contact_name"] == wire[0]["contact"]["name"]
 
 
+def new_chat_with_a_note_last(desk: Desk) -> tuple[int, str, str, str]:
+    """A chat (no subject): the customer writes, the agent replies, then adds a private note."""
+    marker = uuid.uuid4().hex[:10]
+    customer = f"my roaming {marker} stopped"
+    payload = {"channel": "sms", "contact": {"name": "Chat Customer", "phone": "+15550123"},
+               "body": customer}
+    response = desk.admin.post("/inbound", json=payload)
+    assert response.status_code == 201, response.text
+    conv_id = response.json()["conversation_id"]
+    reply, note = f"Restart the phone please {marker}", f"PRIVATE suspect fraud {marker}"
+    for body, private in ((reply, False), (note, True)):
+        sent = desk.agent.post(f"/conversations/{conv_id}/messages",
+                               json={"body": body, "private": private})
+        assert sent.status_code == 201, sent.text
+    return conv_id, marker, reply, note
+
+
+def test_chat_rows_show_the_last_visible_message_never_a_note(desk: Desk, env: dict) -> None:
+    conv_id, marker, reply, note = new_chat_with_a_note_last(desk)
+    wire = invoke("convs", "--query", marker, "-o", "json", env=env).json()
+    assert [c["id"] for c in wire] == [conv_id]
+    assert wire[0]["subject"] is None and wire[0]["last_message"]["body"] == note  # JSON: the wire
+
+    text = invoke("convs", "--query", marker, env=env)
+    assert text.code == 0, text
+    header, row = text.stdout.splitlines()
+    assert header.split()[-1] == "SUMMARY"
+    assert row.endswith(reply) and "PRIVATE" not in text.stdout
+
+    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv",
+                                                  env=env).stdout)))
+    assert len(rows) == 1 and "PRIVATE" not in str(rows)
+    assert rows[0]["subject"] == "" and rows[0]["summary"] == reply
+    assert (rows[0]["last_message_kind"], rows[0]["last_message"]) == ("outgoing", reply)
+    assert int(rows[0]["last_message_id"]) < wire[0]["last_message"]["id"]
+
+    detail = invoke("conv", str(conv_id), env=env).stdout
+    assert f"[outgoing] {reply}" in detail and "PRIVATE" not in detail
+    one = list(csv.DictReader(io.StringIO(invoke("conv", str(conv_id), "-o", "csv", env=env).stdout)))
+    assert one[0]["last_message"] == reply and one[0]["summary"] == reply
+    written = invoke("conv", str(conv_id), "priority", "high", "-o", "csv", env=env).stdout
+    assert reply in written and "PRIVATE" not in written
+    assert invoke("conv", str(conv_id), "-o", "json", env=env).json()["last_message"]["body"] == note
+
+
+def test_convs_csv_last_message_is_data_when_piped(desk: Desk, env: dict) -> None:
+    marker = uuid.uuid4().hex[:10]
+    body = f"line one {marker}\nline two \x1b[31mred"
+    conv_id = new_conversation(desk, body=body)
+    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv",
+                                                  env=env).stdout)))
+    assert [r["id"] for r in rows] == [str(conv_id)]
+    assert rows[0]["last_message"] == body and rows[0]["last_message_kind"] == "incoming"
+    assert rows[0]["summary"] == rows[0]["subject"] != ""  # an email: its subject
+
+
 def test_convs_bad_input_is_usage(env: dict) -> None:
     for args in (["--status", "closed"], ["--view", "everyone"], ["--limit", "0"],
                  ["--output", "xml"]):

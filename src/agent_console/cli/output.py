@@ -9,9 +9,10 @@
 * `text`: for people. A Rich table on a terminal, plain aligned columns when piped. Every
   string that came from the server is sanitized (`core.sanitize`) and, in Rich, wrapped in
   `Text` objects, never parsed as markup.
-* `--quiet`: ids only, one a line (canned responses: their shortcode, which `canned show`
-  takes).
+* `--quiet`: ids only, one a line, each once (canned responses: their shortcode, which
+  `canned show` takes, once for all its locales).
 
+Conversations have their own columns in `conv_output` (what a row shows of a chat).
 Rich is imported only for text output on a terminal.
 """
 
@@ -167,7 +168,9 @@ def print_json(out: Out, data: Any) -> None:
 def show_list(out: Out, items: Sequence[Any], spec: Spec) -> None:
     fmt = out.settings.output
     if out.settings.quiet:
-        out.write("".join(f"{spec.ident(item)}\n" for item in items))
+        # Each id once: a shortcode is shared by its translations (one row per locale).
+        idents = dict.fromkeys(str(spec.ident(item)) for item in items)
+        out.write("".join(f"{ident}\n" for ident in idents))
     elif fmt == "json":
         print_json(out, list(items))
     elif fmt == "csv":
@@ -306,105 +309,6 @@ def show_record(out: Out, item: Any, spec: Spec) -> None:
 
 # --- specs --------------------------------------------------------------------------------
 
-
-def _status_style(value: Any) -> str | None:
-    return {"open": "green", "pending": "yellow", "snoozed": "blue", "resolved": "dim"}.get(value)
-
-
-def _priority_style(value: Any) -> str | None:
-    return {"urgent": "bold red", "high": "red", "low": "dim"}.get(value)
-
-
-def _due_text(conv: Any) -> str:
-    return relative(conv.due_at)
-
-
-def _due_style(value: Any) -> str | None:
-    return "bold red" if isinstance(value, str) and value.endswith("late") else None
-
-
-def _subject(conv: Any) -> str:
-    if conv.subject:
-        return conv.subject
-    return conv.last_message.body if conv.last_message else ""
-
-
-def _ref(attr: str, key: str) -> Getter:
-    def get(item: Any) -> Any:
-        ref = getattr(item, attr)
-        return None if ref is None else getattr(ref, key)
-
-    return get
-
-
-CONVERSATION_CSV = [
-    Column("id", lambda c: c.id),
-    Column("status", lambda c: c.status),
-    Column("priority", lambda c: c.priority),
-    Column("channel", lambda c: c.channel),
-    Column("subject", lambda c: c.subject),
-    Column("language", lambda c: c.language),
-    Column("contact_id", lambda c: c.contact.id),
-    Column("contact_name", lambda c: c.contact.name),
-    Column("contact_email", lambda c: c.contact.email),
-    Column("assignee_id", _ref("assignee", "id")),
-    Column("assignee_name", _ref("assignee", "name")),
-    Column("team_id", _ref("team", "id")),
-    Column("team_name", _ref("team", "name")),
-    Column("labels", lambda c: c.labels),
-    Column("created_at", lambda c: c.created_at),
-    Column("updated_at", lambda c: c.updated_at),
-    Column("last_activity_at", lambda c: c.last_activity_at),
-    Column("first_response_at", lambda c: c.first_response_at),
-    Column("waiting_since", lambda c: c.waiting_since),
-    Column("snoozed_until", lambda c: c.snoozed_until),
-    Column("due_at", lambda c: c.due_at),
-    Column("unread_count", lambda c: c.unread_count),
-    Column("message_count", lambda c: c.message_count),
-    Column("seq", lambda c: c.seq),
-]
-
-CONVERSATIONS = Spec(
-    text_columns=[
-        Column("ID", lambda c: c.id),
-        Column("STATUS", lambda c: c.status, style=_status_style),
-        Column("PRIORITY", lambda c: c.priority, style=_priority_style),
-        Column("DUE", _due_text, style=_due_style),
-        Column("ASSIGNEE", _ref("assignee", "name"), max_width=18, drop=2),
-        Column("TEAM", _ref("team", "name"), max_width=14, drop=4),
-        Column("CONTACT", lambda c: c.contact.name, max_width=22, drop=1),
-        Column("CHANNEL", lambda c: c.channel, drop=5),
-        Column("LABELS", lambda c: c.labels, max_width=24, drop=3),
-        Column("SUBJECT", _subject, max_width=60),
-    ],
-    csv_columns=CONVERSATION_CSV,
-    title=lambda c: f"Conversation {c.id}: {c.subject or '(no subject)'}",
-    fields=lambda c: [
-        ("Status", c.status + (f" until {to_iso(c.snoozed_until)}" if c.snoozed_until else "")),
-        ("Priority", c.priority),
-        ("Channel", c.channel),
-        ("Language", c.language),
-        (
-            "Contact",
-            " ".join(
-                p for p in (c.contact.name, f"<{c.contact.email}>" if c.contact.email else "",
-                            c.contact.phone or "") if p
-            ),
-        ),
-        ("Assignee", c.assignee.name if c.assignee else "(unassigned)"),
-        ("Team", c.team.name if c.team else ""),
-        ("Labels", ", ".join(c.labels)),
-        ("Due", f"{to_iso(c.due_at)} ({relative(c.due_at)})" if c.due_at else ""),
-        ("Waiting since", c.waiting_since),
-        ("Created", c.created_at),
-        ("Last activity", c.last_activity_at),
-        ("Messages", f"{c.message_count} ({c.unread_count} unread)"),
-        (
-            "Last message",
-            f"[{c.last_message.kind}] {c.last_message.body}" if c.last_message else "",
-        ),
-    ],
-)
 
 MESSAGE_CSV = [
     Column("id", lambda m: m.id),

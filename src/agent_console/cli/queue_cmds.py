@@ -88,7 +88,7 @@ def convs(
       agent-console convs --view unassigned -q | xargs -n1 -I{} agent-console conv {} assign --agent me
     """
     statuses = _statuses(status)
-    from agent_console.cli import output, runtime
+    from agent_console.cli import conv_output, output, runtime
 
     async def work(backend):
         items = []
@@ -101,13 +101,52 @@ def convs(
             items += page.items
             cursor = page.next_cursor
             if cursor is None or (not all_pages and len(items) >= limit):
-                return items
+                break
+        looked_up = {}
+        if _shows_last_message(settings, in_text=True):
+            # The table shows a chat's last visible message; CSV has it for every row.
+            looked_up = await conv_output.visible_last_messages(
+                backend, items, subjectless_only=settings.output == "text"
+            )
+        return items, looked_up
 
-    items = runtime.call(settings, work)
-    output.show_list(output.Out(settings), items, output.CONVERSATIONS)
+    items, looked_up = runtime.call(settings, work)
+    output.show_list(output.Out(settings), items, conv_output.conversation_spec(looked_up))
 
 
 # --- conv ID ----------------------------------------------------------------------------------
+
+
+def _shows_last_message(settings: Settings, *, in_text: bool) -> bool:
+    """Whether the output shows a conversation's last message: CSV always, text when
+    `in_text` (the list and the detail view do, a write's one-line summary does not), JSON
+    never (it is the wire object), --quiet never (ids only)."""
+    if settings.quiet or settings.output == "json":
+        return False
+    return settings.output == "csv" or in_text
+
+
+async def _visible(backend, settings: Settings, conversation, *, in_text: bool = False):
+    """`conversation` and, when the output shows it, its last customer-visible message."""
+    from agent_console.cli import conv_output
+
+    looked_up = {}
+    if _shows_last_message(settings, in_text=in_text):
+        looked_up = await conv_output.visible_last_messages(backend, [conversation])
+    return conversation, looked_up
+
+
+def _show_written(settings: Settings, result) -> None:
+    """After a write: a one-line summary in text, the record in the other formats."""
+    from agent_console.cli import conv_output, output
+
+    conversation, looked_up = result
+    output.show_one(
+        output.Out(settings),
+        conversation,
+        conv_output.conversation_spec(looked_up),
+        summary=_patch_summary(conversation),
+    )
 
 
 def _patch_summary(conversation) -> str:
@@ -125,18 +164,16 @@ def _patch_summary(conversation) -> str:
 
 
 def _patch(settings: Settings, **changes: object) -> None:
-    from agent_console.cli import output, runtime
+    from agent_console.cli import runtime
     from agent_console.core.models import ConversationPatch
 
     conv_id = require_conv_id(settings.conv_id)
     patch = ConversationPatch(**changes)  # type: ignore[arg-type]
 
     async def work(backend):
-        return await backend.update_conversation(conv_id, patch)
+        return await _visible(backend, settings, await backend.update_conversation(conv_id, patch))
 
-    conversation = runtime.call(settings, work)
-    out = output.Out(settings)
-    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+    _show_written(settings, runtime.call(settings, work))
 
 
 def view(settings: Settings) -> None:
@@ -147,14 +184,15 @@ def view(settings: Settings) -> None:
       agent-console conv 42
       agent-console conv 42 -o json
     """
-    from agent_console.cli import output, runtime
+    from agent_console.cli import conv_output, output, runtime
 
     conv_id = require_conv_id(settings.conv_id)
 
     async def work(backend):
-        return await backend.conversation(conv_id)
+        return await _visible(backend, settings, await backend.conversation(conv_id), in_text=True)
 
-    output.show_one(output.Out(settings), runtime.call(settings, work), output.CONVERSATIONS)
+    conversation, looked_up = runtime.call(settings, work)
+    output.show_one(output.Out(settings), conversation, conv_output.conversation_spec(looked_up))
 
 
 def messages(
@@ -346,7 +384,7 @@ def snooze(
         timeparse.check_until(until)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--until") from None
-    from agent_console.cli import output, runtime
+    from agent_console.cli import runtime
     from agent_console.core.models import ConversationPatch
 
     conv_id = require_conv_id(settings.conv_id)
@@ -360,11 +398,9 @@ def snooze(
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--until") from None
         patch = ConversationPatch(status="snoozed", snoozed_until=moment)
-        return await backend.update_conversation(conv_id, patch)
+        return await _visible(backend, settings, await backend.update_conversation(conv_id, patch))
 
-    conversation = runtime.call(settings, work)
-    out = output.Out(settings)
-    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+    _show_written(settings, runtime.call(settings, work))
 
 
 def _pick(kind: str, text: str, candidates: list, *, keys) -> int:
@@ -410,7 +446,7 @@ def assign(
     """
     if agent is None and team is None:
         raise typer.BadParameter("give --agent, --team, or both", param_hint="--agent/--team")
-    from agent_console.cli import output, runtime
+    from agent_console.cli import runtime
     from agent_console.core.models import ConversationPatch
 
     conv_id = require_conv_id(settings.conv_id)
@@ -427,11 +463,10 @@ def assign(
                 )
         if team is not None:
             changes["team_id"] = _pick("team", team, await backend.teams(), keys=(lambda t: t.name,))
-        return await backend.update_conversation(conv_id, ConversationPatch(**changes))
+        updated = await backend.update_conversation(conv_id, ConversationPatch(**changes))
+        return await _visible(backend, settings, updated)
 
-    conversation = runtime.call(settings, work)
-    out = output.Out(settings)
-    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+    _show_written(settings, runtime.call(settings, work))
 
 
 def unassign(
@@ -512,7 +547,7 @@ def label(
     if labels is not None or clear:
         _patch(settings, labels=exact)
         return
-    from agent_console.cli import output, runtime
+    from agent_console.cli import runtime
     from agent_console.core.models import ConversationPatch
 
     conv_id = require_conv_id(settings.conv_id)
@@ -520,11 +555,10 @@ def label(
     async def work(backend):
         current = await backend.conversation(conv_id)
         new = [x for x in dict.fromkeys([*current.labels, *adding]) if x not in removing]
-        return await backend.update_conversation(conv_id, ConversationPatch(labels=new))
+        updated = await backend.update_conversation(conv_id, ConversationPatch(labels=new))
+        return await _visible(backend, settings, updated)
 
-    conversation = runtime.call(settings, work)
-    out = output.Out(settings)
-    output.show_one(out, conversation, output.CONVERSATIONS, summary=_patch_summary(conversation))
+    _show_written(settings, runtime.call(settings, work))
 
 
 def register(app: typer.Typer) -> None:
