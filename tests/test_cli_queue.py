@@ -244,6 +244,64 @@ def test_reply_and_note(desk: Desk, env: dict) -> None:
     assert invoke("conv", str(conv_id), "note", "-", env=env, input="").code == 2
 
 
+def test_too_long_a_reply_is_refused_before_sending(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    before = api(desk, f"/conversations/{conv_id}")["message_count"]
+    for verb in ("reply", "note"):
+        ran = invoke("conv", str(conv_id), verb, "-", input="x" * 200_001, env=env)
+        assert ran.code == 2, ran
+        assert f"the {verb} is 200,001 characters; the desk server takes at most 200,000" in ran.stderr
+        assert len(ran.stderr.splitlines()) == 1
+    assert api(desk, f"/conversations/{conv_id}")["message_count"] == before  # nothing sent
+    fits = invoke("conv", str(conv_id), "note", "-", "-q", input="x" * 200_000, env=env)
+    assert fits.code == 0, fits
+
+
+def test_a_413_shows_the_servers_message(desk: Desk, env: dict) -> None:
+    conv_id = new_conversation(desk)
+    # Under the character limit, but each control character is six bytes of JSON (\u0001):
+    # over the server's request size limit.
+    body = "\x01" * 190_000
+    raw = desk.agent.post(f"/conversations/{conv_id}/messages", json={"body": body})
+    assert raw.status_code == 413
+    message = raw.json()["error"]["message"]
+    assert "limit" in message  # the server says what the limit is
+    ran = invoke("conv", str(conv_id), "reply", "-", input=body, env=env)
+    assert ran.code == 1, ran
+    assert ran.stderr == f"error: {message}\n"
+
+
+def test_a_413_from_a_proxy_says_what_was_too_large(tmp_path: Path) -> None:
+    """A proxy in front of the desk answers 413 with its own page, not the error shape."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            page = b"<html><body><h1>413 Request Entity Too Large</h1></body></html>"
+            self.send_response(413)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        env = base_env(tmp_path, AGENT_CONSOLE_SERVER=f"http://127.0.0.1:{proxy.server_port}",
+                       AGENT_CONSOLE_TOKEN="acd_x")
+        ran = invoke("conv", "1", "reply", "a long story", env=env)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert ran.code == 1, ran
+    assert ran.stderr == "error: the reply is too large for the desk server or a proxy in front of it\n"
+
+
 def test_reply_conflict_is_5_then_force_sends(desk: Desk, env: dict) -> None:
     conv_id = new_conversation(desk)
     seen = api(desk, f"/conversations/{conv_id}/messages")["items"][-1]["id"]

@@ -233,10 +233,11 @@ def _send(
     idempotency_key: str | None,
 ) -> None:
     from agent_console.cli import output, runtime
-    from agent_console.client.errors import Conflict
+    from agent_console.client.errors import Conflict, InvalidRequest
 
     conv_id = require_conv_id(settings.conv_id)
-    body = runtime.read_text_argument(text, "note" if private else "reply")
+    what = "note" if private else "reply"
+    body = runtime.read_text_argument(text, what, max_chars=runtime.max_message_chars())
 
     async def work(backend):
         return await backend.send_message(
@@ -250,6 +251,11 @@ def _send(
 
     try:
         message = runtime.call(settings, work)
+    except InvalidRequest as exc:
+        if exc.status == 413 and exc.code != "payload_too_large":
+            # Not the desk server's own answer (that one names the limit): a proxy's page.
+            exc.message = f"the {what} is too large for the desk server or a proxy in front of it"
+        raise
     except Conflict as exc:
         if exc.unseen:
             ids = ", ".join(f"#{m.id}" for m in exc.unseen[:10])
@@ -259,7 +265,6 @@ def _send(
                 f" --after {last_seen}`, then send again with --force"
             )
         raise
-    what = "note" if private else "reply"
     output.show_one(
         output.Out(settings),
         message,

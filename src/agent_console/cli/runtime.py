@@ -59,8 +59,9 @@ def run_with(conn: Connection, work: Callable[[Backend], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def read_text_argument(text: str, what: str) -> str:
-    """TEXT, or all of stdin for `-`; empty text is a usage error (exit 2)."""
+def read_text_argument(text: str, what: str, *, max_chars: int | None = None) -> str:
+    """TEXT, or all of stdin for `-`; empty text, or text over `max_chars`, is a usage error
+    (exit 2), found before anything is sent."""
     import typer
 
     if text == "-":
@@ -69,4 +70,19 @@ def read_text_argument(text: str, what: str) -> str:
         text = sys.stdin.read()
     if not text.strip():
         raise typer.BadParameter(f"the {what} is empty")
+    if max_chars is not None and len(text) > max_chars:
+        raise typer.BadParameter(
+            f"the {what} is {len(text):,} characters; the desk server takes at most {max_chars:,}"
+        )
     return text
+
+
+def max_message_chars() -> int | None:
+    """The longest message body the wire schema allows, read from the schema itself
+    (`core.models.Body`) so the CLI and the server can never disagree."""
+    from typing import get_args
+
+    from agent_console.core.models import Body
+
+    limits = [getattr(meta, "max_length", None) for meta in get_args(Body)[1:]]
+    return next((limit for limit in limits if limit is not None), None)
