@@ -10,6 +10,7 @@ import pytest
 from agent_console.client.drafts import Drafts
 from agent_console.client.native import NativeBackend
 from agent_console.tui.app import ConsoleApp
+from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.screens.kb import KbScreen
 from agent_console.tui.screens.pickers import PickerScreen, PromptScreen, ReviewScreen
@@ -218,6 +219,9 @@ async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path)
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="team picker")
         await pilot.press(*"Billing")
         await pilot.press("enter")
+        # Avery's conversation now: every change asks first, and only `y` confirms.
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("y")
         await wait_for(
             pilot,
             lambda: (conversation(desk, cid)["team"] or {}).get("name") == "Billing",
@@ -226,6 +230,8 @@ async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path)
         await pilot.press("z")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="snooze picker")
         await pilot.press("enter")  # first choice: 1 hour
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("y")
         await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "snoozed", what="snoozed")
         assert conversation(desk, cid)["snoozed_until"] is not None
         # The header in the pane follows the live state.

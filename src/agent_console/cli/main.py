@@ -99,6 +99,8 @@ def root(
             theme=theme or settings.theme,
             keymap=config.keys,
             low_bandwidth=settings.low_bandwidth,
+            undo_seconds=settings.undo_seconds,
+            take_on_reply=settings.take_on_reply,
         )
     )
 

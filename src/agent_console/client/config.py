@@ -22,6 +22,8 @@ The config file is TOML at `platformdirs.user_config_path("agent-console")/confi
 
     [tui]
     theme = "day-shift"
+    undo_seconds = 10        # how long `u` can take an action back (3-600)
+    take_on_reply = true     # a reply to an unassigned conversation assigns it to you
 
     [keys]
     "conv.resolve" = "ctrl+r"
@@ -36,6 +38,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -69,6 +72,10 @@ class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     theme: str | None = None
     # None: on when SSH_CONNECTION is set.
     low_bandwidth: bool | None = None
+    # How long `u` can take an action back (None: 10 s).
+    undo_seconds: Annotated[int, msgspec.Meta(ge=3, le=600)] | None = None
+    # A reply to an unassigned conversation assigns it to you (None: true).
+    take_on_reply: bool | None = None
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -249,9 +256,11 @@ def dump_config(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _toml_value(value: str | bool) -> str:
+def _toml_value(value: str | bool | int) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     return _toml_str(value)
 
 

@@ -19,6 +19,12 @@ PATCH has no Idempotency-Key on the desk server, and needs none: a PATCH sets fi
 values, so sending it again sets them to the same values (the server makes no change,
 writes no event and no activity note when nothing differs). Resending it is safe.
 
+Undo: an action already sent is taken back by an "undo" item, a guarded PATCH: the sender
+first reads the conversation and sends the inverse only while the fields still show what
+the action left (`core/undo.py`); if anyone changed them since, the item fails with what
+changed, and nothing is overwritten. An action not yet sent is simply withdrawn: it never
+reaches the server (`withdraw`, refused for the one item the sender has in flight).
+
 Order: items of one conversation go out in the order they were queued (a reply before
 the "resolve" that follows it); a later item waits while an earlier one of the same
 conversation is pending. A failed item does not hold up the ones behind it: the agent
@@ -53,11 +59,12 @@ from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, Unreachable
 from agent_console.client.localdb import open_local
 from agent_console.core.models import ConversationPatch, Message
+from agent_console.core.undo import Fields, Reversal, changed_since
 
 log = logging.getLogger(__name__)
 
 State = Literal["pending", "sent", "failed"]
-Kind = Literal["message", "patch"]
+Kind = Literal["message", "patch", "undo"]
 
 # Statuses worth another try: the server may do it next time.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -125,7 +132,14 @@ class OutboxItem:
         return self.state == "failed" and self.reason == "conflict"
 
     def patch(self) -> ConversationPatch:
-        return msgspec.convert(self.payload, ConversationPatch)
+        """The PATCH to send (for an undo item: the inverse)."""
+        payload = self.payload["patch"] if self.kind == "undo" else self.payload
+        return msgspec.convert(payload, ConversationPatch)
+
+    @property
+    def expect(self) -> Fields:
+        """An undo item's guard: the fields as the undone action left them."""
+        return dict(self.payload.get("expect", {})) if self.kind == "undo" else {}
 
 
 Listener = Callable[[OutboxItem], None]
@@ -152,6 +166,7 @@ class Outbox:
         self.account = account
         self.clock = clock
         self._listeners: list[Listener] = []
+        self._in_flight: set[int] = set()  # items a sender is sending right now
 
     # --- listening -----------------------------------------------------------------------
 
@@ -199,6 +214,17 @@ class Outbox:
         if not payload:
             raise ValueError("an empty patch changes nothing")
         return self._enqueue("patch", conversation_id, payload, key)
+
+    def enqueue_undo(
+        self, conversation_id: int, reversal: Reversal, *, undoes: int | None = None
+    ) -> OutboxItem:
+        """Queue the inverse of a sent action, sent only while the server still shows `expect`."""
+        payload = {
+            "patch": msgspec.to_builtins(reversal.inverse),
+            "expect": reversal.expect,
+            "undoes": undoes,
+        }
+        return self._enqueue("undo", conversation_id, payload, None)
 
     def _enqueue(
         self, kind: Kind, conversation_id: int, payload: dict[str, Any], key: str | None
@@ -337,6 +363,31 @@ class Outbox:
         assert fresh is not None
         self._changed(fresh)
         return fresh
+
+    def withdraw(self, item_id: int) -> bool:
+        """Take back a pending item that has not gone out: True when it is gone for good.
+
+        False when the sender has it in flight (it may already be on the server) or it is
+        no longer pending; then the caller must undo it the other way.
+        """
+        if item_id in self._in_flight:
+            return False
+        cursor = self.conn.execute(
+            "DELETE FROM outbox WHERE server = ? AND account = ? AND id = ? AND state = 'pending'",
+            (self.server, self.account, item_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim(self, item_id: int) -> OutboxItem | None:
+        """The sender is about to send `item_id`: the item, if it is still pending (not withdrawn)."""
+        item = self.get(item_id)
+        if item is None or item.state != "pending":
+            return None
+        self._in_flight.add(item_id)
+        return item
+
+    def release(self, item_id: int) -> None:
+        self._in_flight.discard(item_id)
 
     def discard(self, item_id: int) -> None:
         """The agent gives up on a failed item (a pending one may be in flight: not that)."""
@@ -494,10 +545,24 @@ class OutboxSender:
                     settled += 1
 
     async def send_one(self, item: OutboxItem) -> str:
-        """Send one item and record the outcome: "sent", "failed", "later" or "unreachable"."""
+        """Send one item and record the outcome: "sent", "failed", "later", "unreachable" or
+        "withdrawn" (taken back by the agent since it was read from the queue)."""
+        claimed = self.outbox.claim(item.id)
+        if claimed is None:
+            return "withdrawn"
+        try:
+            return await self._send_claimed(claimed)
+        finally:
+            self.outbox.release(item.id)
+
+    async def _send_claimed(self, item: OutboxItem) -> str:
         self.attempts += 1
         try:
             message_id = await self._deliver(item)
+        except ChangedSince as exc:
+            self.failures = 0
+            self.outbox.mark_failed(item.id, exc.message)
+            return "failed"
         except Unreachable as exc:
             self.failures += 1
             self.outbox.note_attempt(item.id, exc.message)
@@ -537,7 +602,20 @@ class OutboxSender:
             # Safe to resend: PATCH sets fields, so a second copy changes nothing.
             await self.backend.update_conversation(item.conversation_id, item.patch())
             return None
+        if item.kind == "undo":
+            # Read, compare, then restore: a colleague's change since is never overwritten. (The
+            # gap between the read and the PATCH is one round trip.)
+            current = await self.backend.conversation(item.conversation_id)
+            problems = changed_since(current, item.expect)
+            if problems:
+                raise ChangedSince("not undone: someone changed it since (" + "; ".join(problems) + ")")
+            await self.backend.update_conversation(item.conversation_id, item.patch())
+            return None
         raise BackendError(f"unknown outbox item kind {item.kind!r}")  # failed, not retried
+
+
+class ChangedSince(BackendError):
+    """An undo found the conversation changed by someone else since the action: not sent."""
 
 
 def _retryable(exc: BackendError) -> bool:

@@ -28,6 +28,7 @@ from agent_console.tui.keys import check_keymap
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
+from agent_console.tui.undo import DEFAULT_UNDO_SECONDS, UndoStack
 
 # Actions no binding declares but the app still performs (palette, Textual internals).
 ALWAYS_ALLOWED = {"quit", "command_palette", "focus_next", "focus_previous", "help", "back"}
@@ -50,6 +51,8 @@ class ConsoleApp(App[int]):
         drafts: Drafts | None = None,
         outbox_path: Path | str = ":memory:",
         heartbeat: float = 30.0,
+        undo_seconds: float = DEFAULT_UNDO_SECONDS,
+        take_on_reply: bool = True,
         handle_signals: bool = False,
     ) -> None:
         super().__init__()
@@ -60,6 +63,9 @@ class ConsoleApp(App[int]):
         self.outbox_path = outbox_path
         self.outbox: Outbox | None = None  # opened once we know who is signed in
         self.patch_labels: dict[int, str] = {}  # outbox item id -> what to say when it lands
+        self.undo = UndoStack(undo_seconds)  # recent actions `u` can take back
+        self.undo_labels: dict[int, str] = {}  # undo item id -> the action it takes back
+        self.take_on_reply = take_on_reply
         self.store = DeskStore(self)
         self.drafts = drafts
         self.heartbeat = heartbeat
@@ -208,7 +214,19 @@ class ConsoleApp(App[int]):
         item = message.item
         if item.kind == "patch" and item.state == "sent":
             label = self.patch_labels.pop(item.id, "updated")
-            self.notify(f"#{item.conversation_id} {label}", timeout=2, markup=False)
+            if item.attempts > 1:  # said at once when queued; again only if it had to wait
+                self.notify(f"#{item.conversation_id} {label}", timeout=2, markup=False)
+        elif item.kind == "undo" and item.state in ("sent", "failed"):
+            label = self.undo_labels.pop(item.id, f"the change to #{item.conversation_id}")
+            if item.state == "sent":
+                self.notify(f"Undone: {label}", timeout=4, markup=False)
+            else:
+                self.notify(
+                    sanitize_line(f"{label[:1].upper()}{label[1:]}: {item.reason}"),
+                    severity="error",
+                    timeout=10,
+                    markup=False,
+                )
         elif item.kind == "patch" and item.state == "failed":
             self.patch_labels.pop(item.id, None)
             self.notify(
@@ -251,15 +269,16 @@ class ConsoleApp(App[int]):
         patch: ConversationPatch,
         done: str,
         then: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> OutboxItem | None:
         """Queue an action in the outbox: it survives a dropped link or a crash, and lands once."""
         if self.outbox is None:
             self.notify("Not connected yet: try again in a moment.", severity="warning", markup=False)
-            return
+            return None
         item = self.outbox.enqueue_patch(conversation_id, patch)
         self.patch_labels[item.id] = done
         if then is not None:
             self.call_after_refresh(then)
+        return item
 
     @work(group="signals", exit_on_error=False)
     async def signal_typing(self, conversation_id: int, active: bool, private: bool) -> None:
@@ -346,6 +365,8 @@ def run_console(
     keymap: dict[str, str] | None = None,
     verify: bool | str = True,
     low_bandwidth: bool | None = None,
+    undo_seconds: float | None = None,
+    take_on_reply: bool | None = None,
 ) -> int:
     """Open the console on a desk server; returns the exit code.
 
@@ -371,6 +392,8 @@ def run_console(
         outbox_path=default_path(),
         low_bandwidth=low_bandwidth,
         handle_signals=True,
+        undo_seconds=DEFAULT_UNDO_SECONDS if undo_seconds is None else undo_seconds,
+        take_on_reply=True if take_on_reply is None else take_on_reply,
     )
     try:
         result = app.run()

@@ -118,6 +118,9 @@ class Composing(_Screen):
         if not body.strip():
             self.notify("Nothing to send.", severity="warning")
             return
+        # A reply takes an unassigned conversation, queued first: it leaves Unassigned before
+        # the customer sees the answer, so no colleague picks it up meanwhile.
+        self.take_on_reply(self.open_id, private=composer.private)
         # Durable from here on: queued locally first, then sent (and resent) until it lands.
         outbox.enqueue_message(
             self.open_id, body, private=composer.private, last_seen_message_id=self.pane.thread.last_seen_id

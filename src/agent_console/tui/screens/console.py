@@ -83,6 +83,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
+        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),

@@ -1,4 +1,9 @@
-"""Actions on a conversation: take, assign, status, snooze, priority, labels, presence, retry.
+"""Actions on a conversation: take, assign, status, snooze, priority, labels, presence, retry,
+and undo.
+
+Every change goes through `_patch`: a conversation assigned to someone else asks first
+(`ConfirmScreen`, only `y` confirms), then the change is queued in the outbox and leaves an
+undo entry; `u` takes back the newest one for `[tui] undo_seconds`.
 
 A mixin of the console screen, kept apart so the screen file holds layout and state flow only.
 """
@@ -12,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from agent_console.core import clock
 from agent_console.core.models import ConversationPatch
 from agent_console.core.sanitize import sanitize_line
+from agent_console.core.undo import fields_of, predict, reversal, touched
 from agent_console.tui.format import zone
+from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.pickers import Choice, PickerScreen, PromptScreen
+from agent_console.tui.undo import describe, phrase
 
 if TYPE_CHECKING:
     from agent_console.tui.screens.console import ConsoleScreen
@@ -54,11 +62,130 @@ def check_when(text: str, agent_zone: str | None) -> str | None:
 class ConversationActions(_Screen):
     """Every action that changes a conversation goes through `_patch` (and so the outbox)."""
 
-    def _patch(self, conversation_id: int | None, patch: ConversationPatch, done: str) -> None:
+    def _patch(
+        self,
+        conversation_id: int | None,
+        patch: ConversationPatch,
+        done: str,
+        *,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Change a conversation: ask first when it is a colleague's, then queue it (undoable)."""
         if conversation_id is None:
             self.app.bell()
             return
-        self.console.update_conversation(conversation_id, patch, done)
+        conversation = self._lookup(conversation_id)
+        me = self.console.store.me
+        owner = conversation.assignee if conversation is not None else None
+        if owner is not None and (me is None or owner.id != me.id):
+            doing, _ = self._describe(patch)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._act(conversation_id, patch, done, then=then)
+
+            self.app.push_screen(
+                ConfirmScreen(conversation_id, owner.name, phrase(doing, "it") + "?"), answered
+            )
+            return
+        self._act(conversation_id, patch, done, then=then)
+
+    def _describe(self, patch: ConversationPatch) -> tuple[str, str]:
+        store = self.console.store
+        me = store.me
+        tz = zone(me.timezone if me else None)
+
+        def when(moment: datetime) -> str:
+            local = moment.astimezone(tz) if tz else moment
+            return local.strftime("%a %d %b %H:%M")
+
+        return describe(
+            patch,
+            me_id=me.id if me else None,
+            agent_names={agent.id: agent.name for agent in store.agents},
+            team_names={team.id: team.name for team in store.teams},
+            when=when,
+        )
+
+    def _act(
+        self,
+        conversation_id: int,
+        patch: ConversationPatch,
+        done: str,
+        *,
+        then: Callable[[], None] | None = None,
+        why: str = "",
+    ) -> None:
+        """Queue the change and keep what undoes it (the fields as they were, with this
+        conversation's own actions still in the outbox counted as done)."""
+        console = self.console
+        conversation = self._lookup(conversation_id)
+        before = None
+        if conversation is not None:
+            before = console.undo.overlay(conversation_id, fields_of(conversation), self._still_queued)
+        item = console.update_conversation(conversation_id, patch, done, then=then)
+        if item is None or before is None:
+            return
+        after = predict(before, patch)
+        _, past = self._describe(patch)
+        summary = phrase(past, f"#{conversation_id}")
+        console.undo.push(
+            conversation_id,
+            item.id,
+            reversal(before, patch),
+            {name: after[name] for name in touched(patch)},
+            summary,
+        )
+        seconds = console.undo.seconds
+        self.notify(f"{summary}{why} · u undo ({seconds:g} s)", timeout=seconds, markup=False)
+        self.refresh_bindings()
+        # Hide `u` from the footer once the window has passed.
+        self.set_timer(seconds + 0.1, self.refresh_bindings)
+
+    def _still_queued(self, item_id: int) -> bool:
+        outbox = self.console.outbox
+        item = outbox.get(item_id) if outbox is not None else None
+        return item is not None and item.state == "pending"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo":
+            # Shown in the footer (and run) only while there is something to undo.
+            return self.console.undo.peek() is not None
+        return super().check_action(action, parameters)
+
+    def action_undo(self) -> None:
+        """u: take back the newest action still inside its undo window."""
+        console = self.console
+        entry = console.undo.pop()
+        outbox = console.outbox
+        self.refresh_bindings()
+        if entry is None or outbox is None:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        item = outbox.get(entry.item_id)
+        if item is None or item.state == "failed":
+            # It never changed the server: drop it so a retry cannot bring it back.
+            if item is not None:
+                outbox.discard(item.id)
+            self.notify(f"Undone: {entry.summary} (it had not gone through)", timeout=4, markup=False)
+        elif item.state == "pending" and outbox.withdraw(item.id):
+            self.notify(f"Undone: {entry.summary} (never sent)", timeout=4, markup=False)
+        else:
+            undo_item = outbox.enqueue_undo(entry.conversation_id, entry.reversal, undoes=item.id)
+            console.undo_labels[undo_item.id] = entry.summary
+            self.notify(f"Undoing: {entry.summary}…", timeout=3, markup=False)
+
+    def take_on_reply(self, conversation_id: int, *, private: bool) -> None:
+        """A reply to an unassigned conversation takes it (`[tui] take_on_reply`); a note, or a
+        reply to a colleague's conversation, does not."""
+        console = self.console
+        me = console.store.me
+        conversation = self._lookup(conversation_id)
+        if private or not console.take_on_reply or me is None or conversation is None:
+            return
+        if conversation.assignee is None:
+            patch = ConversationPatch(assignee_id=me.id)
+            self._act(conversation_id, patch, "assigned to you", why=" (you replied)")
 
     def action_assign_me(self) -> None:
         me = self.console.store.me
@@ -99,7 +226,7 @@ class ConversationActions(_Screen):
             self.app.bell()
             return
         row = self.queue.index.get(target)
-        self.console.update_conversation(
+        self._patch(
             target,
             ConversationPatch(status="resolved"),
             "resolved",
