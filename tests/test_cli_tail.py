@@ -349,3 +349,25 @@ def test_tail_leaves_presence_unchanged(fresh_desk: Desk, tmp_path: Path) -> Non
     assert agent_presence(desk, sam) == "online"
     changes = [f["data"]["presence"] for f in printed if f["type"] == "presence.updated"]
     assert changes == ["online"]  # the agent's own change only, none from tail itself
+
+
+def test_feed_presence_parameter_takes_0_or_1(fresh_desk: Desk) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    desk = fresh_desk
+    headers = {"Authorization": f"Bearer {desk.agent_token}"}
+    base = desk.url.replace("http://", "ws://") + "/api/v1/events"
+    for bad in ("2", "false", "yes"):
+        with pytest.raises(InvalidStatus) as caught:
+            connect(f"{base}?presence={bad}", additional_headers=headers, open_timeout=5)
+        response = caught.value.response
+        assert response.status_code == 400
+        assert json.loads(response.body)["error"] == {"code": "bad_request",
+                                                      "message": "presence must be 0 or 1"}
+    # presence=1 is the default: the agent's console connection puts them online.
+    with connect(f"{base}?presence=1", additional_headers=headers, open_timeout=5):
+        deadline = time.monotonic() + 10
+        while agent_presence(desk, "sam@test.example") != "online":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
