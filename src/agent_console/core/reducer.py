@@ -111,7 +111,9 @@ class DeskState:
                 # A message ends that author's typing.
                 self._drop_signal(message.conversation_id, _author_key(message.author), change)
         elif kind == "presence.updated":
-            self.presence[int(data["agent_id"])] = str(data["presence"])
+            # One agent, or several coalesced into one event: {agents: [{agent_id, presence}]}.
+            for item in data.get("agents") or [data]:
+                self.presence[int(item["agent_id"])] = str(item["presence"])
             change.presence = True
         elif kind == "typing":
             author = msgspec.convert(data["author"], Author, strict=False)

@@ -9,10 +9,7 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
-import functools
 import html
-import inspect
-import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,12 +17,6 @@ import msgspec
 from litestar import Litestar, Request, Response, asgi, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
-from litestar.exceptions import (
-    ClientException,
-    HTTPException,
-    NotAuthorizedException,
-    ValidationException,
-)
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Parameter
@@ -44,7 +35,6 @@ from agent_console.core.models import (
     ConversationPage,
     ConversationPatch,
     Desk,
-    ErrorBody,
     ErrorResponse,
     InboundMessage,
     InboundResult,
@@ -62,66 +52,20 @@ from agent_console.core.models import (
 )
 from agent_console.server import db
 from agent_console.server.feed import EventsEndpoint, Hub
-from agent_console.server.store import Forbidden, Invalid, NotFound, Stale, Store, StoreError
+from agent_console.server.checks import MAX_ID
+from agent_console.server.errors import handle_error
+from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
+from agent_console.server.guard import Limits, body_limit_message
+from agent_console.server.hooks import check_request, current_agent, route_table
+from agent_console.server.store import Forbidden, Invalid, NotFound, Store
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
 
 PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
 
 
-# --- auth ----------------------------------------------------------------------------
-
-
-async def current_agent(request: Request) -> Agent:
-    cached = request.state.get("agent")
-    if cached is not None:
-        return cached
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthorizedException("missing bearer token")
-    agent = _store(request).authenticate(token.strip())
-    if agent is None:
-        raise NotAuthorizedException("invalid bearer token")
-    return agent
-
-
-async def check_request(request: Request) -> None:
-    """Strict checks before a handler runs.
-
-    - A misspelt filter (`?stauts=open`) must not silently return everything.
-    - Bodies decode strictly (`"snoozed_until": 0` is not a date), so what the OpenAPI
-      document promises is what the server enforces.
-    """
-    if request.method not in ("GET", "POST", "PATCH"):
-        return  # Litestar's own OPTIONS/HEAD answers take no query and no body
-    names, body_type, needs_auth = _signature(request.route_handler.fn)
-    if needs_auth:
-        # Who is asking comes before what they asked: 401 beats 422.
-        request.state.agent = await current_agent(request)
-    unknown = sorted(set(request.query_params) - names)
-    if unknown:
-        raise Invalid(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
-    if body_type is not None:
-        raw = await request.body()
-        try:
-            msgspec.json.decode(raw)  # syntax first: a broken body is 400, not 422
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise ClientException(f"{exc}") from None
-        try:
-            msgspec.json.decode(raw, type=body_type)
-        except msgspec.ValidationError as exc:
-            message = str(exc)
-            path = message.rpartition(" - at `$.")[2].rstrip("`") if " - at `$." in message else None
-            raise Invalid(f"{path}: {message}" if path else message, field=path) from None
-
-
-@functools.cache
-def _signature(fn: Any) -> tuple[frozenset[str], Any, bool]:
-    hints = typing.get_type_hints(fn, include_extras=True)
-    parameters = frozenset(inspect.signature(fn).parameters)
-    return parameters - {"request", "me", "data"}, hints.get("data"), "me" in parameters
+# --- helpers -------------------------------------------------------------------------
 
 
 def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
@@ -131,69 +75,6 @@ def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
 def _require_role(agent: Agent, *roles: str) -> None:
     if agent.role not in roles:
         raise Forbidden(f"this needs a token with role {' or '.join(roles)}; yours is {agent.role}")
-
-
-# --- errors ----------------------------------------------------------------------------
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "validation_failed",
-}
-_STORE_STATUS = {NotFound: 404, Invalid: 422, Forbidden: 403, Stale: 409}
-
-
-def _error(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        content=msgspec.json.encode(ErrorResponse(error=body)),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def handle_error(request: Request, exc: Exception) -> Response[Any]:
-    if isinstance(exc, StoreError):
-        status = next((s for kind, s in _STORE_STATUS.items() if isinstance(exc, kind)), 422)
-        return _error(
-            status,
-            ErrorBody(
-                code=exc.code,
-                message=exc.message,
-                field=exc.field,
-                unseen=getattr(exc, "unseen", None),
-            ),
-        )
-    if isinstance(exc, ValidationException):
-        # Litestar reports decode and validation failures alike; tell them apart.
-        problems = exc.extra if isinstance(exc.extra, list) else []
-        if problems:
-            first = problems[0]
-            name = first.get("key") if isinstance(first, dict) else None
-            text = first.get("message") if isinstance(first, dict) else str(first)
-            if name == "data":
-                name = None
-            message = f"{name}: {text}" if name else str(text)
-            return _error(422, ErrorBody(code="validation_failed", message=message, field=name))
-        return _error(422, ErrorBody(code="validation_failed", message=exc.detail))
-    if isinstance(exc, HTTPException):
-        status = exc.status_code
-        detail = exc.detail
-        if status == 400:
-            # Validation failures were handled above: a plain 400 means the body did not decode.
-            return _error(
-                400, ErrorBody(code="malformed_json", message=f"request body is not valid JSON: {detail}")
-            )
-        return _error(
-            status, ErrorBody(code=_HTTP_CODES.get(status, "error"), message=detail), headers=exc.headers
-        )
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _error(500, ErrorBody(code="internal", message="internal server error"))
 
 
 # --- handlers --------------------------------------------------------------------------
@@ -293,7 +174,7 @@ async def list_messages(
     request: Request,
     me: Agent,
     conversation_id: PositiveId,
-    after: Annotated[int, Parameter(description="Only messages with a greater id", le=2**53)] = 0,
+    after: Annotated[int, Parameter(description="Only messages with a greater id", ge=0, le=2**53)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
 ) -> MessagePage:
     return MessagePage(items=_store(request).list_messages(conversation_id, after=after, limit=limit))
@@ -418,6 +299,8 @@ async def public_kb_article(request: Request, article_id: int) -> Response[str]:
     title = html.escape(article.title)
     body = html.escape(article.body)
     page = (
+        if not 1 <= article_id <= MAX_ID:
+            raise NotFound(f"no knowledge-base article with id {article_id}")
         f'<!doctype html><html lang="{html.escape(article.locale)}"><head><meta charset="utf-8">'
         f"<title>{title}</title></head><body><h1>{title}</h1>"
         f'<article style="white-space: pre-wrap; max-width: 45em">{body}</article></body></html>'
@@ -496,10 +379,13 @@ def create_app(
 ) -> Litestar:
     hub = Hub()
     store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
-    endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval)
+    store.reset_presence()  # nobody is connected to a server that is only starting
+    endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
+    limits: Limits | None = None,
     async def events(scope: Any, receive: Any, send: Any) -> None:
+    limits = limits or Limits()
         await endpoint(scope, receive, send)
 
     app = Litestar(
@@ -530,7 +416,7 @@ def create_app(
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        request_max_body_size=MAX_BODY,
+        request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
             version="1",
@@ -546,3 +432,5 @@ def create_app(
 
 
 __all__ = ["create_app"]
+    app.state.routes = route_table(app)
+    app.state.body_limit_message = body_limit_message(limits.max_body)

@@ -6,7 +6,9 @@ busy timeout makes the two wait for each other instead of failing.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 # Each entry moves the schema one version up. Never edit a shipped entry: add one.
@@ -159,10 +161,38 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
+def private_file(path: Path) -> None:
+    """Make `path` a file only its owner can read, in folders only the owner can enter.
+
+    Folders this creates are 0700 and the file 0600 whatever the umask; an existing file
+    of ours loses any group or world bits. SQLite gives `-wal` and `-shm` the database
+    file's own mode, so they follow. (Every message and every token hash is in there.)
+    """
+    missing: list[Path] = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.chmod(name, stat.S_IMODE(info.st_mode) & 0o700)
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
+    """Open (creating if needed, owner-only) and migrate the database at `path`."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 5000")

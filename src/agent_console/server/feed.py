@@ -1,55 +1,214 @@
 """The live feed: fan-out of committed events to websocket subscribers.
 
-Publishing never waits on a subscriber. Each one has a bounded queue; a subscriber that
-falls that far behind (a client that stopped reading) is dropped, and will resume with
-`since` when it reconnects, so a slow consumer can neither stall the others nor grow the
-server's memory without bound.
+Each event is encoded once: its JSON text and its websocket frame bytes are built when it
+is published, and the same bytes are written to every socket (no per-socket encoding or
+compression; the server turns per-message deflate off). With the embedded server the hub
+writes straight to each socket's transport (server/guard.py offers that in the scope);
+under another ASGI server it falls back to plain `websocket.send` messages.
+
+Publishing never waits on a subscriber. What a subscriber has not taken yet is counted in
+bytes; past `buffer_limit` (a client that stopped reading) it is dropped with close code
+4008, queued behind what it has not read, and resumes with `since` when it reconnects. A
+slow consumer can neither stall the others nor grow the server's memory past that bound.
+
+Presence follows connections, coalesced: a lone connect is told at once, and the connects
+and disconnects that follow within `presence_delay` become one `presence.updated` event,
+so a thousand agents arriving at once cost a handful of events, not a thousand events to
+each of a thousand sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
-from collections.abc import Awaitable, Callable
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
 from agent_console.core.clock import to_iso, utcnow
+from agent_console.server.checks import BadInput, parse_int
 from agent_console.server.store import PendingEvent, Store
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
+FEED_EXTENSION = "agent_console.feed"
+SLOW_CLOSE = 4008
+log = logging.getLogger("agent_console.server")
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, final text frame, as a server sends it: built once, written to many."""
+    size = len(payload)
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 1 << 16:
+        head = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return head + payload
+
+
+class Frame:
+    __slots__ = ("seq", "text", "wire")
+
+    def __init__(self, seq: int, text: str) -> None:
+        self.seq = seq
+        self.text = text
+        self.wire = text_frame(text.encode())
+
+
+# --- where a subscriber's frames go -------------------------------------------------------
+
+
+class DirectSink:
+    """Writes frame bytes to the socket's transport (the embedded server's FeedSocket)."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+
+    def write(self, frames: Sequence[Frame], wire: bytes) -> None:
+        self.socket.write(wire)
+
+    def buffered(self) -> int:
+        return self.socket.buffered()
+
+    async def drained(self) -> None:
+        await self.socket.drained()
+
+    def close(self, code: int, reason: str) -> None:
+        self.socket.close(code, reason)
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()  # nothing to pump: writes go out as they are made
+
+
+class AsgiSink:
+    """Plain ASGI `websocket.send` messages, for servers without the direct socket."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.texts: deque[str] = deque()
+        self.size = 0
+        self.wake = asyncio.Event()
+        self.empty = asyncio.Event()
+        self.empty.set()
+        self.closing: tuple[int, str] | None = None
+
+    def write(self, frames: Sequence[Frame], wire: bytes) -> None:
+        if self.closing is None:
+            self.texts.extend(frame.text for frame in frames)
+            self.size += sum(len(frame.text) for frame in frames)
+            self.empty.clear()
+            self.wake.set()
+
+    def buffered(self) -> int:
+        return self.size
+
+    async def drained(self) -> None:
+        await self.empty.wait()
+
+    def close(self, code: int, reason: str) -> None:
+        self.closing = (code, reason)
+        self.texts.clear()
+        self.size = 0
+        self.wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.texts:
+                text = self.texts.popleft()
+                await self.send({"type": "websocket.send", "text": text})
+                self.size -= len(text)
+            self.size = 0
+            self.empty.set()
+            if self.closing is not None:
+                code, reason = self.closing
+                await asyncio.wait_for(
+                    self.send({"type": "websocket.close", "code": code, "reason": reason}), 1
+                )
+                return
+
+
+# --- subscribers and the hub --------------------------------------------------------------
+
 
 class Subscriber:
-    def __init__(self, agent_id: int, queue_size: int) -> None:
+    def __init__(self, agent_id: int, sink: DirectSink | AsgiSink, buffer_limit: int) -> None:
         self.agent_id = agent_id
-        self.queue: asyncio.Queue[list[PendingEvent]] = asyncio.Queue(maxsize=queue_size)
+        self.sink = sink
+        self.buffer_limit = buffer_limit
+        self.last = 0  # the highest seq written to this socket
+        self.live = False  # False while replaying: live batches wait in `pending`
+        self.pending: list[tuple[list[Frame], bytes]] = []
+        self.pending_bytes = 0
         self.dropped = asyncio.Event()
+        self.last_write = time.monotonic()
+
+    def offer(self, frames: list[Frame], wire: bytes) -> None:
+        if self.dropped.is_set():
+            return
+        if not self.live:
+            self.pending.append((frames, wire))
+            self.pending_bytes += len(wire)
+            if self.pending_bytes > self.buffer_limit:
+                self.drop()
+            return
+        self.write(frames, wire)
+
+    def write(self, frames: Sequence[Frame], wire: bytes | None = None) -> None:
+        if frames and frames[0].seq <= self.last:  # replay already sent some of these
+            frames = [frame for frame in frames if frame.seq > self.last]
+            wire = None
+        if not frames:
+            return
+        self.sink.write(frames, wire if wire is not None else b"".join(f.wire for f in frames))
+        self.last = frames[-1].seq
+        self.last_write = time.monotonic()
+        if self.sink.buffered() > self.buffer_limit:
+            self.drop()
+
+    def go_live(self, last: int) -> None:
+        """Replay is done up to `last`: send what arrived meanwhile, then write as it comes."""
+        self.last = max(self.last, last)
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
+        self.live = True
+        for frames, wire in pending:
+            if self.dropped.is_set():
+                return
+            self.write(frames, wire)
+
+    def drop(self) -> None:
+        if not self.dropped.is_set():
+            self.dropped.set()
+            self.pending = []
+            self.sink.close(SLOW_CLOSE, "too slow: the client stopped reading")
 
 
 class Hub:
-    def __init__(self, queue_size: int = 2000) -> None:
-        self.queue_size = queue_size
+    def __init__(self) -> None:
         self.subscribers: set[Subscriber] = set()
         self.connections: Counter[int] = Counter()
 
     def publish(self, events: list[PendingEvent]) -> None:
+        frames = [Frame(event.seq, event.frame()) for event in events]  # encoded once
+        wire = b"".join(frame.wire for frame in frames)
         for sub in list(self.subscribers):
-            try:
-                sub.queue.put_nowait(events)
-            except asyncio.QueueFull:
-                self.subscribers.discard(sub)
-                sub.dropped.set()
+            sub.offer(frames, wire)
 
-    def subscribe(self, agent_id: int) -> Subscriber:
-        sub = Subscriber(agent_id, self.queue_size)
+    def subscribe(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
-        return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+
+
+# --- the endpoint ---------------------------------------------------------------------------
 
 
 class EventsEndpoint:
@@ -59,10 +218,23 @@ class EventsEndpoint:
     error body, rather than a bare close.
     """
 
-    def __init__(self, store: Store, hub: Hub, *, ping_interval: float = 15.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        *,
+        ping_interval: float = 15.0,
+        buffer_limit: int = 4 * 1024 * 1024,
+        presence_delay: float = 0.2,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.ping_interval = ping_interval
+        self.buffer_limit = buffer_limit
+        self.presence_delay = presence_delay
+        self._presence_dirty: set[int] = set()
+        self._presence_flush: asyncio.TimerHandle | None = None
+        self._presence_written = 0.0
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -79,9 +251,10 @@ class EventsEndpoint:
         since: int | None = None
         if "since" in query:
             try:
-                since = int(query["since"][0])
-            except ValueError:
-                await _deny(scope, send, 400, "bad_request", "since must be an integer")
+                # Beyond the log either way, a huge number asks for a resync like any other.
+                since = parse_int(query["since"][0], name="since", clamp=True)
+            except BadInput as exc:
+                await _deny(scope, send, 400, "bad_request", str(exc))
                 return
         # presence=0: a watcher (`agent-console tail`, a script) that must not mark the agent
         # online on connect or offline on leaving, nor count as one of their connections.
@@ -91,75 +264,97 @@ class EventsEndpoint:
             return
         marks_presence = presence == "1"
         await send({"type": "websocket.accept"})
-        sub = self.hub.subscribe(agent.id)
+        direct = scope.get("extensions", {}).get(FEED_EXTENSION)
+        sink = DirectSink(direct) if direct is not None else AsgiSink(send)
+        sub = Subscriber(agent.id, sink, self.buffer_limit)
+        self.hub.subscribe(sub)  # before reading the head: later events wait in `pending`
         if marks_presence:
             self._connected(agent.id)
         tasks: list[asyncio.Task[Any]] = []
         try:
             tasks = [
-                asyncio.create_task(self._pump(sub, send, since)),
+                asyncio.create_task(self._serve(sub, since)),
                 asyncio.create_task(_drain(receive)),
                 asyncio.create_task(sub.dropped.wait()),
+                asyncio.create_task(sink.run()),
             ]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if sub.dropped.is_set() and isinstance(sink, AsgiSink):
+                await asyncio.wait_for(tasks[3], 2)  # let it say 4008
+        except Exception:  # noqa: BLE001 - the peer may be gone already
+            pass
         finally:
             for task in tasks:
                 task.cancel()
             self.hub.unsubscribe(sub)
             if marks_presence:
                 self._disconnected(agent.id)
-        if sub.dropped.is_set():
-            # The client stopped reading; tell it why if the socket still takes a frame.
-            try:
-                await asyncio.wait_for(
-                    send({"type": "websocket.close", "code": 4008, "reason": "too slow"}), 1.0
-                )
-            except Exception:  # noqa: BLE001 - the peer may be gone already
-                pass
 
-    async def _pump(self, sub: Subscriber, send: Send, since: int | None) -> None:
+    async def _serve(self, sub: Subscriber, since: int | None) -> None:
         head = self.store.head_seq()
         oldest = self.store.oldest_seq()
         last = head
         if since is None:
             pass  # live only
         elif since > head or since < (oldest if oldest is not None else head + 1) - 1:
-            await _send_text(send, json.dumps({"type": "resync_required", "seq": head}))
+            resync = Frame(0, json.dumps({"type": "resync_required", "seq": head}))
+            sub.sink.write([resync], resync.wire)
         else:
             last = since
             while True:
                 batch = self.store.events_after(last, 500)
-                for event in batch:
-                    await _send_text(send, event.frame())
-                    last = event.seq
+                if batch:
+                    frames = [Frame(event.seq, event.frame()) for event in batch]
+                    sub.write(frames)
+                    last = batch[-1].seq
+                if sub.dropped.is_set():
+                    return
                 if len(batch) < 500:
                     break
-        while True:
-            try:
-                events = await asyncio.wait_for(sub.queue.get(), self.ping_interval)
-            except TimeoutError:
-                ping = {"type": "ping", "seq": last, "at": to_iso(utcnow())}
-                await _send_text(send, json.dumps(ping))
+                await sub.sink.drained()  # replay at the pace the client reads
+        sub.go_live(last)
+        while not sub.dropped.is_set():
+            idle = time.monotonic() - sub.last_write
+            if idle < self.ping_interval:
+                await asyncio.sleep(self.ping_interval - idle)
                 continue
-            for event in events:
-                if event.seq > last:  # replay may already have sent it
-                    await _send_text(send, event.frame())
-                    last = event.seq
+            ping = Frame(0, json.dumps({"type": "ping", "seq": sub.last, "at": to_iso(utcnow())}))
+            sub.sink.write([ping], ping.wire)
+            sub.last_write = time.monotonic()
+
+    # --- presence, coalesced --------------------------------------------------------------
 
     def _connected(self, agent_id: int) -> None:
         self.hub.connections[agent_id] += 1
         if self.hub.connections[agent_id] == 1:
-            agent = self.store.get_agent(agent_id)
-            if agent.presence == "offline" and agent.role != "integration":
-                self.store.set_presence(agent_id, "online")
+            self._presence_soon(agent_id)
 
     def _disconnected(self, agent_id: int) -> None:
         self.hub.connections[agent_id] -= 1
         if self.hub.connections[agent_id] <= 0:
             del self.hub.connections[agent_id]
-            agent = self.store.get_agent(agent_id)
-            if agent.presence != "offline" and agent.role != "integration":
-                self.store.set_presence(agent_id, "offline")
+            self._presence_soon(agent_id)
+
+    def _presence_soon(self, agent_id: int) -> None:
+        """A lone change goes out at once; changes that follow within `presence_delay` of
+        the last write wait and go out together at the end of that window."""
+        self._presence_dirty.add(agent_id)
+        if self._presence_flush is not None:
+            return
+        wait = self._presence_written + self.presence_delay - time.monotonic()
+        if wait <= 0:
+            self._flush_presence()
+        else:
+            self._presence_flush = asyncio.get_running_loop().call_later(wait, self._flush_presence)
+
+    def _flush_presence(self) -> None:
+        self._presence_flush = None
+        self._presence_written = time.monotonic()
+        dirty, self._presence_dirty = self._presence_dirty, set()
+        try:
+            self.store.sync_presence({agent_id: self.hub.connections[agent_id] > 0 for agent_id in dirty})
+        except Exception:  # noqa: BLE001 - a locked database must not kill the loop's callback
+            log.exception("presence update failed")
 
 
 async def _drain(receive: Receive) -> None:
@@ -168,10 +363,6 @@ async def _drain(receive: Receive) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-
-
-async def _send_text(send: Send, text: str) -> None:
-    await send({"type": "websocket.send", "text": text})
 
 
 def _bearer(scope: dict[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 from datetime import datetime
@@ -59,7 +60,7 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(512)
+    sock.listen(4096)  # the kernel caps this at somaxconn; a thousand agents may connect at once
     sock.set_inheritable(True)
     return sock
 
@@ -79,12 +80,23 @@ def serve(
     import uvicorn
 
     from agent_console.server.app import create_app
+    from agent_console.server.guard import (
+        BodyGuard,
+        ConnectionGuard,
+        FeedWebSocketProtocol,
+        GuardedH11Protocol,
+        Limits,
+        raise_fd_limit,
+    )
+    from agent_console.server.logs import log_config
     from agent_console.server.process import die_with_parent
 
     die_with_parent()  # started by `demo` or a test: never outlive it
 
+    limits = Limits.from_env()
+    limits = dataclasses.replace(limits, max_connections=raise_fd_limit(limits.max_connections))
     seeded = prepare_database(db_path, demo=demo, demo_now=demo_now, public_url=public_url)
-    app = create_app(db_path, event_window=event_window, ping_interval=ping_interval)
+    app = create_app(db_path, event_window=event_window, ping_interval=ping_interval, limits=limits)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -92,11 +104,18 @@ def serve(
         print(f"seeded the demo data set into {db_path}", file=sys.stderr, flush=True)
     # The first stdout line is a contract: tools that start the server read the URL from it.
     print(f"agent-console desk server listening on http://{shown}:{actual}", flush=True)
+    guard = ConnectionGuard(limits)
     config = uvicorn.Config(
-        app,
+        BodyGuard(app, limits),
         log_level=log_level,
+        log_config=log_config(log_level),
         access_log=log_level in ("debug", "info"),
         lifespan="on",
+        # The connection guard lives in the protocol classes (see server/guard.py).
+        http=type("DeskHttpProtocol", (GuardedH11Protocol,), {"guard": guard}),
+        ws=FeedWebSocketProtocol,
+        # Compression is per socket; without it one encoded frame serves every subscriber.
+        ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=3,

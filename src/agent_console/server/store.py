@@ -47,6 +47,7 @@ from agent_console.core.models import (
 )
 
 QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
+from agent_console.server.checks import is_id_text
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
 
@@ -117,6 +118,8 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
         key, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return key, int(ident)
     except (ValueError, UnicodeDecodeError) as exc:
+        if not is_id_text(ident):
+            raise ValueError(ident)
         raise Invalid("cursor is not one this server issued", field="cursor") from exc
 
 
@@ -318,6 +321,38 @@ class Store:
 
     # --- contacts ------------------------------------------------------------------------
 
+    def sync_presence(self, connected: dict[int, bool]) -> None:
+        """Presence that follows live connections: an agent with one is at least online, one
+        without is offline. Every change of one call goes out as ONE `presence.updated`
+        event: `{agent_id, presence}` for one agent, `{agents: [{agent_id, presence}, ...]}`
+        for several (a thousand agents connecting must not cost a thousand events)."""
+        changes: list[dict[str, Any]] = []
+        with self._write() as tx:
+            for agent_id, online in sorted(connected.items()):
+                row = tx.conn.execute(
+                    "SELECT presence, role FROM agents WHERE id = ?", (agent_id,)
+                ).fetchone()
+                if row is None or row["role"] == "integration":
+                    continue
+                if online and row["presence"] == "offline":
+                    new = "online"
+                elif not online and row["presence"] != "offline":
+                    new = "offline"
+                else:
+                    continue
+                tx.conn.execute("UPDATE agents SET presence = ? WHERE id = ?", (new, agent_id))
+                changes.append({"agent_id": agent_id, "presence": new})
+            if len(changes) == 1:
+                tx.emit("presence.updated", changes[0])
+            elif changes:
+                tx.emit("presence.updated", {"agents": changes})
+
+    def reset_presence(self) -> None:
+        """At start-up nobody is connected (the last run may have crashed): all offline."""
+        rows = self.conn.execute("SELECT id FROM agents WHERE presence != 'offline'").fetchall()
+        if rows:
+            self.sync_presence({row[0]: False for row in rows})
+
     def list_contacts(self, search: str | None, limit: int) -> list[Contact]:
         if search:
             pattern = f"%{search}%"
@@ -422,7 +457,7 @@ class Store:
             match = fts_query(query)
             text = "(ct.name LIKE ? OR ct.email LIKE ? OR c.subject LIKE ?"
             params += [pattern, pattern, pattern]
-            if query.strip().isdigit():
+            if is_id_text(query.strip()):  # `²` and `①` are digits to isdigit(), not ids
                 text += " OR c.id = ?"
                 params.append(int(query.strip()))
             if match:
