@@ -1,7 +1,8 @@
-"""Small modal screens: a fuzzy picker, a line prompt, and the 409 review."""
+"""Small modal screens: a filtering picker, a line prompt, and the 409 review."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -11,16 +12,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from agent_console.core.matching import Candidate, Index, Query
 from agent_console.core.models import Message
 from agent_console.tui.safe_text import untrusted, untrusted_line
 from agent_console.tui.widgets.steady import SteadyInput
 
 T = TypeVar("T")
+
+# A match on the label counts most; a body that merely contains the query, least.
+LABEL_WEIGHT, DETAIL_WEIGHT, SEARCH_WEIGHT = 1.0, 0.8, 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,7 @@ class Choice(Generic[T]):
     label: str  # untrusted: shown through the sanitizer, matched as plain text
     value: T
     detail: str = ""  # untrusted too
-    search: str = ""  # extra text the fuzzy match may look at (e.g. a body)
+    search: str = ""  # long text matched by substring or word prefix, never fuzzy (e.g. a body)
     rank: float = 0.0  # added to the match score: higher comes first (e.g. "in your language")
 
 
@@ -44,12 +48,20 @@ MODAL_CSS = """
 
 
 class PickerScreen(ModalScreen[T | None], Generic[T]):
-    """Type to filter (fuzzy), arrows to move, enter to choose, escape to cancel."""
+    """Type to filter, arrows to move, enter to choose, escape to cancel.
+
+    Filtering is `core.matching`: a fuzzy match on the label and detail, a bounded substring
+    or word-prefix match on the long `search` text, all folded once when the screen opens.
+    Long lists are filtered by a worker in slices; a newer keystroke cancels the older
+    filter, and results are drawn only for the query still in the box. At most `MAX_SHOWN`
+    entries are drawn: the list widget lays out every option it holds.
+    """
 
     DEFAULT_CSS = (
         MODAL_CSS.format(name="PickerScreen")
         + """
     PickerScreen OptionList { height: auto; max-height: 20; }
+    PickerScreen #picker-status { height: auto; color: $text-muted; }
     PickerScreen #picker-preview { height: auto; max-height: 10; color: $text-muted; padding: 1 0 0 0; }
     """
     )
@@ -58,6 +70,8 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         Binding("down", "move(1)", "Down", show=False, id="picker.down"),
         Binding("up", "move(-1)", "Up", show=False, id="picker.up"),
     ]
+    MAX_SHOWN = 50
+    SLICE = 200  # entries scored between two yields to the event loop
 
     def __init__(
         self,
@@ -74,13 +88,17 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.initial_query = query
         self.preview = preview
         self.hint = hint
+        self.index = Index([_candidate(choice) for choice in self.choices])
         self.shown_choices: list[Choice[T]] = []
+        self.matched = 0  # how many matched the query shown (more than are drawn, maybe)
+        self.shown_query: str | None = None  # the query the list was filtered for
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
             yield SteadyInput(value=self.initial_query, placeholder="filter", id="picker-filter")
             yield OptionList(id="picker-options")
+            yield Static(id="picker-status")
             if self.preview is not None:
                 yield Static(id="picker-preview")
             yield Static(Text(self.hint), classes="modal-hint")
@@ -91,30 +109,51 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     @on(Input.Changed, "#picker-filter")
     def _changed(self, event: Input.Changed) -> None:
-        self.refilter(event.value)
+        if len(self.index) <= self.SLICE:
+            self.refilter(event.value)  # small: cheaper than a worker, and never stale
+        else:
+            self.run_worker(self._filter(event.value), exclusive=True, group="picker-filter")
 
     def refilter(self, query: str) -> None:
-        if query.strip():
-            matcher = Matcher(query.strip())
-            scored = []
-            for choice in self.choices:
-                score = max(
-                    matcher.match(choice.label),
-                    matcher.match(choice.detail) * 0.8,
-                    matcher.match(choice.search) * 0.5,
-                )
-                if score > 0:
-                    scored.append((score + choice.rank, choice))
-            scored.sort(key=lambda pair: -pair[0])
-            self.shown_choices = [choice for _, choice in scored]
+        """Filter for `query` now, on the event loop (bounded: see core.matching)."""
+        parsed = Query.of(query)
+        order = self.index.ranked(self.index.scan(parsed)) if parsed else self.index.everything()
+        self._show(query, order)
+
+    async def _filter(self, query: str) -> None:
+        """Filter in slices, yielding between them: keys keep echoing, and the next keystroke
+        cancels this one (exclusive worker) at its next yield."""
+        parsed = Query.of(query)
+        if not parsed:
+            order = self.index.everything()
         else:
-            self.shown_choices = sorted(self.choices, key=lambda c: -c.rank)
+            hits: list[tuple[float, int]] = []
+            for start in range(0, len(self.index), self.SLICE):
+                hits += self.index.scan(parsed, start, start + self.SLICE)
+                await asyncio.sleep(0)
+            order = self.index.ranked(hits)
+        if query == self.query_one(Input).value:  # a late result for an old query is dropped
+            self._show(query, order)
+
+    def _show(self, query: str, order: list[int]) -> None:
+        self.shown_query = query
+        self.matched = len(order)
+        self.shown_choices = [self.choices[i] for i in order[: self.MAX_SHOWN]]
         options = self.query_one(OptionList)
-        options.clear_options()
-        options.add_options([Option(self._prompt(choice)) for choice in self.shown_choices])
+        options.set_options([Option(self._prompt(choice)) for choice in self.shown_choices])
         if self.shown_choices:
             options.highlighted = 0
+        self.query_one("#picker-status", Static).update(self._status(query))
         self._show_preview()
+
+    def _status(self, query: str) -> Text:
+        if not self.matched and query.strip():
+            status = Text("nothing matches ")
+            status.append_text(untrusted_line(query.strip(), "bold"))
+            return status
+        if self.matched > len(self.shown_choices):
+            return Text(f"{len(self.shown_choices)} of {self.matched} shown · type to narrow")
+        return Text("")
 
     def _prompt(self, choice: Choice[T]) -> Text:
         text = untrusted_line(choice.label, "bold")
@@ -146,7 +185,11 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         options.highlighted = max(0, min(len(self.shown_choices) - 1, current + step))
 
     @on(Input.Submitted, "#picker-filter")
-    def _submitted(self) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value != self.shown_query:
+            # Enter came before the filter of the last keystroke: never choose from a list
+            # filtered for another query.
+            self.refilter(event.value)
         self._choose(self.query_one(OptionList).highlighted)
 
     @on(OptionList.OptionSelected)
@@ -159,6 +202,14 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+def _candidate(choice: Choice) -> Candidate:
+    return Candidate(
+        short=((choice.label, LABEL_WEIGHT), (choice.detail, DETAIL_WEIGHT)),
+        long=((choice.search, SEARCH_WEIGHT),) if choice.search else (),
+        rank=choice.rank,
+    )
 
 
 class PromptScreen(ModalScreen[str | None]):

@@ -1,0 +1,174 @@
+"""Filtering and ranking for the pickers: bounded work per keystroke, whatever the text.
+
+Two matchers, chosen by the length of what they look at:
+
+- Short fields (a shortcode, a title, an agent's name) take a fuzzy subsequence match:
+  `clsg` finds `closing`. It is a greedy left-to-right scan with `str.find`, so it costs
+  O(len(query) x len(text)) at worst, never the exponential search of a best-alignment
+  matcher (Textual's `fuzzy.Matcher` took seconds on one 500-character body).
+- Long fields (a canned body) match when they contain the query, or when every word of
+  the query starts a word of the text (`pass res` finds "password reset"). Both are
+  substring searches: linear in the text.
+
+Everything is compared folded: case-insensitive (`casefold`) and accent-insensitive (`é`
+is `e`). Texts are folded once, when the index is built, so a keystroke only folds the
+query. Pure: no I/O, no UI; the console runs `scan` in slices to stay responsive.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_NON_WORD = re.compile(r"\W+")
+# Above this, the short-field matcher looks at the start only (names and titles are short).
+SHORT_LIMIT = 256
+
+# Scores of one field, before its weight: where the query was found decides.
+PREFIX, WORD_START, INSIDE, WORDS = 1.0, 0.9, 0.8, 0.7
+SUBSEQUENCE_MAX = 0.6
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of `text` for comparing, never for showing."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words_of(folded: str) -> str:
+    """The words of a folded text, each preceded by a space: `" " + word` finds a word start."""
+    return " " + _NON_WORD.sub(" ", folded).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A query folded once per keystroke."""
+
+    text: str  # folded, trimmed
+    compact: str  # without spaces, for the subsequence match
+    tokens: tuple[str, ...]  # its words, for the word-prefix match
+
+    @classmethod
+    def of(cls, raw: str) -> Query:
+        text = fold(raw).strip()
+        return cls(text, "".join(text.split()), tuple(_NON_WORD.sub(" ", text).split()))
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def short_score(query: Query, folded: str) -> float:
+    """Fuzzy subsequence score of a short folded field: 0 when it does not match."""
+    if not query or not folded:
+        return 0.0
+    text = folded[:SHORT_LIMIT]
+    at = text.find(query.text)
+    if at == 0:
+        return PREFIX
+    if at > 0:
+        return WORD_START if not text[at - 1].isalnum() else INSIDE
+    # Greedy subsequence: each character at its first place after the previous one. One
+    # find per query character, each starting past the last: linear in the text overall.
+    start = 0
+    previous = -2
+    runs = 0
+    word_starts = 0
+    for char in query.compact:
+        found = text.find(char, start)
+        if found < 0:
+            return 0.0
+        if found != previous + 1:
+            runs += 1
+        if found == 0 or not text[found - 1].isalnum():
+            word_starts += 1
+        previous = found
+        start = found + 1
+    length = len(query.compact)
+    # Fewer, longer runs and more hits at word starts rank higher; always below a substring.
+    quality = ((length - runs) + word_starts) / (2 * length)
+    return SUBSEQUENCE_MAX * (0.5 + 0.5 * quality)
+
+
+def long_score(query: Query, folded: str, words: str) -> float:
+    """Substring or word-prefix score of a long folded field: 0 when it does not match."""
+    if not query:
+        return 0.0
+    at = folded.find(query.text)
+    if at >= 0:
+        return WORD_START if at == 0 or not folded[at - 1].isalnum() else INSIDE
+    if query.tokens and all(f" {token}" in words for token in query.tokens):
+        return WORDS
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What one entry offers to match: short fields and long ones, each with a weight."""
+
+    short: Sequence[tuple[str, float]] = ()
+    long: Sequence[tuple[str, float]] = ()
+    rank: float = 0.0  # added to a match's score (e.g. "in the customer's language")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    short: tuple[tuple[str, float], ...]
+    long: tuple[tuple[str, str, float], ...]
+    rank: float
+
+
+class Index:
+    """Candidates folded once; `search` (or `scan` in slices, then `ranked`) per query."""
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        self.entries = [
+            _Entry(
+                tuple((fold(text[:SHORT_LIMIT]), weight) for text, weight in c.short),
+                tuple((f, words_of(f), weight) for text, weight in c.long for f in (fold(text),)),
+                c.rank,
+            )
+            for c in candidates
+        ]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def score(self, query: Query, index: int) -> float:
+        """The best weighted score of entry `index` over its fields; 0 when nothing matches."""
+        entry = self.entries[index]
+        best = 0.0
+        for text, weight in entry.short:
+            best = max(best, short_score(query, text) * weight)
+        if best < PREFIX:  # a long field can only help when no short one matched fully
+            for text, words, weight in entry.long:
+                best = max(best, long_score(query, text, words) * weight)
+        return best
+
+    def scan(self, query: Query, start: int = 0, stop: int | None = None) -> list[tuple[float, int]]:
+        """(score plus rank, index) of the entries in [start, stop) that match `query`."""
+        stop = len(self.entries) if stop is None else min(stop, len(self.entries))
+        hits = []
+        for i in range(start, stop):
+            score = self.score(query, i)
+            if score > 0:
+                hits.append((score + self.entries[i].rank, i))
+        return hits
+
+    def ranked(self, hits: list[tuple[float, int]]) -> list[int]:
+        """Best first; equal scores keep the candidates' own order."""
+        return [i for _, i in sorted(hits, key=lambda hit: (-hit[0], hit[1]))]
+
+    def everything(self) -> list[int]:
+        """The order with no query: by rank, then as given."""
+        return sorted(range(len(self.entries)), key=lambda i: (-self.entries[i].rank, i))
+
+    def search(self, raw: str) -> list[int]:
+        """Indexes of the entries matching `raw`, best first (all of them for an empty query)."""
+        query = Query.of(raw)
+        if not query:
+            return self.everything()
+        return self.ranked(self.scan(query))
