@@ -250,14 +250,12 @@ def test_is_clean() -> None:
         assert not is_clean(char), repr(char)
 
 
-def test_huge_line_is_fast() -> None:
-    line = "A" * 5_000_000 + "\x1b]52;c;aGk=\x07"
-    mixed = "日本語テキスト" * 700_000 + "\x1b[2J"
-    for text in (line, mixed):
-        start = time.perf_counter()
-        out = sanitize(text)
-        assert time.perf_counter() - start < 1.0
-        assert ESC not in out and out.startswith(text[:100])
+def test_huge_line_is_sanitized_to_its_end() -> None:
+    # How fast this is belongs in bench/ (never a timed assertion here).
+    for clean, tail in (("A" * 5_000_000, "\x1b]52;c;aGk=\x07"), ("日本語テキスト" * 700_000, "\x1b[2J")):
+        out = sanitize(clean + tail)
+        assert ESC not in out
+        assert out == clean + sanitize(tail) and sanitize(tail) != tail
 
 
 # --- clip ----------------------------------------------------------------------
@@ -364,11 +362,12 @@ async def test_textual_widgets_do_not_run_actions_from_untrusted_text() -> None:
             widget = app.query_one(f"#{widget_id}", Static)
             assert str(widget.render()) == Probe.PAYLOAD
             await pilot.click(f"#{widget_id}", offset=(1, 0))
-        await pilot.pause()
-        assert app.recorded == []
-        # the control proves the probe would notice a parsed action
+        # The control proves the probe notices a parsed action; clicked last, so once its action
+        # has run, any action from the clicks before it would have run too.
         await pilot.click("#control", offset=(1, 0))
-        await pilot.pause()
+        deadline = time.monotonic() + 10
+        while not app.recorded and time.monotonic() < deadline:
+            await pilot.pause(0.05)
         assert app.recorded == ["pwned"]
 
 

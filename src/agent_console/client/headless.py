@@ -20,7 +20,8 @@ Commands (`"id"` is optional and echoed back as `"re"`):
 
 End of input means "quit". Reports: {"event": "ready" | "connection" | "snapshot" |
 "outbox" | "state", ...}. The state is {"seq", "connection", "conversations": {id: [status,
-seq]}, "messages": {id: [message ids]} for tracked conversations, "outbox": counts}.
+seq]}, "messages": {id: [message ids]} for tracked conversations, "outbox": counts,
+"typing": {id: [who is typing]}}.
 
 A reply is durable once its answer `{"ok": true, "item": N}` is printed: if the process dies
 after that, the next start sends it, once. Messages of tracked conversations are read over
@@ -353,6 +354,12 @@ class HeadlessConsole:
             "outbox": self.outbox.counts() if self.outbox is not None else {},
             "resyncs": self.resyncs,
             "reconnects": self.engine.reconnects if self.engine is not None else 0,
+            # Who is typing where, as the feed said (expiry is the screen's business).
+            "typing": {
+                str(cid): sorted(key for key, signal in bucket.items() if signal.kind == "typing")
+                for cid, bucket in sorted(self.state.signals.items())
+                if any(signal.kind == "typing" for signal in bucket.values())
+            },
         }
 
 
