@@ -25,7 +25,7 @@ CONV_ID_KEY = "agent_console.conv_id"
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (0, "ok"),
     (1, "error (bad request, server error, unreadable config)"),
-    (2, "usage: a bad option or value (e.g. a bad --until or priority)"),
+    (2, "usage: a bad option, value or verb (e.g. a bad --until or priority)"),
     (3, "not authenticated: no token, a bad token, or not allowed"),
     (4, "not found: no such conversation, article, agent..."),
     (5, "conflict: someone wrote since you last looked"),

@@ -81,6 +81,10 @@ def convs(
 ) -> None:
     """List the queue, most urgent first (the one whose answer is due soonest on top).
 
+    SUMMARY is the subject, or for a chat the last message the customer saw (never a
+    private note). CSV has it as `summary`, and that message as `last_message`,
+    `last_message_id`, `last_message_kind` and `last_message_at`.
+
     \b
     Examples:
       agent-console convs --view mine
