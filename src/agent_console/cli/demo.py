@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent_console.client.config import TuiSettings, load_config
 from agent_console.server import db as database
 from agent_console.server.process import PARENT_ENV, ServerProcess
 from agent_console.server.seed import DEMO_AGENT_EMAIL, SIMULATOR_EMAIL, is_demo_desk
@@ -127,8 +128,6 @@ def run_demo(
     config_path: Path | None = None,
 ) -> int:
     # The config first: a bad one is an error to fix, never silently skipped.
-    from agent_console.client.config import TuiSettings, load_config
-
     config = load_config(config_path)
     settings = config.tui or TuiSettings()
     previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
@@ -181,14 +180,11 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
             return _wait_headless(server.url, agent_token)
         from agent_console.tui.app import run_console
 
-        settings = config.tui
-        return run_console(
-            server=server.url,
-            token=agent_token,
-            theme=theme,
-            keymap=config.keys,
-            low_bandwidth=settings.low_bandwidth if settings is not None else None,
-        )
+        # Every [tui] setting, as `agent-console` passes them: the demo is the same console.
+        settings = config.tui or TuiSettings()
+        options = {name: getattr(settings, name) for name in settings.__struct_fields__}
+        options["theme"] = theme
+        return run_console(server=server.url, token=agent_token, keymap=config.keys, **options)
     finally:
         # Shutting down: a second signal must not cut this short and orphan a child.
         for signum in STOP_SIGNALS:
