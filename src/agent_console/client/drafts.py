@@ -7,6 +7,7 @@ desk key carries the URL's rows over, so an upgrade or a new port loses no draft
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ class Drafts:
             " private INTEGER NOT NULL, body TEXT NOT NULL, updated_at REAL NOT NULL,"
             " PRIMARY KEY (server, conversation_id))"
         )
+        _add_seen_column(self.conn)
         self.server = server  # the key rows are filed under (the column keeps its old name)
 
     def adopt(self, key: str) -> int:
@@ -35,10 +37,12 @@ class Drafts:
         with self.conn:  # one transaction: a crash leaves either key, never half of each
             self.conn.execute("BEGIN IMMEDIATE")
             moved = self.conn.execute(
-                "INSERT INTO drafts(server, conversation_id, private, body, updated_at)"
-                " SELECT ?, conversation_id, private, body, updated_at FROM drafts WHERE server = ?"
+                "INSERT INTO drafts(server, conversation_id, private, body, updated_at, seen_message_id)"
+                " SELECT ?, conversation_id, private, body, updated_at, seen_message_id FROM drafts"
+                " WHERE server = ?"
                 " ON CONFLICT(server, conversation_id) DO UPDATE SET private = excluded.private,"
-                " body = excluded.body, updated_at = excluded.updated_at"
+                " body = excluded.body, updated_at = excluded.updated_at,"
+                " seen_message_id = excluded.seen_message_id"
                 " WHERE excluded.updated_at > drafts.updated_at",
                 (key, old),
             ).rowcount
@@ -46,15 +50,21 @@ class Drafts:
         self.server = key
         return max(moved, 0)
 
-    def save(self, conversation_id: int, body: str, *, private: bool) -> None:
+    def save(
+        self, conversation_id: int, body: str, *, private: bool, seen_message_id: int | None = None
+    ) -> None:
+        """`seen_message_id`: the newest message the agent had seen when this draft began, so
+        sending it later still shows what arrived while it was being written."""
         if not body.strip():
             self.discard(conversation_id)
             return
         self.conn.execute(
-            "INSERT INTO drafts(server, conversation_id, private, body, updated_at) VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO drafts(server, conversation_id, private, body, updated_at, seen_message_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(server, conversation_id) DO UPDATE SET private = excluded.private,"
-            " body = excluded.body, updated_at = excluded.updated_at",
-            (self.server, conversation_id, int(private), body, time.time()),
+            " body = excluded.body, updated_at = excluded.updated_at,"
+            " seen_message_id = excluded.seen_message_id",
+            (self.server, conversation_id, int(private), body, time.time(), seen_message_id),
         )
 
     def load(self, conversation_id: int) -> tuple[str, bool] | None:
@@ -64,6 +74,15 @@ class Drafts:
         ).fetchone()
         return None if row is None else (row[0], bool(row[1]))
 
+    def seen(self, conversation_id: int) -> int | None:
+        """The newest message the agent had seen when the draft began (None: no draft, or a
+        draft written before this was kept)."""
+        row = self.conn.execute(
+            "SELECT seen_message_id FROM drafts WHERE server = ? AND conversation_id = ?",
+            (self.server, conversation_id),
+        ).fetchone()
+        return None if row is None else row[0]
+
     def discard(self, conversation_id: int) -> None:
         self.conn.execute(
             "DELETE FROM drafts WHERE server = ? AND conversation_id = ?", (self.server, conversation_id)
@@ -71,3 +90,14 @@ class Drafts:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _add_seen_column(conn: sqlite3.Connection) -> None:
+    """Migration: databases from before drafts kept their seen mark gain the column (NULL)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(drafts)")}
+    if "seen_message_id" not in columns:
+        try:
+            conn.execute("ALTER TABLE drafts ADD COLUMN seen_message_id INTEGER")
+        except sqlite3.OperationalError as exc:  # another console migrated it just now
+            if "duplicate column" not in str(exc):
+                raise

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from agent_console.client.backend import Backend
 from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import NotAuthenticated, Unreachable
-from agent_console.core.models import Conversation, Event
+from agent_console.core.models import Agent, Conversation, Event
 
+# What a console holds: everything still in play. Resolved conversations can be many: views
+# of them page from the server on demand (`ConversationPage` keyset cursors).
 SNAPSHOT_STATUSES = ("open", "pending", "snoozed")
 SNAPSHOT_LIMIT = 20_000  # conversations a console holds locally; views beyond page from the server
 
@@ -37,6 +39,9 @@ class Snapshot:
     conversations: list[Conversation]
     head_seq: int
     replace: bool  # True after resync_required: drop what was held
+    # The roster as of the snapshot (presence included), read after the pages so the feed's
+    # replay from `head_seq` can only move it forward. None: the backend could not say.
+    agents: list[Agent] | None = None
 
 
 class SyncEngine:
@@ -86,10 +91,11 @@ class SyncEngine:
             cursor = page.next_cursor
             if cursor is None or len(conversations) >= SNAPSHOT_LIMIT:
                 break
+        agents = await self.backend.agents()
         # Resume from the first page's head: anything after it is replayed, and the
         # per-conversation seq keeps an older copy from overwriting a newer one.
         self.seq = head or 0
-        await self._emit(self.on_snapshot(Snapshot(conversations, self.seq, replace)))
+        await self._emit(self.on_snapshot(Snapshot(conversations, self.seq, replace, agents)))
 
     async def run(self) -> None:
         """Snapshot, then follow the feed forever (until cancelled)."""

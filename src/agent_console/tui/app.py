@@ -21,10 +21,11 @@ from agent_console.client.backoff import full_jitter
 from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
+from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
-from agent_console.tui.keys import check_keymap
+from agent_console.tui.keys import check_keymap, palette_help
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
@@ -38,6 +39,7 @@ class ConsoleApp(App[int]):
     TITLE = "agent-console"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Command palette: every action", show=False, id="app.palette"),
     ]
     ENABLE_COMMAND_PALETTE = True
 
@@ -165,6 +167,7 @@ class ConsoleApp(App[int]):
         if self.drafts is not None:
             self.drafts.adopt(key)
         if self.store.me is not None:
+            self.store.read_marks = ReadMarks(self.outbox_path, key, str(self.store.me.id))
             self.start_outbox(str(self.store.me.id), key)
         self.engine = SyncEngine(
             self.backend,
@@ -337,8 +340,9 @@ class ConsoleApp(App[int]):
     # --- command palette: every action ----------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
         console = self._console_screen()
+        # Textual's own "Keys" panel lists its internals; `?` is the console's help.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if console is None:
             return
         for binding in ConsoleScreen.BINDINGS:
@@ -346,7 +350,7 @@ class ConsoleApp(App[int]):
                 action = binding.action
                 yield SystemCommand(
                     binding.description,
-                    f"{binding.id} ({binding.key})",
+                    palette_help(console, binding),
                     lambda action=action: self.call_later(console.run_action, action),
                 )
         for theme in ("night-shift", "day-shift", "high-contrast", "terminal"):

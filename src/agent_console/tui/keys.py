@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.keys import Keys, _character_to_key
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
 _NAMED = (
@@ -128,3 +132,158 @@ def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
                 break
     return accepted, problems
 
+
+# --- help: what the agent reads ---------------------------------------------------------------
+
+# Groups in the order `?` shows them; within a group, the order an agent learns the keys in.
+# Ids not listed here (added later) join the group their prefix names, after these.
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Queue",
+        (
+            "queue.down",
+            "queue.up",
+            "queue.first",
+            "queue.last",
+            "queue.page_down",
+            "queue.page_up",
+            "queue.open",
+            "queue.filter",
+            "view.mine",
+            "view.unassigned",
+            "view.all",
+            "view.urgent",
+            "view.pending",
+            "view.snoozed",
+            "view.resolved",
+        ),
+    ),
+    (
+        "Conversation",
+        (
+            "thread.down",
+            "thread.up",
+            "thread.first",
+            "thread.last",
+            "thread.page_down",
+            "thread.page_up",
+            "thread.expand",
+            "conv.reply",
+            "conv.note",
+            "conv.assign_me",
+            "conv.resolve",
+            "conv.snooze",
+            "conv.pending",
+            "conv.reopen",
+            "conv.priority",
+            "conv.labels",
+            "conv.assign_agent",
+            "conv.assign_team",
+            "conv.unassign",
+            "conv.contact",
+            "conv.retry",
+            "kb.search",
+            "conv.back",
+        ),
+    ),
+    ("Composer", ("composer.send", "composer.toggle_mode", "composer.leave")),
+    ("App", ("agent.presence", "help", "app.palette", "app.quit")),
+)
+_PREFIX_GROUP = {
+    "queue": "Queue",
+    "view": "Queue",
+    "thread": "Conversation",
+    "conv": "Conversation",
+    "kb": "Conversation",
+    "composer": "Composer",
+}
+_ORDER = {ident: (g, i) for g, (_, idents) in enumerate(HELP_GROUPS) for i, ident in enumerate(idents)}
+_GROUP_INDEX = {name: g for g, (name, _) in enumerate(HELP_GROUPS)}
+
+_KEY_NAMES = {
+    "escape": "esc",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "home": "Home",
+    "end": "End",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "space": "space",
+    "tab": "tab",
+    "enter": "enter",
+    "delete": "del",
+    "backspace": "backspace",
+}
+_CHAR_FOR = {_character_to_key(chr(code)): chr(code) for code in range(33, 127)}
+
+
+def key_name(key: str) -> str:
+    """What a key is called on the keyboard: `slash` → `/`, `question_mark` → `?`, `f2` → `F2`."""
+    *mods, name = key.strip().split("+")
+    if name in _KEY_NAMES:
+        name = _KEY_NAMES[name]
+    elif name in _CHAR_FOR:
+        name = _CHAR_FOR[name]
+    elif len(name) > 1 and name[0] == "f" and name[1:].isdigit():
+        name = name.upper()
+    return "+".join([*mods, name])
+
+
+def group_of(ident: str) -> str:
+    if ident in _ORDER:
+        return HELP_GROUPS[_ORDER[ident][0]][0]
+    return _PREFIX_GROUP.get(ident.partition(".")[0], "App")
+
+
+def _sort_key(ident: str) -> tuple[int, int, str]:
+    group, index = _ORDER.get(ident, (_GROUP_INDEX[group_of(ident)], 999))
+    return (group, index, ident)
+
+
+def _typed_as_text(key: str) -> bool:
+    """A printable key with no modifier: an input or the composer takes it as text."""
+    return "+" not in key and (len(key) == 1 or key in _CHAR_FOR)
+
+
+def help_rows(screen: Screen) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The keys that work where the agent is, as bound now (remaps included), grouped and
+    in teaching order: [(group, [(keys, what it does, binding id), ...]), ...].
+
+    Only the console's own bindings (they have ids): Textual's internal ones (Scroll Left,
+    Focus Next) are no help to an agent. While a text box has focus, plain printable keys
+    type text, so the other places' one-letter keys are left out.
+    """
+    focused = screen.focused
+    typing = focused is not None and _is_text_box(focused)
+    rows: dict[str, tuple[list[str], str]] = {}
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.id or not binding.description:
+            continue
+        if typing and _typed_as_text(key) and active.node is not focused:
+            continue
+        keys, _ = rows.setdefault(binding.id, ([], binding.description))
+        name = key_name(key)
+        if name not in keys:
+            keys.append(name)
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for ident in sorted(rows, key=_sort_key):
+        keys, description = rows[ident]
+        groups.setdefault(group_of(ident), []).append((" ".join(keys), description, ident))
+    return [(name, groups[name]) for name, _ in HELP_GROUPS if name in groups]
+
+
+def _is_text_box(widget: object) -> bool:
+    from textual.widgets import Input, TextArea
+
+    return isinstance(widget, (Input, TextArea))
+
+
+def palette_help(screen: Screen, binding: Binding) -> str:
+    """Human key names for a console binding, as bound now (a remap shows its new key)."""
+    keys = [key_name(k) for k, a in screen.active_bindings.items() if a.binding.id == binding.id]
+    if not keys:
+        keys = [key_name(k) for k in binding.key.split(",") if k.strip()]
+    return " or ".join(dict.fromkeys(keys))

@@ -15,9 +15,10 @@ import msgspec
 from textual.message import Message as TextualMessage
 
 from agent_console.client.outbox import OutboxItem
+from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
-from agent_console.core.models import Agent, Conversation, Event, Team
+from agent_console.core.models import Agent, Conversation, ConversationPage, Event, Team
 from agent_console.core.reducer import Change, DeskState
 
 if TYPE_CHECKING:
@@ -47,8 +48,20 @@ class ConnectionChanged(TextualMessage):
         self.state = state
 
 
-VIEWS = ("mine", "unassigned", "all", "urgent")
-VIEW_TITLES = {"mine": "Mine", "unassigned": "Unassigned", "all": "All", "urgent": "Urgent"}
+# Keys 1-7. The first four are the working queue (open conversations); the last three show
+# what left it, so nothing snoozed, pending or resolved disappears from sight.
+VIEWS = ("mine", "unassigned", "all", "urgent", "pending", "snoozed", "resolved")
+VIEW_TITLES = {
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "all": "All",
+    "urgent": "Urgent",
+    "pending": "Pending",
+    "snoozed": "Snoozed",
+    "resolved": "Resolved",
+}
+STATUS_VIEWS = {"pending": "pending", "snoozed": "snoozed", "resolved": "resolved"}
+RESOLVED_PAGE = 100  # resolved conversations fetched per page when the Resolved view asks
 
 
 @dataclass
@@ -62,6 +75,13 @@ class DeskStore:
     pending: list[Event] = field(default_factory=list)
     frame_interval: float = 1 / 30
     loaded: bool = False
+    read_marks: ReadMarks | None = None
+    # Newest customer message per conversation (from the snapshot's previews and the feed).
+    last_customer: dict[int, int] = field(default_factory=dict)
+    # Resolved conversations are not in the snapshot: the Resolved view pages them in.
+    resolved_total: int | None = None
+    resolved_cursor: str | None = None
+    resolved_loaded: bool = False
     _flush_scheduled: bool = False
 
     # --- called by workers -----------------------------------------------------------
@@ -69,10 +89,24 @@ class DeskStore:
     def take_snapshot(self, snapshot: Snapshot) -> None:
         if snapshot.replace:
             change = self.desk.replace_snapshot(snapshot.conversations, snapshot.head_seq)
+            self.resolved_loaded = False  # pages read before the resync may be stale
         else:
             change = self.desk.load_snapshot(snapshot.conversations, snapshot.head_seq)
+        if snapshot.agents is not None:
+            self.take_agents(snapshot.agents)
+            change.presence = True
+        for conversation in snapshot.conversations:
+            self._note_customer(conversation)
+        if self.read_marks is not None:
+            self.read_marks.start_horizon(max(self.last_customer.values(), default=0))
         self.loaded = True
         self.app.post_message(StateChanged(change, resynced=snapshot.replace))
+
+    def take_agents(self, agents: list[Agent]) -> None:
+        """The roster as of a snapshot: presence from here on moves with the feed."""
+        self.agents = agents
+        self.desk.presence = {agent.id: agent.presence for agent in agents}
+        self._refresh_me()
 
     def take_events(self, events: list[Event]) -> None:
         self.pending.extend(events)
@@ -89,22 +123,97 @@ class DeskStore:
         held = self.desk.conversations.get(conversation.id)
         if held is None or held.seq <= conversation.seq:
             self.desk.conversations[conversation.id] = conversation
+            self._note_customer(conversation)
             self.app.post_message(StateChanged(Change(conversations={conversation.id})))
+
+    def take_resolved_page(self, page: ConversationPage, *, first: bool) -> None:
+        """A page of the Resolved view, read on demand."""
+        change = Change()
+        for conversation in page.items:
+            if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
+                change.conversations.add(conversation.id)
+                self._note_customer(conversation)
+        self.resolved_total = page.counts.all
+        self.resolved_cursor = page.next_cursor
+        self.resolved_loaded = True
+        if first:
+            change.presence = True  # the count in the status bar and tabs moved
+        self.app.post_message(StateChanged(change))
+
+    def forget_resolved(self, keep: set[int]) -> None:
+        """Leaving the Resolved view: drop what it paged in (it is read again on demand)."""
+        for conversation_id in [
+            c.id for c in self.desk.conversations.values() if c.status == "resolved" and c.id not in keep
+        ]:
+            del self.desk.conversations[conversation_id]
+        self.resolved_loaded = False
+        self.resolved_cursor = None
 
     def flush(self) -> None:
         self._flush_scheduled = False
         if not self.pending:
             return
         events, self.pending = self.pending, []
+        touched = {int(e.data["conversation"]["id"]) for e in events if "conversation" in e.data}
+        created = {int(e.data["conversation"]["id"]) for e in events if e.type == "conversation.created"}
+        # Held as resolved, or not held at all (the snapshot holds every unresolved one).
+        was_resolved = {
+            cid
+            for cid in touched - created
+            if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
+        }
         change = self.desk.apply_all(events, clock.utcnow())
-        if self.me is not None and change.presence and self.me.id in self.desk.presence:
-            self.me = msgspec.structs.replace(self.me, presence=self.desk.presence[self.me.id])
+        if self.resolved_total is not None:
+            # Keep the server's total in step with what the feed resolves and reopens.
+            now_resolved = {
+                cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
+            }
+            self.resolved_total += len(now_resolved - was_resolved) - len(was_resolved - now_resolved)
+        if change.presence:
+            self._refresh_me()
+        for message in change.messages:
+            if message.kind == "incoming":
+                held = self.last_customer.get(message.conversation_id, 0)
+                self.last_customer[message.conversation_id] = max(held, message.id)
+                change.conversations.add(message.conversation_id)  # its mark may light up
         if change:
             self.app.post_message(StateChanged(change))
 
+    def _refresh_me(self) -> None:
+        if self.me is not None and self.me.id in self.desk.presence:
+            self.me = msgspec.structs.replace(self.me, presence=self.desk.presence[self.me.id])
+
+    def _note_customer(self, conversation: Conversation) -> None:
+        last = conversation.last_message
+        if last is not None and last.kind == "incoming":
+            held = self.last_customer.get(conversation.id, 0)
+            self.last_customer[conversation.id] = max(held, last.id)
+
+    # --- read marks --------------------------------------------------------------------
+
+    def is_unread(self, conversation_id: int) -> bool:
+        """The customer wrote since this agent last had the conversation on screen."""
+        newest = self.last_customer.get(conversation_id)
+        if newest is None or self.read_marks is None:
+            return False
+        return newest > self.read_marks.seen(conversation_id)
+
+    def mark_read(self, conversation_id: int, message_id: int | None) -> bool:
+        """The agent has the conversation on screen up to `message_id`. True if a mark moved."""
+        if message_id is None or self.read_marks is None:
+            return False
+        return self.read_marks.mark(conversation_id, message_id)
+
     # --- queries for widgets -----------------------------------------------------------
 
+    def presence_of(self, agent: Agent) -> str:
+        """An agent's presence now: the feed's word, else the roster's."""
+        return self.desk.presence.get(agent.id, agent.presence)
+
     def in_view(self, conversation: Conversation, view: str) -> bool:
+        status = STATUS_VIEWS.get(view)
+        if status is not None:
+            return conversation.status == status
         if conversation.status != "open":
             return False
         if view == "mine":
@@ -119,11 +228,12 @@ class DeskStore:
             return conversation.priority == "urgent"
         return True
 
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(VIEWS, 0)
+    def counts(self) -> dict[str, int | None]:
+        """Conversations per view. Resolved: the server's total (None until first asked)."""
+        counts: dict[str, int | None] = dict.fromkeys(VIEWS, 0)
         for conversation in self.desk.conversations.values():
-            for view in VIEWS:
+            for view in VIEWS[:-1]:
                 if self.in_view(conversation, view):
-                    counts[view] += 1
+                    counts[view] += 1  # type: ignore[operator]
+        counts["resolved"] = self.resolved_total
         return counts
-

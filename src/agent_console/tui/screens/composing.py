@@ -50,7 +50,9 @@ class Composing(_Screen):
         self.pane.composer.input.focus()
 
     def action_kb(self) -> None:
-        conversation = self._lookup(self.open_id) if self.open_id else None
+        # The conversation the agent is on (open, or under the queue's cursor): its language first.
+        target = self.target()
+        conversation = self._lookup(target) if target else None
         locale = conversation.language if conversation else None
         backend = self.console.backend
 
@@ -68,7 +70,8 @@ class Composing(_Screen):
                 self.pane.composer.input.insert(("\n" if self.pane.composer.text else "") + text)
                 self.pane.composer.input.focus()
 
-        self.app.push_screen(KbScreen(search, backend.kb_article, self.console.kb_link), insert)
+        kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale)
+        self.app.push_screen(kb, insert)
 
     # --- composer ------------------------------------------------------------------------
 
@@ -86,6 +89,7 @@ class Composing(_Screen):
     def _composer_changed(self) -> None:
         if self.open_id is None or self.composer_for != self.open_id:
             return
+        self._mark_draft_start(self.open_id)
         now = clock.utcnow()
         if self.typing_until is None or self.typing_until - now < timedelta(seconds=3):
             if self.typing_until is None:
@@ -103,7 +107,20 @@ class Composing(_Screen):
         # Keyed to the conversation whose text the composer holds, never a stale one.
         if self.composer_for is not None and self.console.drafts is not None:
             composer = self.pane.composer
-            self.console.drafts.save(self.composer_for, composer.text, private=composer.private)
+            self.console.drafts.save(
+                self.composer_for,
+                composer.text,
+                private=composer.private,
+                seen_message_id=self.draft_seen.get(self.composer_for),
+            )
+
+    def _mark_draft_start(self, conversation_id: int) -> None:
+        """The first keystroke of a draft fixes what the agent had seen: anything newer is shown
+        for review on send. An emptied composer starts a new draft."""
+        if not self.pane.composer.text.strip():
+            self.draft_seen.pop(conversation_id, None)
+        elif conversation_id not in self.draft_seen:
+            self.draft_seen[conversation_id] = self.pane.thread.last_seen_id
 
     @on(ComposerInput.Send)
     def _send(self) -> None:
@@ -118,13 +135,14 @@ class Composing(_Screen):
         if not body.strip():
             self.notify("Nothing to send.", severity="warning")
             return
+        # What the agent had seen when this draft began, not the thread now: what arrived
+        # while typing is on screen, but unread; the server answers 409 and we review it.
+        seen = self.draft_seen.pop(self.open_id, self.pane.thread.last_seen_id)
         # A reply takes an unassigned conversation, queued first: it leaves Unassigned before
         # the customer sees the answer, so no colleague picks it up meanwhile.
         self.take_on_reply(self.open_id, private=composer.private)
         # Durable from here on: queued locally first, then sent (and resent) until it lands.
-        outbox.enqueue_message(
-            self.open_id, body, private=composer.private, last_seen_message_id=self.pane.thread.last_seen_id
-        )
+        outbox.enqueue_message(self.open_id, body, private=composer.private, last_seen_message_id=seen)
         if self.console.drafts is not None:
             self.console.drafts.discard(self.open_id)
         composer.set_text("")
@@ -171,6 +189,10 @@ class Composing(_Screen):
             composer = self.pane.composer
             composer.set_text(
                 f"{composer.text}\n{item.body}" if composer.text.strip() else item.body, private=item.private
+            )
+            # Reviewed: the draft now answers everything up to the newest message shown.
+            self.draft_seen[item.conversation_id] = max(
+                [m.id for m in item.unseen] + [self.pane.thread.last_seen_id or 0]
             )
             composer.input.focus()
         finally:

@@ -25,7 +25,7 @@ from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
-from agent_console.tui.store import VIEW_TITLES, VIEWS
+from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
 from agent_console.tui.widgets.queue_list import header as queue_header
@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from agent_console.tui.app import ConsoleApp
 
 WIDE = 140
+# Tab titles when the full ones do not fit (80 columns, over SSH).
+SHORT_TITLES = {
+    "mine": "Mine",
+    "unassigned": "Unas",
+    "all": "All",
+    "urgent": "Urg",
+    "pending": "Pend",
+    "snoozed": "Snz",
+    "resolved": "Res",
+}
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 FAR = "9999"
 
@@ -73,6 +83,9 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("2", "view('unassigned')", "Unassigned", id="view.unassigned"),
         Binding("3", "view('all')", "All", id="view.all"),
         Binding("4", "view('urgent')", "Urgent", id="view.urgent"),
+        Binding("5", "view('pending')", "Pending", show=False, id="view.pending"),
+        Binding("6", "view('snoozed')", "Snoozed", show=False, id="view.snoozed"),
+        Binding("7", "view('resolved')", "Resolved", show=False, id="view.resolved"),
         Binding("slash", "filter", "Filter", id="queue.filter"),
         Binding("r", "reply", "Reply", id="conv.reply"),
         Binding("n", "note", "Note", id="conv.note"),
@@ -92,7 +105,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("i", "contact", "Contact panel", show=False, id="conv.contact"),
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
-        Binding("question_mark", "help", "Help", id="help"),
+        Binding("question_mark,f1", "help", "Keys where you are", id="help"),
     ]
 
     def __init__(self) -> None:
@@ -105,10 +118,12 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.open_id: int | None = None
         self.composer_for: int | None = None  # whose draft the composer holds
         self.reviewing: set[int] = set()  # outbox items whose conflict is on screen
+        # Per conversation: the newest message seen when the draft began (kept with the draft).
+        self.draft_seen: dict[int, int | None] = {}
         # Held, not queried: state can arrive while the screen is still composing or already
         # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
-        self._queue = QueueList(self._lookup, id="queue")
+        self._queue = QueueList(self._lookup, unread=self._unread, id="queue")
         self._tabs = Static(id="view-tabs")
         self._header = Static(id="queue-header")
         self._new_marker = Static(id="new-marker")
@@ -133,6 +148,9 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def _lookup(self, conversation_id: int) -> Conversation | None:
         return self.console.store.desk.conversations.get(conversation_id)
 
+    def _unread(self, conversation_id: int) -> bool:
+        return self.console.store.is_unread(conversation_id)
+
     @property
     def queue(self) -> QueueList:
         return self._queue
@@ -151,6 +169,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
 
     def on_resize(self, event) -> None:  # noqa: ANN001 - textual.events.Resize
         self._layout(event.size.width)
+        self.refresh_tabs()
         self.call_after_refresh(self._refresh_header)
 
     def _refresh_header(self) -> None:
@@ -178,6 +197,9 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def apply(self, change: Change) -> None:
         """Redraw what `change` touched."""
         store = self.console.store
+        if change.conversations and self.view != "resolved":
+            # Only the Resolved view holds resolved conversations: memory stays bounded.
+            store.forget_resolved(keep={self.open_id} if self.open_id is not None else set())
         if change.conversations:
             self.rebuild_queue(created=change.created)
             self.refresh_tabs()
@@ -189,11 +211,26 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
             if mine:
-                self.run_worker(self.pane.thread.add(mine), group="thread-add")
+                self.run_worker(self._add_to_thread(mine), group="thread-add")
         if change.activity and self.open_id in change.activity:
             self._show_signals(self.open_id)
         if change.presence:
             self.refresh_status()
+            self.refresh_tabs()
+
+    async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
+        await self.pane.thread.add(messages)
+        self._mark_open_read()
+
+    def _pane_visible(self) -> bool:
+        return self.has_class("-wide") or self.has_class("-reading")
+
+    def _mark_open_read(self) -> None:
+        """What is on screen in the open conversation has been read: its `●` goes out."""
+        if self.open_id is None or not self._pane_visible() or self.composer_for != self.open_id:
+            return
+        if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
+            self.queue.refresh_conversations({self.open_id})
 
     def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
         store = self.console.store
@@ -205,16 +242,25 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         ]
         rows.sort(key=queue_order)
         self.queue.set_rows([c.id for c in rows], created=created)
+        if self.view == "resolved":
+            self._show_resolved_line()
         # A scrollbar may have come or gone with the rows: keep the titles over the columns.
         self.call_after_refresh(self._refresh_header)
 
     def refresh_tabs(self) -> None:
         counts = self.console.store.counts()
+        width = self.size.width - 2
         text = Text(no_wrap=True, overflow="ellipsis")
-        for number, view in enumerate(VIEWS, start=1):
-            style = "bold reverse" if view == self.view else ""
-            text.append(f" {number} {VIEW_TITLES[view]} {counts[view]} ", style)
-            text.append(" ")
+        for titles in (VIEW_TITLES, SHORT_TITLES):
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for number, view in enumerate(VIEWS, start=1):
+                style = "bold reverse" if view == self.view else ""
+                count = counts[view]
+                label = titles[view] if count is None else f"{titles[view]} {count:,}"
+                text.append(f" {number} {label} ", style)
+                text.append(" " if titles is VIEW_TITLES else "")
+            if text.cell_len <= width:
+                break
         if self.filter_text:
             text.append(" filter: ")
             text.append_text(untrusted_line(self.filter_text, "italic"))
@@ -226,17 +272,48 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self._status.show(
             store.connection,
             agent_name=me.name if me else "…",
-            presence=me.presence if me else "offline",
+            presence=store.presence_of(me) if me else "offline",
             counts=store.counts(),
             low_bandwidth=self.console.low_bandwidth,
         )
 
     @on(QueueList.NewBelow)
     def _new_below(self, event: QueueList.NewBelow) -> None:
+        if self.view == "resolved":
+            return  # the line tells how much of the Resolved view is loaded instead
         marker = self._new_marker
         marker.set_class(event.count > 0, "-show")
         if event.count:
             marker.update(Text(f"↓ {event.count} new below · G to jump"))
+
+    def _show_resolved_line(self) -> None:
+        store = self.console.store
+        marker = self._new_marker
+        marker.set_class(True, "-show")
+        if not store.resolved_loaded:
+            marker.update(Text("loading resolved conversations…"))
+            return
+        shown = len(self.queue.rows)
+        total = store.resolved_total or 0
+        more = " · G or the end of the list loads more" if store.resolved_cursor else ""
+        marker.update(Text(f"{shown:,} of {total:,} resolved{more}"))
+
+    @work(exclusive=True, group="resolved", exit_on_error=False)
+    async def load_resolved(self, *, more: bool = False) -> None:
+        """Page resolved conversations in from the server (keyset cursor), on demand."""
+        store = self.console.store
+        cursor = store.resolved_cursor if more else None
+        if more and cursor is None:
+            return
+        try:
+            page = await self.console.backend.conversations(
+                view="all", statuses=("resolved",), limit=RESOLVED_PAGE, cursor=cursor
+            )
+        except BackendError as exc:
+            self.console.report(exc, prefix="resolved conversations not loaded")
+            return
+        if self.view == "resolved":
+            store.take_resolved_page(page, first=not more)
 
     def _show_signals(self, conversation_id: int) -> None:
         store = self.console.store
@@ -273,6 +350,10 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # Side by side, the pane follows the cursor; one-at-a-time waits for enter.
         if self.has_class("-wide") and event.conversation_id is not None:
             self.open_conversation(event.conversation_id, focus=False)
+        store = self.console.store
+        near_end = self.queue.cursor_row >= len(self.queue.rows) - 3
+        if self.view == "resolved" and store.resolved_cursor and near_end:
+            self.load_resolved(more=True)
 
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
@@ -282,6 +363,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self.open_id = conversation_id
             self.load_conversation(conversation_id, previous)
         self.add_class("-reading")
+        self._mark_open_read()  # back to a conversation already loaded: what arrived is read now
         if focus:
             self.pane.thread.focus()
 
@@ -316,8 +398,15 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
                 await self.pane.thread.show_queued(item)
         draft = console.drafts.load(conversation_id) if console.drafts else None
+        if draft and console.drafts is not None:
+            # A draft from before seen marks were kept: what is on screen now is the best guess.
+            seen = console.drafts.seen(conversation_id)
+            self.draft_seen[conversation_id] = seen if seen is not None else self.pane.thread.last_seen_id
+        else:
+            self.draft_seen.pop(conversation_id, None)
         self.pane.composer.set_text(draft[0] if draft else "", private=draft[1] if draft else False)
         self.composer_for = conversation_id
+        self._mark_open_read()
         self._show_signals(conversation_id)
         if previous is not None:
             console.store.desk.forget_messages(previous)
@@ -340,7 +429,14 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     # --- actions -------------------------------------------------------------------------
 
     def action_view(self, view: str) -> None:
+        store = self.console.store
+        leaving_resolved = self.view == "resolved" and view != "resolved"
         self.view = view
+        if leaving_resolved:
+            store.forget_resolved(keep={self.open_id} if self.open_id is not None else set())
+        self._new_marker.set_class(False, "-show")
+        if view == "resolved":
+            self.load_resolved()
         self.rebuild_queue()
         self.refresh_tabs()
         self.remove_class("-reading")
@@ -391,7 +487,16 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.pane.toggle_class("-contact")
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self, "Keys on this screen"))
+        focused = self.focused
+        if focused is None or focused is self.queue:
+            place = "the queue"
+        elif focused.id == "queue-filter":
+            place = "the queue filter"
+        elif self.pane.composer in focused.ancestors_with_self:
+            place = "the composer"
+        else:
+            place = "the conversation"
+        self.app.push_screen(HelpScreen(self, f"Keys in {place}"))
 
 
 def _matches(conversation: Conversation, needle: str) -> bool:

@@ -1,4 +1,5 @@
-"""`?`: the keys that work where you are, as they are bound now (remaps included)."""
+"""`?`: the keys that work where you are, as they are bound now (remaps included), grouped
+(Queue, Conversation, Composer, App) in the order an agent learns them."""
 
 from __future__ import annotations
 
@@ -10,21 +11,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from agent_console.tui.keys import help_rows
 
-def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """(keys, what it does, binding id) for every binding active on `screen`'s focus chain."""
-    rows: dict[str, tuple[list[str], str, str]] = {}
-    for key, active in screen.active_bindings.items():
-        binding = active.binding
-        if not binding.description or binding.action in ("help",):
-            continue
-        ident = binding.id or binding.action
-        keys, description, _ = rows.setdefault(ident, ([], binding.description, ident))
-        display = screen.app.get_key_display(binding) if binding.key == key else key
-        if display not in keys:
-            keys.append(display)
-    out = [(" ".join(keys), description, ident) for keys, description, ident in rows.values()]
-    return sorted(out, key=lambda row: row[1].lower())
+# What the marks and the escape key mean: no key shows these, so help says them.
+LEGEND = (
+    ("●", "in the queue's `new` column: the customer wrote since you last opened the conversation"),
+    ("esc", "steps back one level: composer → thread → queue; clears the filter; closes any window"),
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -40,16 +33,23 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, screen: Screen, title: str) -> None:
         super().__init__()
-        self.rows = binding_rows(screen)
+        self.groups = help_rows(screen)
+        self.rows = [row for _, rows in self.groups for row in rows]
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, expand=True, show_header=True, header_style="bold")
-        table.add_column("Keys", no_wrap=True)
-        table.add_column("Action")
+        table = Table(box=None, expand=True, show_header=True, header_style="bold", pad_edge=False)
+        table.add_column("Keys", no_wrap=True, min_width=10)
+        table.add_column("Action", ratio=1)
         table.add_column(Text("id (for [keys] in config)"), style="dim", no_wrap=True)
-        for keys, description, ident in self.rows:
-            table.add_row(Text(keys, "bold"), Text(description), Text(ident))
+        for group, rows in self.groups:
+            table.add_row(Text(group, "bold underline"), Text(""), Text(""))
+            for keys, description, ident in rows:
+                table.add_row(Text(keys, "bold"), Text(description), Text(ident))
+            table.add_row(Text(""), Text(""), Text(""))
+        table.add_row(Text("Marks", "bold underline"), Text(""), Text(""))
+        for mark, meaning in LEGEND:
+            table.add_row(Text(mark, "bold"), Text(meaning), Text(""))
         with Vertical():
             yield Static(Text(self.title_text, "bold"))
             with VerticalScroll():

@@ -42,6 +42,13 @@ def snippet_text(snippet: str) -> Text:
     return text
 
 
+def same_language(locale: str, customer: str | None) -> bool:
+    """`pt-BR` is Portuguese for a customer whose language is `pt` (and the other way round)."""
+    if not customer:
+        return False
+    return locale.lower().split("-")[0] == customer.lower().split("-")[0]
+
+
 def plain_snippet(snippet: str) -> str:
     return sanitize(snippet).replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, "").replace("\n", " ").strip()
 
@@ -126,18 +133,26 @@ class KbScreen(ModalScreen[str | None]):
         self.show_hits(hits)
 
     def show_hits(self, hits: list[KbHit]) -> None:
-        self.hits = hits
+        # The customer's language first (stable: the search's own ranking within each part).
+        self.hits = sorted(hits, key=lambda hit: not same_language(hit.locale, self.locale))
         results = self.query_one(OptionList)
         results.clear_options()
-        for hit in hits:
-            prompt = untrusted_line(hit.title, "bold")
-            prompt.append(f"  [{hit.locale}]", "dim")
+        for hit in self.hits:
+            ours = same_language(hit.locale, self.locale)
+            # Every hit says its language up front: a reply must not quote the wrong one.
+            prompt = untrusted_line(f"{hit.locale:<5}", "bold reverse" if ours else "bold")
+            prompt.append(" ")
+            prompt.append_text(untrusted_line(hit.title, "bold"))
             prompt.append("\n")
             prompt.append_text(snippet_text(hit.snippet))
             results.add_option(Option(prompt))
-        if hits:
+        if self.hits:
             results.highlighted = 0
-        self.query_one("#kb-status", Static).update(Text(f"{len(hits)} article(s)"))
+        status = f"{len(self.hits)} article(s)"
+        if self.locale:
+            mine = sum(1 for hit in self.hits if same_language(hit.locale, self.locale))
+            status += f" · {mine} in the customer's language ({self.locale}), listed first"
+        self.query_one("#kb-status", Static).update(untrusted_line(status))
 
     def action_move(self, step: int) -> None:
         results = self.query_one(OptionList)

@@ -30,6 +30,8 @@ from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.format import channel_short, priority_mark, sla_label
 
 Lookup = Callable[[int], Conversation | None]
+Unread = Callable[[int], bool]
+UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -85,9 +87,12 @@ class QueueList(ScrollView, can_focus=True):
             super().__init__()
             self.count = count
 
-    def __init__(self, lookup: Lookup, *, name: str | None = None, id: str | None = None) -> None:
+    def __init__(
+        self, lookup: Lookup, *, unread: Unread | None = None, name: str | None = None, id: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id)
         self.lookup = lookup
+        self.unread = unread or (lambda _conversation_id: False)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
         self.unseen_new: set[int] = set()
@@ -161,9 +166,11 @@ class QueueList(ScrollView, can_focus=True):
         if conversation is None:
             return Strip.blank(width, self.rich_style)
         is_cursor = conversation_id == self.cursor_id
+        unread = self.unread(conversation_id)
         key = (
             conversation_id,
             conversation.seq,
+            unread,
             width,
             is_cursor,
             self.has_focus,
@@ -173,14 +180,14 @@ class QueueList(ScrollView, can_focus=True):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        strip = self._render_row(conversation, width, is_cursor)
+        strip = self._render_row(conversation, width, is_cursor, unread)
         self._cache[key] = strip
         return strip
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool) -> Strip:
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
         base = self.rich_style
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         label, level = sla_label(conversation, self._now)
@@ -205,7 +212,7 @@ class QueueList(ScrollView, can_focus=True):
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             line.append(_fit(who, assignee_width), self._style("queue--dim"))
         line.append(" ")
-        line.append("●" if conversation.unread_count else " ", self._style("queue--unread"))
+        line.append((UNREAD_MARK if unread else " ").center(3), self._style("queue--unread"))
         if is_cursor:
             line.stylize(self._style("queue--cursor"))
         segments = list(line.render(self.app.console))
@@ -288,7 +295,7 @@ def columns(width: int) -> tuple[int, int, int]:
     and the subject keeps at least 10 cells."""
     customer = 18 if width >= 100 else 14
     assignee = 14 if width >= 100 else (10 if width >= 70 else 0)
-    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 2 + (assignee + 1 if assignee else 0)
+    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
     return customer, max(10, width - fixed), assignee
 
 
@@ -298,7 +305,7 @@ def header(width: int) -> str:
     text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
-    return text
+    return text + " new"  # over the unread mark: the customer wrote since you last opened it
 
 
 def _fit(text: str, width: int) -> str:

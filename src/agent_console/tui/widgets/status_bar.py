@@ -1,8 +1,15 @@
-"""The status bar: connection state, the agent's presence, and queue counts."""
+"""The status bar: connection state, the agent's presence, queue counts, low-bandwidth, help.
+
+It must fit the terminal it is drawn in (80 columns over SSH is the common case). The
+essentials always stay: the connection state, your presence, a low-bandwidth mark when it
+is on, and `? help`. As the width shrinks the least useful parts go first: the counts (the
+view tabs show them too), the long low-bandwidth label, your name, then reconnect details.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
@@ -14,18 +21,84 @@ from agent_console.tui.safe_text import untrusted_line
 PRESENCE_STYLES = {"online": "bold green", "busy": "bold yellow", "away": "bold magenta", "offline": "dim"}
 
 
-def connection_label(state: ConnectionState, now_monotonic: float) -> tuple[str, str]:
+def connection_label(state: ConnectionState, now_monotonic: float, *, short: bool = False) -> tuple[str, str]:
     if state.kind == "live":
         return "● LIVE", "bold green"
     if state.kind == "reconnecting":
         wait = max(0, int((state.retry_at or now_monotonic) - now_monotonic + 0.999))
         stale = ""
         if state.since is not None:
-            stale = " · STALE since " + datetime.fromtimestamp(state.since).strftime("%H:%M")
-        return f"◌ RECONNECTING in {wait} s{stale}", "bold yellow"
+            since = datetime.fromtimestamp(state.since).strftime("%H:%M")
+            stale = f" · stale {since}" if short else f" · STALE since {since}"
+        return (f"◌ RETRY {wait}s{stale}" if short else f"◌ RECONNECTING in {wait} s{stale}"), "bold yellow"
     if state.kind == "offline":
-        return f"✕ OFFLINE {state.detail}".rstrip(), "bold red"
+        return f"✕ OFFLINE {'' if short else state.detail}".rstrip(), "bold red"
     return "◌ CONNECTING", "yellow"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusParts:
+    state: ConnectionState
+    agent_name: str
+    presence: str
+    counts: dict[str, int | None]
+    low_bandwidth: bool
+
+
+def _counts(counts: dict[str, int | None]) -> str:
+    get = counts.get
+    return (
+        f"mine {get('mine') or 0} · unassigned {get('unassigned') or 0}"
+        f" · open {get('all') or 0} · urgent {get('urgent') or 0}"
+    )
+
+
+# From the fullest line to the leanest: (counts, your name, short connection label, long low-bw mark).
+LEVELS = (
+    (True, True, False, True),
+    (False, True, False, True),
+    (False, True, False, False),
+    (False, False, False, False),
+    (False, False, True, False),
+)
+
+
+def status_text(parts: StatusParts, width: int, now_monotonic: float) -> Text:
+    """The fullest status line that fits `width` cells, `? help` at the right edge."""
+    left = right = Text()
+    for counts, name, short, long_lbw in LEVELS:
+        left, right = _compose(parts, now_monotonic, counts=counts, name=name, short=short, long_lbw=long_lbw)
+        gap = width - left.cell_len - right.cell_len
+        if gap >= 2:
+            return Text.assemble(left, " " * gap, right, no_wrap=True)
+    return _fit_right(Text.assemble(left, "  ", right, no_wrap=True), width)
+
+
+def _compose(
+    parts: StatusParts, now_monotonic: float, *, counts: bool, name: bool, short: bool, long_lbw: bool
+) -> tuple[Text, Text]:
+    label, style = connection_label(parts.state, now_monotonic, short=short)
+    left = Text(no_wrap=True)
+    left.append(label, style)
+    left.append("  ")
+    if name:
+        left.append_text(untrusted_line(parts.agent_name))
+        left.append(" ")
+    left.append(parts.presence, PRESENCE_STYLES.get(parts.presence, ""))
+    if counts:
+        left.append("  " + _counts(parts.counts))
+    right = Text(no_wrap=True)
+    if parts.low_bandwidth:
+        right.append("low-bandwidth" if long_lbw else "low-bw", "dim")
+        right.append("  ")
+    right.append("? help", "dim")
+    return left, right
+
+
+def _fit_right(text: Text, width: int) -> Text:
+    """Narrower than the leanest line: keep the start (connection, presence)."""
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 class StatusBar(Static):
@@ -33,27 +106,26 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.parts: StatusParts | None = None
+
     def show(
         self,
         state: ConnectionState,
         *,
         agent_name: str,
         presence: str,
-        counts: dict[str, int],
+        counts: dict[str, int | None],
         low_bandwidth: bool,
     ) -> None:
-        label, style = connection_label(state, time.monotonic())
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(label, style)
-        text.append("  ")
-        text.append_text(untrusted_line(agent_name))
-        text.append(" ")
-        text.append(presence, PRESENCE_STYLES.get(presence, ""))
-        text.append(
-            f"  mine {counts.get('mine', 0)} · unassigned {counts.get('unassigned', 0)}"
-            f" · open {counts.get('all', 0)} · urgent {counts.get('urgent', 0)}"
-        )
-        if low_bandwidth:
-            text.append("  low-bandwidth", "dim")
-        text.append("  ? help", "dim")
-        self.update(text)
+        self.parts = StatusParts(state, agent_name, presence, counts, low_bandwidth)
+        self.refresh()
+
+    def render(self) -> Text:
+        if self.parts is None:
+            return Text("")
+        return status_text(self.parts, self.content_size.width, time.monotonic())
+
+    def on_resize(self) -> None:
+        self.refresh()

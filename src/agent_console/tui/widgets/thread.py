@@ -91,8 +91,13 @@ class OutboxLine(Static):
 class ThreadView(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("e", "expand", "Show all of long messages", show=False, id="thread.expand"),
-        Binding("j,down", "scroll_down", "Scroll down", show=False, id="thread.down"),
-        Binding("k,up", "scroll_up", "Scroll up", show=False, id="thread.up"),
+        # In the thread, the queue's motion keys move through the conversation instead.
+        Binding("j,down", "scroll_down", "Scroll the conversation down", show=False, id="thread.down"),
+        Binding("k,up", "scroll_up", "Scroll the conversation up", show=False, id="thread.up"),
+        Binding("g,home", "scroll_home", "First message", show=False, id="thread.first"),
+        Binding("G,end", "scroll_end", "Newest message", show=False, id="thread.last"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down (thread)", show=False, id="thread.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up (thread)", show=False, id="thread.page_up"),
     ]
     DEFAULT_CSS = """
     ThreadView { height: 1fr; padding: 0 1; }
