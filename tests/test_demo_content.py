@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+import sqlite3
 import sys
 import tomllib
 import zoneinfo
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_console.core.clock import to_iso
 from agent_console.demo import dataset as demo
 from agent_console.demo.dataset import (
     ALLOWED_PLACEHOLDERS,
@@ -579,3 +581,87 @@ def test_follow_ups_and_pings(phrases: dict) -> None:
         assert random_impatient_ping(random.Random(3), code) in lang["pings"]
         assert random_follow_up(random.Random(3), code) == random_follow_up(random.Random(3), code)
     assert random_impatient_ping(random.Random(3), "xx") in phrases["lang"]["en"]["pings"]
+
+
+def test_every_language_has_a_customer_giving_up(phrases: dict) -> None:
+    from agent_console.demo.dataset import random_give_up
+
+    for code in languages():
+        assert len(phrases["lang"][code]["gave_up"]) >= 2, code
+        assert random_give_up(random.Random(3), code) in phrases["lang"][code]["gave_up"]
+    assert random_give_up(random.Random(3), "xx") in phrases["lang"]["en"]["gave_up"]
+
+
+def test_in_every_language_a_customer_can_say_it_is_urgent_and_be_heard(phrases: dict) -> None:
+    """The simulator's "this is urgent" pings are what the server's rule recognizes."""
+    from agent_console.core.urgency import says_urgent
+
+    for code in languages():
+        assert any(says_urgent(ping) for ping in phrases["lang"][code]["pings"]), code
+        assert not any(says_urgent(line) for line in phrases["lang"][code]["thanks"]), code
+
+
+# --- the seeded desk against the clock -----------------------------------------------------
+
+
+def _seeded(tmp_path: Path, at: datetime) -> sqlite3.Connection:
+    from agent_console.server import db
+    from agent_console.server.seed import seed_demo
+
+    conn = db.connect(tmp_path / "demo.db")
+    seed_demo(conn, now=at)
+    return conn
+
+
+def _on_time(conn: sqlite3.Connection, now: datetime, unassigned: bool = False) -> tuple[int, int]:
+    """(on time, waiting) among open conversations someone waits on."""
+    where = "status = 'open' AND due_at IS NOT NULL" + (" AND assignee_id IS NULL" if unassigned else "")
+    waiting = conn.execute(f"SELECT count(*) FROM conversations WHERE {where}").fetchone()[0]
+    on_time = conn.execute(
+        f"SELECT count(*) FROM conversations WHERE {where} AND due_at >= ?", (to_iso(now),)
+    ).fetchone()[0]
+    return on_time, waiting
+
+
+def test_most_of_the_seeded_desk_is_on_time_at_start(tmp_path: Path) -> None:
+    conn = _seeded(tmp_path, NOW)
+    on_time, waiting = _on_time(conn, NOW)
+    assert waiting > 100 and on_time > waiting / 2, (on_time, waiting)
+    on_time, waiting = _on_time(conn, NOW, unassigned=True)
+    assert on_time > waiting * 0.6, (on_time, waiting)  # the queue: mostly fresh, a late tail
+
+
+def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(tmp_path: Path) -> None:
+    from agent_console.server.seed import rebase_demo
+
+    conn = _seeded(tmp_path, NOW - timedelta(days=3))
+    before = conn.execute("SELECT id, body FROM messages ORDER BY id").fetchall()
+    order = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY queue_key, id")]
+    as_left = _on_time(conn, NOW - timedelta(days=3))
+    assert _on_time(conn, NOW)[0] == 0  # three days later, untouched: every row late
+    shift = rebase_demo(conn, now=NOW)
+    # The off time, counted from the desk's last sign of life (its newest message here).
+    assert timedelta(days=3) <= shift < timedelta(days=3, minutes=5)
+    assert _on_time(conn, NOW) == as_left
+    assert conn.execute("SELECT id, body FROM messages ORDER BY id").fetchall() == before
+    assert [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY queue_key, id")] == order
+    newest = conn.execute("SELECT max(created_at) FROM messages").fetchone()[0]
+    assert newest <= to_iso(NOW)
+    snoozed = conn.execute(
+        "SELECT min(snoozed_until) FROM conversations WHERE status = 'snoozed'"
+    ).fetchone()[0]
+    assert snoozed > to_iso(NOW)  # still asleep, as when it was left
+    assert rebase_demo(conn, now=NOW + timedelta(seconds=20)) == timedelta(0)  # used a moment ago
+
+
+def test_a_real_desk_is_never_moved_even_when_served_with_demo(tmp_path: Path) -> None:
+    from agent_console.server.run import prepare_database
+
+    conn = _seeded(tmp_path, NOW - timedelta(days=3))
+    conn.execute("UPDATE desk SET name = 'Acme Support'")  # not the demo's desk any more
+    before = conn.execute("SELECT max(created_at) FROM messages").fetchone()[0]
+    conn.close()
+    prepare_database(tmp_path / "demo.db", demo=True, demo_now=NOW)
+    conn = sqlite3.connect(tmp_path / "demo.db")
+    assert conn.execute("SELECT max(created_at) FROM messages").fetchone()[0] == before
+    conn.close()

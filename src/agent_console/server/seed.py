@@ -71,8 +71,11 @@ def is_demo_desk(conn: sqlite3.Connection) -> bool:
 
 
 def last_activity(conn: sqlite3.Connection) -> datetime | None:
-    """When the demo desk was last alive: its newest message."""
-    row = conn.execute("SELECT max(created_at) FROM messages").fetchone()
+    """When the demo desk was last alive: its newest message or event (a console leaving)."""
+    row = conn.execute(
+        "SELECT max(at) FROM (SELECT max(created_at) AS at FROM messages"
+        " UNION ALL SELECT max(at) FROM events)"
+    ).fetchone()
     return None if row[0] is None else from_iso(row[0])
 
 
