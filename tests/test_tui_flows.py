@@ -13,6 +13,7 @@ from agent_console.tui.app import ConsoleApp
 from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.screens.kb import KbScreen
+from agent_console.tui.screens.labels import LabelsScreen
 from agent_console.tui.screens.pickers import PickerScreen, PromptScreen, ReviewScreen
 from agent_console.tui.widgets.queue_list import QueueList
 from tests.conftest import Desk
@@ -202,9 +203,8 @@ async def test_assign_priority_labels_snooze_resolve(desk: Desk, tmp_path: Path)
         await pilot.press("enter")
         await wait_for(pilot, lambda: conversation(desk, cid)["priority"] == "urgent", what="urgent")
         await pilot.press("L")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="labels prompt")
-        await pilot.press(*"vip,billing")
-        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabelsScreen), what="labels picker")
+        await pilot.press(*"vip", "enter", *"billing", "enter", "ctrl+s")
         await wait_for(pilot, lambda: conversation(desk, cid)["labels"] == ["vip", "billing"], what="labels")
         await pilot.press("A")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="agent picker")

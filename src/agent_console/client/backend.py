@@ -20,6 +20,7 @@ from agent_console.core.models import (
     Event,
     KbArticle,
     KbHit,
+    LabelCount,
     Message,
     Team,
 )
@@ -89,6 +90,10 @@ class Backend(Protocol):
     async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None: ...
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None: ...
     async def set_presence(self, presence: str) -> Agent: ...
+
+    async def labels(self) -> list[LabelCount]:
+        """The desk's labels in use (folded), with how many conversations carry each."""
+        ...
 
     async def canned_responses(
         self, *, query: str | None = None, locale: str | None = None

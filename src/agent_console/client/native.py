@@ -37,6 +37,8 @@ from agent_console.core.models import (
     KbArticle,
     KbHit,
     KbSearchResult,
+    LabelCount,
+    LabelList,
     Message,
     MessagePage,
     Team,
@@ -186,6 +188,9 @@ class NativeBackend:
             if len(page.items) < 1000:
                 return items
             after = page.items[-1].id
+
+    async def labels(self) -> list[LabelCount]:
+        return (await self._call("GET", "/labels", LabelList)).items
 
     async def canned_responses(
         self, *, query: str | None = None, locale: str | None = None

@@ -198,6 +198,15 @@ class CannedList(Struct, kw_only=True):
     items: list[CannedResponse]
 
 
+class LabelCount(Struct, kw_only=True):
+    name: str
+    count: int  # conversations carrying it, whatever their status
+
+
+class LabelList(Struct, kw_only=True):
+    items: list[LabelCount]
+
+
 class KbSearchResult(Struct, kw_only=True):
     items: list[KbHit]
 

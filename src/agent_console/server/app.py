@@ -41,6 +41,7 @@ from agent_console.core.models import (
     InboundTyping,
     KbArticle,
     KbSearchResult,
+    LabelList,
     Message,
     MessagePage,
     NewMessage,
@@ -260,6 +261,11 @@ async def post_inbound_typing(request: Request, me: Agent, data: InboundTyping) 
     )
 
 
+@get(f"{API}/labels", summary="Labels in use, with how many conversations carry each, by name")
+async def list_labels(request: Request, me: Agent) -> LabelList:
+    return LabelList(items=_store(request).list_labels())
+
+
 @get(f"{API}/canned-responses", summary="Canned responses")
 async def list_canned(
     request: Request,
@@ -406,6 +412,7 @@ def create_app(
             post_viewing,
             post_inbound,
             post_inbound_typing,
+            list_labels,
             list_canned,
             kb_search,
             get_kb_article,

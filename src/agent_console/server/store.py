@@ -24,6 +24,7 @@ import msgspec
 
 from agent_console.core import sla, urgency
 from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
+from agent_console.core.labels import fold_label, label_problem
 from agent_console.core.models import (
     Agent,
     AgentRef,
@@ -39,6 +40,7 @@ from agent_console.core.models import (
     InboundResult,
     KbArticle,
     KbHit,
+    LabelCount,
     Message,
     MessagePreview,
     NewMessage,
@@ -448,7 +450,7 @@ class Store:
             params += list(statuses)
         if label:
             clauses.append("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value = ?)")
-            params.append(label)
+            params.append(fold_label(label))
         if contact_id is not None:
             clauses.append("c.contact_id = ?")
             params.append(contact_id)
@@ -614,7 +616,11 @@ class Store:
                     sets["team_id"] = patch.team_id
                     changed.append("team")
             if patch.labels is not unset:
-                labels = list(dict.fromkeys(patch.labels))
+                # Folded, so `VIP` and `vip` are one label whichever client sent it.
+                labels = list(dict.fromkeys(fold_label(label) for label in patch.labels))
+                for label in labels:
+                    if problem := label_problem(label):
+                        raise Invalid(f"labels: {label!r}: {problem}", field="labels")
                 if labels != current.labels:
                     sets["labels"] = json.dumps(labels)
                     changed.append("labels")
@@ -935,6 +941,21 @@ class Store:
                 (principal_id, key, request_hash, status, encoded, to_iso(tx.now)),
             )
         return status, encoded
+
+    # --- labels ---------------------------------------------------------------------------
+
+    def list_labels(self) -> list[LabelCount]:
+        """Every label in use, with how many conversations carry it, by name.
+
+        Folded here too: rows written before labels were folded count with their folded form."""
+        counts: dict[str, int] = {}
+        rows = self.conn.execute(
+            "SELECT value, count(*) FROM conversations c, json_each(c.labels) GROUP BY value"
+        ).fetchall()
+        for value, count in rows:
+            name = fold_label(value)
+            counts[name] = counts.get(name, 0) + count
+        return [LabelCount(name=name, count=counts[name]) for name in sorted(counts)]
 
     # --- canned responses and knowledge base ----------------------------------------------
 

@@ -40,6 +40,7 @@ def scopes() -> dict[str, list[Binding]]:
     from agent_console.tui.screens.console import ConsoleScreen
     from agent_console.tui.screens.help import HelpScreen
     from agent_console.tui.screens.kb import KbScreen
+    from agent_console.tui.screens.labels import LabelsScreen
     from agent_console.tui.screens.pickers import PickerScreen, PromptScreen, ReviewScreen
     from agent_console.tui.widgets.composer import ComposerInput
     from agent_console.tui.widgets.queue_list import QueueList
@@ -53,6 +54,7 @@ def scopes() -> dict[str, list[Binding]]:
         ComposerInput,
         KbScreen,
         PickerScreen,
+        LabelsScreen,
         PromptScreen,
         ReviewScreen,
         HelpScreen,

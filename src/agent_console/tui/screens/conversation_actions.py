@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent_console.core import clock
 from agent_console.core.models import ConversationPatch
-from agent_console.core.sanitize import sanitize_line
 from agent_console.core.undo import fields_of, predict, reversal, touched
 from agent_console.tui.format import zone
 from agent_console.tui.screens.confirm import ConfirmScreen
+from agent_console.tui.screens.labels import LabelsScreen, count_labels
 from agent_console.tui.screens.pickers import Choice, PickerScreen, PromptScreen
 from agent_console.tui.undo import describe, phrase
 
@@ -307,25 +307,17 @@ class ConversationActions(_Screen):
         if conversation is None:
             self.app.bell()
             return
+        # The labels this console holds open the picker at once; the desk's list follows.
+        known = count_labels(c.labels for c in self.console.store.desk.conversations.values())
 
-        def check(text: str) -> str | None:
-            labels = [part.strip() for part in text.split(",") if part.strip()]
-            if any(" " in label for label in labels):
-                return "labels are single words, separated by commas"
-            return None
-
-        def chosen(text: str | None) -> None:
-            if text is not None:
-                labels = [part.strip() for part in text.split(",") if part.strip()]
+        def chosen(labels: list[str] | None) -> None:
+            latest = self._lookup(target) or conversation
+            if labels is not None and labels != latest.labels:
                 self._patch(target, ConversationPatch(labels=labels), "labels set")
 
+        backend = self.console.backend
         self.app.push_screen(
-            PromptScreen(
-                "Labels (comma-separated; empty removes all)",
-                value=sanitize_line(", ".join(conversation.labels)),
-                check=check,
-            ),
-            chosen,
+            LabelsScreen(f"Labels of #{target}", conversation.labels, known, load=backend.labels), chosen
         )
 
     def action_presence(self) -> None:
