@@ -433,8 +433,14 @@ def test_labels(desk: Desk, env: dict) -> None:
     assert labels("--add", "vip,refund") == ["billing", "refund", "vip"]
     assert labels("--remove", "billing", "--add", "esim") == ["refund", "vip", "esim"]
     assert labels("--clear") == []
-    for bad in (["has space"], ["--add", "a b"], [], ["x", "--clear"], [","]):
+    for bad in (["has space"], ["--add", "a b"], [], ["x", "--clear"], [","], ["x" * 51]):
         assert invoke("conv", str(conv_id), "label", *bad, env=env).code == 2, bad
+    # Labels are one form whatever the case typed (the desk folds them): VIP is vip.
+    assert labels("VIP,Billing,vip") == ["vip", "billing"]
+    assert labels("--add", "Refund,VIP") == ["vip", "billing", "refund"]
+    assert labels("--remove", "BILLING,Vip") == ["refund"]
+    spaced = invoke("conv", str(conv_id), "label", "--add", "two words", env=env)
+    assert "'two words' is not a label: a label is one word" in spaced.stderr
 
 
 def test_untrusted_text_is_sanitized_in_text_output_only(desk: Desk, env: dict) -> None:

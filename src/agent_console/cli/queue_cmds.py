@@ -17,7 +17,6 @@ from agent_console.cli.options import EPILOG, Settings, command
 ViewName = Literal["mine", "unassigned", "all", "urgent"]
 PriorityName = Literal["urgent", "high", "normal", "low"]
 STATUS_NAMES = ("open", "pending", "snoozed", "resolved")
-LABEL_RE = re.compile(r"^[^\s,]{1,50}$")
 
 conv_app = typer.Typer(
     name="conv",
@@ -509,15 +508,18 @@ def priority(
 
 
 def _labels(text: str | None, what: str) -> list[str]:
+    """Comma-separated labels in the form the desk stores them (folded: `VIP` is `vip`), so
+    --add and --remove compare with the conversation's labels as the server keeps them."""
+    from agent_console.core.labels import fold_label, label_problem
+
     if text is None:
         return []
-    labels = [part.strip() for part in text.split(",") if part.strip()]
+    labels = [part for part in text.split(",") if part.strip()]
     for label in labels:
-        if not LABEL_RE.match(label):
-            raise typer.BadParameter(
-                f"{label!r} is not a label (1-50 characters, no spaces or commas)", param_hint=what
-            )
-    return labels
+        problem = label_problem(label)
+        if problem is not None:
+            raise typer.BadParameter(f"{label.strip()!r} is not a label: {problem}", param_hint=what)
+    return list(dict.fromkeys(fold_label(label) for label in labels))
 
 
 def label(
