@@ -9,7 +9,7 @@ from textual import events
 from textual.app import App
 from textual.widgets import Input
 
-from agent_console.tui.screens.pickers import PickerScreen
+from agent_console.tui.screens.pickers import Choice, PickerScreen
 from tests.conftest import Desk
 from tests.test_tui_flows import WIDE, console, focus_conversation, make_app, new_customer, ready
 from tests.tui_helpers import screen_text, wait_for
@@ -77,3 +77,41 @@ async def test_enter_right_after_typing_chooses_from_the_latest_filter(desk: Des
         type_ahead(app, [*"apn", "enter"])
         composer = console(app).pane.composer
         await wait_for(pilot, lambda: "APN" in composer.text, timeout=20, what="the APN response inserted")
+
+
+class PickerApp(App[None]):
+    """A bare app holding one picker over many long entries (more than one filter slice)."""
+
+    def __init__(self, choices: list[Choice[int]]) -> None:
+        super().__init__()
+        self.choices = choices
+        self.result: list[int | None] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(PickerScreen("Many", self.choices), self.result.append)
+
+
+def many_choices(count: int) -> list[Choice[int]]:
+    filler = "Thanks for waiting, we are checking the closing balance of your account. " * 12
+    return [
+        Choice(f"/entry-{i:04d}", i, detail=f"Entry {i}", search=f"{filler} code{i:04d}")
+        for i in range(count)
+    ]
+
+
+async def test_enter_typed_ahead_of_a_slow_filter_chooses_what_the_query_matches() -> None:
+    app = PickerApp(many_choices(2000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        type_ahead(app, [*"entry-1234", "enter"])
+        await wait_for(pilot, lambda: app.result, timeout=20, what="a choice")
+        assert app.result == [1234]
+
+
+async def test_escape_typed_ahead_of_filters_closes_the_picker() -> None:
+    app = PickerApp(many_choices(2000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        type_ahead(app, [*"closing balance code", *["backspace"] * 5, *"code1", "escape"])
+        await wait_for(pilot, lambda: app.result, timeout=20, what="the picker to close")
+        assert app.result == [None]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -92,11 +92,13 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.shown_choices: list[Choice[T]] = []
         self.matched = 0  # how many matched the query shown (more than are drawn, maybe)
         self.shown_query: str | None = None  # the query the list was filtered for
+        self.filter_box: Input | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
-            yield SteadyInput(value=self.initial_query, placeholder="filter", id="picker-filter")
+            self.filter_box = SteadyInput(value=self.initial_query, placeholder="filter", id="picker-filter")
+            yield self.filter_box
             yield OptionList(id="picker-options")
             yield Static(id="picker-status")
             if self.preview is not None:
@@ -112,7 +114,7 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         if len(self.index) <= self.SLICE:
             self.refilter(event.value)  # small: cheaper than a worker, and never stale
         else:
-            self.run_worker(self._filter(event.value), exclusive=True, group="picker-filter")
+            self._filter(event.value)
 
     def refilter(self, query: str) -> None:
         """Filter for `query` now, on the event loop (bounded: see core.matching)."""
@@ -120,6 +122,7 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         order = self.index.ranked(self.index.scan(parsed)) if parsed else self.index.everything()
         self._show(query, order)
 
+    @work(exclusive=True, group="picker-filter")
     async def _filter(self, query: str) -> None:
         """Filter in slices, yielding between them: keys keep echoing, and the next keystroke
         cancels this one (exclusive worker) at its next yield."""
@@ -132,8 +135,9 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
                 hits += self.index.scan(parsed, start, start + self.SLICE)
                 await asyncio.sleep(0)
             order = self.index.ranked(hits)
-        if query == self.query_one(Input).value:  # a late result for an old query is dropped
-            self._show(query, order)
+        box = self.filter_box
+        if box is not None and box.is_attached and query == box.value:
+            self._show(query, order)  # a late result for an old query (or a closed picker) is dropped
 
     def _show(self, query: str, order: list[int]) -> None:
         self.shown_query = query
@@ -198,10 +202,14 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     def _choose(self, index: int | None) -> None:
         if index is not None and 0 <= index < len(self.shown_choices):
-            self.dismiss(self.shown_choices[index].value)
+            self._close(self.shown_choices[index].value)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        self._close(None)
+
+    def _close(self, value: T | None) -> None:
+        self.workers.cancel_group(self, "picker-filter")  # no filter outlives the picker
+        self.dismiss(value)
 
 
 def _candidate(choice: Choice) -> Candidate:
