@@ -111,6 +111,8 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     @on(Input.Changed, "#picker-filter")
     def _changed(self, event: Input.Changed) -> None:
+        if not event.input.is_attached:
+            return  # typed ahead of an escape: the picker is closing
         if len(self.index) <= self.SLICE:
             self.refilter(event.value)  # small: cheaper than a worker, and never stale
         else:
