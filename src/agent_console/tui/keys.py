@@ -260,10 +260,13 @@ def help_rows(screen: Screen) -> list[tuple[str, list[tuple[str, str, str]]]]:
     focused = screen.focused
     typing = focused is not None and _is_text_box(focused)
     rows: dict[str, tuple[list[str], str]] = {}
+    here = None  # the group of the focused widget's own keys: listed first
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not binding.id or not binding.description:
             continue
+        if active.node is focused and here is None:
+            here = group_of(binding.id)
         if typing and _typed_as_text(key) and active.node is not focused:
             continue
         keys, _ = rows.setdefault(binding.id, ([], binding.description))
@@ -274,7 +277,11 @@ def help_rows(screen: Screen) -> list[tuple[str, list[tuple[str, str, str]]]]:
     for ident in sorted(rows, key=_sort_key):
         keys, description = rows[ident]
         groups.setdefault(group_of(ident), []).append((" ".join(keys), description, ident))
-    return [(name, groups[name]) for name, _ in HELP_GROUPS if name in groups]
+    names = [name for name, _ in HELP_GROUPS if name in groups]
+    if here in names:
+        names.remove(here)
+        names.insert(0, here)
+    return [(name, groups[name]) for name in names]
 
 
 def _is_text_box(widget: object) -> bool:
