@@ -202,8 +202,8 @@ class ConversationActions(_Screen):
             Choice(
                 agent.name,
                 agent.id,
-                detail=f"{agent.presence} · {agent.timezone}",
-                rank=1.0 if store.desk.presence.get(agent.id, agent.presence) == "online" else 0.0,
+                detail=f"{store.presence_of(agent)} · {agent.timezone}",  # live, from the feed
+                rank=1.0 if store.presence_of(agent) == "online" else 0.0,
             )
             for agent in store.agents
         ]
