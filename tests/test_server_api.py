@@ -232,17 +232,19 @@ def test_patch_each_field(desk: Desk) -> None:
 def test_patch_rejects_bad_values_and_changes_nothing(desk: Desk) -> None:
     cid = inbound(desk)["conversation_id"]
     before = desk.agent.get(f"/conversations/{cid}").json()
+    # 422: the body does not fit the schema; 409: it fits, but not now (no wake-up time, or
+    # one already past); 404: it names an agent or team that does not exist.
     cases = [
-        ({"priority": "critical"}, "priority"),
-        ({"status": "snoozed"}, "snoozed_until"),
-        ({"snoozed_until": "2001-01-01T00:00:00Z"}, "snoozed_until"),
-        ({"assignee_id": 999999}, "assignee_id"),
-        ({"team_id": 999999}, "team_id"),
-        ({"labels": ["has space"]}, "labels"),
-        ({"colour": "red"}, None),
+        ({"priority": "critical"}, "priority", 422),
+        ({"status": "snoozed"}, "snoozed_until", 409),
+        ({"snoozed_until": "2001-01-01T00:00:00Z"}, "snoozed_until", 409),
+        ({"assignee_id": 999999}, "assignee_id", 404),
+        ({"team_id": 999999}, "team_id", 404),
+        ({"labels": ["has space"]}, "labels", 422),
+        ({"colour": "red"}, None, 422),
     ]
-    for body, field in cases:
-        error = assert_error(desk.agent.patch(f"/conversations/{cid}", json=body), 422)
+    for body, field, status in cases:
+        error = assert_error(desk.agent.patch(f"/conversations/{cid}", json=body), status)
         if field:
             assert field in (error.get("field") or "") + error["message"], (body, error)
     assert desk.agent.get(f"/conversations/{cid}").json() == before
@@ -272,7 +274,7 @@ def test_same_idempotency_key_twice_gives_one_message(desk: Desk) -> None:
     assert bodies.count("once") == 1
     # The same key for a different request is refused, and creates nothing.
     other = desk.agent.post(f"/conversations/{cid}/messages", json={"body": "twice"}, headers=headers)
-    assert_error(other, 422, "idempotency_key_reused")
+    assert_error(other, 409, "idempotency_key_reused")
     bodies = [m["body"] for m in desk.agent.get(f"/conversations/{cid}/messages").json()["items"]]
     assert "twice" not in bodies
 

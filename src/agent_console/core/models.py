@@ -28,7 +28,11 @@ PRESENCES: tuple[str, ...] = ("online", "busy", "away", "offline")
 
 # Bounded strings keep one bad client from storing megabytes in a name.
 ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
-Label = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\s,]+$")]
+# No comma and none of the characters Python's str.isspace() counts, spelt out: `\s` means
+# fewer characters to a JSON Schema (ECMA) regex than to Python's, and the document must
+# allow exactly what the server takes.
+LABEL_PATTERN = r"^[^,\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
+Label = Annotated[str, Meta(min_length=1, max_length=50, pattern=LABEL_PATTERN)]
 Body = Annotated[str, Meta(min_length=1, max_length=200_000)]
 Id = Annotated[int, Meta(ge=1, le=2**53)]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
+import msgspec.inspect
 from litestar import Litestar, Request, Response, asgi, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
@@ -52,13 +53,13 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import db
-from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.checks import MAX_ID
 from agent_console.server.errors import handle_error
+from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
-from agent_console.server.store import Forbidden, Invalid, NotFound, Store
+from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -137,7 +138,9 @@ async def list_conversations(
     label: Annotated[str | None, Parameter(max_length=50)] = None,
     contact_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    cursor: Annotated[
+        str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -299,14 +302,14 @@ async def public_kb_article(request: Request, article_id: int) -> Response[str]:
     Article text is escaped, never interpreted: it is plain text in a <pre>-like block.
     """
     try:
+        if not 1 <= article_id <= MAX_ID:
+            raise NotFound(f"no knowledge-base article with id {article_id}")
         article = _store(request).get_kb_article(article_id)
     except NotFound:
         return Response("<h1>Not found</h1>", status_code=404, media_type="text/html")
     title = html.escape(article.title)
     body = html.escape(article.body)
     page = (
-        if not 1 <= article_id <= MAX_ID:
-            raise NotFound(f"no knowledge-base article with id {article_id}")
         f'<!doctype html><html lang="{html.escape(article.locale)}"><head><meta charset="utf-8">'
         f"<title>{title}</title></head><body><h1>{title}</h1>"
         f'<article style="white-space: pre-wrap; max-width: 45em">{body}</article></body></html>'
@@ -323,7 +326,7 @@ async def openapi_document(request: Request) -> dict[str, Any]:
 
 _ERROR_STATUSES = {
     "get": (401, 404, 422),
-    "patch": (400, 401, 403, 404, 413, 422),
+    "patch": (400, 401, 403, 404, 409, 413, 422),
     "post": (400, 401, 403, 404, 409, 413, 422),
 }
 _DESCRIPTIONS = {
@@ -331,21 +334,56 @@ _DESCRIPTIONS = {
     401: "Missing or invalid bearer token",
     403: "The token's role may not do this",
     404: "No such resource",
-    409: "Conflict: someone wrote since `last_seen_message_id` (the body lists what is unseen)",
-    413: "Request body over 1 MiB",
+    409: "Conflict: someone wrote since `last_seen_message_id` (the body lists what is unseen),"
+    " the `Idempotency-Key` was used for a different request, or the change is not possible"
+    " now (a snooze without a wake-up time, or one already past)",
+    413: "Request body over 1 MiB (the message states its size and the limit)",
     422: "Validation failed; `error.field` names the field",
 }
+
+
+# The shape the body decoder takes for a date-time, with the time zone a stored instant needs.
+DATE_TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
+)
+
+
+def _exact_dates(struct: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """Say what a date-time field takes: msgspec describes one inside a union as a bare
+    string, which lets a client (or a fuzzer) send `""`."""
+    info = msgspec.inspect.type_info(struct)
+    properties = schema.get("properties", {})
+    for field in getattr(info, "fields", ()):
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        if any(isinstance(kind, msgspec.inspect.DateTimeType) for kind in kinds):
+            exact = {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}
+            prop = properties.get(field.encode_name, {})
+            if "anyOf" in prop:
+                prop["anyOf"] = [exact if o.get("type") == "string" else o for o in prop["anyOf"]]
+            else:
+                properties[field.encode_name] = exact
+    return schema
 
 
 def build_openapi(app: Litestar) -> dict[str, Any]:
     """Litestar's generated document, with our error shape on every operation."""
     document = copy.deepcopy(app.openapi_schema.to_schema())
+    # Request bodies are described by msgspec itself, the decoder that enforces them:
+    # Litestar's rendering drops constraints inside lists (a label's minLength and pattern).
+    requests = [
+        struct
+        for struct in vars(models).values()
+        if isinstance(struct, type)
+        and issubclass(struct, msgspec.Struct)
+        and struct.__struct_config__.forbid_unknown_fields
+    ]
     (_, components) = msgspec.json.schema_components(
-        [ErrorResponse], ref_template="#/components/schemas/{name}"
+        [*requests, ErrorResponse], ref_template="#/components/schemas/{name}"
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in components.items():
-        schemas.setdefault(name, schema)
+        struct = getattr(models, name, None)
+        schemas[name] = _exact_dates(struct, schema) if struct in requests else schema
     # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
     for name, schema in schemas.items():
         struct = getattr(models, name, None)
@@ -382,16 +420,16 @@ def create_app(
     *,
     event_window: int = 100_000,
     ping_interval: float = 15.0,
+    limits: Limits | None = None,
 ) -> Litestar:
+    limits = limits or Limits()
     hub = Hub()
     store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
-    limits: Limits | None = None,
     async def events(scope: Any, receive: Any, send: Any) -> None:
-    limits = limits or Limits()
         await endpoint(scope, receive, send)
 
     app = Litestar(
@@ -435,9 +473,9 @@ def create_app(
     app.state.store = store
     app.state.hub = hub
     app.state.openapi = build_openapi(app)
+    app.state.routes = route_table(app)
+    app.state.body_limit_message = body_limit_message(limits.max_body)
     return app
 
 
 __all__ = ["create_app"]
-    app.state.routes = route_table(app)
-    app.state.body_limit_message = body_limit_message(limits.max_body)

@@ -16,7 +16,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from agent_console.core.models import ErrorBody, ErrorResponse
-from agent_console.server.store import Forbidden, Invalid, NotFound, Stale, StoreError
+from agent_console.server.store import (
+    Conflict,
+    Forbidden,
+    IdempotencyMismatch,
+    Invalid,
+    NotFound,
+    Stale,
+    StoreError,
+)
 
 log = logging.getLogger("agent_console.server")
 
@@ -39,7 +47,16 @@ HTTP_CODES = {
     422: "validation_failed",
     503: "unavailable",
 }
-_STORE_STATUS = {NotFound: 404, Invalid: 422, Forbidden: 403, Stale: 409, TooDeep: 400}
+# A key reused for another request conflicts with what the key already stands for: 409.
+_STORE_STATUS = {
+    NotFound: 404,
+    Invalid: 422,
+    Forbidden: 403,
+    Stale: 409,
+    Conflict: 409,
+    IdempotencyMismatch: 409,
+    TooDeep: 400,
+}
 
 
 def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:

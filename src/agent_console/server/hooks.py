@@ -120,7 +120,7 @@ def _check_body(raw: bytes, body_type: Any) -> None:
     except RecursionError:
         raise TooDeep("the body nests arrays or objects too deeply") from None
     try:
-        decoded = msgspec.json.decode(raw, type=body_type)
+        decoded = msgspec.convert(_whole_numbers(msgspec.json.decode(raw)), body_type, strict=True)
     except msgspec.ValidationError as exc:
         message = str(exc)
         path = message.rpartition(" - at `$.")[2].rstrip("`") if " - at `$." in message else None
@@ -129,6 +129,18 @@ def _check_body(raw: bytes, body_type: Any) -> None:
         check_dates(decoded)
     except BadInput as exc:
         raise Invalid(str(exc), field=str(exc).partition(":")[0]) from None
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`61261.0` is the integer 61261 in JSON Schema's eyes (and so in the document's):
+    accept it as one. `1.5` stays a float, and a float is no id."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

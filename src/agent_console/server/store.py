@@ -8,7 +8,6 @@ After commit, the events go to `listener` (the live-feed hub) for fan-out.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -47,9 +46,9 @@ from agent_console.core.models import (
     Team,
     TeamRef,
 )
+from agent_console.server.checks import is_id_text
 
 QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
-from agent_console.server.checks import is_id_text
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
 
@@ -76,6 +75,13 @@ class Invalid(StoreError):
 
 class Forbidden(StoreError):
     code = "forbidden"
+
+
+class Conflict(StoreError):
+    """Well formed, but not possible in the resource's state or at this time (a snooze
+    without a wake-up time, or one that has already passed)."""
+
+    code = "state_conflict"
 
 
 class Stale(StoreError):
@@ -111,18 +117,23 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{word}"*' for word in words[:12])
 
 
+# A page cursor: the last row's queue key as 20 digits, a dash, its id. Any text of this
+# shape is a position in the queue order, so the document can say exactly what is valid.
+CURSOR_PATTERN = r"^[0-9]{20}-[0-9]{1,16}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def encode_cursor(queue_key: str, conversation_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{queue_key}|{conversation_id}".encode()).decode()
+    return f"{re.sub(r'[^0-9]', '', queue_key)}-{conversation_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
-    try:
-        key, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return key, int(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        if not is_id_text(ident):
-            raise ValueError(ident)
-        raise Invalid("cursor is not one this server issued", field="cursor") from exc
+    """Back to (queue key, id); the key's text is rebuilt in the stored fixed-width form."""
+    if not _CURSOR.fullmatch(cursor):
+        raise Invalid("cursor is not one this server issued", field="cursor")
+    d, _, ident = cursor.partition("-")
+    key = f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}.{d[14:20]}Z"
+    return key, int(ident)
 
 
 @dataclass(slots=True)
@@ -321,8 +332,6 @@ class Store:
                 tx.emit("presence.updated", {"agent_id": agent_id, "presence": presence})
         return self.get_agent(agent_id)
 
-    # --- contacts ------------------------------------------------------------------------
-
     def sync_presence(self, connected: dict[int, bool]) -> None:
         """Presence that follows live connections: an agent with one is at least online, one
         without is offline. Every change of one call goes out as ONE `presence.updated`
@@ -354,6 +363,8 @@ class Store:
         rows = self.conn.execute("SELECT id FROM agents WHERE presence != 'offline'").fetchall()
         if rows:
             self.sync_presence({row[0]: False for row in rows})
+
+    # --- contacts ------------------------------------------------------------------------
 
     def list_contacts(self, search: str | None, limit: int) -> list[Contact]:
         if search:
@@ -564,11 +575,11 @@ class Store:
                     status = "snoozed"  # giving a wake-up time means "snooze"
             if status == "snoozed":
                 if snoozed_until is None:
-                    raise Invalid("snoozing needs snoozed_until", field="snoozed_until")
+                    raise Conflict("snoozing needs snoozed_until", field="snoozed_until")
                 if snoozed_until.tzinfo is None:
                     raise Invalid("snoozed_until needs a time zone", field="snoozed_until")
                 if snoozed_until <= tx.now:
-                    raise Invalid("snoozed_until must be in the future", field="snoozed_until")
+                    raise Conflict("snoozed_until must be in the future", field="snoozed_until")
             else:
                 snoozed_until = None
             if status != current.status:
@@ -611,7 +622,7 @@ class Store:
                             "SELECT name FROM teams WHERE id = ?", (patch.team_id,)
                         ).fetchone()
                         if team is None:
-                            raise Invalid(f"no team with id {patch.team_id}", field="team_id")
+                            raise NotFound(f"no team with id {patch.team_id}", field="team_id")
                         notes.append(f"{actor.name} assigned the conversation to team {team[0]}")
                     sets["team_id"] = patch.team_id
                     changed.append("team")
@@ -659,7 +670,7 @@ class Store:
             "SELECT * FROM agents WHERE id = ? AND role != 'integration'", (agent_id,)
         ).fetchone()
         if row is None:
-            raise Invalid(f"no agent with id {agent_id}", field="assignee_id")
+            raise NotFound(f"no agent with id {agent_id}", field="assignee_id")
         return self._agent(row)
 
     # --- messages ------------------------------------------------------------------------
