@@ -39,7 +39,11 @@ def die_with_parent() -> bool:
 
 
 class ServerProcess:
-    """A desk server child on a free loopback port. Use as a context manager."""
+    """A desk server child on a free loopback port. Use as a context manager.
+
+    The child dies with this process, even by SIGKILL (Linux). The kernel ties it to the
+    thread that started it, so start it from a thread that lives as long as you need it.
+    """
 
     def __init__(
         self,

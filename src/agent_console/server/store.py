@@ -231,13 +231,10 @@ class Store:
         row = self.conn.execute("SELECT id, name, public_url FROM desk").fetchone()
         return Desk(id=row[0], name=row[1], public_url=row[2])
 
-    def configure_desk(self, *, name: str | None = None, public_url: str | None = None) -> Desk:
-        """Set what was given (the caller validated it); keep the rest."""
+    def configure_desk(self, *, public_url: str) -> Desk:
+        """Set the desk's public base URL (the caller validated it)."""
         with self._write() as tx:
-            if name is not None:
-                tx.conn.execute("UPDATE desk SET name = ?", (name,))
-            if public_url is not None:
-                tx.conn.execute("UPDATE desk SET public_url = ?", (public_url.rstrip("/"),))
+            tx.conn.execute("UPDATE desk SET public_url = ?", (public_url.rstrip("/"),))
         return self.desk()
 
     # --- agents, teams, auth -----------------------------------------------------------
