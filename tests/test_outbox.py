@@ -175,6 +175,7 @@ async def test_patches_go_through_the_outbox_in_order(desk: Desk, tmp_path: Path
     outbox = Outbox(tmp_path / "local.db", desk.url)
     sender = OutboxSender(outbox, backend)
     try:
+        before = desk.agent.get("/conversations").json()["head_seq"]
         outbox.enqueue_message(cid, "Fixed it for you")
         patch = outbox.enqueue_patch(cid, ConversationPatch(status="resolved", priority="low"))
         await settle(outbox, sender)
@@ -185,8 +186,9 @@ async def test_patches_go_through_the_outbox_in_order(desk: Desk, tmp_path: Path
         head = desk.agent.get("/conversations").json()["head_seq"]
         await backend.update_conversation(cid, outbox.get(patch.id).patch())
         assert desk.agent.get("/conversations").json()["head_seq"] == head
-        thread = bodies(desk, cid)
-        assert thread.index("Fixed it for you") < len(thread) - 1  # the reply went out first
+        # The reply went out first: the server's log has its message before the resolve.
+        order = await asyncio.wait_for(_what_happened(backend, cid, before, count=2), 30)
+        assert order == ["message.created:Fixed it for you", "conversation.updated:resolved"], order
     finally:
         sender.close()
         await backend.aclose()
@@ -224,11 +226,22 @@ async def test_run_loop_sends_what_is_queued_while_it_runs(desk: Desk, tmp_path:
     sender = OutboxSender(
         outbox, backend, idle_poll=30, on_change=lambda i: sent.set() if i.state == "sent" else None
     )
+    drained = asyncio.Event()
+    drain = sender.drain
+
+    async def drain_and_tell() -> int:
+        result = await drain()
+        drained.set()
+        return result
+
+    sender.drain = drain_and_tell
     task = asyncio.create_task(sender.run())
     try:
-        await asyncio.sleep(0.05)  # the loop is asleep now, with nothing to do
+        await asyncio.wait_for(drained.wait(), 10)  # it found nothing to do and went to sleep
+        assert not sent.is_set()
         outbox.enqueue_message(cid, "queued while running")
-        await asyncio.wait_for(sent.wait(), 30)  # a bound on a hang, not a speed check
+        # Well inside the 30 s idle poll: only being woken by the new item sends it this soon.
+        await asyncio.wait_for(sent.wait(), 10)
         assert bodies(desk, cid).count("queued while running") == 1
     finally:
         task.cancel()
@@ -257,6 +270,24 @@ def test_which_answers_are_worth_another_try() -> None:
 
     assert all(_retryable(error(s)) for s in (None, 408, 429, 500, 502, 503, 504))
     assert not any(_retryable(error(s)) for s in (400, 403, 404, 409, 413, 422))
+
+
+async def _what_happened(backend: NativeBackend, cid: int, since: int, count: int) -> list[str]:
+    """The first `count` message and conversation events of one conversation after `since`."""
+    seen: list[str] = []
+    async for item in backend.feed(since):
+        event = item.event
+        if item.kind != "event" or event is None:
+            continue
+        message = event.data.get("message") or {}
+        ours = message.get("conversation_id") == cid and message.get("kind") != "activity"
+        if event.type == "message.created" and ours:
+            seen.append(f"message.created:{event.data['message']['body']}")
+        elif event.type == "conversation.updated" and event.data["conversation"]["id"] == cid:
+            seen.append(f"conversation.updated:{event.data['conversation']['status']}")
+        if len(seen) == count:
+            return seen
+    return seen
 
 
 def _port(desk: Desk) -> int:

@@ -8,6 +8,8 @@ import logging
 import uuid
 from pathlib import Path
 
+import pytest
+
 from agent_console.client.errors import NotAuthenticated
 from agent_console.client.logs import REDACTED, redact, setup_logging, teardown_logging
 from agent_console.client.native import NativeBackend
@@ -64,15 +66,11 @@ async def test_debug_log_of_a_real_session_holds_no_token(desk: Desk, tmp_path: 
         sender.close()
 
         refused = NativeBackend(desk.url, wrong)
-        try:
+        with pytest.raises(NotAuthenticated):
             await refused.me()
-        except NotAuthenticated:
-            pass
-        try:
+        with pytest.raises(NotAuthenticated):
             async for _ in refused.feed(0):
                 break
-        except NotAuthenticated:
-            pass
         await refused.aclose()
         # A careless log call of our own: token in the args, in the message, in a traceback.
         log = logging.getLogger("agent_console.test")

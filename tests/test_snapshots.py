@@ -23,7 +23,7 @@ from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.kb import KbScreen
 from tests.conftest import add_agent
-from tests.tui_helpers import wait_for
+from tests.tui_helpers import wait_for, wait_steady
 
 FROZEN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
@@ -65,7 +65,7 @@ async def settled(pilot) -> None:
         ),
         what="a settled console",
     )
-    await pilot.pause(0.3)
+    await wait_steady(pilot)
 
 
 def _console(app: ConsoleApp) -> ConsoleScreen:
@@ -81,7 +81,7 @@ async def open_first(pilot) -> None:
         lambda: console.open_id is not None and console.pane.thread.shown,
         what="the first conversation",
     )
-    await pilot.pause(0.5)
+    await wait_steady(pilot)
 
 
 async def kb_search(pilot) -> None:
@@ -90,14 +90,14 @@ async def kb_search(pilot) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, KbScreen), what="the KB modal")
     await pilot.press(*"esim install")
     await wait_for(pilot, lambda: pilot.app.screen.hits, what="KB results")
-    await pilot.pause(0.3)
+    await wait_steady(pilot)
 
 
 async def help_screen(pilot) -> None:
     await settled(pilot)
     await pilot.press("question_mark")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help screen")
-    await pilot.pause(0.2)
+    await wait_steady(pilot)
 
 
 SCREENS = {"queue": settled, "conversation": open_first, "kb": kb_search, "help": help_screen}

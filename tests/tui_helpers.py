@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 from textual.app import App
-from textual.pilot import Pilot
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widget import Widget
 
 
@@ -62,3 +62,18 @@ def poll(condition: Callable[[], object], timeout: float = 10.0, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def wait_steady(pilot: Pilot, timeout: float = 10.0, polls: int = 4) -> None:
+    """Let the app run until what it draws stops changing (the same screen `polls` times in a row):
+    for snapshots, instead of a fixed pause that may be too short under load."""
+    deadline = time.monotonic() + timeout
+    last, same = None, 0
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        now = screen_text(pilot.app)
+        same = same + 1 if now == last else 0
+        if same >= polls:
+            return
+        last = now
+    raise AssertionError(f"the screen never settled; it shows:\n{screen_text(pilot.app)}")
