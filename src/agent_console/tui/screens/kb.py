@@ -128,9 +128,15 @@ class KbScreen(ModalScreen[str | None]):
         try:
             hits = await self.search(query)
         except Exception as exc:  # noqa: BLE001 - shown to the agent, never raised into the UI
-            self.query_one("#kb-status", Static).update(Text(f"search failed: {exc}"))
+            if not self._gone():
+                self.query_one("#kb-status", Static).update(Text(f"search failed: {exc}"))
             return
-        self.show_hits(hits)
+        if not self._gone():
+            self.show_hits(hits)
+
+    def _gone(self) -> bool:
+        """The agent closed the search while a request ran: nothing is left to draw into."""
+        return not self.query("#kb-results")
 
     def show_hits(self, hits: list[KbHit]) -> None:
         # The customer's language first (stable: the search's own ranking within each part).
@@ -176,7 +182,10 @@ class KbScreen(ModalScreen[str | None]):
         try:
             article = await self.fetch(article_id)
         except Exception as exc:  # noqa: BLE001
-            self.query_one("#kb-status", Static).update(Text(f"could not open the article: {exc}"))
+            if not self._gone():
+                self.query_one("#kb-status", Static).update(Text(f"could not open the article: {exc}"))
+            return
+        if self._gone():
             return
         self.article = article
         reader = self.query_one(Markdown)
