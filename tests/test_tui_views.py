@@ -132,11 +132,12 @@ async def test_snoozed_pending_and_resolved_have_views_with_counts(desk: Desk, t
         await filter_to(pilot, resolved_name)
         await wait_for(pilot, lambda: queue.rows == [resolved] or resolved in queue.rows, what="resolved row")
         await pilot.press("escape")  # clear the filter
-        # Leaving the view lets go of them again (only the open one is kept).
+        # Leaving the view lets go of them again (at most the one that was open is kept).
+        before = sum(1 for c in app.store.desk.conversations.values() if c.status == "resolved")
         await pilot.press("3")
         await wait_for(pilot, lambda: not app.store.resolved_loaded, what="resolved pages dropped")
         held = [c for c in app.store.desk.conversations.values() if c.status == "resolved"]
-        assert all(c.id == screen.open_id for c in held)
+        assert before > 1 and len(held) <= 1
 
 
 async def test_resolved_view_loads_more_at_the_end(desk: Desk, tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.reviewing: set[int] = set()  # outbox items whose conflict is on screen
         # Per conversation: the newest message seen when the draft began (kept with the draft).
         self.draft_seen: dict[int, int | None] = {}
+        self._resolved_counted = False
         # Held, not queried: state can arrive while the screen is still composing or already
         # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
@@ -217,6 +218,9 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if change.presence:
             self.refresh_status()
             self.refresh_tabs()
+        if store.loaded and store.resolved_total is None and not self._resolved_counted:
+            self._resolved_counted = True
+            self.count_resolved()
 
     async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
         await self.pane.thread.add(messages)
@@ -297,6 +301,19 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         total = store.resolved_total or 0
         more = " · G or the end of the list loads more" if store.resolved_cursor else ""
         marker.update(Text(f"{shown:,} of {total:,} resolved{more}"))
+
+    @work(group="resolved-count", exit_on_error=False)
+    async def count_resolved(self) -> None:
+        """Tab 7's count before the view is opened: one row's page carries the server's total."""
+        try:
+            page = await self.console.backend.conversations(view="all", statuses=("resolved",), limit=1)
+        except BackendError:
+            self._resolved_counted = False  # asked again with the next change
+            return
+        store = self.console.store
+        if store.resolved_total is None:
+            store.resolved_total = page.counts.all
+            self.refresh_tabs()
 
     @work(exclusive=True, group="resolved", exit_on_error=False)
     async def load_resolved(self, *, more: bool = False) -> None:

@@ -76,13 +76,17 @@ class ConversationPane(Vertical):
         super().__init__(id=id)
         self.thread = ThreadView(id="thread")
         self.composer = Composer(id="composer")
+        # Held, not queried: state can reach the pane while the console is closing.
+        self._header = Static(id="conversation-header")
+        self._contact = ContactPanel(id="contact-panel")
+        self._signals = Static(id="presence-line")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="conversation-header")
+        yield self._header
         with Horizontal(id="conversation-body"):
             yield self.thread
-            yield ContactPanel(id="contact-panel")
-        yield Static(id="presence-line")
+            yield self._contact
+        yield self._signals
         yield self.composer
 
     def show_header(self, conversation: Conversation) -> None:
@@ -106,7 +110,7 @@ class ConversationPane(Vertical):
             text.append(
                 f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC"
             )
-        self.query_one("#conversation-header", Static).update(text)
+        self._header.update(text)
 
     async def load(
         self,
@@ -117,11 +121,11 @@ class ConversationPane(Vertical):
     ) -> None:
         self.show_header(conversation)
         await self.thread.show(conversation, messages, agent_zone)
-        self.query_one(ContactPanel).show(conversation, earlier)
+        self._contact.show(conversation, earlier)
 
     def update_conversation(self, conversation: Conversation) -> None:
         self.show_header(conversation)
         self.thread.update_conversation(conversation)
 
     def show_signals(self, text: Text | None) -> None:
-        self.query_one("#presence-line", Static).update(text or "")
+        self._signals.update(text or "")
