@@ -154,8 +154,8 @@ class DeskStore:
         if not self.pending:
             return
         events, self.pending = self.pending, []
-        touched = {int(e.data["conversation"]["id"]) for e in events if "conversation" in e.data}
-        created = {int(e.data["conversation"]["id"]) for e in events if e.type == "conversation.created"}
+        touched = {cid for e in events if (cid := _conversation_id(e)) is not None}
+        created = {cid for e in events if e.type == "conversation.created" and (cid := _conversation_id(e))}
         # Held as resolved, or not held at all (the snapshot holds every unresolved one).
         was_resolved = {
             cid
@@ -237,3 +237,11 @@ class DeskStore:
                     counts[view] += 1  # type: ignore[operator]
         counts["resolved"] = self.resolved_total
         return counts
+
+
+def _conversation_id(event: Event) -> int | None:
+    """The id of the conversation an event carries a copy of (None if it carries none)."""
+    conversation = event.data.get("conversation")
+    if isinstance(conversation, dict) and isinstance(conversation.get("id"), int):
+        return conversation["id"]
+    return None
