@@ -37,6 +37,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from agent_console.server.feed import FEED_EXTENSION
 
 MAX_BODY = 1024 * 1024
+# How long a dropped slow reader has to read what is queued and the 4008 close behind it
+# before its socket is abandoned (the memory it pins is bounded by the feed buffer meanwhile).
+SLOW_CLOSE_GRACE = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +237,7 @@ class FeedSocket:
         protocol.conn.send_close(code, reason)
         protocol.transport.write(b"".join(protocol.conn.data_to_send()))
         protocol.close_sent = True
-        protocol.close_timer = protocol.loop.call_later(protocol.close_timeout, protocol.transport.abort)
+        protocol.close_timer = protocol.loop.call_later(SLOW_CLOSE_GRACE, protocol.transport.abort)
 
 
 class FeedWebSocketProtocol(WebSocketsSansIOProtocol):
