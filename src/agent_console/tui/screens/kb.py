@@ -135,8 +135,9 @@ class KbScreen(ModalScreen[str | None]):
             self.show_hits(hits)
 
     def _gone(self) -> bool:
-        """The agent closed the search while a request ran: nothing is left to draw into."""
-        return not self.query("#kb-results")
+        """The agent closed the search while a request ran: nothing is left to draw into (its
+        widgets go one by one as it closes, so all that a result draws into must be there)."""
+        return not (self.query("#kb-results") and self.query("#kb-status") and self.query(Markdown))
 
     def show_hits(self, hits: list[KbHit]) -> None:
         # The customer's language first (stable: the search's own ranking within each part).
