@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             drain_timeout=args.drain_timeout,
         )
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the session went away
             loop.add_signal_handler(signum, console.stop)
         try:
             return await console.run()
