@@ -51,6 +51,7 @@ NAME_LIMIT = 190
 PER_CONVERSATION = 2
 TAG = re.compile(r"VEC(\d{3})~")
 HUGE_SHOWN = re.compile("A{80}")
+HUGE_TAIL = re.compile("A{20}" + re.escape(sanitize("\x1b[2J")))
 SHOWN = re.compile(r"VEC\d{3}~|A{80}")
 QUEUE_SHOWN = re.compile(r" mail ")  # a queue row: every conversation here came in by e-mail
 CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -215,17 +216,24 @@ def terminal_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_every_vector_reaches_the_terminal_harmless(fresh_desk: Desk, terminal_env: dict[str, str]) -> None:
-    desk = fresh_desk
+def deliver_corpus(desk: Desk) -> tuple[list[Case], dict[int, list[Case]]]:
+    """Every case into the desk, two to a conversation; the huge one alone, and last."""
     cases = build_cases()
     ordinary = [case for case in cases if case.vector.category != "huge"]
     groups = [ordinary[at : at + PER_CONVERSATION] for at in range(0, len(ordinary), PER_CONVERSATION)]
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda group: deliver(desk, group), groups))
-    for case in cases:  # the huge one alone, and last in the queue
-        if case not in ordinary:
-            deliver(desk, [case])
-    conversations = len(groups) + len(cases) - len(ordinary)
+        ids = list(pool.map(lambda group: deliver(desk, group), groups))
+    huge = [case for case in cases if case not in ordinary]
+    groups.append(huge)
+    ids.append(deliver(desk, huge))
+    return cases, dict(zip(ids, groups, strict=True))
+
+
+def test_every_vector_reaches_the_terminal_harmless(fresh_desk: Desk, terminal_env: dict[str, str]) -> None:
+    desk = fresh_desk
+    cases, by_conversation = deliver_corpus(desk)
+    ordinary = [case for case in cases if case.vector.category != "huge"]
+    conversations = len(by_conversation)
     code = (
         "import sys\n"
         "from agent_console.tui.app import run_console\n"
@@ -252,6 +260,15 @@ def test_every_vector_reaches_the_terminal_harmless(fresh_desk: Desk, terminal_e
             plain = CSI.sub("", terminal.text(start))
             shown.update(int(n) for n in TAG.findall(plain))
             if HUGE_SHOWN.search(plain):
+                # Show all of it (e) and go to its end: the dangerous tail must be drawn too, so
+                # the forbidden check below covers it.
+                tail = terminal.mark()
+                terminal.press(b"e")
+                terminal.settle(quiet=0.2, at_most=10.0)
+                terminal.press(b"\x1b[F")  # end
+                assert terminal.wait_for(HUGE_TAIL, tail, timeout=30), (
+                    "the huge message's tail was never drawn"
+                )
                 shown.update(case.index for case in cases if case not in ordinary)
             back = terminal.mark()
             terminal.press(b"\x1b")  # back to the queue, alone (ESC then j within ESCDELAY is alt+j)
@@ -385,3 +402,143 @@ def test_raw_invalid_utf8_body_is_a_client_error(fresh_desk: Desk) -> None:
                 pass
             response = httpx.post(f"{fresh_desk.api}/inbound", content=body, headers=headers)
             assert response.status_code == 400, (vector.name, response.status_code)
+
+
+# --- on screen: every vector's whole payload, as the agent sees it ------------------------------------
+
+
+def _as_stored(text: str) -> tuple[str, str]:
+    """A name or subject as the server may keep it: as sent, or without surrounding blanks."""
+    return text, text.strip(" \t\r\n")
+
+
+def _squash(text: str) -> str:
+    """Text with its whitespace taken out: line wrapping moves and drops spaces, nothing else."""
+    return "".join(text.split())
+
+
+async def _item_rows(pilot, thread, item) -> list[str]:  # noqa: ANN001 - pilot and widgets
+    """Every row of one message as the terminal shows it, scrolling the thread to bring each into view."""
+    from tests.tui_helpers import region_rows
+
+    rows: dict[int, str] = {}
+    top, height = item.virtual_region.y, item.virtual_region.height
+    view = thread.scrollable_content_region.height
+    for y in range(top, top + height, max(1, view - 1)):
+        thread.scroll_to(y=y, animate=False, immediate=True)
+        await pilot.pause()
+        content = item.content_region
+        for screen_y, row in region_rows(
+            pilot.app, content.intersection(thread.scrollable_content_region)
+        ).items():
+            rows[screen_y - content.y] = row.rstrip()
+    assert rows, f"message {item.message.id} was never on screen"
+    missing = [n for n in range(item.content_region.height) if n not in rows]
+    assert not missing, f"rows {missing[:5]} of message {item.message.id} were never on screen"
+    return [rows[n] for n in sorted(rows)]
+
+
+@pytest.mark.timeout(400)
+async def test_every_vector_is_shown_whole_on_screen(fresh_desk: Desk, tmp_path: Path) -> None:
+    """Each vector's whole message (long ones expanded with `e`), every `expect`, and the vectors
+    used as contact names and subjects, read off the console's screen: a payload the console
+    dropped, cut or rewrote after its tag fails here."""
+    from agent_console.client.drafts import Drafts
+    from agent_console.client.native import NativeBackend
+    from agent_console.core.sanitize import sanitize_line
+    from agent_console.tui.app import ConsoleApp
+    from agent_console.tui.widgets.thread import MessageItem
+    from tests.tui_helpers import region_text, wait_for
+
+    desk = fresh_desk
+    cases, by_conversation = deliver_corpus(desk)
+    backend = NativeBackend(desk.url, desk.agent_token)
+    app = ConsoleApp(backend, drafts=Drafts(tmp_path / "l.db", desk.url), outbox_path=tmp_path / "l.db")
+    problems: list[str] = []
+    checked = Counter()
+    async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.store.loaded and all(c in app.store.desk.conversations for c in by_conversation),
+            timeout=60,
+            what="every conversation in the console",
+        )
+        screen = app.screen_stack[-1]
+        await pilot.press("3")  # the All view
+        queue = screen.queue
+        await wait_for(pilot, lambda: set(by_conversation) <= set(queue.rows), what="the All view")
+        for position in range(len(queue.rows)):
+            cid = queue.rows[position]
+            if cid not in by_conversation:
+                continue
+            group = by_conversation[cid]
+            screen.open_conversation(cid)
+            thread = screen.pane.thread
+            await wait_for(
+                pilot,
+                lambda t=thread, c=cid, g=group: (
+                    [i.message.conversation_id for i in t.query(MessageItem)] == [c] * (len(g) + 1)
+                    and all(i.virtual_region.height > 0 for i in t.query(MessageItem))  # laid out
+                ),
+                timeout=20,
+                what=f"conversation {cid}'s thread",
+            )
+            if any(item.clipped for item in thread.query(MessageItem)):
+                await pilot.press("e")  # show all of the long message
+                await wait_for(
+                    pilot,
+                    lambda t=thread: not any(item.clipped for item in t.query(MessageItem)),
+                    timeout=60,
+                    what="the long message in full",
+                )
+                checked["expanded"] += 1
+            conversation = app.store.desk.conversations[cid]
+            header = region_text(app, screen.pane.query_one("#conversation-header"))
+            for case in group:
+                items = [i for i in thread.query(MessageItem) if i.message.body.startswith(case.tag)]
+                assert items, (case.tag, [i.message.body[:20] for i in thread.query(MessageItem)])
+                item = items[0]
+                rows = await _item_rows(pilot, thread, item)
+                shown = _squash("\n".join(rows))
+                author, _, body = shown.partition(_squash(case.tag))  # author and time, then the message
+                expected = _squash(sanitize(f"{case.tag} {case.text}"))
+                if not body or expected != _squash(case.tag) + body:
+                    at = next(
+                        (
+                            n
+                            for n, (a, b) in enumerate(zip(expected, shown[len(author) :], strict=False))
+                            if a != b
+                        ),
+                        0,
+                    )
+                    problems.append(
+                        f"{case.vector.name}: shown {shown[len(author) + max(0, at - 20) :][:60]!r},"
+                        f" sent {expected[max(0, at - 20) : at + 40]!r}"
+                    )
+                for literal in case.vector.expect:
+                    lines = "\n".join(rows)
+                    if not (literal in lines if "\n" in literal else _squash(literal) in body):
+                        problems.append(f"{case.vector.name}: {literal!r} is not shown literally")
+                    checked["expect"] += 1
+                if case.header == "name":
+                    name = conversation.contact.name
+                    if name not in _as_stored(case.text) or _squash(sanitize_line(name)) not in author:
+                        problems.append(f"{case.vector.name}: name shown as {author!r}, sent {case.text!r}")
+                    checked["name"] += 1
+                if case.header == "subject":
+                    subject = conversation.subject or ""
+                    if subject not in _as_stored(case.text) or _squash(sanitize_line(subject)) not in _squash(
+                        header
+                    ):
+                        problems.append(
+                            f"{case.vector.name}: subject shown as {header!r}, sent {case.text!r}"
+                        )
+                    checked["subject"] += 1
+                checked["messages"] += 1
+            await pilot.press("escape")
+    await backend.aclose()
+    assert not problems, f"{len(problems)} vectors not shown as sent:\n" + "\n".join(problems[:40])
+    assert checked["messages"] == len(cases)
+    assert checked["expect"] == sum(len(case.vector.expect) for case in cases)
+    assert checked["expanded"] >= 1
+    assert checked["name"] >= 30 and checked["subject"] >= 30, checked
