@@ -225,15 +225,21 @@ def slowloris(ctx: Context, desk: LiveDesk, duration: float, half_open: int) -> 
         held.add(sock)
 
     def attacker() -> None:
+        poller = select.poll()  # select() stops at descriptor 1,024
+        by_fd: dict[int, socket.socket] = {}
         while not stop.is_set():
-            if held:
-                readable, _, _ = select.select(list(held)[:1000], [], [], 0.2)
-                readable += select.select(list(held)[1000:], [], [], 0)[0] if len(held) > 1000 else []
-                for sock in readable:  # answered (408) or closed: the server let it go
-                    held.discard(sock)
-                    sock.close()
-                    shed[0] += 1
-            least[0] = min(least[0], len(held)) if shed[0] else least[0]
+            for sock in held:
+                if sock.fileno() not in by_fd:
+                    by_fd[sock.fileno()] = sock
+                    poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+            for fd, _ in poller.poll(200):
+                sock = by_fd.pop(fd)  # answered (408) or closed: the server let it go
+                poller.unregister(fd)
+                held.discard(sock)
+                sock.close()
+                shed[0] += 1
+            if shed[0]:
+                least[0] = min(least[0], len(held))
             while len(held) < half_open and not stop.is_set():
                 try:
                     open_one()

@@ -143,3 +143,48 @@ def test_quiet_feed_sends_keepalive_pings(tmp_path) -> None:
             assert isinstance(pings[0]["seq"], int) and pings[0]["at"].endswith("Z")
     finally:
         desk.server.stop()
+
+
+def test_many_agents_connecting_at_once_cost_few_presence_events(fresh_desk: Desk) -> None:
+    """Presence changes from feed connections are coalesced: sixteen agents connecting together
+    come online in a handful of `presence.updated` events (one with `agents: [...]`), not
+    sixteen events to every socket; the roster ends the same."""
+    import threading
+    from contextlib import ExitStack
+
+    from tests.conftest import add_agent
+
+    desk = fresh_desk
+    tokens = [add_agent(desk.db, name=f"Shift {n}", email=f"shift{n}@test.example") for n in range(16)]
+    head = desk.agent.get("/conversations").json()["head_seq"]
+    with feed(desk, desk.admin_token, since=head) as watcher:
+        frames(watcher, 1, presence=True)  # the watcher's own agent coming online
+        opened = ExitStack()
+        barrier = threading.Barrier(len(tokens))
+
+        def open_one(token: str) -> None:
+            barrier.wait()
+            opened.enter_context(feed(desk, token))
+
+        threads = [threading.Thread(target=open_one, args=(t,)) for t in tokens]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        try:
+            online: set[int] = set()
+            events = 0
+            deadline = time.monotonic() + 30
+            while len(online) < len(tokens):
+                assert time.monotonic() < deadline, f"only {len(online)} came online"
+                frame = frames(watcher, 1, timeout=max(0.1, deadline - time.monotonic()), presence=True)[0]
+                assert frame["type"] == "presence.updated"
+                events += 1
+                for item in frame["data"].get("agents") or [frame["data"]]:
+                    if item["presence"] == "online":
+                        online.add(item["agent_id"])
+            assert events < len(tokens) // 2, f"{events} presence events for {len(tokens)} agents"
+            roster = {a["id"]: a["presence"] for a in desk.admin.get("/agents").json()["items"]}
+            assert all(roster[agent_id] == "online" for agent_id in online)
+        finally:
+            opened.close()

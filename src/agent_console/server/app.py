@@ -469,6 +469,8 @@ def create_app(
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=False,
+        # Logging is set up by the server (server/logs.py: redacted, rate-limited), not here.
+        logging_config=None,
     )
     app.state.store = store
     app.state.hub = hub

@@ -278,7 +278,10 @@ class EventsEndpoint:
                 asyncio.create_task(sub.dropped.wait()),
                 asyncio.create_task(sink.run()),
             ]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("live feed failed", exc_info=task.exception())
             if sub.dropped.is_set() and isinstance(sink, AsgiSink):
                 await asyncio.wait_for(tasks[3], 2)  # let it say 4008
         except Exception:  # noqa: BLE001 - the peer may be gone already

@@ -103,6 +103,8 @@ def log_config(level: str) -> dict[str, Any]:
     }
     for handler in config["handlers"].values():
         handler["filters"] = ["ratelimit", "redact"]
+    # Whatever else logs (asyncio, the framework) goes through the same filters.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     config["loggers"]["agent_console.server"] = {
         "handlers": ["default"],
         "level": level.upper(),
