@@ -158,6 +158,29 @@ async def test_resolved_view_loads_more_at_the_end(desk: Desk, tmp_path: Path) -
         await wait_for(pilot, lambda: len(screen.queue.rows) > RESOLVED_PAGE, what="the next page")
 
 
+async def test_what_you_just_resolved_heads_the_resolved_view(desk: Desk, tmp_path: Path) -> None:
+    from agent_console.tui.store import RESOLVED_PAGE
+
+    have = desk.agent.get("/conversations", params={"status": "resolved", "limit": 1}).json()["counts"]["all"]
+    for _ in range(RESOLVED_PAGE + 5 - have):  # more than one page of older resolved ones
+        older, _ = new_customer(desk, body="an old one")
+        patch(desk, older, status="resolved")
+    cid, name = new_customer(desk, body="Fixed, thank you!")
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        screen = console(app)
+        await filter_to(pilot, name)
+        await wait_for(pilot, lambda: screen.queue.rows == [cid], what="the conversation")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: desk.agent.get(f"/conversations/{cid}").json()["status"] == "resolved")
+        await pilot.press("escape")  # clear the filter
+        await pilot.press("7")
+        await wait_for(pilot, lambda: app.store.resolved_loaded, what="the resolved view")
+        # The server pages the oldest first; what was resolved here is at hand, on top.
+        await wait_for(pilot, lambda: screen.queue.rows[:1] == [cid], what="the just-resolved one on top")
+
+
 # --- point 8: live presence --------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ VIEW_TITLES = {
 }
 STATUS_VIEWS = {"pending": "pending", "snoozed": "snoozed", "resolved": "resolved"}
 RESOLVED_PAGE = 100  # resolved conversations fetched per page when the Resolved view asks
+RECENT_RESOLVED = 200  # resolved while this console ran: kept, so "what did I just close" is at hand
 
 
 @dataclass
@@ -82,6 +83,7 @@ class DeskStore:
     resolved_total: int | None = None
     resolved_cursor: str | None = None
     resolved_loaded: bool = False
+    recent_resolved: dict[int, None] = field(default_factory=dict)  # insertion-ordered, oldest first
     _flush_scheduled: bool = False
 
     # --- called by workers -----------------------------------------------------------
@@ -141,7 +143,9 @@ class DeskStore:
         self.app.post_message(StateChanged(change))
 
     def forget_resolved(self, keep: set[int]) -> None:
-        """Leaving the Resolved view: drop what it paged in (it is read again on demand)."""
+        """Leaving the Resolved view: drop what it paged in (it is read again on demand). What
+        was resolved while this console ran stays, up to `RECENT_RESOLVED`."""
+        keep = keep | self.recent_resolved.keys()
         for conversation_id in [
             c.id for c in self.desk.conversations.values() if c.status == "resolved" and c.id not in keep
         ]:
@@ -163,11 +167,16 @@ class DeskStore:
             if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
         }
         change = self.desk.apply_all(events, clock.utcnow())
+        now_resolved = {
+            cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
+        }
+        for cid in sorted(now_resolved - was_resolved):
+            self.recent_resolved.pop(cid, None)
+            self.recent_resolved[cid] = None
+        while len(self.recent_resolved) > RECENT_RESOLVED:
+            del self.recent_resolved[next(iter(self.recent_resolved))]
         if self.resolved_total is not None:
             # Keep the server's total in step with what the feed resolves and reopens.
-            now_resolved = {
-                cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
-            }
             self.resolved_total += len(now_resolved - was_resolved) - len(was_resolved - now_resolved)
         if change.presence:
             self._refresh_me()
