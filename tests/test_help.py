@@ -13,7 +13,7 @@ from agent_console.tui.screens.help import HelpScreen
 from tests.conftest import Desk
 from tests.test_tui_flows import NARROW, WIDE, console, make_app, new_customer, ready
 from tests.test_tui_views import customer_writes, filter_to
-from tests.tui_helpers import screen_text, wait_for
+from tests.tui_helpers import region_text, screen_text, wait_for
 
 TEXTUAL_INTERNALS = ("Scroll Left", "Page Left", "Focus Next", "Focus Previous", "Copy selected text")
 
@@ -50,6 +50,9 @@ async def test_queue_and_motion_keys_work_after_enter(desk: Desk, tmp_path: Path
         await pilot.press("2")
         await wait_for(pilot, lambda: screen.view == "unassigned", what="view 2 from the thread")
         assert app.focused is screen.queue
+        # Back on the queue, the column titles are whole again (they were cut at 80 columns).
+        header = screen.query_one("#queue-header")
+        await wait_for(pilot, lambda: "assignee" in region_text(app, header), what="whole column titles")
         await pilot.press("6")
         await wait_for(pilot, lambda: screen.view == "snoozed", what="view 6")
 

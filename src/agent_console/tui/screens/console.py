@@ -168,14 +168,19 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.refresh_status()
         self.set_interval(self.console.clock_interval, self._tick)
 
+    def on_screen_resume(self) -> None:
+        self._tick()  # the clock stood still under a modal
+
     def on_resize(self, event) -> None:  # noqa: ANN001 - textual.events.Resize
         self._layout(event.size.width)
         self.refresh_tabs()
         self.call_after_refresh(self._refresh_header)
 
+    @on(QueueList.Resized)
     def _refresh_header(self) -> None:
         width = self.queue.scrollable_content_region.width
-        self._header.update(Text(queue_header(width), no_wrap=True))
+        if width:  # zero while the queue is hidden (narrow, reading): keep the titles it had
+            self._header.update(Text(queue_header(width), no_wrap=True))
 
     def _layout(self, width: int) -> None:
         wide = width >= WIDE
@@ -185,10 +190,14 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
 
     def _tick(self) -> None:
         now = clock.utcnow()
-        self.queue.tick(now)
-        self.refresh_status()
-        if self.open_id is not None:
-            self._show_signals(self.open_id)
+        if self.app.screen is self:
+            # Under a modal (a picker, KB search, help) any redraw of this screen costs two
+            # full-screen repaints (Textual's background-screen path: ~35 KB at 160x48, and
+            # a keystroke in the picker waits behind them); the clock catches up on resume.
+            self.queue.tick(now)
+            self.refresh_status()
+            if self.open_id is not None:
+                self._show_signals(self.open_id)
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)

@@ -82,6 +82,9 @@ class QueueList(ScrollView, can_focus=True):
             super().__init__()
             self.conversation_id = conversation_id
 
+    class Resized(Message):
+        """The list's width changed (a resize, or shown again): column titles must follow."""
+
     class NewBelow(Message):
         def __init__(self, count: int) -> None:
             super().__init__()
@@ -282,6 +285,7 @@ class QueueList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows))
         self._cache.clear()
+        self.post_message(self.Resized())
 
     def on_focus(self) -> None:
         self.refresh()
