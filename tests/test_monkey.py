@@ -21,7 +21,7 @@ At the end, once the outbox has drained, the server's copy of every conversation
 colleague's at the start is compared with the start: any change needs a `y` for it.
 
 A failing run prints its seed. Replay: `MONKEY_SEED=1234 pytest tests/test_monkey.py`;
-`MONKEY_STEPS=N` sets the length; `--soak` runs ten times as many steps.
+`MONKEY_KEYS=N` sets the length (2,000 keys by default); `--soak` runs ten times as many.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from agent_console.tui.screens.confirm import ConfirmScreen
 from tests.conftest import Desk, start_desk
 from tests.tui_helpers import wait_for
 
-DEFAULT_STEPS = 2000
+DEFAULT_KEYS = 2000
 SOAK_FACTOR = 10
 STEP_BOUND = 10.0  # seconds a step (and then a round trip through the app) may take
 HANG_BOUND = 30.0  # the watchdog's bound for a step that blocks the event loop
@@ -72,11 +72,19 @@ NAMED_KEYS = [
 # ctrl+q and ctrl+c quit (tested at the end); ctrl+z would suspend a real terminal's process.
 CTRL_KEYS = [f"ctrl+{c}" for c in "abdefghklnoprstuvwxy"]
 PRINTABLE = string.ascii_letters + string.digits + string.punctuation + " "
+# What an agent types into filters, pickers and the composer, key by key; "r /closing" is
+# reply, open the canned picker (a `/` that starts a word), search it. The whole word has one
+# bound.
+WORDS = [
+    "closing", "refund", "thanks", "password", "delivery", "invoice", "hello", "sorry",
+    "account", "reset", "esim", "billing", "urgent", "vip", "/closing", "/refund",
+    "r/closing", "r /closing", "r /refund", "r /thanks", "r /password", "n /closing", "closingc",
+]  # fmt: skip
 
 
 @dataclass
 class Step:
-    kind: str  # "key", "paste" or "resize"
+    kind: str  # "key", "type" (a word, key by key), "paste" or "resize"
     value: str = ""
     size: tuple[int, int] = (0, 0)
 
@@ -85,32 +93,45 @@ class Step:
             return f"resize {self.size[0]}x{self.size[1]}"
         return f"{self.kind} {self.value!r}"
 
+    @property
+    def keys(self) -> int:
+        return len(self.value) if self.kind == "type" else 1
+
 
 def steps(seed: int, count: int) -> Iterator[Step]:
-    """The monkey's steps: the same seed gives the same steps."""
+    """The monkey's steps, `count` keys in all: the same seed gives the same steps."""
     rng = random.Random(seed)
     size = 1
-    for _ in range(count):
+    sent = 0
+    while sent < count:
+        step = _step(rng, size)
+        if step.kind == "resize":
+            size = SIZES.index(step.size)
+        sent += step.keys
+        yield step
+
+
+def _step(rng: random.Random, size: int) -> Step:
+    while True:
         roll = rng.random()
         if roll < 0.30:
-            yield Step("key", rng.choice(ACTION_KEYS))
-        elif roll < 0.38:
-            yield Step("key", "y")
-        elif roll < 0.43:
-            yield Step("key", "escape")  # often: back to the queue, where action keys act
-        elif roll < 0.62:
-            yield Step("key", rng.choice(PRINTABLE))
-        elif roll < 0.84:
-            yield Step("key", rng.choice(NAMED_KEYS))
-        elif roll < 0.95:
-            yield Step("key", rng.choice(CTRL_KEYS))
-        elif roll < 0.98:
+            return Step("key", rng.choice(ACTION_KEYS))
+        if roll < 0.38:
+            return Step("key", "y")
+        if roll < 0.43:
+            return Step("key", "escape")  # often: back to the queue, where action keys act
+        if roll < 0.58:
+            return Step("key", rng.choice(PRINTABLE))
+        if roll < 0.62:
+            return Step("type", rng.choice(WORDS))
+        if roll < 0.84:
+            return Step("key", rng.choice(NAMED_KEYS))
+        if roll < 0.95:
+            return Step("key", rng.choice(CTRL_KEYS))
+        if roll < 0.98:
             length = rng.randint(3, 120)
-            text = "".join(rng.choice(PRINTABLE + "\n") for _ in range(length))
-            yield Step("paste", text)
-        else:
-            size = 1 - size
-            yield Step("resize", size=SIZES[size])
+            return Step("paste", "".join(rng.choice(PRINTABLE + "\n") for _ in range(length)))
+        return Step("resize", size=SIZES[1 - size])
 
 
 class MonkeyHang(Exception):  # noqa: N818 - it is what it reports
@@ -166,13 +187,14 @@ class Record:
     confirmed: set[int] = field(default_factory=set)
     allowed_items: set[int] = field(default_factory=set)  # outbox items that passed the check
     confirmations: int = 0
+    screens: dict[str, int] = field(default_factory=dict)  # steps that ended on each screen
     cancelled: int = 0
     violations: list[str] = field(default_factory=list)
 
 
 def seed_and_steps(request: pytest.FixtureRequest) -> tuple[int, int]:
     seed = int(os.environ.get("MONKEY_SEED") or random.SystemRandom().randrange(1, 10**6))
-    count = int(os.environ.get("MONKEY_STEPS") or DEFAULT_STEPS)
+    count = int(os.environ.get("MONKEY_KEYS") or DEFAULT_KEYS)
     if request.config.getoption("--soak"):
         count *= SOAK_FACTOR
     return seed, count
@@ -240,7 +262,7 @@ async def test_monkey(
     monkey_desk: Desk, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed, count = seed_and_steps(request)
-    print(f"monkey seed {seed}, {count} steps (replay: MONKEY_SEED={seed})")
+    print(f"monkey seed {seed}, {count} keys (replay: MONKEY_SEED={seed})")
     desk = monkey_desk
     backend = NativeBackend(desk.url, desk.agent_token)
     local = tmp_path / "local.db"
@@ -302,6 +324,9 @@ async def test_monkey(
                         took = time.monotonic() - watchdog.started
                         slowest = sorted([*slowest, (took, index, str(step))])[-3:]
                         watchdog.started = None
+                    screen = app.screen
+                    name = getattr(screen, "title_text", "") or type(screen).__name__
+                    record.screens[name] = record.screens.get(name, 0) + 1
                     failure = app._exception  # noqa: SLF001
                     assert failure is None, f"the console failed ({failure!r}): {where()}"
                     assert app.is_running, f"the console stopped: {where()}"
@@ -326,11 +351,12 @@ async def test_monkey(
                     f" ({ {cid: (at_start[cid], at_end.get(cid)) for cid in unconfirmed[:3]} }); {where()}"
                 )
                 print(
-                    f"monkey seed {seed}: {count} steps in {time.monotonic() - began:.0f} s"
+                    f"monkey seed {seed}: {count} keys in {index + 1} steps, {time.monotonic() - began:.0f} s"
                     f" (slowest: {', '.join(f'{t:.2f} s at {i} ({what})' for t, i, what in slowest)}),"
                     f" {len(at_start)} colleagues' conversations,"
                     f" {record.confirmations} confirmed with y, {record.cancelled} confirmations cancelled,"
-                    f" {len(changed)} changed (all confirmed), outbox {app.outbox.counts()}"
+                    f" {len(changed)} changed (all confirmed), outbox {app.outbox.counts()};"
+                    f" steps that ended on each screen: {record.screens}"
                 )
                 # Quitting is clean from wherever the monkey left the console.
                 await pilot.press("ctrl+q")
@@ -345,12 +371,15 @@ async def test_monkey(
 
 async def _take(pilot, step: Step) -> None:  # noqa: ANN001
     app = pilot.app
-    if step.kind == "key":
+    if step.kind in ("key", "type"):
         # As the pilot sends a key, without its wait for an idle CPU after each one (too slow
         # for thousands): the step's bound and the round trips check the answer instead.
-        event = _key_event(step.value)
-        event.set_sender(app)
-        app._driver.send_message(event)  # noqa: SLF001
+        for key in [step.value] if step.kind == "key" else list(step.value):
+            event = _key_event(key)
+            event.set_sender(app)
+            app._driver.send_message(event)  # noqa: SLF001
+            if step.kind == "type":
+                await _settle(app)
     elif step.kind == "paste":
         app.post_message(events.Paste(step.value))
     else:
