@@ -210,6 +210,10 @@ class FeedSocket:
         self.protocol = protocol
 
     @property
+    def transport(self) -> asyncio.Transport:
+        return self.protocol.transport
+
+    @property
     def open(self) -> bool:
         return not (
             self.protocol.close_sent or self.protocol.disconnected or self.protocol.transport.is_closing()
