@@ -192,12 +192,10 @@ class Record:
     violations: list[str] = field(default_factory=list)
 
 
-def seed_and_steps(request: pytest.FixtureRequest) -> tuple[int, int]:
+def seed_and_keys(soak: bool) -> tuple[int, int]:
     seed = int(os.environ.get("MONKEY_SEED") or random.SystemRandom().randrange(1, 10**6))
     count = int(os.environ.get("MONKEY_KEYS") or DEFAULT_KEYS)
-    if request.config.getoption("--soak"):
-        count *= SOAK_FACTOR
-    return seed, count
+    return seed, count * SOAK_FACTOR if soak else count
 
 
 @pytest.fixture
@@ -258,10 +256,28 @@ def _key_event(key: str) -> events.Key:
     return events.Key(key, character)
 
 
+@pytest.mark.timeout(600)
 async def test_monkey(
     monkey_desk: Desk, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed, count = seed_and_steps(request)
+    if request.config.getoption("--soak"):
+        pytest.skip("the soak variant runs instead")
+    await run_monkey(monkey_desk, tmp_path, monkeypatch, *seed_and_keys(soak=False))
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(7200)
+async def test_monkey_soak(
+    monkey_desk: Desk, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not request.config.getoption("--soak"):
+        pytest.skip("ten times longer: run with --soak")
+    await run_monkey(monkey_desk, tmp_path, monkeypatch, *seed_and_keys(soak=True))
+
+
+async def run_monkey(
+    monkey_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, count: int
+) -> None:
     print(f"monkey seed {seed}, {count} keys (replay: MONKEY_SEED={seed})")
     desk = monkey_desk
     backend = NativeBackend(desk.url, desk.agent_token)
