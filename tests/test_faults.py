@@ -60,9 +60,12 @@ class Scenario:
         self.signal_conversations = [self._open(n) for n in reserved]
         self.phases: list[dict[str, Any]] = []  # per phase: REST re-reads, feed resumes, what was checked
         self.proxy = FaultProxy(self.desk.port).start()
+        # The customers' side has a proxy of its own: answers lost after the server wrote.
+        self.driver_proxy = FaultProxy(self.desk.port).start()
+        self.answers_lost = 0  # driver requests cut after the server took them
         self.console = Console(self.proxy.url, agent_token, tmp_path / "console.db", tmp_path / "console.log")
         self.replies = Replies(marker=f"FLT{uuid.uuid4().hex[:8]}", console=self.console)
-        self.driver = Driver(self.desk.url, admin_token, self.conversations, sizes, seed=7)
+        self.driver = Driver(self.driver_proxy.url, admin_token, self.conversations, sizes, seed=7)
         self.phase_started = 0  # index into console.history where the current phase began
         self.kills = 0
         self.numbers = iter(range(sizes.replies))
@@ -89,6 +92,7 @@ class Scenario:
         if self.console.alive():
             self.console.kill()
         self.proxy.stop()
+        self.driver_proxy.stop()
         self.desk.stop()
         self.admin.close()
 
@@ -193,6 +197,7 @@ class Scenario:
         console, proxy, driver = self.console, self.proxy, self.driver
         phase = len(self.phases)
         self.set_typing(phase)
+        self.lose_answers()
         proxy.stall(direction="down")  # events pile up in the proxy...
         driver.wait_for_more(40)
         cut = len(console.history)
@@ -218,6 +223,20 @@ class Scenario:
             assert record["rest"] == rest_reads, f"phase {name}: {record['rest']} REST re-reads"
         self.phase_started = len(console.history)
 
+    def lose_answers(self) -> None:
+        """Hold the server's answers to the driver while it writes, then cut those connections:
+        the driver retries what the server already took, with the same Idempotency-Key, and the
+        ledger must still hold each message once."""
+        proxy = self.driver_proxy
+        proxy.stall(direction="down")
+        start = self.server_head()
+        deadline = time.monotonic() + 60
+        while self.server_head() < start + 20:
+            assert time.monotonic() < deadline, "the server took nothing from the driver"
+            time.sleep(0.02)
+        self.answers_lost += proxy.drop_all()
+        proxy.resume()
+
     def set_typing(self, phase: int) -> None:
         """A typing pattern of this phase on the conversations the driver leaves alone."""
         for n, cid in enumerate(self.signal_conversations):
@@ -232,8 +251,11 @@ class Scenario:
         replies.collect()
         ledger = self.driver.ledger()
         with console.lock:
-            sent = [(replies.conversation[n], console.sent_ids.get(replies.key(n))) for n in replies.acked
-                    if replies.key(n) in console.sent_keys]
+            sent = [
+                (replies.conversation[n], console.sent_ids.get(replies.key(n)))
+                for n in replies.acked
+                if replies.key(n) in console.sent_keys
+            ]
         expected_typing = {
             str(cid) for n, cid in enumerate(self.signal_conversations) if (phase + n) % 2 == 0
         }
@@ -370,13 +392,15 @@ def run_scenario(tmp_path: Path, sizes: Sizes) -> None:
             f" replies={sizes.replies}, patches={len(replies.patches)}; server head seq={run.server_head()};"
             f" drops={proxy.drops} (connections cut={proxy.connections_dropped}); stalls={proxy.stalls};"
             f" restarts={run.desk.restarts}; kills={run.kills}; resyncs={run.console.resyncs};"
-            f" driver retries={driver.retries}; phases (REST re-reads/feed resumes):"
+            f" driver retries={driver.retries} (connections cut holding answers: {run.answers_lost});"
+            f" phases (REST re-reads/feed resumes):"
             f" {[(p['phase'], p['rest'], p['feed']) for p in run.phases]}; lost=0; duplicated=0;"
             f" {time.monotonic() - started:.1f}s"
         )
         assert proxy.drops >= sizes.drops
         assert run.desk.restarts >= sizes.restarts and run.kills >= sizes.kills
         assert run.console.resyncs >= 1
+        assert run.answers_lost >= len(run.phases)
         assert len(run.phases) == run.rounds * 3 + min(run.rounds, sizes.kills)
     finally:
         run.close()

@@ -55,7 +55,7 @@ def test_enqueue_is_durable_and_keyed(tmp_path: Path) -> None:
 
     reopened = Outbox(db, "http://desk.example", account="7")
     assert [i.id for i in reopened.items_for(12)] == [item.id, note.id]
-    assert all(i.state == "pending" for i in reopened.items())
+    assert [i.state for i in reopened.items()] == ["pending"] * 3
     assert reopened.items_for(12)[1].private
     assert reopened.get(patch.id).patch() == ConversationPatch(priority="high")
     assert reopened.counts() == {"pending": 3, "sent": 0, "failed": 0}
