@@ -100,6 +100,8 @@ class Spec:
     waiting_fraction: float = 0.85
     subjectless_channels: bool = True
     agents: int = 12
+    # Canned responses of 200-1,500 characters (P9); 0 keeps the two short ones.
+    canned_responses: int = 0
     # Extra agents whose tokens the benchmark gets back (one live-feed socket each).
     feed_agents: int = 0
     seed: int = 7
@@ -337,7 +339,9 @@ def generate(path: Path, spec: Spec) -> Generated:
         )
         conn.executemany(
             "INSERT INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?)",
-            [
+            canned_rows(vocab, spec.canned_responses)
+            if spec.canned_responses
+            else [
                 ("thanks", "Thanks", "Thanks for writing, {{contact.first_name}}!", "en"),
                 ("refund", "Refund", "Your refund is on its way.", "en"),
             ],
@@ -346,7 +350,7 @@ def generate(path: Path, spec: Spec) -> Generated:
         conn.execute("ANALYZE")
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-            for table in ("conversations", "contacts", "messages", "kb_articles")
+            for table in ("conversations", "contacts", "messages", "kb_articles", "canned_responses")
         }
         counts["open"] = conn.execute("SELECT count(*) FROM conversations WHERE status = 'open'").fetchone()[
             0
@@ -358,6 +362,38 @@ def generate(path: Path, spec: Spec) -> Generated:
     finally:
         conn.close()
     return Generated(path, token, admin.id, counts, time.perf_counter() - started, feed_tokens)
+
+
+CANNED_MIN, CANNED_MAX = 200, 1500
+
+
+def canned_shortcode(index: int, word: str) -> str:
+    """Unique, fixed-width (`c0042-refund`): no shortcode is the start of another."""
+    return f"c{index:04d}-{word}"
+
+
+def canned_rows(vocab: Vocabulary, count: int) -> list[tuple[str, str, str, str]]:
+    """`count` canned responses as a desk's library has them: a shortcode and a title from
+    the support words, a body of 200-1,500 characters (a greeting with a placeholder, then
+    sentences of the KB vocabulary), most in English, the rest in the other KB locales."""
+    rng = vocab.rng
+    rows = []
+    for index in range(1, count + 1):
+        topic = rng.sample(SUPPORT_WORDS, 3)
+        length = rng.randint(CANNED_MIN, CANNED_MAX)
+        body = "Hi {{contact.first_name}}, " + " ".join(topic) + "."
+        while len(body) < length:
+            body += " " + vocab.sentence(6, 16)
+        body = body[:length - 1].rstrip() + "."
+        rows.append(
+            (
+                canned_shortcode(index, topic[0]),
+                f"{topic[0].capitalize()} {topic[1]} {topic[2]}",
+                body,
+                rng.choices(KB_LOCALES, KB_LOCALE_WEIGHTS)[0],
+            )
+        )
+    return rows
 
 
 def _insert_messages(conn: sqlite3.Connection, rows: list[tuple]) -> None:

@@ -62,7 +62,9 @@ def test_the_reported_freeze_is_gone() -> None:
     # a run of near-misses is the worst case for a backtracking matcher.
     body = ("c l o s i n " * 50)[:500]
     adversarial = "a" * 5000
-    index = Index([Candidate(short=(("/x", 1.0),), long=((body, 0.4),)), Candidate(long=((adversarial, 0.4),))])
+    index = Index(
+        [Candidate(short=(("/x", 1.0),), long=((body, 0.4),)), Candidate(long=((adversarial, 0.4),))]
+    )
     assert index.search("closingc") == []
     assert index.search("aaaaaaaab") == []
     assert index.search("aaaa") == [1]

@@ -133,6 +133,11 @@ class Index:
             )
             for c in candidates
         ]
+        # Characters a query scans: what one `scan` of everything costs, roughly linearly.
+        self.size = sum(
+            sum(len(text) for text, _ in e.short) + sum(len(text) for text, _, _ in e.long)
+            for e in self.entries
+        )
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -19,7 +19,7 @@ from agent_console.core.sanitize import sanitize_line
 from agent_console.core.templates import context_for, fill
 from agent_console.tui.safe_text import untrusted
 from agent_console.tui.screens.kb import KbScreen
-from agent_console.tui.screens.pickers import Choice, PickerScreen, ReviewScreen
+from agent_console.tui.screens.pickers import PickerScreen, ReviewScreen, canned_choices
 from agent_console.tui.widgets.composer import ComposerInput
 
 if TYPE_CHECKING:
@@ -214,21 +214,10 @@ class Composing(_Screen):
             except BackendError as exc:
                 console.report(exc)
                 return
-        language = conversation.language
-        choices = [
-            Choice(
-                f"/{canned.shortcode}",
-                canned,
-                detail=f"{canned.title} [{canned.locale}]",
-                search=canned.body,
-                rank=0.5 if canned.locale == language else 0.0,
-            )
-            for canned in self.canned_cache
-        ]
         chosen = await self.app.push_screen_wait(
             PickerScreen(
                 "Canned responses",
-                choices,
+                canned_choices(self.canned_cache, conversation.language),
                 preview=lambda canned: untrusted(canned.body),
                 hint="type to search shortcode, title and text · enter insert · esc keep typing",
             )

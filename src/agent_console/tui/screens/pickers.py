@@ -5,26 +5,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 
 from agent_console.core.matching import Candidate, Index, Query
-from agent_console.core.models import Message
+from agent_console.core.models import CannedResponse, Message
 from agent_console.tui.safe_text import untrusted, untrusted_line
+from agent_console.tui.widgets.choice_list import ChoiceList
 from agent_console.tui.widgets.steady import SteadyInput
 
 T = TypeVar("T")
 
 # A match on the label counts most; a body that merely contains the query, least.
 LABEL_WEIGHT, DETAIL_WEIGHT, SEARCH_WEIGHT = 1.0, 0.8, 0.4
+LIST_ROWS = 18  # a picker's list shows at most this many entries at once
+PREVIEW_ROWS = 11
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,21 @@ MODAL_CSS = """
 """
 
 
+class FilterInput(SteadyInput):
+    """A filter box that hands its new text to `on_change` as the value changes.
+
+    A posted `Changed` message is handled after the echo was drawn, so the filtered list
+    would come a frame (>= 17 ms) later; called from the watcher, both share one frame."""
+
+    def __init__(self, on_change: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_change = on_change
+
+    def watch_value(self, value: str) -> None:
+        if self.is_attached:  # typed ahead of an escape: the picker is closing
+            self._on_change(value)
+
+
 class PickerScreen(ModalScreen[T | None], Generic[T]):
     """Type to filter, arrows to move, enter to choose, escape to cancel.
 
@@ -60,9 +77,9 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="PickerScreen")
         + """
-    PickerScreen OptionList { height: auto; max-height: 20; }
-    PickerScreen #picker-status { height: auto; color: $text-muted; }
-    PickerScreen #picker-preview { height: auto; max-height: 10; color: $text-muted; padding: 1 0 0 0; }
+    PickerScreen Input { width: 1fr; }
+    PickerScreen #picker-status { height: 1; color: $text-muted; }
+    PickerScreen #picker-preview { color: $text-muted; padding: 1 0 0 0; }
     """
     )
     BINDINGS = [
@@ -71,7 +88,8 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         Binding("up", "move(-1)", "Up", show=False, id="picker.up"),
     ]
     MAX_SHOWN = 50
-    SLICE = 200  # entries scored between two yields to the event loop
+    SYNC_CHARS = 1_000_000  # up to this much text (500 long canned responses) a filter is ~3 ms
+    SLICE = 200  # entries scored between two yields to the event loop, above that
 
     def __init__(
         self,
@@ -88,35 +106,57 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.initial_query = query
         self.preview = preview
         self.hint = hint
-        self.index = Index([_candidate(choice) for choice in self.choices])
+        self.index = Index([candidate(choice) for choice in self.choices])
         self.shown_choices: list[Choice[T]] = []
         self.matched = 0  # how many matched the query shown (more than are drawn, maybe)
         self.shown_query: str | None = None  # the query the list was filtered for
         self.filter_box: Input | None = None
+        self._prompts: dict[int, Text] = {}  # built once per choice, on first show
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
-            self.filter_box = SteadyInput(value=self.initial_query, placeholder="filter", id="picker-filter")
+            self.filter_box = FilterInput(
+                self._changed, value=self.initial_query, placeholder="filter", id="picker-filter"
+            )
             yield self.filter_box
-            yield OptionList(id="picker-options")
+            yield ChoiceList(id="picker-options")
             yield Static(id="picker-status")
             if self.preview is not None:
                 yield Static(id="picker-preview")
             yield Static(Text(self.hint), classes="modal-hint")
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.height)
         self.refilter(self.initial_query)
         self.query_one(Input).focus()
 
-    @on(Input.Changed, "#picker-filter")
-    def _changed(self, event: Input.Changed) -> None:
-        if not event.input.is_attached:
-            return  # typed ahead of an escape: the picker is closing
-        if len(self.index) <= self.SLICE:
-            self.refilter(event.value)  # small: cheaper than a worker, and never stale
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        """Fixed heights for the list and the preview, as many rows as the terminal allows.
+
+        A box that keeps its size as the list narrows: a change of size is a new layout,
+        and a new layout repaints the dimmed console behind the modal."""
+        # The modal's 85 % less its border, title, filter box, list border, status and hint.
+        spare = int(height * 0.85) - 12
+        options = self.query_one(ChoiceList)
+        preview_rows = 0
+        if self.preview is not None:
+            preview_rows = min(PREVIEW_ROWS, max(3, spare // 3))
+            self.query_one("#picker-preview", Static).styles.height = preview_rows
+        rows = min(max(len(self.choices), 1), LIST_ROWS, max(3, spare - preview_rows))
+        options.styles.height = rows + options.styles.gutter.height
+
+    def _changed(self, value: str) -> None:
+        if not self.is_mounted:
+            return  # the initial value: on_mount filters for it
+        if self.index.size <= self.SYNC_CHARS:
+            # A few milliseconds: filtered in the same frame as the key's echo, never stale.
+            self.refilter(value)
         else:
-            self._filter(event.value)
+            self._filter(value)
 
     def refilter(self, query: str) -> None:
         """Filter for `query` now, on the event loop (bounded: see core.matching)."""
@@ -145,11 +185,9 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.shown_query = query
         self.matched = len(order)
         self.shown_choices = [self.choices[i] for i in order[: self.MAX_SHOWN]]
-        options = self.query_one(OptionList)
-        options.set_options([Option(self._prompt(choice)) for choice in self.shown_choices])
-        if self.shown_choices:
-            options.highlighted = 0
-        self.query_one("#picker-status", Static).update(self._status(query))
+        shown = order[: self.MAX_SHOWN]
+        self.query_one(ChoiceList).set_items(shown, [self._prompt_of(i) for i in shown])
+        self.query_one("#picker-status", Static).update(self._status(query), layout=False)
         self._show_preview()
 
     def _status(self, query: str) -> Text:
@@ -161,6 +199,12 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
             return Text(f"{len(self.shown_choices)} of {self.matched} shown · type to narrow")
         return Text("")
 
+    def _prompt_of(self, index: int) -> Text:
+        prompt = self._prompts.get(index)
+        if prompt is None:
+            prompt = self._prompts[index] = self._prompt(self.choices[index])
+        return prompt
+
     def _prompt(self, choice: Choice[T]) -> Text:
         text = untrusted_line(choice.label, "bold")
         if choice.detail:
@@ -171,20 +215,20 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
     def _show_preview(self) -> None:
         if self.preview is None:
             return
-        options = self.query_one(OptionList)
-        index = options.highlighted
+        index = self.query_one(ChoiceList).highlighted
         panel = self.query_one("#picker-preview", Static)
+        # Fixed heights: no new layout (and no repaint of the console behind) per keystroke.
         if index is None or index >= len(self.shown_choices):
-            panel.update("")
+            panel.update("", layout=False)
         else:
-            panel.update(self.preview(self.shown_choices[index].value))
+            panel.update(self.preview(self.shown_choices[index].value), layout=False)
 
-    @on(OptionList.OptionHighlighted)
+    @on(ChoiceList.Highlighted)
     def _highlighted(self) -> None:
         self._show_preview()
 
     def action_move(self, step: int) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one(ChoiceList)
         if not self.shown_choices:
             return
         current = options.highlighted or 0
@@ -196,11 +240,11 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
             # Enter came before the filter of the last keystroke: never choose from a list
             # filtered for another query.
             self.refilter(event.value)
-        self._choose(self.query_one(OptionList).highlighted)
+        self._choose(self.query_one(ChoiceList).highlighted)
 
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._choose(event.option_index)
+    @on(ChoiceList.Selected)
+    def _selected(self, event: ChoiceList.Selected) -> None:
+        self._choose(event.index)
 
     def _choose(self, index: int | None) -> None:
         if index is not None and 0 <= index < len(self.shown_choices):
@@ -214,7 +258,23 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.dismiss(value)
 
 
-def _candidate(choice: Choice) -> Candidate:
+def canned_choices(library: Sequence[CannedResponse], language: str) -> list[Choice[CannedResponse]]:
+    """The canned picker's entries: the shortcode first, then title and locale, the body
+    searched; responses in the customer's language rank first."""
+    return [
+        Choice(
+            f"/{canned.shortcode}",
+            canned,
+            detail=f"{canned.title} [{canned.locale}]",
+            search=canned.body,
+            rank=0.5 if canned.locale == language else 0.0,
+        )
+        for canned in library
+    ]
+
+
+def candidate(choice: Choice) -> Candidate:
+    """What the matcher sees of a choice (bench/p9_picker.py predicts the list with it)."""
     return Candidate(
         short=((choice.label, LABEL_WEIGHT), (choice.detail, DETAIL_WEIGHT)),
         long=((choice.search, SEARCH_WEIGHT),) if choice.search else (),

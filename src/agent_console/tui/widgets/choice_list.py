@@ -1,0 +1,108 @@
+"""The pickers' list: a fixed-height window of one-line prompts, drawn with the Line API.
+
+Why not Textual's OptionList: it lays out every option it holds and changes its virtual
+size (a new layout of the screen) whenever the list changes, which is every keystroke in
+a picker. Here a new list costs the visible rows only, each row's strip is cached by
+(key, highlighted, width), and the widget's size never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.cache import LRUCache
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+class ChoiceList(Widget, can_focus=False):
+    COMPONENT_CLASSES = {"choice-list--highlight"}
+    DEFAULT_CSS = """
+    ChoiceList { background: $surface; border: tall $border-blurred; padding: 0 1; width: 1fr; }
+    ChoiceList > .choice-list--highlight {
+        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+    }
+    """
+
+    highlighted: reactive[int | None] = reactive(None, init=False)
+
+    class Highlighted(Message):
+        """The highlight moved (to `index`, or None on an empty list)."""
+
+        def __init__(self, index: int | None) -> None:
+            super().__init__()
+            self.index = index
+
+    class Selected(Message):
+        """A row was clicked."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.keys: list[Hashable] = []
+        self.prompts: list[Text] = []
+        self.top = 0  # the first row shown
+        self._cache: LRUCache[tuple[Hashable, bool, int, str], Strip] = LRUCache(512)
+
+    def set_items(self, keys: Sequence[Hashable], prompts: Sequence[Text]) -> None:
+        """Show these rows (a prompt per key; equal keys must have equal prompts)."""
+        self.keys = list(keys)
+        self.prompts = list(prompts)
+        self.top = 0
+        self.highlighted = 0 if self.keys else None
+        self.post_message(self.Highlighted(self.highlighted))  # even when it stays at 0
+        self.refresh()
+
+    def watch_highlighted(self, old: int | None, new: int | None) -> None:
+        if new is not None:
+            height = self.content_size.height or 1
+            if new < self.top:
+                self.top = new
+            elif new >= self.top + height:
+                self.top = new - height + 1
+        self.post_message(self.Highlighted(new))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.top + y
+        width = self.content_size.width
+        if index >= len(self.keys) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        is_highlighted = index == self.highlighted
+        key = (self.keys[index], is_highlighted, width, self.app.theme)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._render_row(self.prompts[index], width, is_highlighted)
+            self._cache[key] = cached
+        return cached
+
+    def _render_row(self, prompt: Text, width: int, is_highlighted: bool) -> Strip:
+        line = prompt.copy()
+        line.no_wrap = True
+        line.end = ""
+        line.truncate(width, overflow="ellipsis")
+        highlight = self.get_component_rich_style("choice-list--highlight", partial=True)
+        if is_highlighted:
+            line.stylize(highlight)
+        base = self.rich_style
+        strip = Strip(list(line.render(self.app.console))).adjust_cell_length(width, base).apply_style(base)
+        if is_highlighted:
+            strip = strip.apply_style(highlight)
+        return Strip(list(Segment.simplify(strip)), width)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = self.top + offset.y
+        if 0 <= index < len(self.keys):
+            self.highlighted = index
+            self.post_message(self.Selected(index))
