@@ -91,6 +91,9 @@ async def test_labels_picker_offers_the_desks_labels_creates_and_removes(desk: D
     assert desk.agent.patch(
         f"/conversations/{elsewhere}", json={"labels": [f"team-{tag}"], "status": "resolved"}
     ).is_success
+    # A longer label, used more, that the typed name is a prefix of: the exact name still wins.
+    for _ in range(2):
+        assert set_labels(desk, inbound(desk)["conversation_id"], [f"team-{tag}-old"]).is_success
 
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
@@ -107,9 +110,9 @@ async def test_labels_picker_offers_the_desks_labels_creates_and_removes(desk: D
         assert picker.selected == [f"old-{tag}", f"keep-{tag}"]  # the current labels, pre-selected
         await wait_for(pilot, lambda: f"team-{tag}" in picker.counts, what="the desk's labels to arrive")
 
-        # Choose an existing label by typing part of it (in capitals: folded like the server).
-        await pilot.press(*f"TEAM-{tag[:3]}")
-        await wait_for(pilot, lambda: f"team-{tag}" in screen_text(app), what="the filtered label")
+        # Choose an existing label by typing its name (in capitals: folded like the server).
+        await pilot.press(*f"TEAM-{tag}")
+        await wait_for(pilot, lambda: f"team-{tag}-old" in screen_text(app), what="the filtered labels")
         await pilot.press("enter")
         # Create one: the name is folded before it is offered.
         await pilot.press(*f"New-{tag}")
