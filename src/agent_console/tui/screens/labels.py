@@ -15,20 +15,20 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 
 from agent_console.client.errors import BackendError
 from agent_console.core.labels import fold_label, label_problem
 from agent_console.core.matching import Candidate, Index, Query
 from agent_console.core.models import LabelCount
 from agent_console.tui.safe_text import untrusted_line
-from agent_console.tui.screens.pickers import MODAL_CSS
+from agent_console.tui.screens.pickers import LIST_ROWS, MODAL_CSS
+from agent_console.tui.widgets.choice_list import ChoiceList
 from agent_console.tui.widgets.steady import SteadyInput
 
 
@@ -60,9 +60,8 @@ class LabelsScreen(ModalScreen[list[str] | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="LabelsScreen")
         + """
-    LabelsScreen OptionList { height: auto; max-height: 20; }
-    LabelsScreen #labels-selected { height: auto; padding: 1 0 0 0; }
-    LabelsScreen #labels-error { height: auto; color: $error; }
+    LabelsScreen #labels-selected { height: 2; padding: 1 0 0 0; }
+    LabelsScreen #labels-error { height: 1; color: $error; }
     """
     )
     BINDINGS = [
@@ -99,7 +98,7 @@ class LabelsScreen(ModalScreen[list[str] | None]):
         with Vertical():
             yield Static(Text(self.title_text), classes="modal-title")
             yield LabelFilter(placeholder="filter, or a new label's name", id="labels-filter")
-            yield OptionList(id="labels-options")
+            yield ChoiceList(id="labels-options")
             yield Static(id="labels-error")
             yield Static(id="labels-selected")
             yield Static(
@@ -108,6 +107,7 @@ class LabelsScreen(ModalScreen[list[str] | None]):
             )
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.height)
         self.refilter()
         self.query_one(Input).focus()
         if self.load is not None:
@@ -124,7 +124,21 @@ class LabelsScreen(ModalScreen[list[str] | None]):
         for item in desk_labels:
             self.counts[fold_label(item.name)] = item.count
         self._order_names()
+        self._fit(self.app.size.height)
         self.refilter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        """A list of fixed height (as many rows as the terminal allows), so filtering never
+        changes the box's size (a new layout) and the selection line and keys stay in view."""
+        # The modal's 85 % less its border, title, filter box, list border, error,
+        # selection line and hint.
+        spare = int(height * 0.85) - 14
+        options = self.query_one(ChoiceList)
+        rows = min(len(self.names) + 1, LIST_ROWS, max(3, spare))
+        options.styles.height = max(rows, 1) + options.styles.gutter.height
 
     def _order_names(self) -> None:
         """Chosen labels first (as they are on the conversation), then the most used."""
@@ -157,12 +171,16 @@ class LabelsScreen(ModalScreen[list[str] | None]):
         elif typed:
             rows.append(Row(typed, create=True))
         self.rows = rows
-        options = self.query_one(OptionList)
-        options.set_options([Option(self._prompt(row)) for row in rows])
+        options = self.query_one(ChoiceList)
+        options.set_items([self._row_key(row) for row in rows], [self._prompt(row) for row in rows])
         if rows:
             keep = rows.index(highlighted) if highlighted in rows and not Query.of(raw) else 0
             options.highlighted = keep
         self._show_selected()
+
+    def _row_key(self, row: Row) -> tuple[str, bool, bool, int]:
+        """What a row's drawing depends on (the list caches drawn rows by it)."""
+        return (row.name, row.create, row.name in self.selected, self.counts.get(row.name, 0))
 
     def _prompt(self, row: Row) -> Text:
         if row.create:
@@ -182,18 +200,20 @@ class LabelsScreen(ModalScreen[list[str] | None]):
             text.append_text(untrusted_line(", ".join(self.selected), "bold"))
         else:
             text = Text("no labels selected: applying removes them all", "dim")
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         self.query_one("#labels-selected", Static).update(text)
 
     @property
     def highlighted_row(self) -> Row | None:
-        index = self.query_one(OptionList).highlighted
+        index = self.query_one(ChoiceList).highlighted
         return self.rows[index] if index is not None and 0 <= index < len(self.rows) else None
 
     # --- choosing --------------------------------------------------------------------------
 
     def action_move(self, step: int) -> None:
         if self.rows:
-            options = self.query_one(OptionList)
+            options = self.query_one(ChoiceList)
             current = options.highlighted or 0
             options.highlighted = max(0, min(len(self.rows) - 1, current + step))
 
@@ -201,10 +221,9 @@ class LabelsScreen(ModalScreen[list[str] | None]):
     def _submitted(self) -> None:
         self.action_toggle()
 
-    @on(OptionList.OptionSelected)
-    def _clicked(self, event: OptionList.OptionSelected) -> None:
-        self.query_one(OptionList).highlighted = event.option_index
-        self.action_toggle()
+    @on(ChoiceList.Selected)
+    def _clicked(self) -> None:
+        self.action_toggle()  # the click moved the highlight there
 
     def action_toggle(self) -> None:
         row = self.highlighted_row
@@ -229,7 +248,7 @@ class LabelsScreen(ModalScreen[list[str] | None]):
         if filter_box.value:
             filter_box.value = ""  # the next label starts from the whole list
         self.refilter()
-        options = self.query_one(OptionList)
+        options = self.query_one(ChoiceList)
         if Row(row.name) in self.rows:
             options.highlighted = self.rows.index(Row(row.name))
 
