@@ -69,9 +69,10 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
 
     Filtering is `core.matching`: a fuzzy match on the label and detail, a bounded substring
     or word-prefix match on the long `search` text, all folded once when the screen opens.
-    Long lists are filtered by a worker in slices; a newer keystroke cancels the older
-    filter, and results are drawn only for the query still in the box. At most `MAX_SHOWN`
-    entries are drawn: the list widget lays out every option it holds.
+    The list is filtered as the box's value changes, in the same frame as the echo; very
+    long lists are filtered by a worker in slices instead, a newer keystroke cancels the
+    older filter, and results are drawn only for the query still in the box. The best
+    `MAX_SHOWN` entries are listed; the status line says how many more matched.
     """
 
     DEFAULT_CSS = (
@@ -112,6 +113,7 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         self.shown_query: str | None = None  # the query the list was filtered for
         self.filter_box: Input | None = None
         self._prompts: dict[int, Text] = {}  # built once per choice, on first show
+        self._previewed: Choice[T] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -216,12 +218,13 @@ class PickerScreen(ModalScreen[T | None], Generic[T]):
         if self.preview is None:
             return
         index = self.query_one(ChoiceList).highlighted
+        shown = None if index is None or index >= len(self.shown_choices) else self.shown_choices[index]
+        if shown is self._previewed and shown is not None:
+            return  # the same entry on top: nothing to redraw
+        self._previewed = shown
         panel = self.query_one("#picker-preview", Static)
         # Fixed heights: no new layout (and no repaint of the console behind) per keystroke.
-        if index is None or index >= len(self.shown_choices):
-            panel.update("", layout=False)
-        else:
-            panel.update(self.preview(self.shown_choices[index].value), layout=False)
+        panel.update("" if shown is None else self.preview(shown.value), layout=False)
 
     @on(ChoiceList.Highlighted)
     def _highlighted(self) -> None:

@@ -57,8 +57,9 @@ class ChoiceList(Widget, can_focus=False):
         self.keys = list(keys)
         self.prompts = list(prompts)
         self.top = 0
-        self.highlighted = 0 if self.keys else None
-        self.post_message(self.Highlighted(self.highlighted))  # even when it stays at 0
+        # Quietly: whoever set the rows knows the first one is highlighted (no message, so
+        # no second frame for it); moves and clicks post `Highlighted`.
+        self.set_reactive(ChoiceList.highlighted, 0 if self.keys else None)
         self.refresh()
 
     def watch_highlighted(self, old: int | None, new: int | None) -> None:
