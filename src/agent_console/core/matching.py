@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 _NON_WORD = re.compile(r"\W+")
+_SEP = "\x00"  # between long fields in the joined text; never part of a query
 # Above this, the short-field matcher looks at the start only (names and titles are short).
 SHORT_LIMIT = 256
 
@@ -116,51 +118,113 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    short: tuple[tuple[str, float], ...]
-    long: tuple[tuple[str, str, float], ...]
+    short: tuple[tuple[str, frozenset[str], float], ...]  # folded text, its characters, weight
     rank: float
 
 
 class Index:
-    """Candidates folded once; `search` (or `scan` in slices, then `ranked`) per query."""
+    """Candidates folded once; `search` (or `scan` in slices, then `ranked`) per query.
+
+    Long fields are kept joined in one text (`\x00` between fields), so finding the ones
+    that hold the query is a few `str.find` calls over it, not a Python loop per field;
+    a short field is tried only when it holds every character of the query."""
 
     def __init__(self, candidates: Sequence[Candidate]) -> None:
         self.entries = [
             _Entry(
-                tuple((fold(text[:SHORT_LIMIT]), weight) for text, weight in c.short),
-                tuple((f, words_of(f), weight) for text, weight in c.long for f in (fold(text),)),
+                tuple(
+                    (folded, frozenset(folded), weight)
+                    for text, weight in c.short
+                    for folded in (fold(text[:SHORT_LIMIT])[:SHORT_LIMIT],)
+                ),
                 c.rank,
             )
             for c in candidates
         ]
+        texts, words, self._owner, self._weight = [], [], [], []
+        for index, c in enumerate(candidates):
+            for text, weight in c.long:
+                folded = fold(text).replace(_SEP, " ")
+                texts.append(folded)
+                words.append(words_of(folded))
+                self._owner.append(index)
+                self._weight.append(weight)
+        self._text, self._text_starts = _joined(texts)
+        self._words, self._words_starts = _joined(words)
         # Characters a query scans: what one `scan` of everything costs, roughly linearly.
-        self.size = sum(
-            sum(len(text) for text, _ in e.short) + sum(len(text) for text, _, _ in e.long)
-            for e in self.entries
-        )
+        self.size = len(self._text) + sum(len(text) for e in self.entries for text, _, _ in e.short)
 
     def __len__(self) -> int:
         return len(self.entries)
 
+    def _fields(self, start: int, stop: int) -> tuple[int, int]:
+        """The long fields of the entries in [start, stop), as a range of field numbers."""
+        return bisect_left(self._owner, start), bisect_left(self._owner, stop)
+
+    def _long_scores(self, query: Query, start: int, stop: int) -> dict[int, float]:
+        """Entry -> best weighted long-field score, for the entries in [start, stop)."""
+        first, last = self._fields(start, stop)
+        scores: dict[int, float] = {}
+        if first == last or _SEP in query.text:
+            return scores
+
+        def note(field: int, score: float) -> None:
+            owner = self._owner[field]
+            scores[owner] = max(scores.get(owner, 0.0), score * self._weight[field])
+
+        text, starts = self._text, self._text_starts
+        end = starts[last] - 1 if last < len(starts) else len(text)
+        found = set()
+        at = text.find(query.text, starts[first], end)
+        while at >= 0:  # the first place in each field that holds it, as long_score
+            field = bisect_right(starts, at) - 1
+            found.add(field)
+            note(field, WORD_START if at == starts[field] or not text[at - 1].isalnum() else INSIDE)
+            if field + 1 >= last:
+                break
+            at = text.find(query.text, starts[field + 1], end)
+        if query.tokens:
+            words, word_starts = self._words, self._words_starts
+            word_end = word_starts[last] - 1 if last < len(word_starts) else len(words)
+            holding: set[int] | None = None
+            for token in query.tokens:
+                fields = set()
+                needle = " " + token
+                at = words.find(needle, word_starts[first], word_end)
+                while at >= 0:
+                    field = bisect_right(word_starts, at) - 1
+                    fields.add(field)
+                    if field + 1 >= last:
+                        break
+                    at = words.find(needle, word_starts[field + 1], word_end)
+                holding = fields if holding is None else holding & fields
+                if not holding:
+                    break
+            for field in (holding or set()) - found:
+                note(field, WORDS)
+        return scores
+
     def score(self, query: Query, index: int) -> float:
         """The best weighted score of entry `index` over its fields; 0 when nothing matches."""
-        entry = self.entries[index]
-        best = 0.0
-        for text, weight in entry.short:
-            best = max(best, short_score(query, text) * weight)
-        if best < PREFIX:  # a long field can only help when no short one matched fully
-            for text, words, weight in entry.long:
-                best = max(best, long_score(query, text, words) * weight)
-        return best
+        hits = self.scan(query, index, index + 1)
+        return hits[0][0] - self.entries[index].rank if hits else 0.0
 
     def scan(self, query: Query, start: int = 0, stop: int | None = None) -> list[tuple[float, int]]:
         """(score plus rank, index) of the entries in [start, stop) that match `query`."""
         stop = len(self.entries) if stop is None else min(stop, len(self.entries))
+        if not query or start >= stop:
+            return []
+        long = self._long_scores(query, start, stop)
+        needs = frozenset(query.compact)
         hits = []
         for i in range(start, stop):
-            score = self.score(query, i)
-            if score > 0:
-                hits.append((score + self.entries[i].rank, i))
+            entry = self.entries[i]
+            best = long.get(i, 0.0)
+            for text, chars, weight in entry.short:
+                if weight > best and needs <= chars:  # else it cannot match, or cannot win
+                    best = max(best, short_score(query, text) * weight)
+            if best > 0:
+                hits.append((best + entry.rank, i))
         return hits
 
     def ranked(self, hits: list[tuple[float, int]]) -> list[int]:
@@ -177,3 +241,12 @@ class Index:
         if not query:
             return self.everything()
         return self.ranked(self.scan(query))
+
+
+def _joined(texts: list[str]) -> tuple[str, list[int]]:
+    """`texts` joined by the separator, and where each one starts."""
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    return _SEP.join(texts), starts
