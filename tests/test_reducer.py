@@ -192,3 +192,26 @@ def test_apply_all_merges_what_changed() -> None:
     assert change.conversations == {5} and change.created == {5}
     assert change.activity == {6} and change.presence
     assert state.presence == {7: "busy"} and state.seq == 3
+
+
+def test_a_colleague_typing_is_not_the_customer() -> None:
+    state = DeskState()
+    for seq, kind in enumerate(("agent", "bot", "system"), start=1):
+        author = {"type": kind, "id": seq, "name": f"{kind} {seq}"}
+        state.apply(event(seq, "typing", conversation_id=5, author=author, active=True, private=True), T0)
+    signals = state.signals_for(5, T0)
+    assert len(signals) == 3
+    assert not any(s.contact for s in signals) and all(s.private for s in signals)
+
+
+def test_a_message_event_without_its_message_still_updates_the_conversation() -> None:
+    state = DeskState()
+    state.track(5)
+    change = state.apply(event(1, "message.created", conversation=conversation(5, 1, priority="high")), T0)
+    assert change.conversations == {5} and change.messages == []
+    assert state.conversations[5].priority == "high" and state.thread(5) == []
+    # And a conversation event never adds a message, whatever it carries.
+    change = state.apply(
+        event(2, "conversation.updated", conversation=conversation(5, 2), message=message(4, 5, "x")), T0
+    )
+    assert change.messages == [] and state.thread(5) == []
