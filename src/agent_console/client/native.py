@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
@@ -46,6 +47,8 @@ from agent_console.core.models import (
 )
 
 T = TypeVar("T")
+# Every REST connection: small requests and answers go out at once (no Nagle wait).
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 _STATUS_ERRORS: dict[int, type[BackendError]] = {
     400: InvalidRequest,
@@ -80,13 +83,16 @@ class NativeBackend:
         self.server = server.rstrip("/")
         self._token = token
         self._verify = verify
+        tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         self._http = httpx.AsyncClient(
             base_url=f"{self.server}/api/v1",
             headers={"Authorization": f"Bearer {token}", "User-Agent": "agent-console"},
             timeout=timeout,
             # A CA bundle path becomes an SSL context: httpx no longer takes paths.
-            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
-            transport=transport,
+            verify=tls,
+            # TCP_NODELAY said out loud: a request written in parts (head, body) must not wait
+            # for the server's delayed ACK.
+            transport=transport or httpx.AsyncHTTPTransport(verify=tls, socket_options=NODELAY),
         )
 
     def __repr__(self) -> str:  # never show the token

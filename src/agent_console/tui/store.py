@@ -8,6 +8,7 @@ so a burst of a thousand events costs one redraw, not a thousand.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,6 +86,7 @@ class DeskStore:
     resolved_loaded: bool = False
     recent_resolved: dict[int, None] = field(default_factory=dict)  # insertion-ordered, oldest first
     _flush_scheduled: bool = False
+    _last_flush: float = 0.0
 
     # --- called by workers -----------------------------------------------------------
 
@@ -112,9 +114,16 @@ class DeskStore:
 
     def take_events(self, events: list[Event]) -> None:
         self.pending.extend(events)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.app.set_timer(self.frame_interval, self.flush)
+        if self._flush_scheduled:
+            return  # coalesced into the frame already due
+        wait = self._last_flush + self.frame_interval - time.monotonic()
+        if wait <= 0:
+            # The first event of a quiet spell is applied at once (a lone customer message must
+            # not wait a frame); what follows within the frame is applied together.
+            self.flush()
+            return
+        self._flush_scheduled = True
+        self.app.set_timer(wait, self.flush)
 
     def take_connection(self, state: ConnectionState) -> None:
         self.connection = state
@@ -157,6 +166,7 @@ class DeskStore:
         self._flush_scheduled = False
         if not self.pending:
             return
+        self._last_flush = time.monotonic()
         events, self.pending = self.pending, []
         touched = {cid for e in events if (cid := _conversation_id(e)) is not None}
         created = {cid for e in events if e.type == "conversation.created" and (cid := _conversation_id(e))}

@@ -47,19 +47,14 @@ SHORT_TITLES = {
     "resolved": "Res",
 }
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-FAR = "9999"
 
 
 def queue_order(conversation: Conversation) -> tuple:
-    """Soonest due first; then those nobody waits on, most recently active first."""
+    """Soonest due first; then those nobody waits on, most recently active first. (The first
+    item tells the two apart, so their other items are never compared with each other.)"""
     if conversation.due_at is not None:
-        return (
-            0,
-            conversation.due_at.isoformat(),
-            PRIORITY_ORDER.get(conversation.priority, 9),
-            conversation.id,
-        )
-    return (1, FAR, -conversation.last_activity_at.timestamp(), conversation.id)
+        return (0, conversation.due_at, PRIORITY_ORDER.get(conversation.priority, 9), conversation.id)
+    return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
 class ConsoleScreen(ConversationActions, Composing, Screen[None]):
@@ -116,6 +111,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.typing_until: datetime | None = None
         self._draft_timer = None
         self.open_id: int | None = None
+        self.viewing: int | None = None  # the conversation others are told this agent views
         self.composer_for: int | None = None  # whose draft the composer holds
         self.reviewing: set[int] = set()  # outbox items whose conflict is on screen
         # Per conversation: the newest message seen when the draft began (kept with the draft).
@@ -126,6 +122,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self._pane = ConversationPane(id="pane")
         self._queue = QueueList(self._lookup, unread=self._unread, id="queue")
         self._tabs = Static(id="view-tabs")
+        self._tabs_text: Text | None = None
         self._header = Static(id="queue-header")
         self._new_marker = Static(id="new-marker")
         self._status = StatusBar(id="status")
@@ -211,9 +208,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # Only the Resolved view holds resolved conversations: memory stays bounded.
             store.forget_resolved(keep={self.open_id} if self.open_id is not None else set())
         if change.conversations:
-            self.rebuild_queue(created=change.created)
-            self.refresh_tabs()
+            if change.created or self.view == "resolved" or self._reordered(change.conversations):
+                self.rebuild_queue(created=change.created)
             self.queue.refresh_conversations(change.conversations)
+            self.refresh_tabs()
+            self.refresh_status()  # its counts move with the conversations, from the first frame
             if self.open_id in change.conversations:
                 conversation = store.desk.conversations.get(self.open_id)
                 if conversation is not None:
@@ -244,6 +243,33 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             return
         if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
             self.queue.refresh_conversations({self.open_id})
+
+    def _reordered(self, ids: set[int]) -> bool:
+        """Whether a changed conversation joined or left this view, or moved past a neighbour.
+        If none did, the order of the rest stands and only their rows need a repaint."""
+        store = self.console.store
+        needle = self.filter_text.strip().lower()
+        rows, index = self.queue.rows, self.queue.index
+        for conversation_id in ids:
+            conversation = store.desk.conversations.get(conversation_id)
+            shown = conversation is not None and store.in_view(conversation, self.view)
+            if shown and needle:
+                shown = _matches(conversation, needle)
+            at = index.get(conversation_id)
+            if shown != (at is not None):
+                return True
+            if at is None:
+                continue
+            key = queue_order(conversation)
+            for neighbour, before in ((at - 1, True), (at + 1, False)):
+                if 0 <= neighbour < len(rows):
+                    other = store.desk.conversations.get(rows[neighbour])
+                    if other is None:
+                        return True
+                    other_key = queue_order(other)
+                    if (other_key > key) if before else (other_key < key):
+                        return True
+        return False
 
     def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
         store = self.console.store
@@ -277,7 +303,10 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if self.filter_text:
             text.append(" filter: ")
             text.append_text(untrusted_line(self.filter_text, "italic"))
-        self._tabs.update(text)
+        if text != self._tabs_text:
+            # One line, always: no layout pass, and nothing written when nothing changed.
+            self._tabs_text = text
+            self._tabs.update(text, layout=False)
 
     def refresh_status(self) -> None:
         store = self.console.store
@@ -387,17 +416,27 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self.composer_for = None  # until this conversation's draft is in the composer
             previous = self.open_id
             self.open_id = conversation_id
-            self.load_conversation(conversation_id, previous)
+            store = self.console.store
+            if previous is not None:
+                store.desk.forget_messages(previous)  # only the open thread is kept
+            # From now on the feed keeps this thread's messages, so none that arrive while its
+            # history loads are lost; the pane shows its header at once and no other thread.
+            store.desk.track(conversation_id)
+            self.pane.begin(conversation_id, store.desk.conversations.get(conversation_id))
+            self.run_worker(self.pane.thread.clear(conversation_id), group="thread-add")
+            self.load_conversation(conversation_id)
         self.add_class("-reading")
         self._mark_open_read()  # back to a conversation already loaded: what arrived is read now
         if focus:
             self.pane.thread.focus()
 
     @work(exclusive=True, group="open-conversation", exit_on_error=False)
-    async def load_conversation(self, conversation_id: int, previous: int | None) -> None:
+    async def load_conversation(self, conversation_id: int) -> None:
+        """Read a conversation's history and draw it, if the agent is still on it. A newer call
+        cancels this one (exclusive), and the thread itself drops a result for another
+        conversation, so a late answer is never drawn as, and never holds up, the next one."""
         console = self.console
         backend = console.backend
-        console.store.desk.track(conversation_id)
         try:
             conversation = await backend.conversation(conversation_id)
             messages = await backend.messages(conversation_id)
@@ -412,14 +451,17 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if self.open_id != conversation_id or not self.is_attached:
             return  # the agent moved on (or the console is closing) while this loaded
         console.store.take_conversation(conversation)
+        # Merged with what the feed brought since `track`: the thread misses nothing.
         console.store.desk.set_messages(conversation_id, messages)
         me = console.store.me
-        await self.pane.load(
+        drawn = await self.pane.load(
             console.store.desk.conversations.get(conversation_id, conversation),
             console.store.desk.thread(conversation_id),
             earlier,
             me.timezone if me else None,
         )
+        if not drawn or self.open_id != conversation_id:
+            return
         if console.outbox is not None:
             for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
                 await self.pane.thread.show_queued(item)
@@ -434,15 +476,15 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.composer_for = conversation_id
         self._mark_open_read()
         self._show_signals(conversation_id)
-        if previous is not None:
-            console.store.desk.forget_messages(previous)
-            console.signal_viewing(previous, False)
+        if self.viewing not in (None, conversation_id):
+            console.signal_viewing(self.viewing, False)
         console.signal_viewing(conversation_id, True)
+        self.viewing = conversation_id
 
     def reload_open(self) -> None:
         """After a resync the feed skipped what the snapshot covers: re-read the open thread."""
         if self.open_id is not None:
-            self.load_conversation(self.open_id, None)
+            self.load_conversation(self.open_id)
 
     def target(self) -> int | None:
         """The conversation an action applies to: the open one when reading it, else the cursor's."""

@@ -80,6 +80,7 @@ class ConversationPane(Vertical):
         self._header = Static(id="conversation-header")
         self._contact = ContactPanel(id="contact-panel")
         self._signals = Static(id="presence-line")
+        self._signals_text: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self._header
@@ -112,20 +113,35 @@ class ConversationPane(Vertical):
             )
         self._header.update(text)
 
+    def begin(self, conversation_id: int, conversation: Conversation | None) -> None:
+        """The agent moved to `conversation_id`: its header at once (from the queue's copy) and
+        nothing of the previous thread while its own loads."""
+        self.thread.want(conversation_id)
+        if conversation is not None:
+            self.show_header(conversation)
+        else:
+            self._header.update(Text(f"#{conversation_id} loading…", "bold"))
+
     async def load(
         self,
         conversation: Conversation,
         messages: list[Message],
         earlier: list[Conversation],
         agent_zone: str | None,
-    ) -> None:
+    ) -> bool:
+        """Draw a loaded conversation; False (nothing drawn) if the agent has moved on."""
+        if not await self.thread.show(conversation, messages, agent_zone):
+            return False
         self.show_header(conversation)
-        await self.thread.show(conversation, messages, agent_zone)
         self._contact.show(conversation, earlier)
+        return True
 
     def update_conversation(self, conversation: Conversation) -> None:
         self.show_header(conversation)
         self.thread.update_conversation(conversation)
 
     def show_signals(self, text: Text | None) -> None:
+        if text == self._signals_text:
+            return  # asked every clock tick: an unchanged line must cost no layout and no bytes
+        self._signals_text = text
         self._signals.update(text or "")

@@ -1,10 +1,11 @@
 """The queue: a virtual list of conversations (Line API).
 
 Only visible rows are rendered, and each rendered row is cached by what it shows
-(conversation seq, width, cursor, the minute the SLA clock reads), so a live update
-redraws the rows it touched and nothing else. Rows are keyed by conversation id: a new
-order never clears the list, the cursor stays on its conversation, and the view does not
-jump when rows arrive above it. Arrivals below the fold are counted, not scrolled to.
+(conversation seq, width, cursor, the SLA label it reads), so a live update redraws the
+rows it touched and nothing else, and the clock repaints only labels that changed. Rows
+are keyed by conversation id: a new order never clears the list, the cursor stays on its
+conversation, and the view does not jump when rows arrive above it. Arrivals below the
+fold are counted, not scrolled to.
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ class QueueList(ScrollView, can_focus=True):
         """Show `rows` in this order, keeping the cursor's conversation where it is on screen."""
         anchor_id = self.cursor_id
         anchor_offset = None
+        old_rows, old_top = self.rows, int(self.scroll_y)
         if anchor_id is not None and anchor_id in self.index:
-            anchor_offset = self.index[anchor_id] - int(self.scroll_y)
+            anchor_offset = self.index[anchor_id] - old_top
         self.rows = rows
         self.index = {conversation_id: i for i, conversation_id in enumerate(rows)}
         self.virtual_size = Size(self.size.width, len(rows))
@@ -125,7 +127,14 @@ class QueueList(ScrollView, can_focus=True):
         self.unseen_new |= {c for c in created if c in self.index}
         self.unseen_new &= set(self.index)
         self._mark_seen()
-        self.refresh()
+        # Repaint only the lines that now show another conversation (or none): a new order
+        # below the fold costs nothing on the terminal.
+        top = int(self.scroll_y)
+        for offset in range(self.size.height):
+            before = old_rows[old_top + offset] if old_top + offset < len(old_rows) else None
+            after = rows[top + offset] if top + offset < len(rows) else None
+            if before != after:
+                self.refresh_line(offset)
 
     def refresh_conversations(self, ids: set[int]) -> None:
         """Repaint only the visible rows that show one of `ids`."""
@@ -136,12 +145,16 @@ class QueueList(ScrollView, can_focus=True):
                 self.refresh_line(offset)
 
     def tick(self, now: datetime) -> None:
-        """The SLA clocks move: repaint when the minute they show changes."""
-        if now.replace(second=0, microsecond=0) != self._now.replace(second=0, microsecond=0):
-            self._now = now
-            self.refresh()
-        else:
-            self._now = now
+        """The SLA clocks move: repaint the rows whose label changed (most read the same for
+        minutes or days), not every row each minute."""
+        before, self._now = self._now, now
+        if now.replace(second=0, microsecond=0) == before.replace(second=0, microsecond=0):
+            return
+        top = int(self.scroll_y)
+        for offset, conversation_id in enumerate(self.rows[top : top + self.size.height]):
+            conversation = self.lookup(conversation_id)
+            if conversation is not None and sla_label(conversation, before) != sla_label(conversation, now):
+                self.refresh_line(offset)
 
     def _mark_seen(self) -> None:
         if self.unseen_new:
@@ -177,7 +190,7 @@ class QueueList(ScrollView, can_focus=True):
             width,
             is_cursor,
             self.has_focus,
-            self._now.replace(second=0, microsecond=0),
+            sla_label(conversation, self._now),  # the clock as the row shows it, not the minute
             self.app.theme,
         )
         cached = self._cache.get(key)

@@ -109,6 +109,7 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.parts: StatusParts | None = None
+        self._drawn: Text | None = None
 
     def show(
         self,
@@ -120,12 +121,15 @@ class StatusBar(Static):
         low_bandwidth: bool,
     ) -> None:
         self.parts = StatusParts(state, agent_name, presence, counts, low_bandwidth)
-        self.refresh()
+        # Asked on every clock tick and state change: an unchanged line costs no bytes.
+        if status_text(self.parts, self.content_size.width, time.monotonic()) != self._drawn:
+            self.refresh()
 
     def render(self) -> Text:
         if self.parts is None:
             return Text("")
-        return status_text(self.parts, self.content_size.width, time.monotonic())
+        self._drawn = status_text(self.parts, self.content_size.width, time.monotonic())
+        return self._drawn
 
     def on_resize(self) -> None:
         self.refresh()

@@ -3,6 +3,8 @@ styled apart, with times in the agent's zone and the customer's local time besid
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -102,6 +104,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     ThreadView { height: 1fr; padding: 0 1; }
     ThreadView > .thread--empty { color: $text-muted; }
+    ThreadView.-stale > * { display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -110,29 +113,74 @@ class ThreadView(VerticalScroll, can_focus=True):
         self.agent_zone: str | None = None
         self.shown: list[int] = []
         self.queued: dict[int, OutboxLine] = {}  # outbox item id -> its line
+        # The conversation the screen wants here (set at once when the agent moves); whatever
+        # arrives for another one is stale and dropped. Every change to the children goes
+        # through one lock, so a reload, a live message and a queued reply never interleave
+        # their awaits (a message mounted into a half-removed thread, or twice).
+        self.wanted: int | None = None
+        self._lock = asyncio.Lock()
 
-    async def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> None:
-        """Show a whole thread (a different conversation, or after a reload)."""
-        self.conversation = conversation
-        self.agent_zone = agent_zone
-        await self.remove_children()
-        self.queued = {}
-        self.shown = [m.id for m in messages]
-        await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
+    def want(self, conversation_id: int | None) -> None:
+        """The agent moved to `conversation_id`: from now on only its thread may be drawn here.
+        What the thread holds is hidden until `clear` or `show` replaces it (both under the lock)."""
+        self.wanted = conversation_id
+        # Hidden in this same frame: the next one must not pair a new header with old rows.
+        self.set_class(self.conversation is None or self.conversation.id != conversation_id, "-stale")
+
+    async def clear(self, conversation_id: int) -> None:
+        """Empty the thread while `conversation_id` loads (never another conversation's rows)."""
+        async with self._lock:
+            if self.wanted != conversation_id or (
+                self.conversation is not None and self.conversation.id == conversation_id
+            ):
+                return  # moved on again, or that thread is already here
+            self.conversation = None
+            self.shown = []
+            self.queued = {}
+            await self.remove_children()
+            self.remove_class("-stale")
+            await self.mount(Static("loading…", classes="thread--empty"))
+
+    async def show(
+        self, conversation: Conversation, messages: list[Message], agent_zone: str | None
+    ) -> bool:
+        """Show a whole thread (a different conversation, or after a reload). False, and nothing
+        drawn, when the agent has moved to another conversation since it was asked for."""
+        async with self._lock:
+            if conversation.id != self.wanted:
+                return False
+            self.conversation = conversation
+            self.agent_zone = agent_zone
+            await self.remove_children()
+            self.remove_class("-stale")
+            self.queued = {}
+            self.shown = [m.id for m in messages]
+            await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
         # After layout: the pane may only now be getting its size (narrow screens).
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        return True
 
     async def add(self, messages: list[Message]) -> int:
         """Append messages that arrived live; keep the reader's place unless at the end."""
-        if self.conversation is None:
-            return 0
-        fresh = [m for m in messages if m.id not in self.shown and m.conversation_id == self.conversation.id]
+        async with self._lock:
+            return await self._add(messages)
+
+    async def _add(self, messages: list[Message]) -> int:
+        conversation = self.conversation
+        if conversation is None or conversation.id != self.wanted:
+            return 0  # the thread that loads next reads them from the store
+        seen = set(self.shown)
+        fresh: list[Message] = []
+        for m in sorted(messages, key=lambda m: m.id):
+            if m.id not in seen and m.conversation_id == conversation.id:
+                seen.add(m.id)
+                fresh.append(m)
         if not fresh:
             return 0
         at_end = self.scroll_y >= self.max_scroll_y - 1
         self.shown += [m.id for m in fresh]
         first_queued = next(iter(self.queued.values()), None)
-        items = [MessageItem(m, self.conversation, self.agent_zone) for m in fresh]
+        items = [MessageItem(m, conversation, self.agent_zone) for m in fresh]
         # Delivered messages go above what is still queued, which stays at the bottom.
         await self.mount_all(items, before=first_queued) if first_queued else await self.mount_all(items)
         for line in list(self.queued.values()):
@@ -144,6 +192,10 @@ class ThreadView(VerticalScroll, can_focus=True):
 
     async def show_queued(self, item: OutboxItem) -> None:
         """Show (or update, or clear) a queued reply or note of this conversation."""
+        async with self._lock:
+            await self._show_queued(item)
+
+    async def _show_queued(self, item: OutboxItem) -> None:
         mine = self.conversation is not None and item.conversation_id == self.conversation.id
         if not mine or item.kind != "message":
             return
@@ -165,6 +217,8 @@ class ThreadView(VerticalScroll, can_focus=True):
             line.remove()
 
     def update_conversation(self, conversation: Conversation) -> None:
+        if self.conversation is None or self.conversation.id != conversation.id:
+            return  # a newer copy of another conversation than the one drawn here
         self.conversation = conversation
         for item in self.query(MessageItem):
             item.conversation = conversation
