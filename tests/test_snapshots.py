@@ -89,7 +89,13 @@ async def kb_search(pilot) -> None:
     await pilot.press("ctrl+g")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, KbScreen), what="the KB modal")
     await pilot.press(*"esim install")
-    await wait_for(pilot, lambda: pilot.app.screen.hits, what="KB results")
+    # Every keystroke starts a search: wait for the last one's results, not an earlier one's.
+    await wait_for(
+        pilot,
+        lambda: pilot.app.screen.hits
+        and not any(w.group == "kb-search" and not w.is_finished for w in pilot.app.workers),
+        what="the KB results for the whole query",
+    )
     await wait_steady(pilot)
 
 
