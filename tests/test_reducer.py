@@ -215,3 +215,15 @@ def test_a_message_event_without_its_message_still_updates_the_conversation() ->
         event(2, "conversation.updated", conversation=conversation(5, 2), message=message(4, 5, "x")), T0
     )
     assert change.messages == [] and state.thread(5) == []
+
+
+def test_any_one_kind_of_change_is_a_change() -> None:
+    """The console redraws only for a truthy change: each kind on its own must count."""
+    from agent_console.core.reducer import Change
+
+    assert not Change()
+    assert Change(conversations={1}) and Change(activity={1}) and Change(presence=True)
+    assert Change(messages=[_msg(1, 5, "x")])
+    state = DeskState()
+    assert state.apply(event(1, "presence.updated", agent_id=7, presence="away"), T0)  # presence only
+    assert state.apply(typing(2, 5, True), T0)  # activity only
