@@ -95,18 +95,6 @@ def short_score(query: Query, folded: str) -> float:
     return SUBSEQUENCE_MAX * (0.5 + 0.5 * quality)
 
 
-def long_score(query: Query, folded: str, words: str) -> float:
-    """Substring or word-prefix score of a long folded field: 0 when it does not match."""
-    if not query:
-        return 0.0
-    at = folded.find(query.text)
-    if at >= 0:
-        return WORD_START if at == 0 or not folded[at - 1].isalnum() else INSIDE
-    if query.tokens and all(f" {token}" in words for token in query.tokens):
-        return WORDS
-    return 0.0
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """What one entry offers to match: short fields and long ones, each with a weight."""
@@ -176,7 +164,7 @@ class Index:
         end = starts[last] - 1 if last < len(starts) else len(text)
         found = set()
         at = text.find(query.text, starts[first], end)
-        while at >= 0:  # the first place in each field that holds it, as long_score
+        while at >= 0:  # the first place in each field that holds it decides its score
             field = bisect_right(starts, at) - 1
             found.add(field)
             note(field, WORD_START if at == starts[field] or not text[at - 1].isalnum() else INSIDE)
@@ -203,11 +191,6 @@ class Index:
             for field in (holding or set()) - found:
                 note(field, WORDS)
         return scores
-
-    def score(self, query: Query, index: int) -> float:
-        """The best weighted score of entry `index` over its fields; 0 when nothing matches."""
-        hits = self.scan(query, index, index + 1)
-        return hits[0][0] - self.entries[index].rank if hits else 0.0
 
     def scan(self, query: Query, start: int = 0, stop: int | None = None) -> list[tuple[float, int]]:
         """(score plus rank, index) of the entries in [start, stop) that match `query`."""
