@@ -4,8 +4,8 @@ reported here under P4) and the console's first paint.
 TUI first paint. `agent-console` (the installed entry point, the way an agent starts it;
 server and token from the environment) is spawned in a real 160x48 pty; time from just
 before the spawn to the first frame of the console screen on the terminal (its status
-bar). Also (info) spawn to the first queue row, which adds the REST snapshot of a desk
-with 200 open conversations. The floor is `python -c pass`, in the same table.
+bar). Also spawn to the first queue row (target 600 ms), which adds the REST snapshot of
+a desk with 200 open conversations. The floor is `python -c pass`, in the same table.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bench.harness import COLS, ROWS, console_env, console_queue, generated, liv
 from bench.terminal import Terminal
 
 PAINT_TARGET = 500.0
+FIRST_ROW_TARGET = 600.0  # first paint must not be bought with a later first row
 SPEC = Spec(open_conversations=200, closed_conversations=40, messages=1200, kb_articles=40)
 FIRST_FRAME = re.compile(rb"CONNECTING|LIVE")
 
@@ -56,6 +57,7 @@ def run(ctx: Context) -> list[Result]:
             "P4",
             "TUI spawn to first queue row",
             rows,
+            target=FIRST_ROW_TARGET,
             note=f"{len(console_queue(gen.path))} open conversations over REST",
         ),
     ]

@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from agent_console.cli.output import Column, Getter, Spec, relative
 from agent_console.core.clock import to_iso
+from agent_console.core.visibility import CUSTOMER_VISIBLE
 
 if TYPE_CHECKING:
     from agent_console.client.backend import Backend
 
-# What reaches the customer: their messages, ours, and the bot's. Notes are private and
-# activity lines are the desk's own bookkeeping.
-CUSTOMER_VISIBLE = frozenset({"incoming", "outgoing", "bot"})
 LOOKUPS_AT_ONCE = 8  # conversations whose visible message is looked up concurrently
 
 

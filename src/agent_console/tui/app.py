@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.color import ColorSystem
 from textual import work
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
@@ -78,6 +79,9 @@ class ConsoleApp(App[int]):
             # Over SSH every frame costs bytes: no animation, fewer frames, slower clocks.
             self.animation_level = "none"
             self.store.frame_interval = 1 / 10
+            # 256 colours: a styled cell's SGR is "38;5;N", not "38;2;R;G;B" (about half the
+            # bytes of every repaint; the themes read the same).
+            self.console._color_system = ColorSystem.EIGHT_BIT  # noqa: SLF001 - what Strip.render reads
         self.clock_interval = 15.0 if self.low_bandwidth else 5.0
         self.requested_theme = resolve_theme_name(theme)
         self.user_keymap = keymap or {}

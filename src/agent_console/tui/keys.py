@@ -92,6 +92,8 @@ def valid_key(key: str) -> bool:
 
 def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """Split a user's keymap into the remaps to apply and one message per rejected remap."""
+    if not keymap:
+        return {}, []  # nothing to check: the registry imports every screen (the KB's Markdown too)
     known = registry()
     by_id: dict[str, list[BindingInfo]] = {}
     for info in known:

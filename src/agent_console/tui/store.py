@@ -9,6 +9,7 @@ so a burst of a thousand events costs one redraw, not a thousand.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, ConversationPage, Event, Team
 from agent_console.core.reducer import Change, DeskState
+from agent_console.core.visibility import customer_visible
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -80,6 +82,8 @@ class DeskStore:
     read_marks: ReadMarks | None = None
     # Newest customer message per conversation (from the snapshot's previews and the feed).
     last_customer: dict[int, int] = field(default_factory=dict)
+    # Newest customer-visible message per conversation (id, body): the queue's preview.
+    last_visible: dict[int, tuple[int, str]] = field(default_factory=dict)
     # Resolved conversations are not in the snapshot: the Resolved view pages them in.
     resolved_total: int | None = None
     resolved_cursor: str | None = None
@@ -87,6 +91,12 @@ class DeskStore:
     recent_resolved: dict[int, None] = field(default_factory=dict)  # insertion-ordered, oldest first
     _flush_scheduled: bool = False
     _last_flush: float = 0.0
+    # Incremental per-view counts: the views each held conversation counts in, the totals,
+    # and what changed since (None: count everything again).
+    _members: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _recount: set[int] | None = None
+    _counted_for: int | None = None
 
     # --- called by workers -----------------------------------------------------------
 
@@ -96,6 +106,7 @@ class DeskStore:
             self.resolved_loaded = False  # pages read before the resync may be stale
         else:
             change = self.desk.load_snapshot(snapshot.conversations, snapshot.head_seq)
+        self._recount = None
         if snapshot.agents is not None:
             self.take_agents(snapshot.agents)
             change.presence = True
@@ -134,6 +145,7 @@ class DeskStore:
         held = self.desk.conversations.get(conversation.id)
         if held is None or held.seq <= conversation.seq:
             self.desk.conversations[conversation.id] = conversation
+            self._changed((conversation.id,))
             self._note_customer(conversation)
             self.app.post_message(StateChanged(Change(conversations={conversation.id})))
 
@@ -143,6 +155,7 @@ class DeskStore:
         for conversation in page.items:
             if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
                 change.conversations.add(conversation.id)
+                self._changed((conversation.id,))
                 self._note_customer(conversation)
         self.resolved_total = page.counts.all
         self.resolved_cursor = page.next_cursor
@@ -159,6 +172,7 @@ class DeskStore:
             c.id for c in self.desk.conversations.values() if c.status == "resolved" and c.id not in keep
         ]:
             del self.desk.conversations[conversation_id]
+            self._changed((conversation_id,))
         self.resolved_loaded = False
         self.resolved_cursor = None
 
@@ -177,6 +191,7 @@ class DeskStore:
             if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
         }
         change = self.desk.apply_all(events, clock.utcnow())
+        self._changed(touched | change.conversations)
         now_resolved = {
             cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
         }
@@ -191,6 +206,8 @@ class DeskStore:
         if change.presence:
             self._refresh_me()
         for message in change.messages:
+            if customer_visible(message):
+                self._note_visible(message.conversation_id, message.id, message.body)
             if message.kind == "incoming":
                 held = self.last_customer.get(message.conversation_id, 0)
                 self.last_customer[message.conversation_id] = max(held, message.id)
@@ -202,8 +219,23 @@ class DeskStore:
         if self.me is not None and self.me.id in self.desk.presence:
             self.me = msgspec.structs.replace(self.me, presence=self.desk.presence[self.me.id])
 
+    def preview(self, conversation: Conversation) -> str:
+        """The queue's subject column: the subject, else the last message the customer saw
+        (a private note is never previewed; before any visible message is known, nothing)."""
+        if conversation.subject:
+            return conversation.subject
+        held = self.last_visible.get(conversation.id)
+        return held[1] if held else ""
+
+    def _note_visible(self, conversation_id: int, message_id: int, body: str) -> None:
+        held = self.last_visible.get(conversation_id)
+        if held is None or held[0] <= message_id:
+            self.last_visible[conversation_id] = (message_id, body)
+
     def _note_customer(self, conversation: Conversation) -> None:
         last = conversation.last_message
+        if customer_visible(last):
+            self._note_visible(conversation.id, last.id, last.body)  # type: ignore[union-attr]
         if last is not None and last.kind == "incoming":
             held = self.last_customer.get(conversation.id, 0)
             self.last_customer[conversation.id] = max(held, last.id)
@@ -248,14 +280,37 @@ class DeskStore:
         return True
 
     def counts(self) -> dict[str, int | None]:
-        """Conversations per view. Resolved: the server's total (None until first asked)."""
-        counts: dict[str, int | None] = dict.fromkeys(VIEWS, 0)
-        for conversation in self.desk.conversations.values():
-            for view in VIEWS[:-1]:
-                if self.in_view(conversation, view):
-                    counts[view] += 1  # type: ignore[operator]
+        """Conversations per view. Resolved: the server's total (None until first asked).
+
+        Kept incrementally: only conversations changed since the last call are looked at
+        again (every change asks for the counts; walking thousands each time cost P1 its
+        budget). A snapshot, or another agent signed in, counts everything again."""
+        me = self.me.id if self.me is not None else None
+        if self._recount is None or me != self._counted_for:
+            self._members = {}
+            self._counts = dict.fromkeys(VIEWS[:-1], 0)
+            self._counted_for = me
+            dirty: Iterable[int] = list(self.desk.conversations)
+        else:
+            dirty = self._recount
+        self._recount = set()
+        for conversation_id in dirty:
+            for view in self._members.pop(conversation_id, ()):
+                self._counts[view] -= 1
+            conversation = self.desk.conversations.get(conversation_id)
+            if conversation is None:
+                continue
+            views = tuple(view for view in VIEWS[:-1] if self.in_view(conversation, view))
+            self._members[conversation_id] = views
+            for view in views:
+                self._counts[view] += 1
+        counts: dict[str, int | None] = dict(self._counts)
         counts["resolved"] = self.resolved_total
         return counts
+
+    def _changed(self, ids: Iterable[int]) -> None:
+        if self._recount is not None:
+            self._recount.update(ids)
 
 
 def _conversation_id(event: Event) -> int | None:

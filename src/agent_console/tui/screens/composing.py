@@ -18,7 +18,6 @@ from agent_console.core.models import CannedResponse, Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.templates import context_for, fill
 from agent_console.tui.safe_text import untrusted
-from agent_console.tui.screens.kb import KbScreen
 from agent_console.tui.screens.pickers import PickerScreen, ReviewScreen, canned_choices
 from agent_console.tui.widgets.composer import ComposerInput
 
@@ -69,6 +68,8 @@ class Composing(_Screen):
                 self.add_class("-reading")
                 self.pane.composer.input.insert(("\n" if self.pane.composer.text else "") + text)
                 self.pane.composer.input.focus()
+
+        from agent_console.tui.screens.kb import KbScreen  # on first use: Markdown costs start-up ~50 ms
 
         kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale)
         self.app.push_screen(kb, insert)

@@ -120,7 +120,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # Held, not queried: state can arrive while the screen is still composing or already
         # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
-        self._queue = QueueList(self._lookup, unread=self._unread, id="queue")
+        self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
         self._header = Static(id="queue-header")
@@ -145,6 +145,9 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
 
     def _lookup(self, conversation_id: int) -> Conversation | None:
         return self.console.store.desk.conversations.get(conversation_id)
+
+    def _preview(self, conversation: Conversation) -> str:
+        return self.console.store.preview(conversation)
 
     def _unread(self, conversation_id: int) -> bool:
         return self.console.store.is_unread(conversation_id)
@@ -232,7 +235,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
 
     async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
         await self.pane.thread.add(messages)
-        self._mark_open_read()
+        # After the frame that shows them: the read mark is a local disk write.
+        self.call_after_refresh(self._mark_open_read)
 
     def _pane_visible(self) -> bool:
         return self.has_class("-wide") or self.has_class("-reading")
@@ -254,7 +258,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             conversation = store.desk.conversations.get(conversation_id)
             shown = conversation is not None and store.in_view(conversation, self.view)
             if shown and needle:
-                shown = _matches(conversation, needle)
+                shown = _matches(conversation, needle, store.preview(conversation))
             at = index.get(conversation_id)
             if shown != (at is not None):
                 return True
@@ -277,7 +281,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         rows = [
             c
             for c in store.desk.conversations.values()
-            if store.in_view(c, self.view) and (not needle or _matches(c, needle))
+            if store.in_view(c, self.view) and (not needle or _matches(c, needle, store.preview(c)))
         ]
         rows.sort(key=queue_order)
         self.queue.set_rows([c.id for c in rows], created=created)
@@ -286,8 +290,13 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # A scrollbar may have come or gone with the rows: keep the titles over the columns.
         self.call_after_refresh(self._refresh_header)
 
+    def _counts(self) -> dict[str, int | None]:
+        """Per-view counts, or none known before the first snapshot (not a row of zeros)."""
+        store = self.console.store
+        return store.counts() if store.loaded else dict.fromkeys(VIEWS)
+
     def refresh_tabs(self) -> None:
-        counts = self.console.store.counts()
+        counts = self._counts()
         width = self.size.width - 2
         text = Text(no_wrap=True, overflow="ellipsis")
         for titles in (VIEW_TITLES, SHORT_TITLES):
@@ -315,7 +324,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             store.connection,
             agent_name=me.name if me else "…",
             presence=store.presence_of(me) if me else "offline",
-            counts=store.counts(),
+            counts=self._counts(),
             low_bandwidth=self.console.low_bandwidth,
         )
 
@@ -567,7 +576,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self.app.push_screen(HelpScreen(self, f"Keys in {place}"))
 
 
-def _matches(conversation: Conversation, needle: str) -> bool:
+def _matches(conversation: Conversation, needle: str, preview: str) -> bool:
+    """The filter matches what the row shows (the preview: never a private note's text)."""
     if needle.startswith("#") and needle[1:].isdigit():
         return conversation.id == int(needle[1:])
     haystack = " ".join(
@@ -575,7 +585,7 @@ def _matches(conversation: Conversation, needle: str) -> bool:
             conversation.contact.name,
             conversation.contact.email or "",
             conversation.subject or "",
-            conversation.last_message.body if conversation.last_message else "",
+            preview,
             " ".join(conversation.labels),
             conversation.assignee.name if conversation.assignee else "",
             str(conversation.id),

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
+from agent_console.core.visibility import customer_visible
 from agent_console.tui.format import CHANNEL_NAMES, local_time
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.widgets.composer import Composer
@@ -52,9 +53,9 @@ class ContactPanel(Vertical):
             history.append("\nnone")
         for other in others[:8]:
             history.append(f"\n#{other.id} {other.status} ")
-            history.append_text(
-                untrusted_line(other.subject or (other.last_message.body if other.last_message else ""))[:40]
-            )
+            last = other.last_message
+            seen = last.body if customer_visible(last) else ""  # type: ignore[union-attr] - never a note
+            history.append_text(untrusted_line(other.subject or seen)[:40])
         self.query_one("#contact-history", Static).update(history)
 
 
@@ -81,6 +82,7 @@ class ConversationPane(Vertical):
         self._contact = ContactPanel(id="contact-panel")
         self._signals = Static(id="presence-line")
         self._signals_text: Text | None = None
+        self._header_text: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self._header
@@ -111,7 +113,11 @@ class ConversationPane(Vertical):
             text.append(
                 f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC"
             )
-        self._header.update(text)
+        if text != self._header_text:
+            # Asked again with every change to the open conversation (each customer message):
+            # the same header must cost no layout pass.
+            self._header_text = text
+            self._header.update(text)
 
     def begin(self, conversation_id: int, conversation: Conversation | None) -> None:
         """The agent moved to `conversation_id`: its header at once (from the queue's copy) and
@@ -120,7 +126,8 @@ class ConversationPane(Vertical):
         if conversation is not None:
             self.show_header(conversation)
         else:
-            self._header.update(Text(f"#{conversation_id} loading…", "bold"))
+            self._header_text = Text(f"#{conversation_id} loading…", "bold")
+            self._header.update(self._header_text)
 
     async def load(
         self,

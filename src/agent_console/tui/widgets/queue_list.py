@@ -28,10 +28,12 @@ from textual.strip import Strip
 from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
+from agent_console.core.visibility import customer_visible
 from agent_console.tui.format import channel_short, priority_mark, sla_label
 
 Lookup = Callable[[int], Conversation | None]
 Unread = Callable[[int], bool]
+Preview = Callable[[Conversation], str]
 UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
 
 
@@ -92,10 +94,17 @@ class QueueList(ScrollView, can_focus=True):
             self.count = count
 
     def __init__(
-        self, lookup: Lookup, *, unread: Unread | None = None, name: str | None = None, id: str | None = None
+        self,
+        lookup: Lookup,
+        *,
+        unread: Unread | None = None,
+        preview: Preview | None = None,
+        name: str | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.lookup = lookup
+        self.preview = preview or _wire_preview
         self.unread = unread or (lambda _conversation_id: False)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
@@ -219,9 +228,7 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
         line.append(" ")
-        preview = conversation.subject or (
-            conversation.last_message.body if conversation.last_message else ""
-        )
+        preview = self.preview(conversation)
         line.append(_fit(sanitize_line(preview), subject_width))
         if assignee_width:
             line.append(" ")
@@ -305,6 +312,12 @@ class QueueList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+
+def _wire_preview(conversation: Conversation) -> str:
+    """Subject, else the wire's last message if the customer saw it (never a private note)."""
+    last = conversation.last_message
+    return conversation.subject or (last.body if customer_visible(last) else "")  # type: ignore[union-attr]
 
 
 def columns(width: int) -> tuple[int, int, int]:

@@ -46,10 +46,16 @@ class StatusParts:
 
 
 def _counts(counts: dict[str, int | None]) -> str:
-    get = counts.get
+    """The working views' counts; `…` for one not known yet (before the first snapshot a
+    zero would be a wrong answer, not an empty queue)."""
+
+    def count(view: str) -> str:
+        value = counts.get(view)
+        return "…" if value is None else str(value)
+
     return (
-        f"mine {get('mine') or 0} · unassigned {get('unassigned') or 0}"
-        f" · open {get('all') or 0} · urgent {get('urgent') or 0}"
+        f"mine {count('mine')} · unassigned {count('unassigned')}"
+        f" · open {count('all')} · urgent {count('urgent')}"
     )
 
 
