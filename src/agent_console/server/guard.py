@@ -160,6 +160,11 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        # A request h11 cannot parse gets the error shape too, not uvicorn's plain text.
+        self.transport.write(_raw_response(400, "Bad Request", "bad_request", f"{msg} (not HTTP/1.1)"))
+        self.transport.close()
+
     def _busy(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
