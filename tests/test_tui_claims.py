@@ -386,7 +386,7 @@ async def test_ssh_connection_means_low_bandwidth(
 
         store.flush = counted_flush
         # A burst of customer messages, as fast as the server takes them.
-        burst = 80
+        burst = 300  # long enough to span several 100 ms frames however fast the server answers
 
         def write() -> None:
             client = desk.client(desk.admin_token)

@@ -124,6 +124,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
         self._header = Static(id="queue-header")
+        self._header_width = 0  # the width its column titles were drawn for
         self._new_marker = Static(id="new-marker")
         self._status = StatusBar(id="status")
 
@@ -179,8 +180,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     @on(QueueList.Resized)
     def _refresh_header(self) -> None:
         width = self.queue.scrollable_content_region.width
-        if width:  # zero while the queue is hidden (narrow, reading): keep the titles it had
-            self._header.update(Text(queue_header(width), no_wrap=True))
+        if width and width != self._header_width:
+            # Zero while the queue is hidden (narrow, reading): keep the titles it had. Asked
+            # after every rebuild: unchanged titles must cost no layout pass and no bytes.
+            self._header_width = width
+            self._header.update(Text(queue_header(width), no_wrap=True), layout=False)
 
     def _layout(self, width: int) -> None:
         wide = width >= WIDE

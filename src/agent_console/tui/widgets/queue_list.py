@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -143,7 +143,7 @@ class QueueList(ScrollView, can_focus=True):
             before = old_rows[old_top + offset] if old_top + offset < len(old_rows) else None
             after = rows[top + offset] if top + offset < len(rows) else None
             if before != after:
-                self.refresh_line(offset)
+                self._repaint(offset)
 
     def refresh_conversations(self, ids: set[int]) -> None:
         """Repaint only the visible rows that show one of `ids`."""
@@ -151,7 +151,13 @@ class QueueList(ScrollView, can_focus=True):
         for offset in range(self.size.height):
             row = top + offset
             if row < len(self.rows) and self.rows[row] in ids:
-                self.refresh_line(offset)
+                self._repaint(offset)
+
+    def _repaint(self, offset: int) -> None:
+        """Repaint screen line `offset` of the list. (`refresh_line` takes a virtual row and
+        subtracts the scroll offset: given a screen line, it repainted another line once the
+        list was scrolled.)"""
+        self.refresh(Region(0, offset, self.size.width, 1))
 
     def tick(self, now: datetime) -> None:
         """The SLA clocks move: repaint the rows whose label changed (most read the same for
@@ -163,7 +169,7 @@ class QueueList(ScrollView, can_focus=True):
         for offset, conversation_id in enumerate(self.rows[top : top + self.size.height]):
             conversation = self.lookup(conversation_id)
             if conversation is not None and sla_label(conversation, before) != sla_label(conversation, now):
-                self.refresh_line(offset)
+                self._repaint(offset)
 
     def _mark_seen(self) -> None:
         if self.unseen_new:
@@ -251,7 +257,7 @@ class QueueList(ScrollView, can_focus=True):
             if conversation_id is not None and conversation_id in self.index:
                 offset = self.index[conversation_id] - int(self.scroll_y)
                 if 0 <= offset < self.size.height:
-                    self.refresh_line(offset)
+                    self._repaint(offset)
 
     def _move_to(self, row: int) -> None:
         if not self.rows:
