@@ -160,6 +160,14 @@ class ThreadView(VerticalScroll, can_focus=True):
         self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         return True
 
+    def on_mount(self) -> None:
+        # Anchored to the end: a new message is laid out already in view, in the frame that
+        # mounts it. (Measuring "at the end" before each add and scrolling after it lost the
+        # end under a burst: the next message came before the last scroll had landed, and the
+        # thread stopped following.) Scrolling up releases the anchor, so a reader's place is
+        # kept; back at the end, it holds again.
+        self.anchor()
+
     async def add(self, messages: list[Message]) -> int:
         """Append messages that arrived live; keep the reader's place unless at the end."""
         async with self._lock:
@@ -177,7 +185,6 @@ class ThreadView(VerticalScroll, can_focus=True):
                 fresh.append(m)
         if not fresh:
             return 0
-        at_end = self.scroll_y >= self.max_scroll_y - 1
         self.shown += [m.id for m in fresh]
         first_queued = next(iter(self.queued.values()), None)
         items = [MessageItem(m, conversation, self.agent_zone) for m in fresh]
@@ -186,8 +193,6 @@ class ThreadView(VerticalScroll, can_focus=True):
         for line in list(self.queued.values()):
             if line.item.message_id in self.shown:
                 self._drop_queued(line.item.id)
-        if at_end:
-            self.scroll_end(animate=False)
         return len(fresh)
 
     async def show_queued(self, item: OutboxItem) -> None:
