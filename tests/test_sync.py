@@ -195,3 +195,33 @@ async def test_a_refused_token_is_offline_and_final(fresh_desk: Desk, tmp_path: 
     finally:
         await backend.aclose()
     assert recorder.kinds() == ["connecting", "offline"] and recorder.snapshots == []
+
+
+async def test_a_quiet_desk_is_live_as_soon_as_the_feed_is_open(fresh_desk: Desk) -> None:
+    # Another console of the same agent keeps them online, so this connection causes no event:
+    # nothing at all follows the handshake until the 15 s keepalive.
+    other = NativeBackend(fresh_desk.url, fresh_desk.agent_token, timeout=5)
+    held = other.feed(None).__aiter__()
+    assert (await asyncio.wait_for(held.__anext__(), 10)).kind == "open"
+
+    def online() -> bool:
+        agents = fresh_desk.admin.get("/agents").json()["items"]
+        return any(a["presence"] == "online" for a in agents if a["email"] == "sam@test.example")
+
+    await until(online, "the agent online through the other connection", timeout=10)
+    recorder = Recorder()
+    backend = NativeBackend(fresh_desk.url, fresh_desk.agent_token, timeout=5)
+    engine = SyncEngine(
+        backend, on_snapshot=recorder.snapshot, on_events=recorder.take, on_state=recorder.state
+    )
+    task = asyncio.create_task(engine.run())
+    try:
+        # Well inside the keepalive interval: the open socket is what makes it live.
+        await until(lambda: "live" in recorder.kinds(), "the live state", timeout=10)
+        assert recorder.events == []
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await backend.aclose()
+        await held.aclose()
+        await other.aclose()

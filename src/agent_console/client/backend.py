@@ -32,7 +32,7 @@ class FeedItem:
     __slots__ = ("kind", "event", "seq")
 
     def __init__(self, kind: str, *, event: Event | None = None, seq: int = 0) -> None:
-        self.kind = kind  # "event" | "ping" | "resync_required"
+        self.kind = kind  # "open" (handshake done) | "event" | "ping" | "resync_required"
         self.event = event
         self.seq = seq
 

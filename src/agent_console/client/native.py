@@ -282,6 +282,9 @@ class NativeBackend:
                 max_size=None,
                 user_agent_header="agent-console",
             ) as socket:
+                # The handshake succeeded: say so now, not at the first event (a quiet desk may
+                # send none until the keepalive, and the agent would read CONNECTING meanwhile).
+                yield FeedItem("open")
                 async for raw in socket:
                     yield _feed_item(raw)
         except InvalidStatus as exc:

@@ -148,6 +148,8 @@ class SyncEngine:
                 self.failures = 0
                 self.stale_since = None
                 await self._emit(self.on_state(ConnectionState("live")))
+            if item.kind == "open":
+                continue
             if item.kind == "resync_required":
                 await self.snapshot(replace=True)
                 # Continue on this socket: it streams live from `item.seq` onwards.
