@@ -626,9 +626,23 @@ def _on_time(conn: sqlite3.Connection, now: datetime, unassigned: bool = False) 
 def test_most_of_the_seeded_desk_is_on_time_at_start(tmp_path: Path) -> None:
     conn = _seeded(tmp_path, NOW)
     on_time, waiting = _on_time(conn, NOW)
-    assert waiting > 100 and on_time > waiting / 2, (on_time, waiting)
+    # A desk that keeps up: at least three in four waiting customers inside their target.
+    assert waiting > 100 and on_time >= waiting * 0.75, (on_time, waiting)
     on_time, waiting = _on_time(conn, NOW, unassigned=True)
-    assert on_time > waiting * 0.6, (on_time, waiting)  # the queue: mostly fresh, a late tail
+    assert on_time >= waiting * 0.75, (on_time, waiting)  # the queue: mostly fresh, a late tail
+
+
+def test_seeded_customers_who_say_it_is_urgent_are_at_least_high(tmp_path: Path) -> None:
+    from agent_console.core.urgency import says_urgent
+
+    conn = _seeded(tmp_path, NOW)
+    rows = conn.execute(
+        "SELECT c.id, c.priority, m.body FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+        " WHERE m.kind = 'incoming'"
+    ).fetchall()
+    urgent_words = [(cid, priority) for cid, priority, body in rows if says_urgent(body)]
+    assert len(urgent_words) >= 5  # the demo's impatient customers do say so
+    assert [(cid, p) for cid, p in urgent_words if p in ("normal", "low")] == []
 
 
 def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(tmp_path: Path) -> None:

@@ -543,11 +543,12 @@ class _Builder:
         for i in range(n):
             status = statuses[i]
             if i in unassigned:
-                # The queue: mostly fresh (inside the SLA), with a tail waiting far too long.
-                age = rng.uniform(60, 3 * 3600) if rng.random() < 0.8 else rng.uniform(3 * 3600, 30 * 3600)
-            elif status == "open" and rng.random() < 0.75:
-                # Ongoing chats: most started within the shift.
-                age = rng.uniform(1200, 6 * 3600)
+                # The queue of a desk that keeps up: mostly fresh (inside even the urgent target),
+                # with a short tail that has waited hours, so the SLA column has something to say.
+                age = rng.uniform(60, 40 * 60) if rng.random() < 0.85 else rng.uniform(40 * 60, 8 * 3600)
+            elif status == "open" and rng.random() < 0.85:
+                # Ongoing chats: most started within the last couple of hours.
+                age = rng.uniform(1200, 2 * 3600)
             else:
                 low = {"open": 1200, "pending": 3600, "snoozed": 3 * 3600, "resolved": 3600}
                 age = rng.uniform(low[status], window - 60)

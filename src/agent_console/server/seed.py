@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from agent_console.core import sla
 from agent_console.core.clock import from_iso, to_iso, utcnow
+from agent_console.core.urgency import raised_priority
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.server.store import QUEUE_TAIL, hash_token, new_token
@@ -186,17 +187,21 @@ def _insert_conversation(
     # Derive what the store keeps in step on every live write.
     waiting_since = first_response = None
     unread = 0
+    # Seeded history follows the desk's inbound rule (core/urgency.py): a customer who wrote
+    # that it is urgent is at least high, so the demo never shows "this is urgent" as normal.
+    priority = seed.priority
     for message in seed.messages:
         if message.kind == "incoming":
             waiting_since = waiting_since or message.at
             unread += 1
+            priority = raised_priority(priority, message.body) or priority
         elif message.kind == "outgoing":
             waiting_since = None
             unread = 0
             first_response = first_response or message.at
     due = sla.due_at(
         status=seed.status,
-        priority=seed.priority,
+        priority=priority,
         waiting_since=waiting_since,
         first_response_at=first_response,
     )
@@ -213,7 +218,7 @@ def _insert_conversation(
         (
             seed.channel,
             seed.status,
-            seed.priority,
+            priority,
             seed.subject,
             seed.language,
             contact_ids[seed.contact_key],
