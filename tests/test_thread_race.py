@@ -157,9 +157,25 @@ async def test_fast_keys_always_show_the_right_thread(
                         _check_always(screen, problems, f"round {round_} after enter")
                     target = queue.cursor_id
                     assert target is not None
+                    # Customers keep writing meanwhile, so the thread is compared with what the
+                    # server held when the keys settled (all of it, in order) and with what it
+                    # holds now (nothing else): an exact match with a moving server would only
+                    # test how fast a loaded machine catches up. The check after the customers
+                    # stop is the exact one.
+                    settled = _server_ids(desk, target)
+
+                    def caught_up(t: int = target, settled: list[int] = settled) -> bool:
+                        drawn = _drawn_ids(screen)
+                        now = _server_ids(desk, t)
+                        return (
+                            screen.open_id == t
+                            and drawn[: len(settled)] == settled
+                            and drawn == now[: len(drawn)]
+                        )
+
                     await wait_for(
                         pilot,
-                        lambda t=target: screen.open_id == t and _drawn_ids(screen) == _server_ids(desk, t),
+                        caught_up,
                         timeout=20,
                         what=f"round {round_}: #{target}'s whole thread",
                     )
