@@ -15,11 +15,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 
+from agent_console.core.clock import MAX_SNOOZE_AHEAD
+
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _TOMORROW = re.compile(r"^tomorrow(?:[ T@](\d{1,2}):(\d{2}))?$")
 MORNING = time(9, 0)
 EXAMPLES = "4h, 30m, 2d, 1h30m, tomorrow, tomorrow 14:00, 2026-12-01T09:00"
-MAX_AHEAD = timedelta(days=365)
+MAX_AHEAD = MAX_SNOOZE_AHEAD
 # Zones run from UTC-12 to UTC+14: a local time without an offset is at most this far from UTC.
 _ZONE_SPREAD = timedelta(hours=14)
 

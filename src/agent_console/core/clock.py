@@ -6,7 +6,10 @@ the instants do, so SQLite can order and compare it without parsing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+# A snooze further ahead than this is a typo, not a plan (the console and the CLI agree).
+MAX_SNOOZE_AHEAD = timedelta(days=365)
 
 
 def utcnow() -> datetime:

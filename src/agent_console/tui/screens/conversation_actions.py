@@ -50,12 +50,16 @@ def parse_when(text: str, agent_zone: str | None, now: datetime) -> datetime:
 
 
 def check_when(text: str, agent_zone: str | None) -> str | None:
+    now = clock.utcnow()
     try:
-        moment = parse_when(text, agent_zone, clock.utcnow())
-    except ValueError:
+        moment = parse_when(text, agent_zone, now)
+        too_far = moment - now > clock.MAX_SNOOZE_AHEAD
+    except (ValueError, OverflowError):  # 99999999d overflows before it is too far
         return "use 30m, 4h, 2d, tomorrow, or a date-time like 2026-12-01T09:00"
-    if moment <= clock.utcnow():
+    if moment <= now:
         return "that time has passed; pick a time in the future"
+    if too_far:
+        return f"at most {clock.MAX_SNOOZE_AHEAD.days} days (a year) ahead"
     return None
 
 
