@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_console.cli.output import Column, Getter, Spec, relative
 from agent_console.core.clock import to_iso
-from agent_console.core.visibility import CUSTOMER_VISIBLE
+from agent_console.core.visibility import customer_visible
 
 if TYPE_CHECKING:
     from agent_console.client.backend import Backend
@@ -27,7 +27,7 @@ LOOKUPS_AT_ONCE = 8  # conversations whose visible message is looked up concurre
 def needs_lookup(conversation: Any) -> bool:
     """True when the wire's last message is not one the customer saw (a note)."""
     last = conversation.last_message
-    return last is not None and last.kind not in CUSTOMER_VISIBLE
+    return last is not None and not customer_visible(last)
 
 
 async def visible_last_messages(
@@ -53,7 +53,7 @@ async def visible_last_messages(
                 messages = await backend.messages(conversation.id)
             except NotFound:  # deleted since the list was read
                 return conversation.id, None
-        visible = (m for m in reversed(messages) if m.kind in CUSTOMER_VISIBLE)
+        visible = (m for m in reversed(messages) if customer_visible(m))
         return conversation.id, next(visible, None)
 
     return dict(await asyncio.gather(*(one(c) for c in todo)))

@@ -17,3 +17,9 @@ CUSTOMER_VISIBLE = frozenset({"incoming", "outgoing", "bot"})
 def customer_visible(message: Any) -> bool:  # noqa: ANN401 - a Message or a wire preview
     """True for a message the customer saw (not a private note or an activity line)."""
     return message is not None and message.kind in CUSTOMER_VISIBLE
+
+
+def wire_preview(conversation: Any) -> str:  # noqa: ANN401 - a Conversation
+    """The subject, else the wire's last message if the customer saw it (never a note)."""
+    last = conversation.last_message
+    return conversation.subject or (last.body if customer_visible(last) else "")

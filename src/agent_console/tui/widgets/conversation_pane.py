@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
-from agent_console.core.visibility import customer_visible
+from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import CHANNEL_NAMES, local_time
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.widgets.composer import Composer
@@ -53,9 +53,7 @@ class ContactPanel(Vertical):
             history.append("\nnone")
         for other in others[:8]:
             history.append(f"\n#{other.id} {other.status} ")
-            last = other.last_message
-            seen = last.body if customer_visible(last) else ""  # type: ignore[union-attr] - never a note
-            history.append_text(untrusted_line(other.subject or seen)[:40])
+            history.append_text(untrusted_line(wire_preview(other))[:40])
         self.query_one("#contact-history", Static).update(history)
 
 

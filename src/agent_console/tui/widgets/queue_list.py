@@ -28,7 +28,7 @@ from textual.strip import Strip
 from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
-from agent_console.core.visibility import customer_visible
+from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import channel_short, priority_mark, sla_label
 
 Lookup = Callable[[int], Conversation | None]
@@ -104,7 +104,7 @@ class QueueList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id)
         self.lookup = lookup
-        self.preview = preview or _wire_preview
+        self.preview = preview or wire_preview
         self.unread = unread or (lambda _conversation_id: False)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
@@ -318,12 +318,6 @@ class QueueList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-
-def _wire_preview(conversation: Conversation) -> str:
-    """Subject, else the wire's last message if the customer saw it (never a private note)."""
-    last = conversation.last_message
-    return conversation.subject or (last.body if customer_visible(last) else "")  # type: ignore[union-attr]
 
 
 def columns(width: int) -> tuple[int, int, int]:
