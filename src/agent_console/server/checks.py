@@ -8,6 +8,7 @@ things the same way (a 4xx, never an exception that reaches the error handler as
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -66,3 +67,9 @@ def check_dates(value: Any, path: str = "") -> None:
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             check_dates(item, f"{path}[{index}]")
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The protocol's error shape as bytes, for the answers written below Litestar (the feed's
+    handshake, the connection guard)."""
+    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()

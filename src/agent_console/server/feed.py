@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from agent_console.core.clock import to_iso, utcnow
-from agent_console.server.checks import BadInput, parse_int
+from agent_console.server.checks import BadInput, error_body, parse_int
 from agent_console.server.store import PendingEvent, Store
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -394,13 +394,9 @@ def _bearer(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _error_json(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
-
-
 async def _deny(scope: dict[str, Any], send: Send, status: int, code: str, message: str) -> None:
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = _error_json(code, message)
+        body = error_body(code, message)
         await send(
             {
                 "type": "websocket.http.response.start",
@@ -417,7 +413,7 @@ async def _deny(scope: dict[str, Any], send: Send, status: int, code: str, messa
 
 
 async def _http_error(send: Send, status: int, code: str, message: str) -> None:
-    body = _error_json(code, message)
+    body = error_body(code, message)
     await send(
         {
             "type": "http.response.start",

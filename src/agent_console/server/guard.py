@@ -25,7 +25,6 @@ buffer is full; see server/feed.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import resource
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from agent_console.server.checks import error_body
 from agent_console.server.feed import FEED_EXTENSION
 
 MAX_BODY = 1024 * 1024
@@ -104,7 +104,7 @@ def body_limit_message(limit: int, size: int | None = None) -> str:
 
 
 def _raw_response(status: int, reason: str, code: str, message: str) -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
+    body = error_body(code, message)
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
@@ -338,7 +338,7 @@ def _content_length(scope: dict[str, Any]) -> int | None:
 
 
 async def _answer(send: Any, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
+    body = error_body(code, message)
     await send(
         {
             "type": "http.response.start",
