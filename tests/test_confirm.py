@@ -25,6 +25,13 @@ def assign_to_colleague(desk: Desk, cid: int) -> None:
     response = desk.admin.patch(f"/conversations/{cid}", json={"assignee_id": colleague_id(desk)})
     assert response.status_code == 200, response.text
 
+async def focus_colleagues_conversation(pilot, cid: int, name: str) -> None:  # noqa: ANN001
+    """Open a colleague's conversation and wait until the console knows whose it is."""
+    await focus_conversation(pilot, cid, name)
+    await wait_for(
+        pilot, lambda: pilot.app.store.desk.conversations[cid].assignee is not None, what="the assignee"
+    )
+
 
 async def test_a_colleagues_conversation_changes_only_after_y(desk: Desk, tmp_path: Path) -> None:
     cid, name = new_customer(desk)
@@ -32,10 +39,7 @@ async def test_a_colleagues_conversation_changes_only_after_y(desk: Desk, tmp_pa
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        await focus_conversation(pilot, cid, name)
-        await wait_for(
-            pilot, lambda: app.store.desk.conversations[cid].assignee is not None, what="the assignee"
-        )
+        await focus_colleagues_conversation(pilot, cid, name)
         # Every answer but `y` cancels, including enter (the key a stray burst ends with), a
         # paste that contains "y", and a capital Y.
         for answer in ("n", "escape", "enter", "space", "Y", "1", "paste"):
@@ -67,10 +71,7 @@ async def test_unassign_and_picked_changes_name_the_change(desk: Desk, tmp_path:
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        await focus_conversation(pilot, cid, name)
-        await wait_for(
-            pilot, lambda: app.store.desk.conversations[cid].assignee is not None, what="the assignee"
-        )
+        await focus_colleagues_conversation(pilot, cid, name)
         await pilot.press("U")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         assert f"#{cid} is Avery Admin's. Unassign it?" in screen_text(app)

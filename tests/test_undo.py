@@ -19,7 +19,7 @@ from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.pickers import PickerScreen
 from agent_console.tui.widgets.queue_list import QueueList
 from tests.conftest import Desk
-from tests.test_confirm import assign_to_colleague
+from tests.test_confirm import assign_to_colleague, focus_colleagues_conversation
 from tests.test_tui_flows import (
     WIDE,
     console,
@@ -179,10 +179,7 @@ async def test_a_colleagues_change_confirmed_with_y_is_undone_without_asking_aga
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        await focus_conversation(pilot, cid, name)
-        await wait_for(
-            pilot, lambda: app.store.desk.conversations[cid].assignee is not None, what="the assignee"
-        )
+        await focus_colleagues_conversation(pilot, cid, name)
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         await pilot.press("y")
@@ -293,10 +290,7 @@ async def test_a_reply_to_a_colleagues_conversation_does_not_take_it(desk: Desk,
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        await focus_conversation(pilot, cid, name)
-        await wait_for(
-            pilot, lambda: app.store.desk.conversations[cid].assignee is not None, what="the assignee"
-        )
+        await focus_colleagues_conversation(pilot, cid, name)
         await pilot.press("r", *"Covering for Avery", "ctrl+s")
         await wait_for(
             pilot,
