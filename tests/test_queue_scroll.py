@@ -29,7 +29,7 @@ async def test_moving_down_keeps_the_cursor_row_on_screen(desk: Desk, tmp_path: 
             cursor = queue.cursor_id
             assert cursor is not None
             name = app.store.desk.conversations[cursor].contact.name[:9]
-            await wait_for(pilot, lambda: name in region_text(app, queue), what=f"row {cursor} on screen")
+            await wait_for(pilot, lambda n=name: n in region_text(app, queue), what=f"row {cursor} on screen")
         await pilot.press("g")
         first = app.store.desk.conversations[queue.rows[0]].contact.name[:9]
         await wait_for(pilot, lambda: first in region_text(app, queue), what="the first row again")
