@@ -195,7 +195,6 @@ def test_children_die_with_a_demo_killed_by_sigkill(tmp_path: Path) -> None:
         wait_until(lambda child=child: not running(child), f"{child} to die with the demo")
 
 
-
 def test_the_demo_brings_a_killed_desk_server_back_on_the_same_address(tmp_path: Path) -> None:
     """`kill -9` of the demo's server (a thing to try): a new one answers where the console
     looks, for the same agent, and the demo still stops everything at the end."""

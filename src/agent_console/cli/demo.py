@@ -22,8 +22,8 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent_console.client.config import TuiSettings, load_config
 from agent_console.server import db as database
