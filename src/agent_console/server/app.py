@@ -141,11 +141,20 @@ async def list_conversations(
     cursor: Annotated[
         str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
     ] = None,
+    before: Annotated[
+        str | None,
+        Parameter(
+            description="A position: the rows just before it (its `next_cursor` points further back)",
+            pattern=CURSOR_PATTERN,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
         if value not in STATUSES:
             raise Invalid(f"unknown status {value!r}", field="status")
+    if cursor and before:
+        raise Invalid("give cursor or before, not both", field="before")
     return _store(request).list_conversations(
         me=me.id,
         view=view,
@@ -155,6 +164,7 @@ async def list_conversations(
         contact_id=contact_id,
         limit=limit,
         cursor=cursor,
+        before=before,
     )
 
 

@@ -46,9 +46,9 @@ from agent_console.core.models import (
     Team,
     TeamRef,
 )
+from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.checks import is_id_text
 
-QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
 
@@ -124,7 +124,7 @@ _CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def encode_cursor(queue_key: str, conversation_id: int) -> str:
-    return f"{re.sub(r'[^0-9]', '', queue_key)}-{conversation_id}"
+    return cursor_for(queue_key, conversation_id)
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
@@ -406,7 +406,10 @@ class Store:
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
+        """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
+        before `before` (then `next_cursor` points further back)."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
@@ -414,28 +417,49 @@ class Store:
             "urgent": ("c.priority = 'urgent'", []),
             "all": ("1", []),
         }
+        # Only a text search reads the contact: counting and ordering run on the queue indexes.
+        join = " JOIN contacts ct ON ct.id = c.contact_id" if query else ""
         head = self.head_seq()  # read before the page: replaying from here misses nothing
         counts = {}
         for name, (clause, extra) in view_where.items():
             counts[name] = self.conn.execute(
-                f"SELECT count(*) FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
-                f" WHERE {where} AND {clause}",
+                f"SELECT count(*) FROM conversations c{join} WHERE {where} AND {clause}",
                 [*params, *extra],
             ).fetchone()[0]
         clause, extra = view_where[view]
         page_where = f"{where} AND {clause}"
         page_params = [*params, *extra]
+        order = "c.queue_key, c.id"
         if cursor:
             key, after_id = decode_cursor(cursor)
             page_where += " AND (c.queue_key > ? OR (c.queue_key = ? AND c.id > ?))"
             page_params += [key, key, after_id]
-        rows = self.conn.execute(
-            f"{_CONVERSATION_SELECT} WHERE {page_where} ORDER BY c.queue_key, c.id LIMIT ?",
-            [*page_params, limit + 1],
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["queue_key"], rows[-1]["id"]) if more and rows else None
+        if before:
+            key, before_id = decode_cursor(before)
+            page_where += " AND (c.queue_key < ? OR (c.queue_key = ? AND c.id < ?))"
+            page_params += [key, key, before_id]
+            order = "c.queue_key DESC, c.id DESC"
+        # The page's ids from the index first; the joins then run for those rows only.
+        ids = [
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT c.id FROM conversations c{join} WHERE {page_where} ORDER BY {order} LIMIT ?",
+                [*page_params, limit + 1],
+            )
+        ]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        if before:
+            ids.reverse()
+        found = {
+            row["id"]: row
+            for row in self.conn.execute(
+                f"{_CONVERSATION_SELECT} WHERE c.id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        rows = [found[i] for i in ids if i in found]
+        edge = (rows[0] if before else rows[-1]) if rows else None
+        next_cursor = encode_cursor(edge["queue_key"], edge["id"]) if more and edge is not None else None
         return ConversationPage(
             items=[self._conversation(r) for r in rows],
             next_cursor=next_cursor,
