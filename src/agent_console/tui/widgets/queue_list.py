@@ -112,6 +112,9 @@ class QueueList(ScrollView, can_focus=True):
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._now = clock.utcnow()
+        # home/end on a list that holds part of a view: True when the owner reads that end first
+        # (and moves the cursor there when it is in).
+        self.jump: Callable[[str], bool] = lambda _where: False
 
     # --- data --------------------------------------------------------------------------
 
@@ -265,10 +268,12 @@ class QueueList(ScrollView, can_focus=True):
         row = max(0, min(row, len(self.rows) - 1))
         self.cursor_id = self.rows[row]
         top = int(self.scroll_y)
+        # The rows a scrollbar leaves visible: the cursor must not land under a horizontal one.
+        height = self.scrollable_content_region.height or self.size.height
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + self.size.height:
-            self.scroll_to(y=row - self.size.height + 1, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
         self.post_message(self.Highlighted(self.cursor_id))
 
     @property
@@ -288,10 +293,12 @@ class QueueList(ScrollView, can_focus=True):
         self._move_to(self.cursor_row - max(1, self.size.height - 1))
 
     def action_first(self) -> None:
-        self._move_to(0)
+        if not self.jump("start"):
+            self._move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(len(self.rows) - 1)
+        if not self.jump("end"):
+            self._move_to(len(self.rows) - 1)
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
