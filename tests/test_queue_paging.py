@@ -18,7 +18,7 @@ from agent_console.client.native import NativeBackend
 from agent_console.client.sync import Snapshot, SyncEngine
 from agent_console.core.queue import END_CURSOR
 from tests.conftest import Desk, start_desk
-from tests.test_tui_flows import WIDE, console, make_app, new_customer, ready
+from tests.test_tui_flows import NARROW, WIDE, console, make_app, new_customer, ready
 from tests.tui_helpers import region_text, wait_async, wait_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -119,7 +119,7 @@ async def test_the_first_page_is_handed_over_before_the_rest_with_the_servers_co
 async def test_scrolling_reaches_the_last_conversation_and_memory_stays_bounded(big_desk, tmp_path: Path) -> None:  # noqa: ANN001
     desk, ids = big_desk
     app = paged_app(desk, tmp_path)
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=NARROW) as pilot:  # one pane: the cursor walk opens nothing
         await ready(pilot)
         assert all_count(app) == SIZE and "All 300" in tabs_text(app)  # the server's count, not what is held
         await wait_for(pilot, lambda: name_of(0) in queue_text(app), what="the first row")
