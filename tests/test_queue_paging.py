@@ -116,7 +116,9 @@ async def test_the_first_page_is_handed_over_before_the_rest_with_the_servers_co
 # --- the console -----------------------------------------------------------------------------
 
 
-async def test_scrolling_reaches_the_last_conversation_and_memory_stays_bounded(big_desk, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_scrolling_reaches_the_last_conversation_and_memory_stays_bounded(
+    big_desk, tmp_path: Path
+) -> None:  # noqa: ANN001
     desk, ids = big_desk
     app = paged_app(desk, tmp_path)
     async with app.run_test(size=NARROW) as pilot:  # one pane: the cursor walk opens nothing
@@ -163,7 +165,9 @@ async def test_home_and_end_jump_across_the_whole_view(big_desk, tmp_path: Path)
         assert name_of(0) in queue_text(app)
 
 
-async def test_the_filter_finds_on_the_server_what_the_console_does_not_hold(big_desk, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_the_filter_finds_on_the_server_what_the_console_does_not_hold(
+    big_desk, tmp_path: Path
+) -> None:  # noqa: ANN001
     desk, ids = big_desk
     app = paged_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
@@ -206,3 +210,28 @@ async def test_counts_follow_the_feed_for_rows_held_or_not(big_desk, tmp_path: P
         await wait_for(pilot, lambda: all_count(app) == start, what="back where it was")
         server = desk.agent.get("/conversations", params={"limit": 1}).json()["counts"]["all"]
         assert all_count(app) == server
+
+
+def test_a_search_counts_every_view_in_one_pass_and_agrees_with_its_pages(big_desk) -> None:  # noqa: ANN001
+    desk, ids = big_desk
+    target = ids[210]  # Pg210: made urgent and given to the agent, then put back
+    me = desk.agent.get("/me").json()["id"]
+    assert (
+        desk.admin.patch(
+            f"/conversations/{target}", json={"priority": "urgent", "assignee_id": me}
+        ).status_code
+        == 200
+    )
+    try:
+        page = desk.agent.get("/conversations", params={"q": "Pg2", "limit": 500}).json()
+        assert len(page["items"]) == 100 and page["counts"] == {
+            "mine": 1,
+            "unassigned": 99,
+            "all": 100,
+            "urgent": 1,
+        }
+        for view, expected in (("mine", [target]), ("urgent", [target])):
+            items = desk.agent.get("/conversations", params={"q": "Pg2", "view": view}).json()["items"]
+            assert [c["id"] for c in items] == expected
+    finally:
+        desk.admin.patch(f"/conversations/{target}", json={"priority": "normal", "assignee_id": None})

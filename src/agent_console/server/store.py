@@ -421,9 +421,17 @@ class Store:
         join = " JOIN contacts ct ON ct.id = c.contact_id" if query else ""
         head = self.head_seq()  # read before the page: replaying from here misses nothing
         counts = {}
-        for name, (clause, extra) in view_where.items():
+        if query:
+            # A text search scans: count every view in the one pass.
+            row = self.conn.execute(
+                "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
+                f" sum(c.priority = 'urgent') FROM conversations c{join} WHERE {where}",
+                [me, *params],
+            ).fetchone()
+            counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
+        for name, (clause, extra) in view_where.items() if not query else ():
             counts[name] = self.conn.execute(
-                f"SELECT count(*) FROM conversations c{join} WHERE {where} AND {clause}",
+                f"SELECT count(*) FROM conversations c WHERE {where} AND {clause}",
                 [*params, *extra],
             ).fetchone()[0]
         clause, extra = view_where[view]

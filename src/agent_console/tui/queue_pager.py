@@ -35,6 +35,7 @@ SERVER_VIEWS = {
     "snoozed": ("all", ("snoozed",)),
 }
 FILTER_PAUSE = 0.15  # seconds of no typing before the filter asks the server
+FILTER_FIRST = 100  # the filter's first answer: a few screens (a search scans; more as it scrolls)
 RECOUNT_PAUSE = 0.5  # seconds: events for conversations not held are counted by the server, batched
 
 
@@ -76,6 +77,8 @@ class QueuePager:
         window = self.window
         if window is None or (window.view, window.query) != (view, needle):
             window = self.window = Window(view, needle, None, None)
+            # What was asked for the filter before is stale now: drop it, do not wait for it.
+            self.screen.workers.cancel_group(self.screen, "queue-filter")
             if needle:
                 self._ask_later()
         if window.at_prefix:
@@ -231,7 +234,7 @@ class QueuePager:
         view, statuses = SERVER_VIEWS[window.view]
         try:
             page = await self.screen.console.backend.conversations(
-                view=view, statuses=statuses, query=window.query, limit=self.page
+                view=view, statuses=statuses, query=window.query, limit=min(self.page, FILTER_FIRST)
             )
         except BackendError as exc:
             self.screen.console.report(exc, prefix="filter not run on the server")
