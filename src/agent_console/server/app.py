@@ -144,7 +144,8 @@ async def list_conversations(
     before: Annotated[
         str | None,
         Parameter(
-            description="A position: the rows just before it (its `next_cursor` points further back)",
+            description="A position: the rows just before it, and `next_cursor` points further back"
+            " (with `cursor` too: the rows between the two, from `cursor` on)",
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
@@ -153,8 +154,6 @@ async def list_conversations(
     for value in statuses:
         if value not in STATUSES:
             raise Invalid(f"unknown status {value!r}", field="status")
-    if cursor and before:
-        raise Invalid("give cursor or before, not both", field="before")
     return _store(request).list_conversations(
         me=me.id,
         view=view,

@@ -409,7 +409,8 @@ class Store:
         before: str | None = None,
     ) -> ConversationPage:
         """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
-        before `before` (then `next_cursor` points further back)."""
+        before `before` (then `next_cursor` points further back); with both, the rows between
+        them from `cursor` on."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
@@ -446,6 +447,8 @@ class Store:
             key, before_id = decode_cursor(before)
             page_where += " AND (c.queue_key < ? OR (c.queue_key = ? AND c.id < ?))"
             page_params += [key, key, before_id]
+        backwards = bool(before) and not cursor
+        if backwards:
             order = "c.queue_key DESC, c.id DESC"
         # The page's ids from the index first; the joins then run for those rows only.
         ids = [
@@ -457,7 +460,7 @@ class Store:
         ]
         more = len(ids) > limit
         ids = ids[:limit]
-        if before:
+        if backwards:
             ids.reverse()
         found = {
             row["id"]: row
@@ -466,7 +469,7 @@ class Store:
             )
         }
         rows = [found[i] for i in ids if i in found]
-        edge = (rows[0] if before else rows[-1]) if rows else None
+        edge = (rows[0] if backwards else rows[-1]) if rows else None
         next_cursor = encode_cursor(edge["queue_key"], edge["id"]) if more and edge is not None else None
         return ConversationPage(
             items=[self._conversation(r) for r in rows],
