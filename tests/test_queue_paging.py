@@ -45,6 +45,16 @@ def big_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Desk, l
         response = desk.admin.post("/inbound", json=payload)
         assert response.status_code == 201, response.text
         ids.append(response.json()["conversation_id"])
+    # A word only in an earlier message of a held conversation: the row previews the later one,
+    # so only the server's search (message text) can find it.
+    for body in ("my order code is quokkaberry", "any news?"):
+        payload = {
+            "channel": "web_chat",
+            "contact": {"name": name_of(50)},
+            "body": body,
+            "conversation_id": ids[50],
+        }
+        assert desk.admin.post("/inbound", json=payload).status_code == 201
     yield desk, ids
     desk.server.stop()
 
@@ -180,6 +190,14 @@ async def test_the_filter_finds_on_the_server_what_the_console_does_not_hold(
         await pilot.press("slash", *"zanzibarite")
         await wait_for(pilot, lambda: name_of(250) in queue_text(app), what="the server's match")
         assert console(app).queue.rows == [ids[250]]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: name_of(0) in queue_text(app), what="the queue unfiltered")
+        # Held, but the match is in an older message: the server finds it, the console could not.
+        assert ids[50] in app.store.desk.conversations
+        await pilot.press("slash", *"quokkaberry")
+        await wait_for(
+            pilot, lambda: console(app).queue.rows == [ids[50]], what="the held row the server found"
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: name_of(0) in queue_text(app), what="the queue unfiltered")
         # A name beyond the held prefix, typed fast: the last question wins.

@@ -25,6 +25,7 @@ from agent_console.core.models import Agent, Conversation, Event
 # cursors), as do views of resolved conversations.
 SNAPSHOT_STATUSES = ("open", "pending", "snoozed")
 SNAPSHOT_PAGE = 500
+FIRST_PAGE = 100  # rows in the part handed over first (a few screens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +103,30 @@ class SyncEngine:
         handed = False  # the first part went out already
         held = 0
         while True:
+            # The first page painted early is a few screens: it is on screen sooner.
+            first = self.early_first_page and cursor is None
             page = await self.backend.conversations(
-                view="all", statuses=SNAPSHOT_STATUSES, limit=self.page_size, cursor=cursor
+                view="all",
+                statuses=SNAPSHOT_STATUSES,
+                limit=min(self.page_size, FIRST_PAGE) if first else self.page_size,
+                cursor=cursor,
             )
             head = page.head_seq if head is None else min(head, page.head_seq)
             conversations += page.items
             held += len(page.items)
             cursor = page.next_cursor
             full = self.hold is not None and held >= self.hold
-            if counts is None and self.hold is not None and cursor is not None:
-                counts, counts_seq = await read_counts(self.backend)
-            if cursor is None or full:
+            if cursor is None:
                 break
             if self.early_first_page and not handed:
                 # The first page paints while the rest loads. Resume from its head: anything
                 # after it is replayed, and the per-conversation seq keeps an older copy out.
-                agents = await self.backend.agents()
+                if self.hold is not None:
+                    agents, (counts, counts_seq) = await asyncio.gather(
+                        self.backend.agents(), read_counts(self.backend)
+                    )
+                else:
+                    agents = await self.backend.agents()
                 self.seq = head
                 await self._emit(
                     self.on_snapshot(
@@ -134,6 +143,10 @@ class SyncEngine:
                     )
                 )
                 handed, conversations = True, []
+            elif counts is None and self.hold is not None:
+                counts, counts_seq = await read_counts(self.backend)
+            if full:
+                break
         agents = None if handed else await self.backend.agents()
         # Resume from the first page's head: anything after it is replayed, and the
         # per-conversation seq keeps an older copy from overwriting a newer one.

@@ -9,6 +9,8 @@ After commit, the events go to `listener` (the live-feed hub) for fan-out.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import re
 import secrets
@@ -450,14 +452,23 @@ class Store:
         backwards = bool(before) and not cursor
         if backwards:
             order = "c.queue_key DESC, c.id DESC"
-        # The page's ids from the index first; the joins then run for those rows only.
-        ids = [
-            row[0]
-            for row in self.conn.execute(
-                f"SELECT c.id FROM conversations c{join} WHERE {page_where} ORDER BY {order} LIMIT ?",
-                [*page_params, limit + 1],
+        # The page's ids from the index first; the joins then run for those rows only. Several
+        # statuses: one index walk each, merged (an IN over them would sort the whole view).
+        keyset = page_where[len(where) :]
+        walks = []
+        for one in [(status,) for status in statuses] if len(statuses) > 1 else [statuses]:
+            one_where, one_params = self._filters(
+                statuses=one, query=query, label=label, contact_id=contact_id
             )
-        ]
+            walks.append(
+                self.conn.execute(
+                    f"SELECT c.queue_key, c.id FROM conversations c{join} WHERE {one_where}{keyset}"
+                    f" ORDER BY {order} LIMIT ?",
+                    [*one_params, *page_params[len(params) :], limit + 1],
+                ).fetchall()
+            )
+        merged = heapq.merge(*walks, reverse=backwards) if len(walks) > 1 else iter(walks[0])
+        ids = [row[1] for row in itertools.islice(merged, limit + 1)]
         more = len(ids) > limit
         ids = ids[:limit]
         if backwards:

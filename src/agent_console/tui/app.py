@@ -46,7 +46,7 @@ class ConsoleApp(App[int]):
     # A large desk: rows per page read from the server, conversations read at start (a prefix of
     # every view; a desk at most this big is held whole), rows of a view held beyond that.
     queue_page = SNAPSHOT_PAGE
-    queue_hold = 10_000
+    queue_hold = 2_000
     queue_window = 2_000
 
     def __init__(
