@@ -112,6 +112,9 @@ class QueueList(ScrollView, can_focus=True):
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._now = clock.utcnow()
+        # home/end on a list that holds part of a view: True when the owner reads that end first
+        # (and moves the cursor there when it is in).
+        self.jump: Callable[[str], bool] = lambda _where: False
 
     # --- data --------------------------------------------------------------------------
 
@@ -294,10 +297,12 @@ class QueueList(ScrollView, can_focus=True):
         self._move_to(self.cursor_row - max(1, self.lines_shown - 1))
 
     def action_first(self) -> None:
-        self._move_to(0)
+        if not self.jump("start"):
+            self._move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(len(self.rows) - 1)
+        if not self.jump("end"):
+            self._move_to(len(self.rows) - 1)
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
