@@ -29,6 +29,8 @@ else:
     # A Screen at run time (not a bare mixin) so Textual registers the @on handlers defined here.
     from textual.screen import Screen as _Screen
 
+KB_HITS = 10  # knowledge-base hits per search: what the search window shows without scrolling
+
 
 class Composing(_Screen):
     """Writing to the customer or the team, and everything that feeds the composer."""
@@ -56,10 +58,11 @@ class Composing(_Screen):
         backend = self.console.backend
 
         async def search(query: str):  # noqa: ANN202
-            hits = await backend.kb_search(query, locale=locale)
+            # Ten hits fit the window without a scrollbar, and fewer cost less per keystroke.
+            hits = await backend.kb_search(query, locale=locale, limit=KB_HITS)
             if locale and len(hits) < 3:
                 # Few answers in the customer's language: add the others.
-                others = await backend.kb_search(query)
+                others = await backend.kb_search(query, limit=KB_HITS)
                 hits += [h for h in others if h.id not in {x.id for x in hits}]
             return hits
 
