@@ -157,7 +157,7 @@ class Composing(_Screen):
     def outbox_changed(self, item: OutboxItem) -> None:
         """A queued reply, note or action moved on: show it where the agent is looking."""
         if item.conversation_id == self.open_id:
-            self.run_worker(self.pane.thread.show_queued(item), group="thread-add")
+            self.pane.thread.show_queued(item)
         if item.kind != "message":
             return
         if item.is_conflict and item.id not in self.reviewing:
@@ -178,7 +178,7 @@ class Composing(_Screen):
         outbox = self.console.outbox
         try:
             if self.open_id == item.conversation_id:
-                await self.pane.thread.add(item.unseen)
+                self.pane.thread.add(item.unseen)
             choice = await self.app.push_screen_wait(ReviewScreen(item.unseen))
             if outbox is None:
                 return
@@ -187,7 +187,7 @@ class Composing(_Screen):
                 return
             # Edit: the text goes back into the composer (after whatever is there) to rework.
             outbox.discard(item.id)
-            self.pane.thread._drop_queued(item.id)
+            self.pane.thread.drop_queued(item.id)
             if self.open_id != item.conversation_id:
                 self.open_conversation(item.conversation_id)
             composer = self.pane.composer
