@@ -227,10 +227,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
                     self.pane.update_conversation(conversation)
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
-            # Drawn from the feed's copy in this same step: no REST call, no worker hop.
+            # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
+            # the same frame too, so the queue row is drawn once, without a `●` that a second
+            # frame would take back (the mark is a small local write, no fsync).
             if mine and self.pane.thread.add(mine):
-                # After the frame that shows them: the read mark is a local disk write.
-                self.call_after_refresh(self._mark_open_read)
+                self._mark_open_read()
         if change.activity and self.open_id in change.activity:
             self._show_signals(self.open_id)
         if change.presence:
