@@ -74,7 +74,7 @@ class BusinessHours:
             days[DAYS.index(day)].append((start, end, i))
         for ranges in days:
             ranges.sort()
-            for (s1, e1, i1), (s2, _e2, i2) in zip(ranges, ranges[1:], strict=False):
+            for (_s1, e1, i1), (s2, _e2, i2) in zip(ranges, ranges[1:], strict=False):
                 if s2 < e1:
                     raise CalendarError(
                         f"{field}.hours[{i2}] overlaps {field}.hours[{i1}] (both cover {_clock(s2)})",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Litestar, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
@@ -70,7 +70,9 @@ async def create_sla_policy(
 
 
 @patch(f"{API}/sla/policies/{{policy_id:int}}", summary="Change an SLA policy (admin)")
-async def patch_sla_policy(request: Request, me: Agent, policy_id: PolicyId, data: SlaPolicyPatch) -> SlaPolicy:
+async def patch_sla_policy(
+    request: Request, me: Agent, policy_id: PolicyId, data: SlaPolicyPatch
+) -> SlaPolicy:
     _may_write(me)
     return _store(request).update_sla_policy(policy_id, data)
 

@@ -75,7 +75,9 @@ class SlaStoreMixin:
     def delete_sla_policy(self, policy_id: int) -> None:
         with self._write() as tx:  # type: ignore[attr-defined]
             policy = self.get_sla_policy(policy_id)
-            others = tx.conn.execute("SELECT count(*) FROM sla_policies WHERE id != ?", (policy_id,)).fetchone()
+            others = tx.conn.execute(
+                "SELECT count(*) FROM sla_policies WHERE id != ?", (policy_id,)
+            ).fetchone()
             if policy.is_default and others[0]:
                 raise _errors().Conflict(
                     "this is the default policy: make another policy the default first", field="is_default"
@@ -117,7 +119,9 @@ class SlaStoreMixin:
             candidate.next_response_s,
             candidate.resolution_s,
             candidate.warn_share,
-            None if candidate.business_hours is None else msgspec.json.encode(candidate.business_hours).decode(),
+            None
+            if candidate.business_hours is None
+            else msgspec.json.encode(candidate.business_hours).decode(),
         )
         columns = (
             "name, position, is_default, priorities, channels, team_ids, first_response_s,"
@@ -256,10 +260,13 @@ class SlaStoreMixin:
         )
         return info_text != row["sla"] or due_text != row["due_at"]
 
-    def _schedule(self, tx: _Tx, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime) -> None:
+    def _schedule(
+        self, tx: _Tx, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime
+    ) -> None:
         tx.conn.execute(
-            "INSERT INTO sla_schedule(conversation_id, clock, started_at, kind, fire_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (conversation_id, clock, started_at, kind) DO UPDATE SET fire_at = excluded.fire_at"
+            "INSERT INTO sla_schedule(conversation_id, clock, started_at, kind, fire_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, clock, started_at, kind)"
+            " DO UPDATE SET fire_at = excluded.fire_at"
             " WHERE fired_at IS NULL",
             (conversation_id, record.name, to_iso(record.started_at), kind, to_iso(at)),
         )
@@ -315,12 +322,14 @@ class SlaStoreMixin:
             return
         record.missed_at = when
         tx.conn.execute(
-            "INSERT OR IGNORE INTO sla_breaches(conversation_id, clock, started_at, policy_id, policy, due_at,"
-            " breached_at, breached_by_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO sla_breaches(conversation_id, clock, started_at, policy_id, policy,"
+            " due_at, breached_at, breached_by_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (conversation_id, record.name, started, policy.id, policy.name, to_iso(due), to_iso(when), late),
         )
         if emit:
-            tx.emit("sla.breached", {**_payload(row, conversation_id, record, due, policy), "breached_by_s": late})
+            tx.emit(
+                "sla.breached", {**_payload(row, conversation_id, record, due, policy), "breached_by_s": late}
+            )
 
     def sla_fire_due(self, limit: int = 500, *, now: datetime | None = None, emit: bool = True) -> int:
         """Fire the warnings and breaches whose time has come (the server's background task
@@ -405,7 +414,9 @@ class SlaStoreMixin:
         not activity."""
         where = "status != 'resolved'"
         if not everything:
-            where += " AND sla IS NULL AND NOT EXISTS (SELECT 1 FROM sla_clocks k WHERE k.conversation_id = c.id)"
+            where += (
+                " AND sla IS NULL AND NOT EXISTS (SELECT 1 FROM sla_clocks k WHERE k.conversation_id = c.id)"
+            )
         ids = [r[0] for r in self.conn.execute(f"SELECT id FROM conversations c WHERE {where}")]
         if ids:
             with self._write() as tx:  # type: ignore[attr-defined]
