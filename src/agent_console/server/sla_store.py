@@ -331,14 +331,24 @@ class SlaStoreMixin:
                 "sla.breached", {**_payload(row, conversation_id, record, due, policy), "breached_by_s": late}
             )
 
-    def sla_fire_due(self, limit: int = 500, *, now: datetime | None = None, emit: bool = True) -> int:
+    def sla_fire_due(
+        self,
+        limit: int = 500,
+        *,
+        now: datetime | None = None,
+        emit: bool = True,
+        only: list[int] | None = None,
+    ) -> int:
         """Fire the warnings and breaches whose time has come (the server's background task
         calls this every second or so; after a restart it catches up on what fell due while
         the server was down). Returns how many schedule rows it settled."""
         now_text = to_iso(now or _now())
+        among = "" if only is None else " AND conversation_id IN (SELECT value FROM json_each(?))"
+        extra: tuple[Any, ...] = () if only is None else (json.dumps(only),)
         if (
             self.conn.execute(
-                "SELECT 1 FROM sla_schedule WHERE fired_at IS NULL AND fire_at <= ? LIMIT 1", (now_text,)
+                f"SELECT 1 FROM sla_schedule WHERE fired_at IS NULL AND fire_at <= ?{among} LIMIT 1",
+                (now_text, *extra),
             ).fetchone()
             is None
         ):
@@ -347,8 +357,9 @@ class SlaStoreMixin:
         with self._write() as tx:  # type: ignore[attr-defined]
             tx.now = now or tx.now
             rows = tx.conn.execute(
-                "SELECT * FROM sla_schedule WHERE fired_at IS NULL AND fire_at <= ? ORDER BY fire_at LIMIT ?",
-                (to_iso(tx.now), limit),
+                f"SELECT * FROM sla_schedule WHERE fired_at IS NULL AND fire_at <= ?{among}"
+                " ORDER BY fire_at LIMIT ?",
+                (to_iso(tx.now), *extra, limit),
             ).fetchall()
             changed: set[int] = set()
             for item in rows:
@@ -423,7 +434,8 @@ class SlaStoreMixin:
                 tx.now = now or tx.now
                 for conversation_id in ids:
                     self._sla_refresh(tx, conversation_id, emit=False)
-        while self.sla_fire_due(now=now, emit=False):
+        # What was already late before these clocks existed is recorded, not announced.
+        while ids and self.sla_fire_due(now=now, emit=False, only=ids):
             pass
         return len(ids)
 
