@@ -334,6 +334,8 @@ class SlaClock(Struct, kw_only=True):
     state: SlaClockState
     # How late the clock stopped (missed ones that stopped); None while running or on time.
     breached_by_s: int | None = None
+    # From when only the policy's warning share of the target is left (colour it "soon").
+    warn_at: datetime | None = None
 
 
 class SlaInfo(Struct, kw_only=True):

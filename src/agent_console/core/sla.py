@@ -100,7 +100,9 @@ def warn_at(record: ClockRecord, seconds: int, share: float, calendar: Calendar)
     return calendar.add(record.started_at, seconds * (1 - share) + record.paused_s)
 
 
-def clock_view(record: ClockRecord, due_at: datetime, *, paused: bool) -> SlaClock:
+def clock_view(
+    record: ClockRecord, due_at: datetime, *, paused: bool, warn_at: datetime | None = None
+) -> SlaClock:
     late = None
     if record.stopped_at is not None and record.stopped_at > due_at:
         late = int((record.stopped_at - due_at).total_seconds())
@@ -110,7 +112,7 @@ def clock_view(record: ClockRecord, due_at: datetime, *, paused: bool) -> SlaClo
         state = "hit"
     else:
         state = "paused" if paused else "running"
-    return SlaClock(name=record.name, due_at=due_at, state=state, breached_by_s=late)  # type: ignore[arg-type]
+    return SlaClock(name=record.name, due_at=due_at, state=state, breached_by_s=late, warn_at=warn_at)  # type: ignore[arg-type]
 
 
 def overall(clocks: Sequence[SlaClock]) -> str:

@@ -219,15 +219,15 @@ class SlaStoreMixin:
                 self._unschedule(tx, conversation_id, name)
                 continue
             due = sla.due(record, seconds, calendar)
+            warn = sla.warn_at(record, seconds, policy.warn_share, calendar)  # type: ignore[union-attr]
             if record.stopped_at is None and not paused:
-                warn = sla.warn_at(record, seconds, policy.warn_share, calendar)  # type: ignore[union-attr]
                 self._schedule(tx, conversation_id, record, "warning", warn)
                 self._schedule(tx, conversation_id, record, "breach", due)
             else:
                 self._unschedule(tx, conversation_id, name)
                 if record.stopped_at is not None and record.stopped_at > due:
                     self._breach(tx, row, policy, record, due, record.stopped_at, emit=emit)  # type: ignore[arg-type]
-            views.append(sla.clock_view(record, due, paused=paused))
+            views.append(sla.clock_view(record, due, paused=paused, warn_at=warn))
 
         for record in records.values():
             tx.conn.execute(
@@ -398,6 +398,7 @@ class SlaStoreMixin:
                     fired += 1
                     if self._claim(tx, conversation_id, record, "warning", due) and emit:
                         tx.emit("sla.warning", _payload(conv, conversation_id, record, due, policy))
+                        changed.add(conversation_id)  # its colour changes on every screen now
                     continue
                 if record.missed_at is None:
                     self._breach(tx, conv, policy, record, due, tx.now, emit=emit)
