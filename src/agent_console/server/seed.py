@@ -135,13 +135,26 @@ def rebase_demo(conn: sqlite3.Connection, *, now: datetime | None = None) -> tim
             assignments = ", ".join(f"{column} = ?" for column in columns)
             conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", moved)
         conn.execute("UPDATE conversations SET queue_key = COALESCE(due_at, ?)", (QUEUE_TAIL,))
+        _shift_sla(conn, shift)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    # Business hours are not shift-invariant: every clock's due time is worked out again.
-    Store(conn).sla_backfill(now=now, everything=True)
     return shift
+
+
+def _shift_sla(conn: sqlite3.Connection, shift: timedelta) -> None:
+    """Each conversation's published clocks move with everything else (as it was left)."""
+    rows = conn.execute("SELECT id, sla FROM conversations WHERE sla IS NOT NULL").fetchall()
+    moved = []
+    for conversation_id, text in rows:
+        info = json.loads(text)
+        for clock in info["clocks"]:
+            for key in ("due_at", "warn_at"):
+                if clock.get(key):
+                    clock[key] = to_iso(from_iso(clock[key]) + shift)
+        moved.append((json.dumps(info, separators=(",", ":")), conversation_id))
+    conn.executemany("UPDATE conversations SET sla = ? WHERE id = ?", moved)
 
 
 def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
