@@ -102,3 +102,17 @@ async def test_the_default_window_is_fifteen_minutes(fresh_desk: Desk, tmp_path:
         screen = console(app)
         await wait_for(pilot, lambda: soon in screen.queue.index, what="the chat due in 10 minutes")
         assert later not in screen.queue.index
+
+
+def test_the_countdown_rounds_away_from_zero_under_an_hour() -> None:
+    from agent_console.tui.sla_display import countdown
+
+    assert [countdown(timedelta(seconds=s)) for s in (20, 60, 61, -20, -61, 0)] == [
+        "1m",
+        "1m",
+        "2m",
+        "-1m",
+        "-2m",
+        "0m",
+    ]
+    assert countdown(timedelta(hours=3, minutes=5)) == "3h" and countdown(timedelta(hours=-2)) == "-2h"

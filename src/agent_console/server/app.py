@@ -423,7 +423,7 @@ def create_app(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     limits: Limits | None = None,
-    sla_interval: float = 1.0,
+    sla_interval: float | None = 1.0,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()

@@ -94,14 +94,15 @@ class SlaRunner:
     nothing is). Runs on the event loop, like every other store call, so its events reach the
     hub in commit order."""
 
-    def __init__(self, store: Store, interval: float) -> None:
+    def __init__(self, store: Store, interval: float | None) -> None:
         self.store = store
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, app: Litestar) -> None:
         self.store.sla_backfill()  # a database from before SLA policies gets its clocks
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        if self.interval is not None:  # None: a desk frozen in time (`serve --demo-now`)
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self, app: Litestar) -> None:
         if self._task is not None:
@@ -116,4 +117,4 @@ class SlaRunner:
                     await asyncio.sleep(0)  # a backlog goes in batches, between requests
             except Exception as exc:  # keep the timer alive; the log says what broke
                 log.error("SLA schedule run failed", exc_info=exc)
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self.interval or 1.0)

@@ -8,6 +8,7 @@ default), `breached` (past due), `dim` (nothing counts down).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from rich.text import Text
@@ -37,7 +38,7 @@ def sla_label(conversation: Conversation, now: datetime) -> tuple[str, str]:
     if info is not None and conversation.due_at is not None:
         nearest = sla.nearest(info.clocks)
         if nearest is not None:
-            left = compact(nearest.due_at - now)
+            left = countdown(nearest.due_at - now)
             return f"{sla.CLOCK_TITLES[nearest.name]:<3}{left:>5}", level(nearest, now)
     left_over = sla.time_left(conversation.due_at, now)
     if left_over is not None:  # an older server: one countdown, no clocks
@@ -47,6 +48,16 @@ def sla_label(conversation: Conversation, now: datetime) -> tuple[str, str]:
     if conversation.status == "snoozed" and conversation.snoozed_until:
         return "z" + compact(conversation.snoozed_until - now), "dim"
     return "✓", "dim"  # nobody is waiting on us
+
+
+def countdown(delta: timedelta) -> str:
+    """Whole minutes, rounded away from zero under an hour: 20 s left reads `1m`, 20 s late
+    `-1m` (never `-0m`); hours and days as the rest of the console writes them."""
+    seconds = delta.total_seconds()
+    if abs(seconds) >= 3600:
+        return compact(delta)
+    minutes = max(1, math.ceil(abs(seconds) / 60)) if seconds else 0
+    return f"{'-' if seconds < 0 else ''}{minutes}m"
 
 
 LEVEL_STYLES = {"breached": "bold red", "soon": "yellow", "ok": "green", "dim": "dim"}
@@ -71,6 +82,6 @@ def header_line(conversation: Conversation, now: datetime, zone: str | None) -> 
             line.append(f"{title} {word}", STATE_STYLES.get(clock.state, ""))
             continue
         due = local_time(clock.due_at, zone)
-        line.append(f"{title} {due} ({compact(clock.due_at - now)})", LEVEL_STYLES[level(clock, now)])
+        line.append(f"{title} {due} ({countdown(clock.due_at - now)})", LEVEL_STYLES[level(clock, now)])
     line.append(f" · {info.status.replace('_', ' ')}", "dim")
     return line
