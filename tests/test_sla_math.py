@@ -156,6 +156,9 @@ def test_overall_status_vocabulary() -> None:
     assert sla.overall([clock("missed", 30), clock("running")]) == "active_with_misses"
     assert sla.overall([clock("missed")]) == "active_with_misses"  # still late, nobody answered
     assert sla.overall([clock("paused")]) == "active"
+    # Resolved before any reply: the first-response clock gives no verdict; resolution was hit.
+    assert sla.overall([clock("paused"), clock("hit")], resolved=True) == "hit"
+    assert sla.overall([clock("missed"), clock("hit")], resolved=True) == "missed"
 
 
 def test_a_stopped_clock_is_hit_or_missed_by_how_late_it_stopped() -> None:

@@ -285,3 +285,19 @@ def test_one_default_and_unique_positions(fresh_desk: Desk) -> None:
     other = fresh_desk.agent.get("/sla/policies").json()["items"][0]
     assert fresh_desk.admin.delete(f"/sla/policies/{made['id']}").status_code == 409  # still the default
     assert fresh_desk.admin.delete(f"/sla/policies/{other['id']}").status_code == 204
+
+
+def test_resolving_stops_resolution_and_reopening_counts_on(fresh_desk: Desk) -> None:
+    add_policy(fresh_desk, name="Res", channels=["email"], first_response_s=3600, resolution_s=7200)
+    conv = inbound(fresh_desk, "email", "refund please", who="resolve")
+    rt_due = from_iso(clock(conv, "rt")["due_at"])
+    fresh_desk.agent.post(f"/conversations/{conv['id']}/messages", json={"body": "Refunded"})
+    resolved = patch(fresh_desk, conv["id"], status="resolved")
+    assert clock(resolved, "rt")["state"] == "hit" and resolved["sla"]["status"] == "hit"
+    assert resolved["due_at"] is None
+    time.sleep(0.2)  # time spent resolved (measured below)
+    reopened = patch(fresh_desk, conv["id"], status="open")
+    spent = from_iso(reopened["updated_at"]) - from_iso(resolved["updated_at"])
+    assert clock(reopened, "rt")["state"] == "running"
+    assert from_iso(clock(reopened, "rt")["due_at"]) == rt_due + spent
+    assert reopened["sla"]["status"] == "active"

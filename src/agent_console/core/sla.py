@@ -115,18 +115,23 @@ def clock_view(
     return SlaClock(name=record.name, due_at=due_at, state=state, breached_by_s=late, warn_at=warn_at)  # type: ignore[arg-type]
 
 
-def overall(clocks: Sequence[SlaClock]) -> str:
+def overall(clocks: Sequence[SlaClock], *, resolved: bool = False) -> str:
+    """The agents' vocabulary. A resolved conversation has nothing left to count: a clock it
+    left paused (resolved before any reply) gives no verdict either way."""
+    if resolved:
+        clocks = [c for c in clocks if c.state != "paused"]
     running = any(c.state in ("running", "paused") for c in clocks)
     missed = any(c.state == "missed" for c in clocks)
     if missed:
         # A missed clock that still runs (nobody replied yet) keeps the conversation active.
-        still = any(c.state == "missed" and c.breached_by_s is None for c in clocks)
+        still = not resolved and any(c.state == "missed" and c.breached_by_s is None for c in clocks)
         return "active_with_misses" if running or still else "missed"
     return "active" if running else "hit"
 
 
-def info(policy: SlaPolicy, clocks: list[SlaClock]) -> SlaInfo:
-    return SlaInfo(policy_id=policy.id, policy=policy.name, status=overall(clocks), clocks=clocks)  # type: ignore[arg-type]
+def info(policy: SlaPolicy, clocks: list[SlaClock], *, resolved: bool = False) -> SlaInfo:
+    status = overall(clocks, resolved=resolved)
+    return SlaInfo(policy_id=policy.id, policy=policy.name, status=status, clocks=clocks)  # type: ignore[arg-type]
 
 
 def nearest(clocks: Iterable[SlaClock]) -> SlaClock | None:

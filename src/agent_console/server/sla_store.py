@@ -242,7 +242,7 @@ class SlaStoreMixin:
                     _iso(record.missed_at),
                 ),
             )
-        info = None if policy is None or not views else sla.info(policy, views)
+        info = None if policy is None or not views else sla.info(policy, views, resolved=status == "resolved")
         nearest = None if paused or info is None else sla.nearest(info.clocks)
         due_text = None if nearest is None else to_iso(nearest.due_at)
         info_text = None if info is None else msgspec.json.encode(info).decode()
