@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import msgspec
 import pytest
 
 from agent_console.core import sla
 from agent_console.core.business_hours import ALWAYS, BusinessHours, CalendarError
-from agent_console.core.models import SlaClock, SlaPolicy
+from agent_console.core.models import SlaBusinessHours, SlaClock, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
@@ -171,3 +172,13 @@ def test_a_stopped_clock_is_hit_or_missed_by_how_late_it_stopped() -> None:
     assert (view.state, view.breached_by_s) == ("missed", 180)
     running = sla.ClockRecord("frt", start)
     assert sla.clock_view(running, due, paused=True).state == "paused"
+
+
+def test_a_target_longer_than_eight_weeks_of_open_time_is_refused() -> None:
+    hours = {"zone": "UTC", "hours": [{"day": "mon", "start": "09:00", "end": "10:00"}], "holidays": []}
+    calendar = msgspec.convert(hours, SlaBusinessHours)
+    fits = policy(1, 1, resolution_s=8 * 3600, business_hours=calendar)
+    sla.check_policy(fits)  # eight open hours: eight Mondays
+    with pytest.raises(sla.PolicyError) as caught:
+        sla.check_policy(policy(1, 1, resolution_s=8 * 3600 + 1, business_hours=calendar))
+    assert caught.value.field == "resolution_s"

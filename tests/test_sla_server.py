@@ -301,3 +301,33 @@ def test_resolving_stops_resolution_and_reopening_counts_on(fresh_desk: Desk) ->
     assert clock(reopened, "rt")["state"] == "running"
     assert from_iso(clock(reopened, "rt")["due_at"]) == rt_due + spent
     assert reopened["sla"]["status"] == "active"
+
+
+def test_policy_routes_hold_the_servers_strict_rules(fresh_desk: Desk) -> None:
+    """What the hostile suite checks for the other routes, on these."""
+    from tests.conftest import add_agent
+
+    anonymous = fresh_desk.client()
+    assert anonymous.get("/sla/policies").status_code == 401
+    assert anonymous.delete("/sla/policies/1").status_code == 401
+    integration = fresh_desk.client(
+        add_agent(fresh_desk.db, name="Bridge", email="bridge@test.example", role="integration")
+    )
+    assert integration.get("/sla/policies").status_code == 403
+    options = fresh_desk.agent.options("/sla/policies/1")
+    assert set(options.headers["allow"].replace(" ", "").split(",")) == {"GET", "PATCH", "DELETE", "OPTIONS"}
+    for text in ("١", "1.0", "-1", "99999999999999999999"):
+        assert fresh_desk.admin.delete(f"/sla/policies/{text}").status_code == 404
+    unknown = fresh_desk.agent.get("/sla/policies", params={"sort": "name"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "sort"
+    before = fresh_desk.admin.get("/sla/policies").json()
+    broken = fresh_desk.admin.post(
+        "/sla/policies", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "malformed_json"
+    deep = fresh_desk.admin.post("/sla/policies", content=b"[" * 10_000 + b"]" * 10_000)
+    assert deep.status_code in (400, 422)
+    default = next(p for p in before["items"] if p["is_default"])
+    undefault = fresh_desk.admin.patch(f"/sla/policies/{default['id']}", json={"is_default": False})
+    assert undefault.status_code == 409 and undefault.json()["error"]["field"] == "is_default"
+    assert fresh_desk.admin.get("/sla/policies").json() == before

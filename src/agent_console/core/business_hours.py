@@ -85,6 +85,11 @@ class BusinessHours:
         week = tuple(tuple((s, e) for s, e, _ in ranges) for ranges in days)
         return cls(tz, week, frozenset(holidays))
 
+    @property
+    def weekly_seconds(self) -> int:
+        """Open time in a week without holidays (wall clock; a DST day differs by an hour)."""
+        return sum((end - start) * 60 for ranges in self.week for start, end in ranges)
+
     # --- the open intervals ---------------------------------------------------------------
 
     def open_intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:

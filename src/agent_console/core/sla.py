@@ -40,12 +40,26 @@ def calendar_of(policy: SlaPolicy) -> Calendar:
     return BusinessHours.build(hours.zone, [(r.day, r.start, r.end) for r in hours.hours], hours.holidays)
 
 
+# A target longer than this many weeks of a calendar's open time is a typo (a minute a week
+# and a day's target); refusing it also keeps every due-time calculation short.
+MAX_WEEKS = 8
+
+
 def check_policy(policy: SlaPolicy) -> None:
     """PolicyError naming the field, for what the schema alone cannot say."""
     try:
-        calendar_of(policy)
+        calendar = calendar_of(policy)
     except CalendarError as exc:
         raise PolicyError(str(exc), exc.field) from None
+    if isinstance(calendar, BusinessHours):
+        for name, field in (("frt", "first_response_s"), ("nrt", "next_response_s"), ("rt", "resolution_s")):
+            seconds = threshold(policy, name)
+            if seconds is not None and seconds > MAX_WEEKS * calendar.weekly_seconds:
+                raise PolicyError(
+                    f"{field}: {seconds} s is more than {MAX_WEEKS} weeks of these business hours"
+                    f" ({calendar.weekly_seconds // 3600} h open a week)",
+                    field,
+                )
     if len(set(policy.priorities)) != len(policy.priorities):
         raise PolicyError("priorities: a priority is listed twice", "priorities")
     if (policy.first_response_s, policy.next_response_s, policy.resolution_s) == (None, None, None):

@@ -105,6 +105,10 @@ class SlaStoreMixin:
                 " policy wins, so each is used once",
                 field="position",
             )
+        if policy_id is not None and not candidate.is_default and self.get_sla_policy(policy_id).is_default:
+            raise errors.Conflict(
+                "this is the default policy: make another policy the default instead", field="is_default"
+            )
         if candidate.is_default:
             # One default: naming a new one takes the mark from the old.
             tx.conn.execute("UPDATE sla_policies SET is_default = 0 WHERE id IS NOT ?", (policy_id,))
