@@ -64,11 +64,11 @@ LEVEL_STYLES = {"breached": "bold red", "soon": "yellow", "ok": "green", "dim": 
 
 
 def header_line(conversation: Conversation, now: datetime, zone: str | None) -> Text | None:
-    """`SLA Chat · FRT hit · NRT 14:05 (3m) · RT 18:00 (3h)`: every clock and the policy name."""
+    """`policy Chat · FRT hit · NRT 14:05 (3m) · RT 18:00 (3h)`: every clock and the policy name."""
     info = conversation.sla
     if info is None:
         return None
-    line = Text("SLA ")
+    line = Text("policy ")
     line.append_text(untrusted_line(info.policy, "bold"))  # typed by an admin, not by this agent
     for clock in info.clocks:
         line.append(" · ")
