@@ -146,14 +146,17 @@ class SlaStoreMixin:
     def _sla_reapply(self, tx: _Tx) -> None:
         """Policies changed: every conversation still in play follows the new rules now."""
         ids = [r[0] for r in tx.conn.execute("SELECT id FROM conversations WHERE status != 'resolved'")]
+        policies = self.list_sla_policies()  # read once for all of them
         for conversation_id in ids:
-            if self._sla_refresh(tx, conversation_id):
+            if self._sla_refresh(tx, conversation_id, policies=policies):
                 conversation = self._stamp(tx, conversation_id)  # type: ignore[attr-defined]
                 tx.emit("conversation.updated", {"conversation": conversation, "changed": ["sla"]})
 
     # --- clocks --------------------------------------------------------------------------
 
-    def _sla_refresh(self, tx: _Tx, conversation_id: int, *, emit: bool = True) -> bool:
+    def _sla_refresh(
+        self, tx: _Tx, conversation_id: int, *, emit: bool = True, policies: list[SlaPolicy] | None = None
+    ) -> bool:
         """Bring one conversation's clocks, schedule, `sla`, `due_at` and queue key up to date
         with its status, replies and policy. True when what clients see of the SLA changed."""
         row = tx.conn.execute(
@@ -163,7 +166,7 @@ class SlaStoreMixin:
         ).fetchone()
         now = tx.now
         policy = sla.choose(
-            self.list_sla_policies(),
+            self.list_sla_policies() if policies is None else policies,
             priority=row["priority"],
             channel=row["channel"],
             team_id=row["team_id"],
