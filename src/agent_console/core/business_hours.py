@@ -9,11 +9,12 @@ does by default.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
@@ -22,11 +23,19 @@ _HORIZON_DAYS = 800
 
 
 class CalendarError(ValueError):
-    """A calendar that cannot be used; `field` names the part at fault."""
+    """A calendar that cannot be used; `field` names the part at fault. `conflict`: each part
+    is well formed, but together they cannot be (ranges that overlap or run backwards)."""
 
-    def __init__(self, message: str, field: str) -> None:
+    def __init__(self, message: str, field: str, *, conflict: bool = False) -> None:
         super().__init__(message)
         self.field = field
+        self.conflict = conflict
+
+
+@functools.cache
+def known_zones() -> frozenset[str]:
+    """The IANA zones this system's tz database has (the document lists the same)."""
+    return frozenset(available_timezones())
 
 
 def parse_clock(text: str, field: str) -> int:
@@ -38,6 +47,8 @@ def parse_clock(text: str, field: str) -> int:
 
 
 def load_zone(name: str, field: str) -> ZoneInfo:
+    if name not in known_zones():
+        raise CalendarError(f"{field}: {name!r} is not a known IANA time zone", field)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -70,7 +81,9 @@ class BusinessHours:
             start = parse_clock(start_text, f"{where}.start")
             end = parse_clock(end_text, f"{where}.end")
             if end <= start:
-                raise CalendarError(f"{where}: ends at {end_text}, not after it starts ({start_text})", where)
+                raise CalendarError(
+                    f"{where}: ends at {end_text}, not after it starts ({start_text})", where, conflict=True
+                )
             days[DAYS.index(day)].append((start, end, i))
         for ranges in days:
             ranges.sort()
@@ -79,6 +92,7 @@ class BusinessHours:
                     raise CalendarError(
                         f"{field}.hours[{i2}] overlaps {field}.hours[{i1}] (both cover {_clock(s2)})",
                         f"{field}.hours[{i2}]",
+                        conflict=True,
                     )
         if not any(days):
             raise CalendarError(f"{field}.hours: at least one opening range is needed", f"{field}.hours")

@@ -28,9 +28,12 @@ PAUSING_STATUSES = frozenset({"pending", "snoozed", "resolved"})
 
 
 class PolicyError(ValueError):
-    def __init__(self, message: str, field: str) -> None:
+    """`conflict`: every field is well formed, but together they cannot make a policy."""
+
+    def __init__(self, message: str, field: str, *, conflict: bool = False) -> None:
         super().__init__(message)
         self.field = field
+        self.conflict = conflict
 
 
 def calendar_of(policy: SlaPolicy) -> Calendar:
@@ -50,7 +53,7 @@ def check_policy(policy: SlaPolicy) -> None:
     try:
         calendar = calendar_of(policy)
     except CalendarError as exc:
-        raise PolicyError(str(exc), exc.field) from None
+        raise PolicyError(str(exc), exc.field, conflict=exc.conflict) from None
     if isinstance(calendar, BusinessHours):
         for name, field in (("frt", "first_response_s"), ("nrt", "next_response_s"), ("rt", "resolution_s")):
             seconds = threshold(policy, name)
@@ -59,14 +62,8 @@ def check_policy(policy: SlaPolicy) -> None:
                     f"{field}: {seconds} s is more than {MAX_WEEKS} weeks of these business hours"
                     f" ({calendar.weekly_seconds // 3600} h open a week)",
                     field,
+                    conflict=True,
                 )
-    if len(set(policy.priorities)) != len(policy.priorities):
-        raise PolicyError("priorities: a priority is listed twice", "priorities")
-    if (policy.first_response_s, policy.next_response_s, policy.resolution_s) == (None, None, None):
-        raise PolicyError(
-            "first_response_s: a policy needs at least one target (first, next or resolution)",
-            "first_response_s",
-        )
 
 
 def threshold(policy: SlaPolicy, clock: str) -> int | None:

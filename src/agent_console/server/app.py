@@ -60,6 +60,7 @@ from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
+from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY
@@ -329,7 +330,7 @@ _ERROR_STATUSES = {
     "get": (401, 404, 422),
     "patch": (400, 401, 403, 404, 409, 413, 422),
     "post": (400, 401, 403, 404, 409, 413, 422),
-    "delete": (401, 403, 404, 409),
+    "delete": (401, 403, 404, 409, 422),
 }
 _DESCRIPTIONS = {
     400: "Malformed JSON",
@@ -386,6 +387,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
     for name, schema in components.items():
         struct = getattr(models, name, None)
         schemas[name] = _exact_dates(struct, schema) if struct in requests else schema
+    describe_sla(schemas)
     # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
     for name, schema in schemas.items():
         struct = getattr(models, name, None)

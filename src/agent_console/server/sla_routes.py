@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Litestar, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
+from agent_console.core.business_hours import known_zones
 from agent_console.core.models import Agent, SlaPolicy, SlaPolicyInput, SlaPolicyList, SlaPolicyPatch
 from agent_console.server.store import Forbidden, Store
 
@@ -118,3 +119,10 @@ class SlaRunner:
             except Exception as exc:  # keep the timer alive; the log says what broke
                 log.error("SLA schedule run failed", exc_info=exc)
             await asyncio.sleep(self.interval or 1.0)
+
+
+def describe(schemas: dict[str, Any]) -> None:
+    """What the document can say beyond the Structs: the zones this server knows."""
+    hours = schemas.get("SlaBusinessHours", {}).get("properties", {})
+    if "zone" in hours:
+        hours["zone"]["enum"] = sorted(known_zones())

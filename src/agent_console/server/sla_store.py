@@ -87,14 +87,18 @@ class SlaStoreMixin:
 
     def _save_policy(self, tx: _Tx, policy_id: int | None, values: dict[str, Any]) -> int:
         errors = _errors()
+        values["priorities"] = list(dict.fromkeys(values["priorities"]))  # each once
+        values["channels"] = list(dict.fromkeys(values["channels"]))
+        values["team_ids"] = list(dict.fromkeys(values["team_ids"]))
         candidate = SlaPolicy(id=policy_id or 0, **values)
         try:
             sla.check_policy(candidate)
         except sla.PolicyError as exc:
-            raise errors.Invalid(str(exc), field=exc.field) from None
+            # Cross-field rules the document cannot state are conflicts (409), as elsewhere.
+            raise (errors.Conflict if exc.conflict else errors.Invalid)(str(exc), field=exc.field) from None
         for team_id in candidate.team_ids:
             if tx.conn.execute("SELECT 1 FROM teams WHERE id = ?", (team_id,)).fetchone() is None:
-                raise errors.Invalid(f"team_ids: no team with id {team_id}", field="team_ids")
+                raise errors.NotFound(f"team_ids: no team with id {team_id}", field="team_ids")
         clash = tx.conn.execute(
             "SELECT name FROM sla_policies WHERE position = ? AND id IS NOT ? AND is_default = 0",
             (candidate.position, policy_id),
