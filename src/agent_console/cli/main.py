@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, tail
+from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, sla_cmds, tail
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -101,6 +101,7 @@ def root(
             low_bandwidth=settings.low_bandwidth,
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
+            urgent_window=settings.urgent_window,
         )
     )
 
@@ -110,6 +111,7 @@ lookup_cmds.register(app)
 tail.register(app)
 auth_cmds.register(app)
 server_cmds.register(app)
+sla_cmds.register(app)
 
 
 def run() -> None:

@@ -42,6 +42,10 @@ from agent_console.core.models import (
     LabelList,
     Message,
     MessagePage,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyList,
+    SlaPolicyPatch,
     Team,
     TeamList,
 )
@@ -249,6 +253,23 @@ class NativeBackend:
 
     async def set_presence(self, presence: str) -> Agent:
         return await self._call("PATCH", "/me", Agent, body={"presence": presence})
+
+    # --- SLA policies ---------------------------------------------------------------------
+
+    async def sla_policies(self) -> list[SlaPolicy]:
+        return (await self._call("GET", "/sla/policies", SlaPolicyList)).items
+
+    async def sla_policy(self, policy_id: int) -> SlaPolicy:
+        return await self._call("GET", f"/sla/policies/{policy_id}", SlaPolicy)
+
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy:
+        return await self._call("POST", "/sla/policies", SlaPolicy, body=policy)
+
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy:
+        return await self._call("PATCH", f"/sla/policies/{policy_id}", SlaPolicy, body=patch)
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        await self._call("DELETE", f"/sla/policies/{policy_id}", None)
 
     # --- live feed -----------------------------------------------------------------------
 

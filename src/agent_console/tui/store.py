@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -109,6 +110,9 @@ class DeskStore:
     counts_seq: int = 0
     recount_wanted: bool = False
     _deltas: list[tuple[int, str, int]] = field(default_factory=list)
+    # The Urgent view also holds what breaches within this window ([tui] urgent_window).
+    urgent_window: timedelta = timedelta(minutes=15)
+    now: datetime = field(default_factory=clock.utcnow)
 
     # --- called by workers -----------------------------------------------------------
 
@@ -351,8 +355,23 @@ class DeskStore:
         if view == "unassigned":
             return conversation.assignee is None
         if view == "urgent":
-            return conversation.priority == "urgent"
+            return conversation.priority == "urgent" or (
+                conversation.due_at is not None and conversation.due_at <= self.now + self.urgent_window
+            )
         return True
+
+    def advance(self, now: datetime) -> bool:
+        """The wall clock moved: conversations whose due time came within the urgent window
+        join the Urgent view. True when one did (its counts and rows need a redraw)."""
+        before, self.now = self.now + self.urgent_window, now
+        after = now + self.urgent_window
+        entered = [
+            c.id
+            for c in self.desk.conversations.values()
+            if c.due_at is not None and before < c.due_at <= after
+        ]
+        self._changed(entered)
+        return bool(entered)
 
     def counts(self) -> dict[str, int | None]:
         """Conversations per view. Resolved: the server's total (None until first asked).
