@@ -113,6 +113,11 @@ class Conversation(Struct, kw_only=True):
     # Sequence number of the last event that changed this conversation: a client keeps
     # whichever copy has the higher seq, so a late event never overwrites newer state.
     seq: int
+    # The asking agent's read mark (REST answers only; the feed's copies are not personal,
+    # see docs/PROTOCOL.md "Unread"): the newest message id they have read here (0: none),
+    # and the seq of the `conversation.read` event that last set it.
+    last_read_message_id: int = 0
+    read_seq: int = 0
 
 
 class Author(Struct, kw_only=True):
@@ -311,4 +316,27 @@ EVENT_TYPES: tuple[str, ...] = (
     "presence.updated",
     "typing",
     "viewing",
+    "conversation.read",
 )
+
+
+# --- read marks (unread counts per agent) ------------------------------------------------
+
+
+class ReadUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """`{"message_id": N}`: read up to N (a mark only moves forward this way);
+    `{"unread": true}`: the newest message from the customer or a colleague is unread again."""
+
+    message_id: Id | None = None
+    unread: bool = False
+
+
+class ReadState(Struct, kw_only=True):
+    """One agent's read mark in one conversation; also the `conversation.read` event's data."""
+
+    conversation_id: int
+    agent_id: int
+    last_read_message_id: int
+    # That agent's unread count when the mark was set: messages after it from the customer
+    # or a colleague (never the agent's own, never activity lines).
+    unread_count: int

@@ -47,6 +47,7 @@ from agent_console.core.models import (
     TeamRef,
 )
 from agent_console.server.checks import is_id_text
+from agent_console.server.reads import ReadsMixin
 
 QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
 PREVIEW_CHARS = 200
@@ -183,7 +184,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store:
+class Store(ReadsMixin):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -774,6 +775,7 @@ class Store:
                 body=new.body,
                 author=Author(type="agent", id=actor.id, name=actor.name),
             )
+            self._advance_mark(tx.conn, actor.id, conversation_id, message.id)
             tx.emit(
                 "message.created",
                 {"message": message, "conversation": self._stamp(tx, conversation_id)},
