@@ -22,6 +22,7 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
     Team,
 )
 
@@ -108,3 +109,10 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        """Move this agent's read mark: read up to `message_id`, or (`unread`) make the newest
+        message from the customer or a colleague unread again. Marks live on the server."""
+        ...
