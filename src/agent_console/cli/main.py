@@ -101,6 +101,7 @@ def root(
             low_bandwidth=settings.low_bandwidth,
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
+            notify=config.notify,
         )
     )
 

@@ -32,9 +32,16 @@ from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import channel_short, priority_mark, sla_label
 
 Lookup = Callable[[int], Conversation | None]
-Unread = Callable[[int], bool]
+Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
-UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
+
+
+def unread_cell(count: int) -> str:
+    """The `new` column (3 cells): messages from the customer or colleagues since you last read
+    the conversation; blank when none, `99+` past two digits."""
+    if count <= 0:
+        return "   "
+    return str(count).center(3) if count < 100 else "99+"
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -105,7 +112,7 @@ class QueueList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id)
         self.lookup = lookup
         self.preview = preview or wire_preview
-        self.unread = unread or (lambda _conversation_id: False)
+        self.unread = unread or (lambda _conversation_id: 0)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
         self.unseen_new: set[int] = set()
@@ -218,7 +225,7 @@ class QueueList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: int) -> Strip:
         base = self.rich_style
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         label, level = sla_label(conversation, self._now)
@@ -241,7 +248,7 @@ class QueueList(ScrollView, can_focus=True):
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             line.append(_fit(who, assignee_width), self._style("queue--dim"))
         line.append(" ")
-        line.append((UNREAD_MARK if unread else " ").center(3), self._style("queue--unread"))
+        line.append(unread_cell(unread), self._style("queue--unread"))
         if is_cursor:
             line.stylize(self._style("queue--cursor"))
         segments = list(line.render(self.app.console))
@@ -335,7 +342,7 @@ def header(width: int) -> str:
     text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
-    return text + " new"  # over the unread mark: the customer wrote since you last opened it
+    return text + " new"  # over the unread count: messages since you last read it
 
 
 def _fit(text: str, width: int) -> str:
