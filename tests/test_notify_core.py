@@ -51,7 +51,7 @@ def note(mid: int, cid: int, body: str, author_id: int) -> dict:
 
 def test_each_kind_fires_for_what_is_theirs() -> None:
     mine = held(5, assignee=7, name="Ana Ruiz")
-    created = run(event(1, "conversation.created", conversation=conversation(5, 1)), mine)
+    created = run(event(1, "conversation.created", conversation=msgspec.to_builtins(mine)))
     assert created is not None and created.kind == "new_conversation" and "#5 Ana Ruiz" in created.title
     reply = run(event(2, "message.created", message=message(10, 5, "still broken")), mine)
     assert reply is not None and reply.kind == "customer_reply" and reply.body == "still broken"
@@ -79,6 +79,18 @@ def test_each_kind_fires_for_what_is_theirs() -> None:
         event(7, "message.created", message=note(12, 6, "@sam can you check?", 9)), held(6, assignee=9)
     )
     assert mention is not None and mention.kind == "mention"
+
+
+def test_decided_as_the_conversation_was_at_that_event() -> None:
+    # One frame applies a customer's first message and then an assignment to this agent: the
+    # message came while it was nobody's, so it is no "reply in a conversation of theirs".
+    now_mine = held(5, assignee=7)
+    then = msgspec.to_builtins(held(5))
+    assert run(event(1, "message.created", conversation=then, message=message(10, 5, "hi")), now_mine) is None
+    later = run(
+        event(3, "message.created", conversation=msgspec.to_builtins(now_mine), message=message(11, 5, "?"))
+    )
+    assert later is not None and later.kind == "customer_reply"
 
 
 def test_never_for_ones_own_actions_the_open_conversation_or_a_kind_turned_off() -> None:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
+
 from agent_console.core.models import Conversation, Event
 from agent_console.core.sanitize import sanitize_line
 
@@ -114,10 +116,9 @@ def decide(
     data = event.data
     notice: Notice | None = None
     if event.type == "conversation.created":
-        raw = data.get("conversation") or {}
-        cid = raw.get("id") if isinstance(raw, dict) else None
-        conversation = lookup(cid) if isinstance(cid, int) else None
-        if conversation is not None and in_views(conversation):
+        conversation = _as_of_event(data)
+        cid = conversation.id if conversation is not None else None
+        if conversation is not None and cid is not None and in_views(conversation):
             preview = conversation.last_message.body if conversation.last_message else ""
             notice = Notice(
                 "new_conversation",
@@ -135,7 +136,8 @@ def decide(
             return None
         if author.get("type") == "agent" and author.get("id") == me.id:
             return None  # one's own reply or note
-        conversation = lookup(cid)
+        # As the conversation was when the message came (a batch applies later events first).
+        conversation = _as_of_event(data) or lookup(cid)
         body = str(raw.get("body") or "")
         kind = raw.get("kind")
         if kind == "note" and author.get("type") == "agent" and mentions(body, me):
@@ -177,6 +179,17 @@ def decide(
     if notice is None or notice.kind not in kinds or notice.conversation_id == looking_at:
         return None
     return notice
+
+
+def _as_of_event(data: dict) -> Conversation | None:
+    """The conversation copy an event carries: its state right after that event."""
+    raw = data.get("conversation")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return msgspec.convert(raw, Conversation, strict=False)
+    except msgspec.ValidationError:
+        return None
 
 
 def _when(value: object) -> str:
