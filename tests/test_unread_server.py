@@ -29,9 +29,14 @@ def test_counts_are_per_agent_and_exclude_ones_own(fresh_desk: Desk) -> None:
     assert note.status_code == 201
     assert unread(desk, desk.agent, cid) == 3
     assert unread(desk, desk.admin, cid) == 0  # writing there means having read it
+    # Marking unread after one's own reply makes the customer's message unread, not the reply.
+    reply = desk.agent.post(f"/conversations/{cid}/messages", json={"body": "Looking into it"})
+    assert reply.status_code == 201 and unread(desk, desk.agent, cid) == 0
+    back = desk.agent.post(f"/conversations/{cid}/read", json={"unread": True}).json()
+    assert back["unread_count"] == 1 and back["last_read_message_id"] < note.json()["id"]
     # The queue page carries the same personal count.
     page = desk.agent.get("/conversations", params={"limit": 500}).json()
-    assert next(c for c in page["items"] if c["id"] == cid)["unread_count"] == 3
+    assert next(c for c in page["items"] if c["id"] == cid)["unread_count"] == 1
 
 
 def test_mark_read_and_unread_emit_conversation_read(fresh_desk: Desk) -> None:
