@@ -32,7 +32,7 @@ def test_counts_are_per_agent_and_exclude_ones_own(fresh_desk: Desk) -> None:
     # Marking unread after one's own reply makes the customer's message unread, not the reply.
     reply = desk.agent.post(f"/conversations/{cid}/messages", json={"body": "Looking into it"})
     assert reply.status_code == 201 and unread(desk, desk.agent, cid) == 0
-    back = desk.agent.post(f"/conversations/{cid}/read", json={"unread": True}).json()
+    back = desk.agent.post(f"/conversations/{cid}/read", json={"mark": "unread"}).json()
     assert back["unread_count"] == 1 and back["last_read_message_id"] < note.json()["id"]
     # The queue page carries the same personal count.
     page = desk.agent.get("/conversations", params={"limit": 500}).json()
@@ -45,7 +45,7 @@ def test_mark_read_and_unread_emit_conversation_read(fresh_desk: Desk) -> None:
     cid, message_id = created["conversation_id"], created["message"]["id"]
     me = desk.agent.get("/me").json()["id"]
     since = head(desk)
-    answer = desk.agent.post(f"/conversations/{cid}/read", json={"message_id": message_id})
+    answer = desk.agent.post(f"/conversations/{cid}/read", json={"mark": "read", "message_id": message_id})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
         "conversation_id": cid,
@@ -56,8 +56,13 @@ def test_mark_read_and_unread_emit_conversation_read(fresh_desk: Desk) -> None:
     assert unread(desk, desk.agent, cid) == 0
     assert unread(desk, desk.admin, cid) == 1  # the admin's mark did not move
     # The same mark again changes nothing and says nothing.
-    assert desk.agent.post(f"/conversations/{cid}/read", json={"message_id": message_id}).status_code == 200
-    marked = desk.agent.post(f"/conversations/{cid}/read", json={"unread": True})
+    assert (
+        desk.agent.post(
+            f"/conversations/{cid}/read", json={"mark": "read", "message_id": message_id}
+        ).status_code
+        == 200
+    )
+    marked = desk.agent.post(f"/conversations/{cid}/read", json={"mark": "unread"})
     assert marked.status_code == 200 and marked.json()["unread_count"] == 1
     assert unread(desk, desk.agent, cid) == 1
     with feed(desk, desk.agent_token, since=since) as socket:
@@ -72,8 +77,8 @@ def test_mark_read_and_unread_emit_conversation_read(fresh_desk: Desk) -> None:
     assert got[1]["data"]["unread_count"] == 1 and got[1]["data"]["last_read_message_id"] < message_id
     # Reading an older message never moves the mark back.
     newer = post_inbound(desk, "Second charge is pending too", cid)["message"]["id"]
-    desk.agent.post(f"/conversations/{cid}/read", json={"message_id": newer})
-    desk.agent.post(f"/conversations/{cid}/read", json={"message_id": message_id})
+    desk.agent.post(f"/conversations/{cid}/read", json={"mark": "read", "message_id": newer})
+    desk.agent.post(f"/conversations/{cid}/read", json={"mark": "read", "message_id": message_id})
     assert unread(desk, desk.agent, cid) == 0
 
 
@@ -83,14 +88,16 @@ def test_bad_read_requests_get_a_clear_4xx_and_change_nothing(fresh_desk: Desk) 
     other = post_inbound(desk, "elsewhere")
     before = head(desk)
     cases = [
-        ({}, 422, "message_id"),
-        ({"message_id": other["message"]["id"], "unread": True}, 422, "message_id"),
-        ({"message_id": other["message"]["id"]}, 422, "message_id"),
-        ({"message_id": 10**9}, 422, "message_id"),
-        ({"message_id": 0}, 422, None),
-        ({"message_id": "7"}, 422, None),
-        ({"unread": "yes"}, 422, None),
-        ({"message_id": 1, "extra": 1}, 422, None),
+        ({}, 422, None),
+        ({"message_id": 1}, 422, None),
+        ({"mark": "read"}, 422, None),
+        ({"mark": "read", "message_id": other["message"]["id"]}, 404, "message_id"),
+        ({"mark": "read", "message_id": 10**9}, 404, "message_id"),
+        ({"mark": "read", "message_id": 0}, 422, None),
+        ({"mark": "read", "message_id": "7"}, 422, None),
+        ({"mark": "unread", "message_id": 1}, 422, None),
+        ({"mark": "seen"}, 422, None),
+        ({"mark": "read", "message_id": 1, "extra": 1}, 422, None),
     ]
     for body, status, field in cases:
         response = desk.agent.post(f"/conversations/{cid}/read", json=body)
@@ -99,7 +106,7 @@ def test_bad_read_requests_get_a_clear_4xx_and_change_nothing(fresh_desk: Desk) 
         assert error["code"] and error["message"]
         if field:
             assert error["field"] == field, (body, error)
-    missing = desk.agent.post("/conversations/999999/read", json={"unread": True})
+    missing = desk.agent.post("/conversations/999999/read", json={"mark": "unread"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     garbage = desk.agent.post(f"/conversations/{cid}/read", content=b"{not json")
     assert garbage.status_code == 400
@@ -123,7 +130,7 @@ def test_marks_survive_a_server_restart(fresh_desk: Desk) -> None:
     post_inbound(desk, "two", cid)
     post_inbound(desk, "three", cid)
     messages = desk.agent.get(f"/conversations/{cid}/messages").json()["items"]
-    desk.agent.post(f"/conversations/{cid}/read", json={"message_id": messages[0]["id"]})
+    desk.agent.post(f"/conversations/{cid}/read", json={"mark": "read", "message_id": messages[0]["id"]})
     assert unread(desk, desk.agent, cid) == 2
     desk.server.stop()
     restarted = ServerProcess(desk.db, demo=False)

@@ -301,7 +301,7 @@ class NativeBackend:
     async def mark_read(
         self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
     ) -> ReadState:
-        body: dict[str, Any] = {"unread": True} if unread else {"message_id": message_id}
+        body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
         return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
 
 

@@ -323,12 +323,17 @@ EVENT_TYPES: tuple[str, ...] = (
 # --- read marks (unread counts per agent) ------------------------------------------------
 
 
-class ReadUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
-    """`{"message_id": N}`: read up to N (a mark only moves forward this way);
-    `{"unread": true}`: the newest message from the customer or a colleague is unread again."""
+class ReadUpTo(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="read"):
+    """`{"mark": "read", "message_id": N}`: read up to N (a mark only moves forward this way)."""
 
-    message_id: Id | None = None
-    unread: bool = False
+    message_id: Id
+
+
+class MarkUnread(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="unread"):
+    """`{"mark": "unread"}`: the newest message from the customer or a colleague is unread again."""
+
+
+ReadUpdate = ReadUpTo | MarkUnread
 
 
 class ReadState(Struct, kw_only=True):

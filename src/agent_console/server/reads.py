@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from agent_console.core.models import Conversation, ConversationPage, ReadState, ReadUpdate
+from agent_console.core.models import Conversation, ConversationPage, ReadState, ReadUpdate, ReadUpTo
 
 # Messages that count as unread for agent :me (their own never do).
 _COUNTS = (
@@ -85,20 +85,18 @@ class ReadsMixin:
 
     def set_read(self, agent_id: int, conversation_id: int, update: ReadUpdate) -> ReadState:
         """Move the agent's mark; emits `conversation.read` when it moved (a repeat is quiet)."""
-        from agent_console.server.store import Conflict, Invalid
+        from agent_console.server.store import Conflict, NotFound
 
-        if (update.message_id is None) == (not update.unread):
-            raise Invalid("give either message_id (read up to it) or unread: true", field="message_id")
         with self._write() as tx:  # type: ignore[attr-defined]
             current = self.read_state(agent_id, conversation_id)
-            if update.message_id is not None:
+            if isinstance(update, ReadUpTo):
                 found = tx.conn.execute(
                     "SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
                     (update.message_id, conversation_id),
                 ).fetchone()
                 if found is None:
-                    raise Invalid(
-                        f"message {update.message_id} is not in conversation {conversation_id}",
+                    raise NotFound(
+                        f"no message {update.message_id} in conversation {conversation_id}",
                         field="message_id",
                     )
                 mark = max(current.last_read_message_id, update.message_id)  # never backwards by accident
@@ -110,7 +108,7 @@ class ReadsMixin:
                 if newest is None:
                     raise Conflict(
                         "nothing to mark unread: no message from the customer or a colleague yet",
-                        field="unread",
+                        field="mark",
                     )
                 # Just below the newest counted message: it (and only what follows) is unread.
                 mark = min(current.last_read_message_id, newest - 1)
