@@ -25,7 +25,7 @@ from agent_console.tui.app import ConsoleApp
 from tests.conftest import Desk
 from tests.test_tui_flows import NARROW, make_app, new_customer, ready
 from tests.test_tui_views import customer_writes, patch
-from tests.tui_helpers import screen_text, wait_for
+from tests.tui_helpers import wait_for
 
 OSC = re.compile(r"\x1b\]([^\x07]*)\x07")
 
@@ -42,6 +42,19 @@ def capture(app: ConsoleApp) -> list[str]:
 
     driver.write = write  # type: ignore[method-assign]
     return written
+
+
+def toasts(app: ConsoleApp) -> list[str]:
+    """Every toast the console shows from now on (title and text)."""
+    shown: list[str] = []
+    original = app.notify
+
+    def notify(message: str, *, title: str = "", **kwargs: object) -> None:
+        shown.append(f"{title}\n{message}")
+        original(message, title=title, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return shown
 
 
 def terminal_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -98,9 +111,10 @@ async def test_a_customer_reply_rings_and_reaches_the_desktop(
         assert f"#{cid} {name}" in sent and "tracking page is blank" in sent
         # Quiet mode (M): the toast only, no bell, no desktop notice.
         before = len(written)
+        shown = toasts(app)
         await pilot.press("M")
         customer_writes(desk, cid, name, "Please answer, quietly")
-        await wait_for(pilot, lambda: "quietly" in screen_text(app), what="the toast in quiet mode")
+        await wait_for(pilot, lambda: any("quietly" in t for t in shown), what="the toast in quiet mode")
         assert not any("\x07" in data for data in written[before:])
 
 
@@ -141,6 +155,7 @@ async def test_a_burst_gives_one_summary(
         written = capture(app)
         for n in range(12):
             new_customer(desk, body=f"burst {n}")
+            await pilot.pause(0.1)  # the console applies each in a frame of its own
         await wait_for(
             pilot, lambda: "things need you" in "".join(written), timeout=20, what="the summary of the burst"
         )
