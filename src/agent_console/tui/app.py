@@ -42,7 +42,7 @@ class ConsoleApp(App[int]):
     TITLE = "agent-console"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+p", "command_palette", "Command palette: every action", show=False, id="app.palette"),
+        Binding("ctrl+p", "command_palette", "All actions", show=False, id="app.palette"),
     ]
     ENABLE_COMMAND_PALETTE = True
 

@@ -75,10 +75,14 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
     """
 
     BINDINGS = [
-        Binding("1", "view('mine')", "Mine", id="view.mine"),
-        Binding("2", "view('unassigned')", "Unassigned", id="view.unassigned"),
-        Binding("3", "view('all')", "All", id="view.all"),
-        Binding("4", "view('urgent')", "Urgent", id="view.urgent"),
+        # Undo first, so that at 80 columns it is never the one cut off while it can be used.
+        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
+        # The view keys are taught by the tab bar ("1 Mine 2 Unassigned ..."), not the footer,
+        # which keeps its 80 columns for what acts on the conversation.
+        Binding("1", "view('mine')", "Mine", show=False, id="view.mine"),
+        Binding("2", "view('unassigned')", "Unassigned", show=False, id="view.unassigned"),
+        Binding("3", "view('all')", "All", show=False, id="view.all"),
+        Binding("4", "view('urgent')", "Urgent", show=False, id="view.urgent"),
         Binding("5", "view('pending')", "Pending", show=False, id="view.pending"),
         Binding("6", "view('snoozed')", "Snoozed", show=False, id="view.snoozed"),
         Binding("7", "view('resolved')", "Resolved", show=False, id="view.resolved"),
@@ -92,7 +96,6 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
-        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
