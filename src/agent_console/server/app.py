@@ -142,6 +142,14 @@ async def list_conversations(
     cursor: Annotated[
         str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
     ] = None,
+    before: Annotated[
+        str | None,
+        Parameter(
+            description="A position: the rows just before it, and `next_cursor` points further back"
+            " (with `cursor` too: the rows between the two, from `cursor` on)",
+            pattern=CURSOR_PATTERN,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -157,6 +165,7 @@ async def list_conversations(
         contact_id=contact_id,
         limit=limit,
         cursor=cursor,
+        before=before,
     )
     return store.personal_page(me.id, page)  # unread counts are the caller's own
 
