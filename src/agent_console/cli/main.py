@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, sla_cmds, tail
+from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, read_cmds, server_cmds, sla_cmds, tail
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -102,6 +102,7 @@ def root(
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
             urgent_window=settings.urgent_window,
+            notify=config.notify,
         )
     )
 
@@ -112,6 +113,7 @@ tail.register(app)
 auth_cmds.register(app)
 server_cmds.register(app)
 sla_cmds.register(app)
+read_cmds.register()  # conv ID read|unread
 
 
 def run() -> None:

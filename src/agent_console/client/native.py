@@ -46,6 +46,7 @@ from agent_console.core.models import (
     SlaPolicyInput,
     SlaPolicyList,
     SlaPolicyPatch,
+    ReadState,
     Team,
     TeamList,
 )
@@ -317,6 +318,14 @@ class NativeBackend:
             raise Unreachable(f"the live feed answered HTTP {status}", status=status) from None
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise Unreachable(f"live feed lost: {type(exc).__name__}") from None
+
+    # --- read marks ----------------------------------------------------------------------
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
+        return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

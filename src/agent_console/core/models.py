@@ -115,6 +115,11 @@ class Conversation(Struct, kw_only=True):
     seq: int
     # Every SLA clock of the applied policy (None: no policy applies, or an older server).
     sla: SlaInfo | None = None
+    # The asking agent's read mark (REST answers only; the feed's copies are not personal,
+    # see docs/PROTOCOL.md "Unread"): the newest message id they have read here (0: none),
+    # and the seq of the `conversation.read` event that last set it.
+    last_read_message_id: int = 0
+    read_seq: int = 0
 
 
 class Author(Struct, kw_only=True):
@@ -315,6 +320,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "viewing",
     "sla.warning",
     "sla.breached",
+    "conversation.read",
 )
 
 
@@ -410,3 +416,30 @@ class SlaPolicyPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     resolution_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
     warn_share: Annotated[float, Meta(gt=0, lt=1)] | msgspec.UnsetType = msgspec.UNSET
     business_hours: SlaBusinessHours | None | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- read marks (unread counts per agent) ------------------------------------------------
+
+
+class ReadUpTo(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="read"):
+    """`{"mark": "read", "message_id": N}`: read up to N (a mark only moves forward this way)."""
+
+    message_id: Id
+
+
+class MarkUnread(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="unread"):
+    """`{"mark": "unread"}`: the newest message from the customer or a colleague is unread again."""
+
+
+ReadUpdate = ReadUpTo | MarkUnread
+
+
+class ReadState(Struct, kw_only=True):
+    """One agent's read mark in one conversation; also the `conversation.read` event's data."""
+
+    conversation_id: int
+    agent_id: int
+    last_read_message_id: int
+    # That agent's unread count when the mark was set: messages after it from the customer
+    # or a colleague (never the agent's own, never activity lines).
+    unread_count: int

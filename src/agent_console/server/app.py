@@ -61,6 +61,7 @@ from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
+from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY
@@ -156,7 +157,8 @@ async def list_conversations(
     for value in statuses:
         if value not in STATUSES:
             raise Invalid(f"unknown status {value!r}", field="status")
-    return _store(request).list_conversations(
+    store = _store(request)
+    page = store.list_conversations(
         me=me.id,
         view=view,
         statuses=statuses,
@@ -167,11 +169,13 @@ async def list_conversations(
         cursor=cursor,
         before=before,
     )
+    return store.personal_page(me.id, page)  # unread counts are the caller's own
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}", summary="One conversation")
 async def get_conversation(request: Request, me: Agent, conversation_id: PositiveId) -> Conversation:
-    return _store(request).get_conversation(conversation_id)
+    store = _store(request)
+    return store.personal(me.id, store.get_conversation(conversation_id))
 
 
 @patch(
@@ -181,7 +185,8 @@ async def get_conversation(request: Request, me: Agent, conversation_id: Positiv
 async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
-    return _store(request).patch_conversation(conversation_id, data, me)
+    store = _store(request)
+    return store.personal(me.id, store.patch_conversation(conversation_id, data, me))
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Messages, oldest first")
@@ -473,6 +478,7 @@ def create_app(
             public_kb_article,
             events,
             *SLA_ROUTES,
+            *READ_ROUTES,
         ],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,

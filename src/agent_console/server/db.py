@@ -222,6 +222,22 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (conversation_id, clock, started_at)
     );
     """,
+    # read marks: each agent's newest read message per conversation (server/reads.py). An
+    # agent's horizon is the newest message when they joined: what was there counts as read.
+    """
+    CREATE TABLE read_marks (
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (agent_id, conversation_id)
+    );
+    ALTER TABLE agents ADD COLUMN read_horizon INTEGER NOT NULL DEFAULT 0;
+    UPDATE agents SET read_horizon = (SELECT coalesce(max(id), 0) FROM messages);
+    CREATE TRIGGER agents_read_horizon AFTER INSERT ON agents BEGIN
+        UPDATE agents SET read_horizon = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = new.id;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

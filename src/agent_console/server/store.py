@@ -51,6 +51,7 @@ from agent_console.core.models import (
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.checks import is_id_text
 from agent_console.server.sla_store import SlaStoreMixin, decode_info
+from agent_console.server.reads import ReadsMixin
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
@@ -186,7 +187,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store(SlaStoreMixin):
+class Store(SlaStoreMixin, ReadsMixin):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -811,6 +812,7 @@ class Store(SlaStoreMixin):
                 body=new.body,
                 author=Author(type="agent", id=actor.id, name=actor.name),
             )
+            self._advance_mark(tx.conn, actor.id, conversation_id, message.id)
             tx.emit(
                 "message.created",
                 {"message": message, "conversation": self._stamp(tx, conversation_id)},

@@ -20,14 +20,16 @@ from textual.screen import Screen
 
 from agent_console.client.backend import Backend, desk_key
 from agent_console.client.backoff import full_jitter
+from agent_console.client.config import NotifySettings
 from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
-from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import SNAPSHOT_PAGE, ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap, palette_help
+from agent_console.tui.notifications import Notifications
+from agent_console.tui.reading import ReadSync
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
@@ -66,6 +68,7 @@ class ConsoleApp(App[int]):
         take_on_reply: bool = True,
         handle_signals: bool = False,
         urgent_window: timedelta = DEFAULT_URGENT_WINDOW,
+        notify: NotifySettings | None = None,
     ) -> None:
         super().__init__()
         self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
@@ -79,6 +82,9 @@ class ConsoleApp(App[int]):
         self.undo_labels: dict[int, str] = {}  # undo item id -> the action it takes back
         self.take_on_reply = take_on_reply
         self.store = DeskStore(self, urgent_window=urgent_window)
+        self.reads = ReadSync(self)  # read marks: shown at once, kept on the server
+        self.notifications = Notifications(self, notify)
+        self.store.on_applied = self.notifications.take
         self.drafts = drafts
         self.heartbeat = heartbeat
         self.low_bandwidth = (
@@ -180,7 +186,6 @@ class ConsoleApp(App[int]):
         if self.drafts is not None:
             self.drafts.adopt(key)
         if self.store.me is not None:
-            self.store.read_marks = ReadMarks(self.outbox_path, key, str(self.store.me.id))
             self.start_outbox(str(self.store.me.id), key)
         self.engine = SyncEngine(
             self.backend,
@@ -388,6 +393,7 @@ def run_console(
     undo_seconds: float | None = None,
     take_on_reply: bool | None = None,
     urgent_window: int | None = None,
+    notify: NotifySettings | None = None,
 ) -> int:
     """Open the console on a desk server; returns the exit code.
 
@@ -416,6 +422,7 @@ def run_console(
         undo_seconds=DEFAULT_UNDO_SECONDS if undo_seconds is None else undo_seconds,
         take_on_reply=True if take_on_reply is None else take_on_reply,
         urgent_window=DEFAULT_URGENT_WINDOW if urgent_window is None else timedelta(minutes=urgent_window),
+        notify=notify,
     )
     try:
         result = app.run()
