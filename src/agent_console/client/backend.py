@@ -22,10 +22,10 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyPatch,
-    ReadState,
     Team,
 )
 

@@ -42,11 +42,11 @@ from agent_console.core.models import (
     LabelList,
     Message,
     MessagePage,
+    ReadState,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyList,
     SlaPolicyPatch,
-    ReadState,
     Team,
     TeamList,
 )

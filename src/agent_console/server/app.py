@@ -59,9 +59,9 @@ from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
+from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
-from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY

@@ -50,8 +50,8 @@ from agent_console.core.models import (
 )
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.checks import is_id_text
-from agent_console.server.sla_store import SlaStoreMixin, decode_info
 from agent_console.server.reads import ReadsMixin
+from agent_console.server.sla_store import SlaStoreMixin, decode_info
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
