@@ -474,6 +474,8 @@ class AdminStore(_Base):
         Not an event: nobody watches it live."""
         score = None if best is None else best.score
         gap = gaps.is_gap(query, score, best.title if best else "", best.tags if best else [])
+        if not gap and agent_id is None:
+            return  # nothing to log, and no gap of this searcher's to clear
         now = utcnow()
         self.conn.execute("BEGIN IMMEDIATE")
         try:

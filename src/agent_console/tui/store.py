@@ -45,6 +45,14 @@ class OutboxChanged(TextualMessage):
         self.item = item
 
 
+class KbArticlesChanged(TextualMessage):
+    """Articles changed on the desk (`kb.article.*` events): an open KB screen refreshes."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        super().__init__()
+        self.articles = articles  # the events' `article` views: id, title, revision...
+
+
 class ConnectionChanged(TextualMessage):
     def __init__(self, state: ConnectionState) -> None:
         super().__init__()
@@ -191,6 +199,7 @@ class DeskStore:
             if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
         }
         change = self.desk.apply_all(events, clock.utcnow())
+        self._kb_changed(events)
         self._changed(touched | change.conversations)
         now_resolved = {
             cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
@@ -214,6 +223,16 @@ class DeskStore:
                 change.conversations.add(message.conversation_id)  # its mark may light up
         if change:
             self.app.post_message(StateChanged(change))
+
+    def _kb_changed(self, events: list[Event]) -> None:
+        """Article events go to the screens that show articles (the KB search and reader)."""
+        articles = [
+            e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
+        ]
+        if articles:
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_article_events", False):
+                    screen.post_message(KbArticlesChanged(articles))
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:
