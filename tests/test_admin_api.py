@@ -172,11 +172,9 @@ def test_rotate_token_shows_a_new_one_once_and_the_old_one_stops(desk: Desk) -> 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"name": "A B", "email": "admin@test.example"}, "email"),  # taken
         ({"name": "A B", "email": "not-an-email"}, "email"),
         ({"name": "A B", "email": "tz@admin.example", "timezone": "Mars/Olympus"}, "timezone"),
         ({"name": "A B", "email": "role@admin.example", "role": "root"}, "role"),
-        ({"name": "A B", "email": "team@admin.example", "team_ids": [999999]}, "team_ids"),
         ({"name": "", "email": "name@admin.example"}, "name"),
         ({"name": "A B", "email": "lang@admin.example", "languages": ["english!"]}, "languages[0]"),
         ({"name": "A B", "email": "x@admin.example", "token": "mine"}, None),
@@ -190,14 +188,29 @@ def test_invalid_agent_is_422_naming_the_field_and_changes_nothing(
     assert snapshot(desk) == before
 
 
+def test_taken_or_unknown_references_are_409_or_404_naming_the_field(desk: Desk) -> None:
+    before = snapshot(desk)
+    refused(desk.admin.post("/agents", json={"name": "A B", "email": "ADMIN@test.example"}), 409, "email")
+    refused(
+        desk.admin.post("/agents", json={"name": "A B", "email": "t@a.example", "team_ids": [999999]}),
+        404,
+        "team_ids",
+    )
+    lost = {**ARTICLE, "slug": "lost", "translation_key": "no-such-article"}
+    refused(desk.admin.post("/kb/articles", json=lost), 404, "translation_key")
+    refused(desk.admin.post("/kb/import", json=lost), 404, "translation_key")
+    assert snapshot(desk) == before
+
+
 def test_update_agent_validates_and_guards_the_admin_itself(desk: Desk) -> None:
     agent_id = new_agent(desk, "update@admin.example")["agent"]["id"]
     me = desk.admin.get("/me").json()["id"]
     before = snapshot(desk)
     refused(desk.admin.patch(f"/agents/{agent_id}", json={"timezone": "Nowhere/Land"}), 422, "timezone")
-    refused(desk.admin.patch(f"/agents/{agent_id}", json={"team_ids": [1, 999999]}), 422, "team_ids")
-    refused(desk.admin.patch(f"/agents/{me}", json={"active": False}), 422, "active")
-    refused(desk.admin.patch(f"/agents/{me}", json={"role": "agent"}), 422, "role")
+    refused(desk.admin.patch(f"/agents/{agent_id}", json={"team_ids": [1, 999999]}), 404, "team_ids")
+    # An admin cannot lock themselves out: a conflict with who is asking, not a bad value.
+    refused(desk.admin.patch(f"/agents/{me}", json={"active": False}), 409, "active")
+    refused(desk.admin.patch(f"/agents/{me}", json={"role": "agent"}), 409, "role")
     refused(desk.admin.patch("/agents/999999", json={"name": "Nobody"}), 404)
     assert snapshot(desk) == before
     team = desk.admin.get("/teams").json()["items"][0]["id"]
@@ -225,8 +238,8 @@ def test_teams_create_rename_and_members_with_events(desk: Desk) -> None:
     kinds = [(e["type"], e["data"]["team"]["name"]) for e in events_since(desk, since, 2)]
     assert kinds == [("team.created", "Night shift"), ("team.updated", "Nights")]
     before = snapshot(desk)
-    refused(desk.admin.post("/teams", json={"name": "nights"}), 422, "name")  # names are unique, any case
-    refused(desk.admin.patch(f"/teams/{team['id']}", json={"member_ids": [a, 999999]}), 422, "member_ids")
+    refused(desk.admin.post("/teams", json={"name": "nights"}), 409, "name")  # names are unique, any case
+    refused(desk.admin.patch(f"/teams/{team['id']}", json={"member_ids": [a, 999999]}), 404, "member_ids")
     refused(desk.admin.patch(f"/teams/{team['id']}", json={"name": ""}), 422, "name")
     refused(desk.admin.patch("/teams/999999", json={"name": "X"}), 404)
     assert snapshot(desk) == before
@@ -254,7 +267,7 @@ def test_canned_crud_with_known_placeholders_only(desk: Desk) -> None:
         "body",
     )
     assert "{{customer.name}}" in error["message"] and "{{contact.first_name}}" in error["message"]
-    refused(desk.admin.post("/canned-responses", json={**body, "body": "Again"}), 422, "shortcode")
+    refused(desk.admin.post("/canned-responses", json={**body, "body": "Again"}), 409, "shortcode")
     refused(
         desk.admin.post("/canned-responses", json={**body, "shortcode": "Bad Code", "body": "x"}),
         422,
@@ -265,7 +278,7 @@ def test_canned_crud_with_known_placeholders_only(desk: Desk) -> None:
         422,
         "body",
     )
-    refused(desk.admin.patch(f"/canned-responses/{canned['id']}", json={"locale": "de"}), 422, "shortcode")
+    refused(desk.admin.patch(f"/canned-responses/{canned['id']}", json={"locale": "de"}), 409, "shortcode")
     assert snapshot(desk) == before
     changed = desk.admin.patch(f"/canned-responses/{canned['id']}", json={"title": "Refunds: when"}).json()
     assert (
@@ -300,7 +313,7 @@ def test_labels_managed_with_colours_and_rename_merges(desk: Desk) -> None:
     assert created.status_code == 201, created.text
     assert created.json() == {"name": "return-q", "count": 1, "color": "#d4a017"}
     before = snapshot(desk)
-    refused(desk.admin.post("/labels", json={"name": "return-q"}), 422, "name")
+    refused(desk.admin.post("/labels", json={"name": "return-q"}), 409, "name")
     refused(desk.admin.post("/labels", json={"name": "two words"}), 422, "name")
     refused(desk.admin.post("/labels", json={"name": "ok", "color": "gold"}), 422, "color")
     refused(desk.admin.patch("/labels/returns-q", json={"name": "a,b"}), 422, "name")
@@ -408,7 +421,6 @@ def test_kb_draft_publish_edit_revisions_and_translations(desk: Desk) -> None:
         ({**ARTICLE, "slug": "no-title", "title": ""}, "title"),
         ({**ARTICLE, "slug": "two-lines", "title": "one\ntwo"}, "title"),
         ({**ARTICLE, "slug": "empty", "body": "\n\n"}, "body"),
-        ({**ARTICLE, "slug": "lost", "translation_key": "no-such-article"}, "translation_key"),
         ({**ARTICLE, "slug": "odd", "status": "archived"}, "status"),
     ],
 )
@@ -432,7 +444,7 @@ def test_import_is_idempotent_by_slug_and_locale(desk: Desk) -> None:
     changed = desk.admin.post("/kb/import", json={**doc, "title": "Reset your PIN (new)"}).json()
     assert changed["outcome"] == "updated" and changed["article"]["revision"] == 2
     assert [e["type"] for e in events_since(desk, since, 1)] == ["kb.article.updated"]
-    refused(desk.admin.post("/kb/articles", json=doc), 422, "slug")  # create never overwrites
+    refused(desk.admin.post("/kb/articles", json=doc), 409, "slug")  # create never overwrites
 
 
 def test_public_page_renders_markdown_without_raw_html(desk: Desk) -> None:

@@ -339,17 +339,38 @@ EVENT_TYPES += (
 )
 
 Locale = Annotated[str, Meta(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+# IANA names; the server's document lists the zones it knows as an enum.
 TimeZone = Annotated[str, Meta(min_length=1, max_length=64)]
-Email = Annotated[str, Meta(min_length=3, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
+# Whitespace spelt out as in LABEL_PATTERN, so the document and the decoder agree exactly.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+Email = Annotated[str, Meta(min_length=3, max_length=200, pattern=f"^[^@{_SPACE}]+@[^@{_SPACE}]+$")]
+# Something to read: a character that is neither white space, a control nor a bidi override.
+_VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202a-\u202f\u205f\u2066-\u2069\u3000]"
+# One line: no control characters, and something visible on it.
+OneLine = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=f"^[^\\x00-\\x1f\\x7f-\\x9f]*{_VISIBLE}[^\\x00-\\x1f\\x7f-\\x9f]*$",
+    ),
+]
 Shortcode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
 Slug = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Tag = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Colour = Annotated[str, Meta(pattern=r"^#[0-9a-f]{6}$")]
 ArticleStatus = Literal["draft", "published"]
 KB_STATUSES: tuple[str, ...] = ("draft", "published")
-Title = Annotated[str, Meta(min_length=1, max_length=300)]
-ArticleBody = Annotated[str, Meta(min_length=1, max_length=200_000)]
-CannedBody = Annotated[str, Meta(min_length=1, max_length=20_000)]
+Title = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=300,
+        pattern=f"^[^\\x00-\\x1f\\x7f-\\x9f]*{_VISIBLE}[^\\x00-\\x1f\\x7f-\\x9f]*$",
+    ),
+]
+ArticleBody = Annotated[str, Meta(min_length=1, max_length=200_000, pattern=_VISIBLE)]
+CannedBody = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=_VISIBLE)]
 
 
 class AgentToken(Struct, kw_only=True):
@@ -360,7 +381,7 @@ class AgentToken(Struct, kw_only=True):
 
 
 class NewAgent(Struct, kw_only=True, forbid_unknown_fields=True):
-    name: ShortText
+    name: OneLine
     email: Email
     role: Literal["agent", "admin"] = "agent"
     timezone: TimeZone = "UTC"
@@ -371,7 +392,7 @@ class NewAgent(Struct, kw_only=True, forbid_unknown_fields=True):
 class AgentUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """Fields left out stay; `active: false` deactivates (its token stops working at once)."""
 
-    name: ShortText | msgspec.UnsetType = msgspec.UNSET
+    name: OneLine | msgspec.UnsetType = msgspec.UNSET
     role: Literal["agent", "admin"] | msgspec.UnsetType = msgspec.UNSET
     timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     languages: Annotated[list[Locale], Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
@@ -380,7 +401,7 @@ class AgentUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class NewTeam(Struct, kw_only=True, forbid_unknown_fields=True):
-    name: ShortText
+    name: OneLine
     description: Annotated[str, Meta(max_length=500)] = ""
     member_ids: Annotated[list[Id], Meta(max_length=500)] = []
 
@@ -388,7 +409,7 @@ class NewTeam(Struct, kw_only=True, forbid_unknown_fields=True):
 class TeamUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """`member_ids` replaces the members (agents join and leave in the same write)."""
 
-    name: ShortText | msgspec.UnsetType = msgspec.UNSET
+    name: OneLine | msgspec.UnsetType = msgspec.UNSET
     description: Annotated[str, Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
     member_ids: Annotated[list[Id], Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
 

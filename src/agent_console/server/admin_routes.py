@@ -38,7 +38,9 @@ from agent_console.core.models import (
     TeamDetail,
     TeamUpdate,
 )
-from agent_console.server.store import Forbidden, Store
+from agent_console.server.admin_store import known_timezones
+from agent_console.server.checks import DATE_TIME_PATTERN
+from agent_console.server.store import Forbidden, Invalid, Store
 
 API = "/api/v1"
 PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
@@ -256,15 +258,22 @@ async def kb_gaps(
     request: Request,
     me: Agent,
     since: Annotated[
-        datetime | None, Parameter(description="Only gaps logged since then (default: 7 days ago)")
+        str | None,
+        Parameter(
+            description="Only gaps logged since then: ISO 8601 with an offset (default: 7 days ago)",
+            pattern=DATE_TIME_PATTERN,
+        ),
     ] = None,
 ) -> KbGapReport:
     _admin(me)
     if since is None:
-        since = datetime.now(UTC) - timedelta(days=7)
-    elif since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return _store(request).kb_gap_report(since)
+        start = datetime.now(UTC) - timedelta(days=7)
+    else:
+        try:
+            start = datetime.fromisoformat(since).astimezone(UTC)
+        except (ValueError, OverflowError):
+            raise Invalid(f"since: {since!r} is not a date-time within years 1-9999", field="since") from None
+    return _store(request).kb_gap_report(start)
 
 
 ROUTES = [
@@ -291,13 +300,20 @@ ROUTES = [
 
 
 def document(openapi: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, Any]:
-    """Add what the generic pass in app.py does not know: 403 on admin-only reads, and the
-    error answers of DELETE."""
+    """Add what the generic pass in app.py does not know: 403 on admin-only reads, the error
+    answers of DELETE, and the time zones an agent may have."""
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for name in ("NewAgent", "AgentUpdate"):
+        zone = schemas.get(name, {}).get("properties", {}).get("timezone")
+        if zone is not None:
+            zone.pop("minLength", None)
+            zone.pop("maxLength", None)
+            zone["enum"] = sorted(known_timezones())
     for path, item in openapi.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
             if method == "delete" or (method, path) in ADMIN_ONLY_READS:
-                statuses = (401, 403, 404) if method == "delete" else (401, 403, 422)
+                statuses = (401, 403, 404, 422) if method == "delete" else (401, 403, 422)
                 for status in statuses:
                     responses.setdefault(
                         str(status),

@@ -52,7 +52,7 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import admin_routes, db, kb_page
-from agent_console.server.checks import MAX_ID
+from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.errors import handle_error
 from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
@@ -335,12 +335,6 @@ _DESCRIPTIONS = {
     413: "Request body over 1 MiB (the message states its size and the limit)",
     422: "Validation failed; `error.field` names the field",
 }
-
-
-# The shape the body decoder takes for a date-time, with the time zone a stored instant needs.
-DATE_TIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
-)
 
 
 def _exact_dates(struct: Any, schema: dict[str, Any]) -> dict[str, Any]:
