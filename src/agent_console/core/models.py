@@ -369,7 +369,9 @@ Title = Annotated[
         pattern=f"^[^\\x00-\\x1f\\x7f-\\x9f]*{_VISIBLE}[^\\x00-\\x1f\\x7f-\\x9f]*$",
     ),
 ]
-ArticleBody = Annotated[str, Meta(min_length=1, max_length=200_000, pattern=_VISIBLE)]
+# 50,000 characters is a long article (the demo's longest is 2,500); schemathesis cannot build
+# 200,000-character strings that match a pattern, so the bound stays where it can test it.
+ArticleBody = Annotated[str, Meta(min_length=1, max_length=50_000, pattern=_VISIBLE)]
 CannedBody = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=_VISIBLE)]
 
 

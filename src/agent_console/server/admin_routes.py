@@ -309,21 +309,27 @@ def document(openapi: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, An
             zone.pop("minLength", None)
             zone.pop("maxLength", None)
             zone["enum"] = sorted(known_timezones())
+    since = openapi.get("paths", {}).get(f"{API}/kb/gaps", {}).get("get", {})
+    for parameter in since.get("parameters", ()):
+        if parameter["name"] == "since":  # a date-time, not any text the pattern lets through
+            parameter["schema"] = {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}
+    ours = {handler.paths.copy().pop() for handler in ROUTES}
     for path, item in openapi.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.get("responses", {})
+            if method == "post" and path in ours and "404" not in responses:
+                # Unknown teams, members or translated articles named in the body.
+                responses["404"] = _error(404, error_ref)
             if method == "delete" or (method, path) in ADMIN_ONLY_READS:
                 statuses = (401, 403, 404, 422) if method == "delete" else (401, 403, 422)
                 for status in statuses:
-                    responses.setdefault(
-                        str(status),
-                        {
-                            "description": _DESCRIPTIONS[status],
-                            "content": {"application/json": {"schema": error_ref}},
-                        },
-                    )
+                    responses.setdefault(str(status), _error(status, error_ref))
                 operation["security"] = [{"bearer": []}]
     return openapi
+
+
+def _error(status: int, error_ref: dict[str, Any]) -> dict[str, Any]:
+    return {"description": _DESCRIPTIONS[status], "content": {"application/json": {"schema": error_ref}}}
 
 
 _DESCRIPTIONS = {
