@@ -18,6 +18,7 @@ from agent_console.cli import (
     lookup_cmds,
     queue_cmds,
     server_cmds,
+    sla_cmds,
     tail,
 )
 from agent_console.cli.groups import RootGroup
@@ -109,6 +110,7 @@ def root(
             low_bandwidth=settings.low_bandwidth,
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
+            urgent_window=settings.urgent_window,
         )
     )
 
@@ -120,6 +122,7 @@ auth_cmds.register(app)
 server_cmds.register(app)
 admin_cmds.register(app)
 kb_admin_cmds.register(app)
+sla_cmds.register(app)
 
 
 def run() -> None:

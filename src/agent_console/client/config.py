@@ -76,6 +76,8 @@ class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     undo_seconds: Annotated[int, msgspec.Meta(ge=3, le=600)] | None = None
     # A reply to an unassigned conversation assigns it to you (None: true).
     take_on_reply: bool | None = None
+    # Minutes: the Urgent view also shows conversations due within this (None: 15).
+    urgent_window: Annotated[int, msgspec.Meta(ge=0, le=1440)] | None = None
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -43,6 +43,10 @@ from agent_console.core.models import (
     LabelList,
     Message,
     MessagePage,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyList,
+    SlaPolicyPatch,
     Team,
     TeamList,
 )
@@ -167,6 +171,7 @@ class NativeBackend(AdminCalls):
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -176,6 +181,7 @@ class NativeBackend(AdminCalls):
             "contact_id": contact_id,
             "limit": limit,
             "cursor": cursor,
+            "before": before,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 
@@ -248,6 +254,23 @@ class NativeBackend(AdminCalls):
 
     async def set_presence(self, presence: str) -> Agent:
         return await self._call("PATCH", "/me", Agent, body={"presence": presence})
+
+    # --- SLA policies ---------------------------------------------------------------------
+
+    async def sla_policies(self) -> list[SlaPolicy]:
+        return (await self._call("GET", "/sla/policies", SlaPolicyList)).items
+
+    async def sla_policy(self, policy_id: int) -> SlaPolicy:
+        return await self._call("GET", f"/sla/policies/{policy_id}", SlaPolicy)
+
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy:
+        return await self._call("POST", "/sla/policies", SlaPolicy, body=policy)
+
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy:
+        return await self._call("PATCH", f"/sla/policies/{policy_id}", SlaPolicy, body=patch)
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        await self._call("DELETE", f"/sla/policies/{policy_id}", None)
 
     # --- live feed -----------------------------------------------------------------------
 

@@ -58,6 +58,8 @@ from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
+from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
+from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY
@@ -140,6 +142,14 @@ async def list_conversations(
     cursor: Annotated[
         str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
     ] = None,
+    before: Annotated[
+        str | None,
+        Parameter(
+            description="A position: the rows just before it, and `next_cursor` points further back"
+            " (with `cursor` too: the rows between the two, from `cursor` on)",
+            pattern=CURSOR_PATTERN,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -154,6 +164,7 @@ async def list_conversations(
         contact_id=contact_id,
         limit=limit,
         cursor=cursor,
+        before=before,
     )
 
 
@@ -323,6 +334,7 @@ _ERROR_STATUSES = {
     "get": (401, 404, 422),
     "patch": (400, 401, 403, 404, 409, 413, 422),
     "post": (400, 401, 403, 404, 409, 413, 422),
+    "delete": (401, 403, 404, 409, 422),
 }
 _DESCRIPTIONS = {
     400: "Malformed JSON",
@@ -373,6 +385,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
     for name, schema in components.items():
         struct = getattr(models, name, None)
         schemas[name] = _exact_dates(struct, schema) if struct in requests else schema
+    describe_sla(schemas)
     # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
     for name, schema in schemas.items():
         struct = getattr(models, name, None)
@@ -410,12 +423,14 @@ def create_app(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     limits: Limits | None = None,
+    sla_interval: float | None = 1.0,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
     store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -446,11 +461,14 @@ def create_app(
             openapi_document,
             public_kb_article,
             events,
+            *SLA_ROUTES,
             *admin_routes.ROUTES,
         ],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
+        on_startup=[runner.start],
+        on_shutdown=[runner.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",

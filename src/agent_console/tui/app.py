@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.readmarks import ReadMarks
-from agent_console.client.sync import ConnectionState, SyncEngine
+from agent_console.client.sync import SNAPSHOT_PAGE, ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap, palette_help
@@ -31,6 +32,8 @@ from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
 from agent_console.tui.undo import DEFAULT_UNDO_SECONDS, UndoStack
+
+DEFAULT_URGENT_WINDOW = timedelta(minutes=15)  # [tui] urgent_window
 
 # Actions no binding declares but the app still performs (palette, Textual internals).
 ALWAYS_ALLOWED = {"quit", "command_palette", "focus_next", "focus_previous", "help", "back"}
@@ -40,9 +43,14 @@ class ConsoleApp(App[int]):
     TITLE = "agent-console"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+p", "command_palette", "Command palette: every action", show=False, id="app.palette"),
+        Binding("ctrl+p", "command_palette", "All actions", show=False, id="app.palette"),
     ]
     ENABLE_COMMAND_PALETTE = True
+    # A large desk: rows per page read from the server, conversations read at start (a prefix of
+    # every view; a desk at most this big is held whole), rows of a view held beyond that.
+    queue_page = SNAPSHOT_PAGE
+    queue_hold = 2_000
+    queue_window = 2_000
 
     def __init__(
         self,
@@ -57,6 +65,7 @@ class ConsoleApp(App[int]):
         undo_seconds: float = DEFAULT_UNDO_SECONDS,
         take_on_reply: bool = True,
         handle_signals: bool = False,
+        urgent_window: timedelta = DEFAULT_URGENT_WINDOW,
     ) -> None:
         super().__init__()
         self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
@@ -69,7 +78,7 @@ class ConsoleApp(App[int]):
         self.undo = UndoStack(undo_seconds)  # recent actions `u` can take back
         self.undo_labels: dict[int, str] = {}  # undo item id -> the action it takes back
         self.take_on_reply = take_on_reply
-        self.store = DeskStore(self)
+        self.store = DeskStore(self, urgent_window=urgent_window)
         self.drafts = drafts
         self.heartbeat = heartbeat
         self.low_bandwidth = (
@@ -179,6 +188,9 @@ class ConsoleApp(App[int]):
             on_events=self.store.take_events,
             on_state=self.store.take_connection,
             heartbeat=self.heartbeat,
+            page_size=self.queue_page,
+            hold=self.queue_hold,
+            early_first_page=True,
         )
         try:
             await self.engine.run()
@@ -259,7 +271,7 @@ class ConsoleApp(App[int]):
         screen = self._console_screen()
         if screen is not None:
             with self.batch_update():
-                screen.apply(message.change)
+                screen.apply(message.change, resynced=message.resynced)
             if message.resynced:
                 screen.reload_open()
 
@@ -375,6 +387,7 @@ def run_console(
     low_bandwidth: bool | None = None,
     undo_seconds: float | None = None,
     take_on_reply: bool | None = None,
+    urgent_window: int | None = None,
 ) -> int:
     """Open the console on a desk server; returns the exit code.
 
@@ -402,6 +415,7 @@ def run_console(
         handle_signals=True,
         undo_seconds=DEFAULT_UNDO_SECONDS if undo_seconds is None else undo_seconds,
         take_on_reply=True if take_on_reply is None else take_on_reply,
+        urgent_window=DEFAULT_URGENT_WINDOW if urgent_window is None else timedelta(minutes=urgent_window),
     )
     try:
         result = app.run()
