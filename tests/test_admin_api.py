@@ -462,3 +462,28 @@ def test_public_page_renders_markdown_without_raw_html(desk: Desk) -> None:
         assert tag not in text, tag
     assert "&lt;script&gt;" in text  # shown as text, not dropped silently
     assert '<a href="https://help.example/ok">safe</a>' in text
+
+
+def test_demo_kb_and_canned_came_in_through_the_import_path(desk: Desk) -> None:
+    """The seed loads the bundled files with the `kb import` parser and the admin upserts:
+    each article has its first revision by the seed, and importing a bundled file again
+    (as `kb import` would send it) finds nothing to change."""
+    from agent_console.core.kbdoc import parse_kb_file
+    from agent_console.server.seed import demo_kb_files
+
+    name, text = demo_kb_files()[0]
+    doc = parse_kb_file(name, text)
+    held = next(a for a in desk.admin.get("/kb/articles").json()["items"] if a["slug"] == doc.slug)
+    revisions = desk.admin.get(f"/kb/articles/{held['id']}/revisions").json()["items"]
+    assert [(r["revision"], r["author_name"]) for r in revisions[-1:]] == [(1, "demo seed")]
+    again = {
+        "slug": doc.slug,
+        "title": doc.title,
+        "body": doc.body,
+        "locale": doc.locale,
+        "tags": list(doc.tags),
+        "status": doc.status,
+    }
+    assert desk.admin.post("/kb/import", json=again).json()["outcome"] == "unchanged"
+    canned = desk.agent.get("/canned-responses", params={"q": "greet", "locale": "en"}).json()["items"]
+    assert canned and "{{contact.first_name}}" in canned[0]["body"]
