@@ -11,7 +11,17 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, read_cmds, server_cmds, sla_cmds, tail
+from agent_console.cli import (
+    admin_cmds,
+    auth_cmds,
+    kb_admin_cmds,
+    lookup_cmds,
+    queue_cmds,
+    read_cmds,
+    server_cmds,
+    sla_cmds,
+    tail,
+)
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -112,6 +122,8 @@ lookup_cmds.register(app)
 tail.register(app)
 auth_cmds.register(app)
 server_cmds.register(app)
+admin_cmds.register(app)
+kb_admin_cmds.register(app)
 sla_cmds.register(app)
 read_cmds.register()  # conv ID read|unread
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import msgspec
 
+from agent_console.client.admin import AdminCalls
 from agent_console.client.backend import FeedItem
 from agent_console.client.errors import (
     BackendError,
@@ -71,7 +72,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend:
+class NativeBackend(AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"

@@ -9,7 +9,6 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
-import html
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,8 +51,8 @@ from agent_console.core.models import (
     View,
     ViewingUpdate,
 )
-from agent_console.server import db
-from agent_console.server.checks import MAX_ID
+from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.errors import handle_error
 from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
@@ -100,9 +99,9 @@ async def get_desk(request: Request, me: Agent) -> Desk:
     return _store(request).desk()
 
 
-@get(f"{API}/agents", summary="All agents")
-async def list_agents(request: Request, me: Agent) -> AgentList:
-    return AgentList(items=_store(request).list_agents())
+@get(f"{API}/agents", summary="All agents (active ones, unless asked for all)")
+async def list_agents(request: Request, me: Agent, include_inactive: bool = False) -> AgentList:
+    return AgentList(items=_store(request).list_agents(include_inactive=include_inactive))
 
 
 @get(f"{API}/teams", summary="All teams")
@@ -303,19 +302,21 @@ async def kb_search(
     locale: Annotated[str | None, Parameter(max_length=16)] = None,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
 ) -> KbSearchResult:
-    return KbSearchResult(items=_store(request).kb_search(q, locale=locale or None, limit=limit))
+    hits = _store(request).kb_search(q, locale=locale or None, limit=limit, agent_id=me.id)
+    return KbSearchResult(items=hits)
 
 
 @get(f"{API}/kb/articles/{{article_id:int}}", summary="One knowledge-base article")
 async def get_kb_article(request: Request, me: Agent, article_id: PositiveId) -> KbArticle:
-    return _store(request).get_kb_article(article_id)
+    return _store(request).get_kb_article(article_id, drafts=me.role == "admin")
 
 
 @get("/kb/{article_id:int}", include_in_schema=False, media_type="text/html")
 async def public_kb_article(request: Request, article_id: int) -> Response[str]:
     """The help-center page a link in a reply points at: public, like any help center.
 
-    Article text is escaped, never interpreted: it is plain text in a <pre>-like block.
+    The article's Markdown becomes HTML with raw HTML in it shown as text, never passed
+    through (server/kb_page.py); only published articles are served.
     """
     try:
         if not 1 <= article_id <= MAX_ID:
@@ -323,13 +324,7 @@ async def public_kb_article(request: Request, article_id: int) -> Response[str]:
         article = _store(request).get_kb_article(article_id)
     except NotFound:
         return Response("<h1>Not found</h1>", status_code=404, media_type="text/html")
-    title = html.escape(article.title)
-    body = html.escape(article.body)
-    page = (
-        f'<!doctype html><html lang="{html.escape(article.locale)}"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head><body><h1>{title}</h1>"
-        f'<article style="white-space: pre-wrap; max-width: 45em">{body}</article></body></html>'
-    )
+    page = kb_page.render(article)
     return Response(page, media_type="text/html", headers={"Content-Security-Policy": "default-src 'none'"})
 
 
@@ -357,12 +352,6 @@ _DESCRIPTIONS = {
     413: "Request body over 1 MiB (the message states its size and the limit)",
     422: "Validation failed; `error.field` names the field",
 }
-
-
-# The shape the body decoder takes for a date-time, with the time zone a stored instant needs.
-DATE_TIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
-)
 
 
 def _exact_dates(struct: Any, schema: dict[str, Any]) -> dict[str, Any]:
@@ -479,6 +468,7 @@ def create_app(
             events,
             *SLA_ROUTES,
             *READ_ROUTES,
+            *admin_routes.ROUTES,
         ],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
@@ -498,7 +488,9 @@ def create_app(
     )
     app.state.store = store
     app.state.hub = hub
-    app.state.openapi = build_openapi(app)
+    app.state.openapi = admin_routes.document(
+        build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"}
+    )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)
     return app

@@ -238,6 +238,49 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE agents SET read_horizon = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = new.id;
     END;
     """,
+    # Running the desk (issue 18): deactivated agents and their languages, managed labels,
+    # article state with translation groups and revisions, and the KB gap log. A gap's
+    # `source` says who found no answer ('search' now; the bot's hand-offs later).
+    """
+    ALTER TABLE agents ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE agents ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE labels (
+        name TEXT PRIMARY KEY,
+        color TEXT NOT NULL
+    );
+    ALTER TABLE kb_articles ADD COLUMN status TEXT NOT NULL DEFAULT 'published';
+    ALTER TABLE kb_articles ADD COLUMN translation_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE kb_articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE kb_articles ADD COLUMN updated_by TEXT;
+    UPDATE kb_articles SET translation_key = slug WHERE translation_key = '';
+    CREATE INDEX kb_articles_translation ON kb_articles(translation_key, locale);
+    CREATE TABLE kb_revisions (
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        revision INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        status TEXT NOT NULL,
+        author_id INTEGER,
+        author_name TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    );
+    INSERT INTO kb_revisions(article_id, revision, title, body, tags, status, author_id, author_name, at)
+        SELECT id, 1, title, body, tags, status, NULL, '', updated_at FROM kb_articles;
+    CREATE TABLE kb_gaps (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        query TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        locale TEXT NOT NULL DEFAULT '',
+        best_score REAL,
+        agent_id INTEGER,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX kb_gaps_at ON kb_gaps(at);
+    CREATE INDEX kb_gaps_agent ON kb_gaps(agent_id, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
