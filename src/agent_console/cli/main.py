@@ -101,6 +101,9 @@ def root(
             low_bandwidth=settings.low_bandwidth,
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
+            backend_kind=conn.backend,
+            account_id=conn.account_id,
+            portal=conn.portal,
         )
     )
 
