@@ -102,3 +102,16 @@ def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
     running = start_desk(tmp_path / "desk.db", demo=False, extra_args=("--event-window", "100"))
     yield running
     running.server.stop()
+
+
+@pytest.fixture
+def chatwoot() -> Iterator[object]:
+    """An emulated Chatwoot account (HTTP + ActionCable) of the test's own; the test fails if
+    anything said to or by it broke Chatwoot's published document."""
+    from tests.backends import start_chatwoot
+
+    running = start_chatwoot()
+    try:
+        yield running
+    finally:
+        running.close()

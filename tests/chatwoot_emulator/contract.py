@@ -74,7 +74,11 @@ EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
             "meta": {"type": "object", "properties": {"articles_count": {"type": "integer"}}},
         },
     },
-    "x-show-article": {"type": "object", "required": ["payload"], "properties": {"payload": {"$ref": "#/x-article"}}},
+    "x-show-article": {
+        "type": "object",
+        "required": ["payload"],
+        "properties": {"payload": {"$ref": "#/x-article"}},
+    },
     "x-toggle-typing-status": {},
 }
 EXTRA_QUERY: dict[str, dict[str, dict[str, Any]]] = {
@@ -93,14 +97,20 @@ EXTRA_BODIES: dict[str, dict[str, Any] | None] = {
     "x-toggle-typing-status": {
         "type": "object",
         "required": ["typing_status"],
-        "properties": {"typing_status": {"type": "string", "enum": ["on", "off"]}, "is_private": {"type": "boolean"}},
+        "properties": {
+            "typing_status": {"type": "string", "enum": ["on", "off"]},
+            "is_private": {"type": "boolean"},
+        },
     },
 }
 # Answers the document types too narrowly, by what Chatwoot's serializers send: a snoozed
 # conversation's status, and toggle_status reporting pending or snoozed.
 EXTRA_COMPONENT_ENUM: dict[tuple[str, ...], list[str]] = {
     ("conversation", "properties", "status"): ["snoozed"],
-    ("conversation_status_toggle", "properties", "payload", "properties", "current_status"): ["pending", "snoozed"],
+    ("conversation_status_toggle", "properties", "payload", "properties", "current_status"): [
+        "pending",
+        "snoozed",
+    ],
 }
 # Answers Chatwoot renders as JSON null: an unassignment (`render json: nil`).
 NULL_ANSWERS = {"assign-a-conversation"}
@@ -179,7 +189,10 @@ class Contract:
             param = self._resolve(raw)
             target = path_params if param["in"] == "path" else params if param["in"] == "query" else None
             if target is not None:
-                target[param["name"]] = {"schema": param.get("schema", {}), "required": param.get("required", False)}
+                target[param["name"]] = {
+                    "schema": param.get("schema", {}),
+                    "required": param.get("required", False),
+                }
         name = op.get("operationId") or f"{method} {template}"
         for extra, schema in EXTRA_PARAMS.get(name, {}).items():
             params[extra] = {"schema": schema, "required": False}
@@ -225,7 +238,12 @@ class Contract:
         raise ContractViolation(f"{method} {path}: no such operation in Chatwoot's document")
 
     def check_request(
-        self, op: Operation, path_args: dict[str, str], query: list[tuple[str, str]], body: Any, has_body: bool
+        self,
+        op: Operation,
+        path_args: dict[str, str],
+        query: list[tuple[str, str]],
+        body: Any,
+        has_body: bool,
     ) -> None:
         where = f"{op.method} {op.template} ({op.name})"
         for name, value in path_args.items():
@@ -263,7 +281,9 @@ class Contract:
         if isinstance(body, dict):
             unknown = sorted(set(body) - set(op.body.get("properties", {})))
             if unknown:
-                raise ContractViolation(f"{where}: request body has fields the document does not name: {unknown}")
+                raise ContractViolation(
+                    f"{where}: request body has fields the document does not name: {unknown}"
+                )
 
     def check_response(self, op: Operation, status: int, body: Any, has_body: bool) -> None:
         where = f"{op.method} {op.template} ({op.name}) answered {status}"

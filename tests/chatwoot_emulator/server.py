@@ -32,7 +32,9 @@ PAGE = 25
 
 
 class Emulator:
-    def __init__(self, account: Account, *, ping_interval: float = 3.0, contract: Contract | None = None) -> None:
+    def __init__(
+        self, account: Account, *, ping_interval: float = 3.0, contract: Contract | None = None
+    ) -> None:
         self.account = account
         self.contract = contract or Contract()
         self.ping_interval = ping_interval
@@ -55,7 +57,13 @@ class Emulator:
 
     def start(self) -> Emulator:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off", ws="websockets-sansio", interface="asgi3"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="off",
+            ws="websockets-sansio",
+            interface="asgi3",
         )
         self._server = uvicorn.Server(config)
         ready = threading.Event()
@@ -175,7 +183,9 @@ class Emulator:
             self.violations.append(f"cable: unreadable command {text[:200]!r}")
             return
         if command.get("command") == "subscribe":
-            user = next((u for u in self.account.users.values() if u.pubsub_token == params.get("pubsub_token")), None)
+            user = next(
+                (u for u in self.account.users.values() if u.pubsub_token == params.get("pubsub_token")), None
+            )
             valid = (
                 params.get("channel") == "RoomChannel"
                 and user is not None
@@ -241,7 +251,9 @@ class Emulator:
         except (ContractViolation, ValueError) as exc:
             self.violations.append(str(exc))
             return 404, {"error": f"emulator: {exc}"}, []
-        user = next((u for u in self.account.users.values() if u.token == headers.get("api_access_token")), None)
+        user = next(
+            (u for u in self.account.users.values() if u.token == headers.get("api_access_token")), None
+        )
         if user is None:
             return 401, {"error": "You need to sign in or sign up before continuing."}, []
         if "account_id" in args and int(args["account_id"]) != self.account.id:
@@ -275,7 +287,9 @@ class Emulator:
     def op_list_all_teams(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
         return 200, [self.account.team_json(t, user) for t in self.account.teams.values()]
 
-    def op_get_account_canned_response(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_get_account_canned_response(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         return 200, [self.account.canned_json(c) for c in self.account.canned]
 
     def _contacts(self, found: list[Any], params: dict[str, list[str]]) -> tuple[int, Any]:
@@ -292,7 +306,8 @@ class Emulator:
     def op_contactSearch(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
         needle = params.get("q", [""])[0].lower()
         found = [
-            c for c in self.account.contacts.values()
+            c
+            for c in self.account.contacts.values()
             if needle in c.name.lower() or needle in (c.email or "").lower() or needle in (c.phone or "")
         ]
         return self._contacts(found, params)
@@ -307,7 +322,9 @@ class Emulator:
         contact_id = int(float(args["id"]))
         if contact_id not in self.account.contacts:
             return 404, {"error": "Resource could not be found"}
-        rows = self.account.ordered([r for r in self.account.conversations.values() if r.contact_id == contact_id])
+        rows = self.account.ordered(
+            [r for r in self.account.conversations.values() if r.contact_id == contact_id]
+        )
         return 200, {"payload": [self.account.conversation_json(r) for r in rows]}
 
     def op_conversationList(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
@@ -318,11 +335,15 @@ class Emulator:
         labels = set(params.get("labels", []))
         rows = list(self.account.conversations.values())
         if needle:
-            rows = [r for r in rows if any(needle in m.content.lower() for m in self.account.thread(r.display_id))]
+            rows = [
+                r for r in rows if any(needle in m.content.lower() for m in self.account.thread(r.display_id))
+            ]
         if labels:
             rows = [r for r in rows if labels <= set(r.labels)]
         counts = self.account.counts(user, status, rows)
-        chosen = self.account.ordered([r for r in rows if self.account.visible(r, user, assignee_type, status)])
+        chosen = self.account.ordered(
+            [r for r in rows if self.account.visible(r, user, assignee_type, status)]
+        )
         chunk = chosen[(page - 1) * PAGE : page * PAGE]
         return 200, {"data": {"meta": counts, "payload": [self.account.conversation_json(r) for r in chunk]}}
 
@@ -334,9 +355,16 @@ class Emulator:
         rows = list(self.account.conversations.values())
         for rule in body.get("payload", []):
             key, values = rule.get("attribute_key"), rule.get("values", [])
-            getter = {"status": lambda r: r.status, "priority": lambda r: r.priority, "assignee_id": lambda r: str(r.assignee_id)}
+            getter = {
+                "status": lambda r: r.status,
+                "priority": lambda r: r.priority,
+                "assignee_id": lambda r: str(r.assignee_id),
+            }
             if key not in getter or rule.get("filter_operator") not in ("equal_to", "not_equal_to"):
-                return 400, {"description": "unsupported filter", "errors": [{"field": str(key), "message": "unsupported", "code": "invalid"}]}
+                return 400, {
+                    "description": "unsupported filter",
+                    "errors": [{"field": str(key), "message": "unsupported", "code": "invalid"}],
+                }
             hit = [r for r in rows if getter[key](r) in values]
             rows = hit if rule["filter_operator"] == "equal_to" else [r for r in rows if r not in hit]
         chosen = self.account.ordered(rows)
@@ -344,7 +372,9 @@ class Emulator:
         chunk = chosen[(page - 1) * PAGE : page * PAGE]
         return 200, {"data": {"meta": counts, "payload": [self.account.conversation_json(r) for r in chunk]}}
 
-    def op_get_details_of_a_conversation(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_get_details_of_a_conversation(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         row = self._row(args)
         if row is None:
             return 404, {"error": "Resource could not be found"}
@@ -370,28 +400,41 @@ class Emulator:
             meta["assignee"] = self.account.agent_json(self.account.users[row.assignee_id])
         return 200, {"meta": meta, "payload": [self.account.message_json(m) for m in chosen]}
 
-    def op_create_a_new_message_in_a_conversation(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_create_a_new_message_in_a_conversation(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         row = self._row(args)
         if row is None:
             return 404, {"error": "Resource could not be found"}
         if body.get("message_type", "outgoing") != "outgoing":
             return 403, {"error": "agents send outgoing messages"}
         message = self.account.agent_message(
-            row.display_id, user, body["content"], private=bool(body.get("private")), echo_id=body.get("echo_id")
+            row.display_id,
+            user,
+            body["content"],
+            private=bool(body.get("private")),
+            echo_id=body.get("echo_id"),
         )
         if self._lose > 0:
             self._lose -= 1
             raise ConnectionAbortedError("emulated: the answer is lost after the message was stored")
         return 200, self.account.message_json(message)
 
-    def op_toggle_status_of_a_conversation(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_toggle_status_of_a_conversation(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         row = self._row(args)
         if row is None:
             return 404, {"error": "Resource could not be found"}
         self.account.set_status(row, user, body["status"], body.get("snoozed_until"))
-        return 200, {"meta": {}, "payload": {"success": True, "current_status": row.status, "conversation_id": row.display_id}}
+        return 200, {
+            "meta": {},
+            "payload": {"success": True, "current_status": row.status, "conversation_id": row.display_id},
+        }
 
-    def op_toggle_priority_of_a_conversation(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_toggle_priority_of_a_conversation(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         row = self._row(args)
         if row is None:
             return 404, {"error": "Resource could not be found"}
@@ -416,7 +459,9 @@ class Emulator:
             return 200, self.account.team_json(team, user) if team else None
         return 200, None
 
-    def op_list_all_labels_of_a_conversation(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+    def op_list_all_labels_of_a_conversation(
+        self, user: User, args: Any, params: Any, body: Any
+    ) -> tuple[int, Any]:
         row = self._row(args)
         if row is None:
             return 404, {"error": "Resource could not be found"}
@@ -445,7 +490,13 @@ class Emulator:
         return 200, _EMPTY
 
     def _article(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {**item, "status": "published", "account_id": self.account.id, "views": 0, "updated_at": 1767600000}
+        return {
+            **item,
+            "status": "published",
+            "account_id": self.account.id,
+            "views": 0,
+            "updated_at": 1767600000,
+        }
 
     def op_x_list_portal_articles(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
         if args["portal_slug"] != self.account.portal:
@@ -453,7 +504,8 @@ class Emulator:
         words = params.get("query", [""])[0].lower().split()
         locale = params.get("locale", [None])[0]
         found = [
-            a for a in self.account.articles
+            a
+            for a in self.account.articles
             if all(w in (a["title"] + " " + a["content"]).lower() for w in words)
             and (locale is None or a["locale"] == locale)
         ]

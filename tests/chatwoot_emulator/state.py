@@ -138,7 +138,9 @@ class Account:
     # --- rules -------------------------------------------------------------------------------
 
     def _message(self, row: ConversationRow, **fields: Any) -> MessageRow:
-        message = MessageRow(id=next(self._ids["message"]), conversation=row.display_id, created_at=self.now(), **fields)
+        message = MessageRow(
+            id=next(self._ids["message"]), conversation=row.display_id, created_at=self.now(), **fields
+        )
         self.messages[message.id] = message
         row.last_activity_at = max(row.last_activity_at, message.created_at)
         return message
@@ -176,7 +178,9 @@ class Account:
         return message
 
     def activity(self, row: ConversationRow, text: str, event: str = "conversation.updated") -> None:
-        message = self._message(row, message_type=2, content=text, private=False, sender_type=None, sender_id=None)
+        message = self._message(
+            row, message_type=2, content=text, private=False, sender_type=None, sender_id=None
+        )
         self.emit("message.created", self.message_json(message))
         self.emit(event, self.conversation_json(row))
 
@@ -329,7 +333,12 @@ class Account:
                 out["sender"] = {"id": contact.id, "name": contact.name, "type": "contact"}
             else:
                 user = self.users[m.sender_id or 0]
-                out["sender"] = {"id": user.id, "name": user.name, "available_name": user.name, "type": "user"}
+                out["sender"] = {
+                    "id": user.id,
+                    "name": user.name,
+                    "available_name": user.name,
+                    "type": "user",
+                }
         if m.echo_id is not None:
             out["echo_id"] = m.echo_id
         return out
@@ -381,10 +390,19 @@ class Account:
         return {**team, "allow_auto_assign": False, "account_id": self.id, "is_member": False}
 
     def canned_json(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {**item, "account_id": self.id, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}
+        return {
+            **item,
+            "account_id": self.id,
+            "created_at": "2026-01-05T10:00:00Z",
+            "updated_at": "2026-01-05T10:00:00Z",
+        }
 
     def counts(self, user: User, status: str, rows: list[ConversationRow] | None = None) -> dict[str, int]:
-        rows = [r for r in (rows if rows is not None else self.conversations.values()) if self.visible(r, user, "all", status)]
+        rows = [
+            r
+            for r in (rows if rows is not None else self.conversations.values())
+            if self.visible(r, user, "all", status)
+        ]
         return {
             "mine_count": sum(1 for r in rows if r.assignee_id == user.id),
             "unassigned_count": sum(1 for r in rows if r.assignee_id is None),
@@ -411,8 +429,13 @@ def demo_account(clock: Any = time.time) -> tuple[Account, User, User]:
         ("Tom Ward", "tom@cust.example", "Export to CSV is empty"),
     ]
     for n, (name, email, text) in enumerate(people):
-        contact = account.add_contact(name, email, phone="+44 20 7946 0%03d" % n if n % 2 else None)
-        row = account.open_conversation(contact, text, inbox="email" if email and n % 3 == 0 else "web", subject=text if n % 3 == 0 else None)
+        contact = account.add_contact(name, email, phone=f"+44 20 7946 0{n:03d}" if n % 2 else None)
+        row = account.open_conversation(
+            contact,
+            text,
+            inbox="email" if email and n % 3 == 0 else "web",
+            subject=text if n % 3 == 0 else None,
+        )
         if n == 1:
             account.assign(row, admin, agent.id)
             account.set_priority(row, admin, "urgent")
@@ -432,14 +455,32 @@ def demo_account(clock: Any = time.time) -> tuple[Account, User, User]:
         {"id": 3, "short_code": "reset", "content": "Please check your spam folder for the reset mail."},
     ]
     account.articles = [
-        {"id": 11, "slug": "change-plan", "title": "Changing your plan", "locale": "en",
-         "content": "You can change your plan at any time from Settings > Billing.",
-         "description": "Upgrade or downgrade mid-month", "category": {"id": 1, "name": "Billing", "slug": "billing", "locale": "en"}},
-        {"id": 12, "slug": "password-reset", "title": "Password reset mail", "locale": "en",
-         "content": "Reset mails come from no-reply@acme.example; check spam.",
-         "description": "When the reset mail does not arrive", "category": {"id": 2, "name": "Account", "slug": "account", "locale": "en"}},
-        {"id": 13, "slug": "refunds", "title": "Refunds", "locale": "en",
-         "content": "Refunds take 3-5 working days to reach your card.",
-         "description": "How refunds work", "category": {"id": 1, "name": "Billing", "slug": "billing", "locale": "en"}},
+        {
+            "id": 11,
+            "slug": "change-plan",
+            "title": "Changing your plan",
+            "locale": "en",
+            "content": "You can change your plan at any time from Settings > Billing.",
+            "description": "Upgrade or downgrade mid-month",
+            "category": {"id": 1, "name": "Billing", "slug": "billing", "locale": "en"},
+        },
+        {
+            "id": 12,
+            "slug": "password-reset",
+            "title": "Password reset mail",
+            "locale": "en",
+            "content": "Reset mails come from no-reply@acme.example; check spam.",
+            "description": "When the reset mail does not arrive",
+            "category": {"id": 2, "name": "Account", "slug": "account", "locale": "en"},
+        },
+        {
+            "id": 13,
+            "slug": "refunds",
+            "title": "Refunds",
+            "locale": "en",
+            "content": "Refunds take 3-5 working days to reach your card.",
+            "description": "How refunds work",
+            "category": {"id": 1, "name": "Billing", "slug": "billing", "locale": "en"},
+        },
     ]
     return account, admin, agent
