@@ -161,7 +161,10 @@ class Emulator:
                     return
                 if entry["stalled"]:
                     continue
-                await send({"type": "websocket.send", "text": json.dumps(frame)})
+                try:
+                    await send({"type": "websocket.send", "text": json.dumps(frame)})
+                except OSError:
+                    return  # the client went away; the reader sees the disconnect
 
         task = asyncio.create_task(writer())
         try:

@@ -612,17 +612,10 @@ class ChatwootBackend:
                     break
         items = [self._conversation_item("conversation.updated", c) for c in changed.values()]
         for conversation_id, last in list(self._threads.items()):
-            raws = await self._messages_after(conversation_id, last)
-            held = self._cache.get(conversation_id)
-            for raw in raws:
+            for raw in await self._messages_after(conversation_id, last):
                 message = mapping.message(raw, conversation_id)
-                if not self._remember_message(message):
-                    continue
-                data: dict[str, Any] = {"message": msgspec.to_builtins(message)}
-                if held is not None:
-                    data["conversation"] = msgspec.to_builtins(held)
-                items.append(self._event_item("message.created", data))
-                self._advance(message.created_at)
+                if self._remember_message(message):
+                    items.append(self._message_item(message, raw))
         return items
 
     async def _event(self, message: dict[str, Any]) -> list[FeedItem]:
@@ -654,32 +647,35 @@ class ChatwootBackend:
                 self._echo.popitem(last=False)
         if not self._remember_message(message):
             return []
-        held = self._cache.get(conversation_id)
-        if held is None:
+        if conversation_id not in self._cache:
             try:
-                held = await self.conversation(conversation_id)
+                await self.conversation(conversation_id)
             except BackendError:
-                held = None
+                pass  # the message still goes out; its conversation comes with the next read
+        return [self._message_item(message, data)]
+
+    def _message_item(self, message: Message, raw: dict[str, Any]) -> FeedItem:
+        """message.created, with the conversation copy moved on by it (last message, activity,
+        unread count), so the queue row and the thread never disagree."""
         seq = self._tick()
         out: dict[str, Any] = {"message": msgspec.to_builtins(message)}
+        held = self._cache.get(message.conversation_id)
         if held is not None:
-            summary = data.get("conversation") or {}
+            summary = raw.get("conversation") or {}
+            newer = held.last_message is None or held.last_message.id <= message.id
             updated = msgspec.structs.replace(
                 held,
                 seq=seq,
-                last_message=mapping.preview(data),
+                last_message=mapping.preview(raw) if newer else held.last_message,
                 last_activity_at=max(held.last_activity_at, message.created_at),
                 unread_count=int(summary.get("unread_count", held.unread_count) or 0),
                 message_count=held.message_count + 1,
             )
-            self._cache[conversation_id] = updated
+            self._cache[message.conversation_id] = updated
             out["conversation"] = msgspec.to_builtins(updated)
         self._advance(message.created_at)
-        return [
-            FeedItem(
-                "event", event=Event(seq=seq, type="message.created", at=datetime.now(UTC), data=out), seq=seq
-            )
-        ]
+        event = Event(seq=seq, type="message.created", at=datetime.now(UTC), data=out)
+        return FeedItem("event", event=event, seq=seq)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
