@@ -115,3 +115,15 @@ def chatwoot() -> Iterator[object]:
         yield running
     finally:
         running.close()
+
+
+@pytest.fixture(params=["native", "chatwoot"])
+def helpdesk(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The same test on both help desks: the desk server and the Chatwoot emulator
+    (tests/backends.py gives both one face)."""
+    from tests.backends import ChatwootHelpdesk, NativeHelpdesk
+
+    if request.param == "native":
+        yield NativeHelpdesk(request.getfixturevalue("desk"))
+    else:
+        yield ChatwootHelpdesk(request.getfixturevalue("chatwoot"))
