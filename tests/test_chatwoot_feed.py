@@ -198,3 +198,46 @@ async def test_a_lost_answer_never_doubles_a_reply(chatwoot, tmp_path: Path) -> 
         sender.close()
         await backend.aclose()
     outbox.close()
+
+
+async def test_tail_follows_chatwoot_across_a_drop_without_duplicates(chatwoot) -> None:
+    """`agent-console tail` on Chatwoot: live messages, then one written while the socket was
+    down arrives after the reconnect, each printed once, and the agent's presence untouched."""
+    import json
+
+    from agent_console.cli.tail import follow
+
+    backend = chatwoot.backend()
+    lines: list[dict] = []
+    statuses: list[str] = []
+    task = asyncio.create_task(
+        follow(backend, None, emit=lambda line: lines.append(json.loads(line)), status=statuses.append, cap=0.2)
+    )
+
+    def said(text: str) -> int:
+        return sum(
+            1 for f in lines if f["type"] == "message.created" and f["data"]["message"]["body"] == text
+        )
+
+    try:
+        await until(lambda: chatwoot.emulator.subscriptions >= 1, "tail subscribes")
+        chatwoot.customer_says(1, "tail sees this live")
+        await until(lambda: said("tail sees this live") == 1, "the live message printed")
+        chatwoot.emulator.stop()
+        chatwoot.account.customer_message(1, "written while tail was away")
+        chatwoot.emulator.start()
+        await until(lambda: said("written while tail was away") == 1, "the missed message printed")
+        chatwoot.customer_says(1, "and after")
+        await until(lambda: said("and after") == 1, "live again")
+        assert said("tail sees this live") == 1 and said("written while tail was away") == 1
+        assert any("reconnect" in s for s in statuses)
+        seqs = [f["seq"] for f in lines]
+        assert seqs == sorted(set(seqs))
+        assert chatwoot.emulator.presence_updates == 0  # a watcher, not a shift
+    finally:
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        await backend.aclose()

@@ -599,6 +599,8 @@ class ChatwootBackend:
         self.catch_ups += 1
         cutoff = self._mark - CATCH_UP_MARGIN
         start = self._tick()
+        # The newest message each conversation had before: what came after it is news.
+        known = {cid: c.last_message.id for cid, c in self._cache.items() if c.last_message is not None}
         changed: dict[int, Conversation] = {}
         for view in CATCH_UP_VIEWS:
             for page in range(1, CATCH_UP_PAGES + 1):
@@ -611,7 +613,15 @@ class ChatwootBackend:
                 if len(raws) < PAGE or len(fresh) < len(raws):
                     break
         items = [self._conversation_item("conversation.updated", c) for c in changed.values()]
-        for conversation_id, last in list(self._threads.items()):
+        # Messages: the open threads after their last id, and every changed conversation after
+        # the newest message it had (a new one from its start), so no message.created is lost.
+        afters = dict(self._threads)
+        for cid, conversation in changed.items():
+            if cid not in afters and (
+                conversation.last_message is None or conversation.last_message.id != known.get(cid)
+            ):
+                afters[cid] = known.get(cid, 0)
+        for conversation_id, last in afters.items():
             for raw in await self._messages_after(conversation_id, last):
                 message = mapping.message(raw, conversation_id)
                 if self._remember_message(message):
