@@ -24,17 +24,17 @@ from agent_console.core.reducer import DeskState
 class Watcher:
     """The console's client stack without a screen: sync engine -> reducer, threads opened."""
 
-    def __init__(self, backend) -> None:
+    def __init__(self, backend, *, heartbeat: float = 10.0) -> None:
         self.backend = backend
         self.state = DeskState()
-        self.applied: Counter[int] = Counter()  # message id -> times handed to the reducer as new
+        self.applied: Counter[int] = Counter()  # message id -> times the feed handed it over
         self.kinds: list[str] = []
         self.engine = SyncEngine(
             backend,
             on_snapshot=self._snapshot,
             on_events=self._events,
             on_state=self._state,
-            heartbeat=10.0,
+            heartbeat=heartbeat,
             backoff_base=0.05,
             backoff_cap=0.5,
         )
@@ -48,12 +48,9 @@ class Watcher:
 
     async def _events(self, batch: list[Event]) -> None:
         for event in batch:
-            before = set(
-                self.state.messages.get(int(event.data.get("message", {}).get("conversation_id", 0)), {})
-            )
             self.state.apply(event, datetime.now(UTC))
             message = event.data.get("message")
-            if event.type == "message.created" and message and message["id"] not in before:
+            if event.type == "message.created" and message:
                 self.applied[message["id"]] += 1
 
     def _state(self, state: ConnectionState) -> None:
@@ -114,6 +111,15 @@ async def test_live_events_reach_the_console(chatwoot) -> None:
             "the colleague's typing shows",
         )
         assert chatwoot.emulator.presence_updates >= 1  # the console said it is online
+        # The agent's own reply moves the conversation's last message on in the queue too.
+        await watcher.backend.send_message(1, "agent says hi")
+        await until(
+            lambda: (
+                (watcher.state.conversations[1].last_message or None) is not None
+                and watcher.state.conversations[1].last_message.body == "agent says hi"
+            ),
+            "the queue row shows the reply",
+        )
         assert all(count == 1 for count in watcher.applied.values())
     finally:
         await watcher.stop()
@@ -154,7 +160,8 @@ async def test_a_restart_loses_nothing_the_catch_up_refetches_it(chatwoot) -> No
 
 
 async def test_a_silent_socket_is_dead_after_three_missed_pings(chatwoot) -> None:
-    watcher = Watcher(chatwoot.backend())
+    # The engine's own heartbeat is set far out: only the adapter's ping rule can notice.
+    watcher = Watcher(chatwoot.backend(), heartbeat=600.0)
     try:
         await watcher.start([2])
         subscriptions = chatwoot.emulator.subscriptions
@@ -211,7 +218,9 @@ async def test_tail_follows_chatwoot_across_a_drop_without_duplicates(chatwoot) 
     lines: list[dict] = []
     statuses: list[str] = []
     task = asyncio.create_task(
-        follow(backend, None, emit=lambda line: lines.append(json.loads(line)), status=statuses.append, cap=0.2)
+        follow(
+            backend, None, emit=lambda line: lines.append(json.loads(line)), status=statuses.append, cap=0.2
+        )
     )
 
     def said(text: str) -> int:
@@ -241,3 +250,23 @@ async def test_tail_follows_chatwoot_across_a_drop_without_duplicates(chatwoot) 
         except (asyncio.CancelledError, Exception):
             pass
         await backend.aclose()
+
+
+async def test_a_message_both_refetched_and_heard_live_counts_once(chatwoot) -> None:
+    """A customer writes just after the subscription is confirmed: the catch-up reads it and the
+    socket carries it too. The console gets it once."""
+    watcher = Watcher(chatwoot.backend())
+    try:
+        await watcher.start([1])
+        subscriptions = chatwoot.emulator.subscriptions
+        chatwoot.emulator.after_subscribe = lambda: chatwoot.account.customer_message(1, "in the gap")
+        chatwoot.emulator.drop_all()
+        await until(lambda: chatwoot.emulator.subscriptions > subscriptions, "it subscribes again")
+        await until(lambda: "in the gap" in watcher.thread(1), "the message shows")
+        chatwoot.customer_says(1, "after the gap")  # the live frames after it were read too
+        await until(lambda: "after the gap" in watcher.thread(1), "the next message shows")
+        gap = next(m.id for m in watcher.state.thread(1) if m.body == "in the gap")
+        assert watcher.applied[gap] == 1, "handed over twice"
+        assert all(count == 1 for count in watcher.applied.values()), watcher.applied
+    finally:
+        await watcher.stop()

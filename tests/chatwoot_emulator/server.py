@@ -51,6 +51,8 @@ class Emulator:
         self._lose = 0
         self.subscriptions = 0  # confirmed subscriptions (a reconnect adds one)
         self.presence_updates = 0
+        # Run once right after the next confirmed subscription (a change in the catch-up's gap).
+        self.after_subscribe: Callable[[], Any] | None = None
         account.listeners.append(self._broadcast)
 
     # --- running -----------------------------------------------------------------------------
@@ -201,6 +203,9 @@ class Emulator:
             entry["ident"], entry["user"] = ident, user
             self.subscriptions += 1
             entry["queue"].put_nowait({"identifier": ident, "type": "confirm_subscription"})
+            hook, self.after_subscribe = self.after_subscribe, None
+            if hook is not None:
+                hook()
         elif command.get("command") == "message":
             data = json.loads(command.get("data") or "{}")
             if data.get("action") != "update_presence" or ident != entry["ident"]:
