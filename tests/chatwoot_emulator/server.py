@@ -58,13 +58,17 @@ class Emulator:
     # --- running -----------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        from uvicorn.config import WS_PROTOCOLS
+
+        # The sans-I/O websockets implementation where this uvicorn has it (the other is deprecated).
+        ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
             port=self.port,
-            log_level="error",
+            log_level="critical",
             lifespan="off",
-            ws="websockets-sansio",
+            ws=ws,
             interface="asgi3",
         )
         self._server = uvicorn.Server(config)
