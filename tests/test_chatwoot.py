@@ -239,3 +239,22 @@ def test_the_emulator_refuses_what_the_document_does_not_allow(chatwoot) -> None
     assert "does not name: ['x']" in found[1]
     assert "'closed' is not one of" in found[2]
     assert "no such operation" in found[3]
+
+
+def test_a_chatwoot_profile_is_strict_toml_and_round_trips(tmp_path, monkeypatch) -> None:
+    from agent_console.client.config import ConfigError, dump_config, parse_config
+
+    text = (
+        '[profiles.cw]\nserver = "https://chat.example.com"\nbackend = "chatwoot"\n'
+        'account_id = 3\nportal = "help"\n'
+    )
+    config = parse_config(text)
+    profile = config.profiles["cw"]
+    assert (profile.backend, profile.account_id, profile.portal) == ("chatwoot", 3, "help")
+    assert parse_config(dump_config(config)).profiles["cw"] == profile  # written back as it was read
+    with pytest.raises(ConfigError, match="line 3"):
+        parse_config(text.replace('"chatwoot"', '"zendesk"'))
+    with pytest.raises(ConfigError, match="account_id"):
+        parse_config(text.replace("account_id = 3", "account_id = 0"))
+    with pytest.raises(ConfigError, match="account_id"):
+        parse_config(text.replace("account_id = 3", 'account_id = "3"'))
