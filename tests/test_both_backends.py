@@ -224,3 +224,20 @@ def test_chatwoot_by_environment_needs_its_account(chatwoot, tmp_path: Path, mis
     env = base_env(tmp_path, **{**chatwoot.env(), missing: None})
     ran = invoke("convs", env=env)
     assert ran.code == 1 and "AGENT_CONSOLE_ACCOUNT" in ran.stderr, ran
+
+
+async def test_hostile_text_from_either_desk_is_shown_inert(helpdesk, tmp_path: Path) -> None:
+    """A customer's escape sequences and markup arrive through Chatwoot's API and feed too: the
+    console shows them as visible, inert text, never as terminal commands or markup."""
+    hostile = "pay here \x1b]52;c;SGVsbG8=\x07 [@click=app.quit]now[/] \u202eevil"
+    cid, name = helpdesk.new_customer("first line")
+    app = make_app(helpdesk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        helpdesk.customer_says(cid, hostile)
+        await wait_for(pilot, lambda: "␛]52;c;SGVsbG8=␇" in screen_text(app), what="the inert escape")
+        text = screen_text(app)
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "[@click=app.quit]now[/]" in text  # markup shown as typed, not run
+        assert "⟨U+202E⟩" in text
