@@ -171,6 +171,8 @@ def test_cli_auth_status_and_lookups(helpdesk, tmp_path: Path) -> None:
     status = invoke("auth", "status", "-o", "json", env=env)
     assert status.code == 0, status
     assert status.json()["server"] == helpdesk.url
+    text = invoke("auth", "status", env=env)
+    assert text.code == 0 and (("Chatwoot account 1" in text.stdout) == (helpdesk.kind == "chatwoot")), text
     canned = invoke("canned", "list", "-o", "json", env=env)
     assert canned.code == 0 and canned.json(), canned
 

@@ -304,6 +304,9 @@ def status(settings: Settings) -> None:
         ]
         if conn.ca_bundle:
             lines.append(f"CA:       {conn.ca_bundle}")
+        if conn.backend == "chatwoot":
+            portal = f", help center {conn.portal!r}" if conn.portal else ", no help-center portal set"
+            lines.append(f"desk:     Chatwoot account {conn.account_id}{portal}")
         lines.append(
             f"agent:    {_safe(agent.name)} <{_safe(agent.email)}> ({agent.role}),"
             f" {agent.timezone}, {agent.presence}"
