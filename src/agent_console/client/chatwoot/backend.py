@@ -213,7 +213,11 @@ class ChatwootBackend:
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
+        if before is not None:
+            # Chatwoot pages by number in its own order; it cannot read backwards from a queue position.
+            raise _not_on_chatwoot("paging a view backwards from a queue position")
         start = self._tick()
         wanted = tuple(s for s in ALL_STATUSES if s in statuses) or ALL_STATUSES
         if contact_id is not None:
@@ -695,7 +699,8 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int]:
         lane, page = cursor.split(":")
         return max(0, int(lane)), max(1, int(page))
     except ValueError:
-        raise BackendError(f"not a cursor this client made: {cursor!r}", status=400, field="cursor") from None
+        # A keyset cursor of the desk server's queue order: Chatwoot pages by number instead.
+        raise _not_on_chatwoot("paging a view from a queue position") from None
 
 
 def _urgent_filter(statuses: Sequence[str]) -> dict[str, Any]:
