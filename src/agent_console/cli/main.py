@@ -113,6 +113,9 @@ def root(
             take_on_reply=settings.take_on_reply,
             urgent_window=settings.urgent_window,
             notify=config.notify,
+            backend_kind=conn.backend,
+            account_id=conn.account_id,
+            portal=conn.portal,
         )
     )
 

@@ -233,6 +233,7 @@ class NativeBackend(AdminCalls):
         last_seen_message_id: int | None = None,
         force: bool = False,
         idempotency_key: str | None = None,
+        retry_since: float | None = None,  # the Idempotency-Key already makes a resend safe
     ) -> Message:
         payload: dict[str, Any] = {"body": body, "private": private, "force": force}
         if last_seen_message_id is not None:

@@ -394,8 +394,11 @@ def run_console(
     take_on_reply: bool | None = None,
     urgent_window: int | None = None,
     notify: NotifySettings | None = None,
+    backend_kind: str = "native",
+    account_id: int | None = None,
+    portal: str | None = None,
 ) -> int:
-    """Open the console on a desk server; returns the exit code.
+    """Open the console on a desk server (or Chatwoot: `backend_kind`); returns the exit code.
 
     0 when the agent quits; 128 + N when signal N ended it (143 for SIGTERM, 129 for
     SIGHUP), after the same clean exit: draft saved, terminal restored.
@@ -409,7 +412,12 @@ def run_console(
     # Everything logs to a file (never the terminal the console draws on), tokens redacted.
     level = os.environ.get("AGENT_CONSOLE_LOG_LEVEL", "WARNING").upper()
     log_handler = setup_logging(user_log_path("agent-console") / "console.log", level)
-    backend = NativeBackend(server, token, verify=verify)
+    if backend_kind == "chatwoot":
+        from agent_console.client.chatwoot import ChatwootBackend
+
+        backend = ChatwootBackend(server, token, account_id=account_id or 0, portal=portal, verify=verify)
+    else:
+        backend = NativeBackend(server, token, verify=verify)
     drafts = Drafts(default_path(), server)
     app = ConsoleApp(
         backend,
