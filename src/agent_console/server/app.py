@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import html
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,6 +61,9 @@ from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
+from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
+from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
+from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -424,7 +428,13 @@ def create_app(
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
-    store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
+    customers = CustomerHub()  # the widget's feed: its own hub, never the agents'
+
+    def publish(events: list[Any]) -> None:
+        hub.publish(events)
+        customers.publish(events)
+
+    store = Store(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
 
@@ -457,7 +467,9 @@ def create_app(
             openapi_document,
             public_kb_article,
             events,
+            widget_router,
         ],
+        middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
@@ -477,6 +489,16 @@ def create_app(
     app.state.openapi = build_openapi(app)
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)
+    widget = customers.widget = app.state.widget = WidgetStore(store)
+    app.state.widget_limits = WidgetLimits.from_env(dict(os.environ))
+    app.state.widget_limiter = RateLimiter()
+    app.state.widget_feed = CustomerEndpoint(
+        store,
+        widget,
+        customers,
+        lambda scope, key: origin_allowed(widget, scope, key),
+        ping_interval=ping_interval,
+    )
     return app
 
 
