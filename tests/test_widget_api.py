@@ -13,7 +13,6 @@ import pytest
 from tests.widget_helpers import (
     Visitor,
     WidgetDesk,
-    conversation_with,
     frames_until,
     start_widget_desk,
 )
@@ -34,7 +33,9 @@ def test_a_customer_reads_only_their_own_conversations_over_rest(wdesk: WidgetDe
     alice, bob = Visitor(wdesk), Visitor(wdesk)
     posted = alice.say("my router is broken alicerouter")
     conv = posted["conversation"]["id"]
-    wdesk.agent.post(f"/conversations/{conv}/messages", json={"body": "secret note alicenote", "private": True})
+    wdesk.agent.post(
+        f"/conversations/{conv}/messages", json={"body": "secret note alicenote", "private": True}
+    )
     wdesk.agent.post(f"/conversations/{conv}/messages", json={"body": "We are on it"})
 
     # Alice sees her message and the reply, never the note.
@@ -76,7 +77,9 @@ def test_the_customer_feed_carries_only_their_own_visible_events(wdesk: WidgetDe
         agent.post(f"/conversations/{conv}/messages", json={"body": "reply for alice"})
         agent.post(f"/conversations/{bob_conv}/messages", json={"body": "reply for bob"})
 
-        got = frames_until(a_ws, lambda f: f["type"] == "message" and f["message"]["body"] == "reply for alice")
+        got = frames_until(
+            a_ws, lambda f: f["type"] == "message" and f["message"]["body"] == "reply for alice"
+        )
         assert [f["type"] for f in got] == ["typing", "message"]
         assert got[0]["active"] is True and got[0]["name"] == "Sam Agent"
         text = json.dumps(got)
@@ -176,7 +179,12 @@ def test_size_limit_and_bad_input_change_nothing(wdesk: WidgetDesk) -> None:
     for body in ({"body": ""}, {"body": "hi", "conversation_id": "1"}, {"body": "hi", "extra": 1}):
         assert visitor.http.post("/messages", json=body).status_code == 422
     assert visitor.http.post("/email", json={"email": "not an email"}).status_code == 422
-    assert visitor.http.post("/messages", content=b"{nope", headers={"content-type": "application/json"}).status_code == 400
+    assert (
+        visitor.http.post(
+            "/messages", content=b"{nope", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert visitor.http.get("/me").json()["conversations"] == []
 
 

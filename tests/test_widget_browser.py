@@ -37,7 +37,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def wdesk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetDesk]:
-    desk = start_widget_desk(tmp_path_factory.mktemp("widget-browser") / "desk.db", limits="sessions_per_ip=500/3600")
+    desk = start_widget_desk(
+        tmp_path_factory.mktemp("widget-browser") / "desk.db", limits="sessions_per_ip=500/3600"
+    )
     yield desk
     desk.server.stop()
 
@@ -79,7 +81,9 @@ def test_customer_writes_agent_answers_live_with_typing_both_ways(browser: Any, 
     # The agent types, writes a private note, then answers: typing shows, the note never does.
     wdesk.agent.post(f"/conversations/{conv['id']}/typing", json={"active": True})
     expect(page.locator(".acw-typing")).to_have_text("Sam Agent is typing…", timeout=WAIT)
-    wdesk.agent.post(f"/conversations/{conv['id']}/messages", json={"body": "note: secretnote", "private": True})
+    wdesk.agent.post(
+        f"/conversations/{conv['id']}/messages", json={"body": "note: secretnote", "private": True}
+    )
     reply = '<img src=x onerror="document.title=1">Try restarting the router'
     wdesk.agent.post(f"/conversations/{conv['id']}/messages", json={"body": reply})
     log = page.locator(".acw-log")
@@ -184,7 +188,9 @@ class _Site(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def shop_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A customer's own web site on another origin (another port), served from tmp_path."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Site, directory=str(tmp_path)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Site, directory=str(tmp_path))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
     server.shutdown()

@@ -37,7 +37,9 @@ CHROMIUM_ARGS = [
 
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium; Playwright's launch gives it a new, temporary user-data-dir."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+    assert CHROMIUM.exists(), (
+        f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)"
+    )
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
@@ -107,7 +109,9 @@ class Visitor:
 
     @contextmanager
     def socket(self, since: int | None) -> Iterator[Any]:
-        with connect(self.desk.url.replace("http://", "ws://") + "/api/v1/widget/events", open_timeout=10) as ws:
+        with connect(
+            self.desk.url.replace("http://", "ws://") + "/api/v1/widget/events", open_timeout=10
+        ) as ws:
             ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
             yield ws
 

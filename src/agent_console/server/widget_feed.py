@@ -53,7 +53,10 @@ def customer_view(
         if kind == "conversation.updated" and "status" not in data.get("changed", ()):
             return None  # priority, labels, assignee: the desk's own business
         conversation = data["conversation"]
-        payload = {"type": "conversation", "conversation": {"id": conversation["id"], "status": conversation["status"]}}
+        payload = {
+            "type": "conversation",
+            "conversation": {"id": conversation["id"], "status": conversation["status"]},
+        }
         return conversation["contact"]["id"], payload
     if kind == "typing":
         author = data["author"]
@@ -211,7 +214,9 @@ class CustomerEndpoint:
         if since is not None:
             oldest = self.store.oldest_seq()
             if since > head or since < (oldest if oldest is not None else head + 1) - 1:
-                await send({"type": "websocket.send", "text": json.dumps({"type": "resync_required", "seq": head})})
+                await send(
+                    {"type": "websocket.send", "text": json.dumps({"type": "resync_required", "seq": head})}
+                )
             else:
                 last = since
                 while True:

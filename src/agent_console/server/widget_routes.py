@@ -23,6 +23,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 
 from agent_console.core.models import (
+    WIDGET_MAX_BODY,
     Agent,
     Csat,
     CsatSubmit,
@@ -35,7 +36,6 @@ from agent_console.core.models import (
     WidgetNewMessage,
     WidgetSession,
     WidgetSessionRequest,
-    WIDGET_MAX_BODY,
 )
 from agent_console.server.errors import error_response
 from agent_console.server.hooks import check_request
@@ -108,7 +108,12 @@ class WidgetCors:
         widget: WidgetStore = scope["app"].state.widget
         if not origin_allowed(widget, scope, None):
             body = encode(
-                {"error": {"code": "origin_not_allowed", "message": f"no site key allows the origin {origin}"}}
+                {
+                    "error": {
+                        "code": "origin_not_allowed",
+                        "message": f"no site key allows the origin {origin}",
+                    }
+                }
             )
             await _respond(send, 403, body, [(b"content-type", b"application/json")])
             return
@@ -119,7 +124,10 @@ class WidgetCors:
         if scope["method"] == "OPTIONS":
             cors += [
                 (b"access-control-allow-methods", b"GET, POST"),
-                (b"access-control-allow-headers", b"authorization, content-type, idempotency-key, x-site-key"),
+                (
+                    b"access-control-allow-headers",
+                    b"authorization, content-type, idempotency-key, x-site-key",
+                ),
                 (b"access-control-max-age", b"600"),
             ]
             await _respond(send, 204, b"", cors)
@@ -178,7 +186,11 @@ async def widget_gate(request: Request) -> Response[Any] | None:
             request.state.visitor = visitor
         elif need == "site_key":
             field = "X-Site-Key" if request.method == "POST" else "key"
-            key = request.headers.get("x-site-key") if request.method == "POST" else request.query_params.get("key")
+            key = (
+                request.headers.get("x-site-key")
+                if request.method == "POST"
+                else request.query_params.get("key")
+            )
             if not key:
                 raise Invalid(f"{field} is required: the site key of the widget", field=field)
             if widget.site_key(key) is None:
@@ -226,7 +238,7 @@ async def widget_page(
     site = widget.site_key(key) if key else None
     if site is None:
         return Response(
-            b"<!doctype html><title>Not found</title><h1>No chat here</h1><p>Unknown or missing site key.</p>",
+            b"<!doctype html><title>Not found</title><h1>No chat here</h1><p>Unknown or missing site key.",
             status_code=404,
             media_type="text/html",
         )
@@ -251,18 +263,26 @@ async def widget_page(
     return Response(
         page.encode(),
         media_type="text/html",
-        headers={"Content-Security-Policy": csp, "Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Content-Security-Policy": csp,
+            "Cache-Control": "no-cache",
+            "Referrer-Policy": "no-referrer",
+        },
     )
 
 
 @get("/widget.js", include_in_schema=False, media_type=ASSET_TYPES["widget.js"])
 async def widget_js() -> Response[bytes]:
-    return Response(asset("widget.js"), media_type=ASSET_TYPES["widget.js"], headers={"Cache-Control": "no-cache"})
+    return Response(
+        asset("widget.js"), media_type=ASSET_TYPES["widget.js"], headers={"Cache-Control": "no-cache"}
+    )
 
 
 @get("/widget.css", include_in_schema=False, media_type=ASSET_TYPES["widget.css"])
 async def widget_css() -> Response[bytes]:
-    return Response(asset("widget.css"), media_type=ASSET_TYPES["widget.css"], headers={"Cache-Control": "no-cache"})
+    return Response(
+        asset("widget.css"), media_type=ASSET_TYPES["widget.css"], headers={"Cache-Control": "no-cache"}
+    )
 
 
 # --- the customer API -----------------------------------------------------------------------------
@@ -289,7 +309,9 @@ async def widget_session(
 ) -> Response[WidgetSession]:
     """A new visitor: a contact of its own and the token the browser keeps."""
     limits = _limits(request)
-    _limiter(request).check([("session", _ip(request), limits.sessions_per_ip, "new chats from this address")])
+    _limiter(request).check(
+        [("session", _ip(request), limits.sessions_per_ip, "new chats from this address")]
+    )
     token, contact = _widget(request).start_session(str(site_key), name=data.name, language=data.language)
     return Response(WidgetSession(token=token, contact=contact), status_code=201)
 
@@ -299,7 +321,9 @@ async def widget_me(request: Request) -> WidgetMe:
     return _widget(request).me(_visitor(request).contact_id)
 
 
-@get(f"{W}/conversations/{{conversation_id:int}}/messages", include_in_schema=False, opt={"widget": "visitor"})
+@get(
+    f"{W}/conversations/{{conversation_id:int}}/messages", include_in_schema=False, opt={"widget": "visitor"}
+)
 async def widget_messages(
     request: Request,
     conversation_id: Annotated[int, Parameter(ge=1, le=2**53)],
@@ -361,8 +385,13 @@ async def widget_csat(
     return Response(_widget(request).rate(visitor.contact_id, conversation_id, data), status_code=201)
 
 
-@get(f"{API}/conversations/{{conversation_id:int}}/csat", summary="The customer's CSAT rating of a conversation")
-async def get_csat(request: Request, me: Agent, conversation_id: Annotated[int, Parameter(ge=1, le=2**53)]) -> Csat:
+@get(
+    f"{API}/conversations/{{conversation_id:int}}/csat",
+    summary="The customer's CSAT rating of a conversation",
+)
+async def get_csat(
+    request: Request, me: Agent, conversation_id: Annotated[int, Parameter(ge=1, le=2**53)]
+) -> Csat:
     return _widget(request).csat(conversation_id)
 
 

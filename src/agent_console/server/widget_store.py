@@ -124,7 +124,9 @@ class WidgetStore:
 
     # --- visitors ---------------------------------------------------------------------------
 
-    def start_session(self, site_key: str, *, name: str | None, language: str | None) -> tuple[str, WidgetContact]:
+    def start_session(
+        self, site_key: str, *, name: str | None, language: str | None
+    ) -> tuple[str, WidgetContact]:
         """A new contact for a browser, and the token that browser keeps (shown once)."""
         token = VISITOR_PREFIX + secrets.token_urlsafe(32)
         name = (name or "").strip() or DEFAULT_VISITOR_NAME
@@ -135,7 +137,8 @@ class WidgetStore:
                 (name, (language or "en").lower(), to_iso(tx.now)),
             )
             tx.conn.execute(
-                "INSERT INTO widget_visitors(contact_id, token_hash, site_key, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO widget_visitors(contact_id, token_hash, site_key, created_at)"
+                " VALUES (?, ?, ?, ?)",
                 (cursor.lastrowid, hash_token(token), site_key, to_iso(tx.now)),
             )
         return token, WidgetContact(name=name, email=None)
@@ -159,7 +162,9 @@ class WidgetStore:
         return WidgetContact(name=row["name"], email=row["email"])
 
     def contact_of(self, conversation_id: int) -> int | None:
-        row = self.conn.execute("SELECT contact_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT contact_id FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
         return None if row is None else row[0]
 
     def _own(self, contact_id: int, conversation_id: int) -> None:
@@ -209,7 +214,9 @@ class WidgetStore:
             contact=self.contact(contact_id), conversations=[self._conversation(r) for r in rows], seq=seq
         )
 
-    def messages(self, contact_id: int, conversation_id: int, *, after: int, limit: int) -> list[WidgetMessage]:
+    def messages(
+        self, contact_id: int, conversation_id: int, *, after: int, limit: int
+    ) -> list[WidgetMessage]:
         self._own(contact_id, conversation_id)
         rows = self.conn.execute(
             f"SELECT * FROM messages WHERE conversation_id = ? AND id > ?"
@@ -302,16 +309,22 @@ class WidgetStore:
                 " comment = excluded.comment, created_at = excluded.created_at",
                 (conversation_id, submit.rating, comment, to_iso(tx.now)),
             )
-            csat = Csat(conversation_id=conversation_id, rating=submit.rating, comment=comment, created_at=tx.now)
+            csat = Csat(
+                conversation_id=conversation_id, rating=submit.rating, comment=comment, created_at=tx.now
+            )
             said = f": {comment}" if comment else ""
-            self._activity(tx, conversation_id, f"The customer rated this conversation {submit.rating}/5{said}")
+            self._activity(
+                tx, conversation_id, f"The customer rated this conversation {submit.rating}/5{said}"
+            )
             tx.emit("csat.submitted", {"conversation_id": conversation_id, "csat": csat})
         return csat
 
     def csat(self, conversation_id: int) -> Csat:
         """The rating of a conversation (agent API)."""
         self.store._require_conversation(conversation_id)
-        row = self.conn.execute("SELECT * FROM csat_ratings WHERE conversation_id = ?", (conversation_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM csat_ratings WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"conversation {conversation_id} has no CSAT rating yet")
         return Csat(
@@ -413,8 +426,10 @@ class RateLimiter:
                 times.popleft()
             if len(times) >= count:
                 retry = max(1, math.ceil(times[0] + seconds - now))
-                raise RateLimited(f"too many {what}: at most {count} per {seconds:g} s; try again in {retry} s", retry)
-        for kind, who, (_, seconds), _ in rules:
+                raise RateLimited(
+                    f"too many {what}: at most {count} per {seconds:g} s; try again in {retry} s", retry
+                )
+        for kind, who, _, _ in rules:
             self.hits.setdefault((kind, who), deque()).append(now)
 
     def _sweep(self, now: float) -> None:
