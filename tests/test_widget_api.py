@@ -221,3 +221,15 @@ def test_an_unknown_visitor_token_is_refused_on_the_feed(wdesk: WidgetDesk) -> N
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_a_retried_message_with_the_same_idempotency_key_is_stored_once(wdesk: WidgetDesk) -> None:
+    visitor = Visitor(wdesk)
+    headers = {"Idempotency-Key": "send-1"}
+    first = visitor.http.post("/messages", json={"body": "only once idemword"}, headers=headers)
+    again = visitor.http.post("/messages", json={"body": "only once idemword"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    conv = first.json()["conversation"]["id"]
+    assert len(visitor.http.get(f"/conversations/{conv}/messages").json()["items"]) == 1
+    assert len(visitor.http.get("/me").json()["conversations"]) == 1
