@@ -82,7 +82,7 @@
   }
 
   var storageKey = "agent-console-widget:" + base + ":" + siteKey;
-  var state = { token: null, conv: null, seq: null, seen: {}, ws: null, retry: 0, typingSent: 0, typingTimer: 0,
+  var state = { token: null, conv: null, seq: null, seen: {}, ws: null, retry: 0, typingSent: 0, typingTimer: 0, typingShown: 0,
                 online: true, maxBody: 4000, email: null, closed: false };
   try { state.token = localStorage.getItem(storageKey); } catch (e) { /* storage off: a session per page */ }
 
@@ -275,6 +275,8 @@
       else if (f.type === "csat" && state.conv && state.conv.id === f.csat.conversation_id) { state.conv.csat = f.csat; renderCsat(); }
       else if (f.type === "typing" && state.conv && f.conversation_id === state.conv.id) {
         typing.textContent = f.active ? t("typing", { name: f.name || S.agent }) : "";
+        clearTimeout(state.typingShown); // an agent who goes quiet without saying so stops "typing"
+        if (f.active) state.typingShown = setTimeout(function () { typing.textContent = ""; }, 8000);
       }
     };
     ws.onclose = function (ev) {
