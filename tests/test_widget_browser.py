@@ -228,3 +228,33 @@ def test_embedded_on_an_allowed_site_and_refused_elsewhere(
     items = wdesk.agent.get("/conversations", params={"status": "all", "q": "borrowedword"}).json()["items"]
     assert items == []
     assert borrowed.evaluate("Object.keys(localStorage)") == []
+
+
+def test_the_embedded_widget_works_from_the_keyboard(
+    browser: Any, wdesk: WidgetDesk, shop_site: tuple[str, Path]
+) -> None:
+    on_shift(wdesk)
+    origin, root = shop_site
+    key = add_site_key(wdesk.db, origin)
+    tag = f'<script src="{wdesk.url}/widget.js" data-site-key="{key}" async></script>'
+    (root / "index.html").write_text(f"<!doctype html><title>Shop</title><h1>Our shop</h1>{tag}")
+    page = browser.new_context().new_page()
+    page.set_default_timeout(WAIT)
+    page.goto(f"{origin}/index.html")
+    launcher = page.get_by_role("button", name="Chat with us")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    expect(page.locator(".acw")).to_be_hidden()  # closed until asked
+    page.keyboard.press("Tab")  # the launcher is the page's only control
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    message = page.locator(".acw-compose").get_by_label("Your message")
+    expect(message).to_be_focused()  # opening the chat puts the cursor where you write
+    page.keyboard.type("typed without a mouse keyboardword")
+    page.keyboard.press("Enter")
+    expect(page.locator(".acw-log")).to_contain_text("keyboardword", timeout=WAIT)
+    assert conversation_with(wdesk, "keyboardword")["channel"] == "web_chat"
+    page.keyboard.press("Escape")
+    close = page.get_by_role("button", name="Chat with us")
+    expect(close).to_be_focused()
+    expect(close).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("region", name="Help desk")).to_be_hidden()
