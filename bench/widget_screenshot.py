@@ -49,6 +49,7 @@ def main(argv: list[str]) -> int:
                 compose.fill("Hi! My eSIM shows 'No service' since this morning. Can you help?")
                 compose.press("Enter")
                 expect(page.locator(".acw-log")).to_contain_text("No service", timeout=WAIT)
+                expect(page.locator(".acw")).to_have_attribute("data-live", "true", timeout=WAIT)
                 # The customer's own conversation, as their browser's token reads it.
                 token = page.evaluate("localStorage.getItem(Object.keys(localStorage)[0])")
                 me = httpx.get(f"{desk.api}/widget/me", headers={"Authorization": f"Bearer {token}"}).json()

@@ -233,3 +233,18 @@ def test_a_retried_message_with_the_same_idempotency_key_is_stored_once(wdesk: W
     conv = first.json()["conversation"]["id"]
     assert len(visitor.http.get(f"/conversations/{conv}/messages").json()["items"]) == 1
     assert len(visitor.http.get("/me").json()["conversations"]) == 1
+
+
+def test_availability_changes_reach_connected_customers(wdesk: WidgetDesk) -> None:
+    visitor = Visitor(wdesk)
+    visitor.say("who is there availword")
+    for _ in range(2):  # the second time, the change before it was heard by nobody
+        assert wdesk.agent.patch("/me", json={"presence": "offline"}).status_code == 200
+        with visitor.socket(None) as ws:
+            ready = frames_until(ws, lambda f: f["type"] == "ready")[-1]
+            assert ready["availability"]["online"] is False
+            assert ready["availability"]["reply_by_email"] is True
+            wdesk.agent.patch("/me", json={"presence": "online"})
+            change = frames_until(ws, lambda f: f["type"] == "availability")[-1]
+            assert change["availability"]["online"] is True and change["availability"]["agents_online"] >= 1
+    wdesk.agent.patch("/me", json={"presence": "offline"})

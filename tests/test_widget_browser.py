@@ -56,6 +56,11 @@ def open_widget(browser: Any, desk: WidgetDesk, *, locale: str = "en-US") -> Pag
     return page
 
 
+def live(page: Page) -> None:
+    """The widget's feed is open: what happens from now on reaches it live."""
+    expect(page.locator(".acw")).to_have_attribute("data-live", "true", timeout=WAIT)
+
+
 def send(page: Page, text: str) -> None:
     page.locator(".acw-compose").get_by_label("Your message").fill(text)
     page.locator(".acw-compose").get_by_label("Your message").press("Enter")
@@ -69,13 +74,14 @@ def test_customer_writes_agent_answers_live_with_typing_both_ways(browser: Any, 
     send(page, "Hello from the browser livechatword")
     conv = conversation_with(wdesk, "livechatword")
     assert conv["channel"] == "web_chat"
+    live(page)
 
     # The customer types: the agents' feed says so.
     head = wdesk.agent.get("/conversations", params={"limit": 1}).json()["head_seq"]
     url = wdesk.url.replace("http://", "ws://") + f"/api/v1/events?since={head}&presence=0"
     with connect(url, additional_headers={"Authorization": f"Bearer {wdesk.agent_token}"}) as feed:
         page.locator(".acw-compose").get_by_label("Your message").press_sequentially("still th")
-        typing = frames_until(feed, lambda f: f["type"] == "typing")[-1]["data"]
+        typing = frames_until(feed, lambda f: f["type"] == "typing", timeout=30)[-1]["data"]
         assert typing["conversation_id"] == conv["id"] and typing["author"]["type"] == "contact"
 
     # The agent types, writes a private note, then answers: typing shows, the note never does.
@@ -123,6 +129,7 @@ def test_reconnect_after_a_server_restart_shows_each_reply_once(browser: Any, tm
         page = open_widget(browser, desk)
         send(page, "before the restart restartword")
         conv = conversation_with(desk, "restartword")
+        live(page)
         desk.agent.post(f"/conversations/{conv['id']}/messages", json={"body": "reply one"})
         expect(page.locator(".acw-log")).to_contain_text("reply one", timeout=WAIT)
         restart(desk)
@@ -142,6 +149,7 @@ def test_csat_prompt_after_resolve(browser: Any, wdesk: WidgetDesk) -> None:
     page = open_widget(browser, wdesk)
     send(page, "please resolve csatbrowserword")
     conv = conversation_with(wdesk, "csatbrowserword")
+    live(page)
     expect(page.locator(".acw-csat")).to_be_hidden()
     wdesk.agent.patch(f"/conversations/{conv['id']}", json={"status": "resolved"})
     expect(page.locator(".acw-csat")).to_be_visible(timeout=WAIT)
@@ -167,6 +175,7 @@ def test_offline_form_when_nobody_is_on_shift(browser: Any, wdesk: WidgetDesk) -
     expect(page.locator(".acw-log")).to_contain_text("offlineword")
     conv = conversation_with(wdesk, "offlineword")
     assert conv["contact"]["email"] == "night@customer.example"
+    live(page)
     # Someone comes on shift: the widget says so without a reload.
     on_shift(wdesk)
     expect(page.locator(".acw-status")).to_have_text("An agent is online.", timeout=WAIT)

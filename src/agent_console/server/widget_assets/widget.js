@@ -263,6 +263,7 @@
       if (f.type === "resync_required") { state.seq = null; state.seen = {}; log.textContent = ""; loadMe(); return; }
       if (typeof f.seq === "number" && f.type !== "ping" && (state.seq === null || f.seq > state.seq)) state.seq = f.seq;
       if (f.type === "ready") {
+        panel.setAttribute("data-live", "true"); // for tools and tests: replies now arrive live
         state.retry = 0;
         error.textContent = "";
         renderAvailability(f.availability);
@@ -281,6 +282,7 @@
     };
     ws.onclose = function (ev) {
       state.ws = null;
+      panel.setAttribute("data-live", "false");
       if (ev.code === 4401) { // the desk no longer knows this browser: start afresh
         state.token = null;
         try { localStorage.removeItem(storageKey); } catch (e) { /* nothing kept */ }
