@@ -116,7 +116,7 @@ class Visitor:
             yield ws
 
 
-def frames_until(ws: Any, done: Callable[[dict], bool], timeout: float = 10.0) -> list[dict]:
+def frames_until(ws: Any, done: Callable[[dict], bool], timeout: float = 30.0) -> list[dict]:
     """Every frame (pings left out) up to and including the first for which `done` holds."""
     out: list[dict] = []
     deadline = time.monotonic() + timeout

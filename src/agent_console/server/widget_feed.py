@@ -95,6 +95,7 @@ class CustomerHub:
 
     def publish(self, events: list[PendingEvent]) -> None:
         if not self.sockets or self.widget is None:
+            self._online = None  # nobody heard the last change: the next one goes out whatever it is
             return
         try:
             self._publish(events)

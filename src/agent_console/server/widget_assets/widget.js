@@ -193,7 +193,7 @@
     state.online = a.online;
     status.textContent = a.online
       ? (a.typical_reply_minutes ? t("onlineIn", { n: a.typical_reply_minutes }) : S.online)
-      : S.offline;
+      : (state.offlineSent ? S.offlineDone : S.offline);
     var offlineNow = !a.online && !state.email;
     offline.hidden = !offlineNow;
     compose.hidden = offlineNow;
@@ -337,6 +337,7 @@
     }).then(function () {
       offText.value = "";
       renderEmail();
+      state.offlineSent = true; // said until someone comes on shift, whatever the feed says meanwhile
       offline.hidden = true;
       compose.hidden = false;
       status.textContent = S.offlineDone;
