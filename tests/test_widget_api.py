@@ -14,6 +14,7 @@ from tests.widget_helpers import (
     Visitor,
     WidgetDesk,
     frames_until,
+    poll,
     start_widget_desk,
 )
 
@@ -248,3 +249,28 @@ def test_availability_changes_reach_connected_customers(wdesk: WidgetDesk) -> No
             change = frames_until(ws, lambda f: f["type"] == "availability")[-1]
             assert change["availability"]["online"] is True and change["availability"]["agents_online"] >= 1
     wdesk.agent.patch("/me", json={"presence": "offline"})
+
+
+def test_one_visitor_may_hold_only_a_few_live_sockets(wdesk: WidgetDesk) -> None:
+    from contextlib import ExitStack
+
+    from websockets.exceptions import ConnectionClosed
+
+    visitor = Visitor(wdesk)
+    with ExitStack() as stack:
+        for _ in range(5):
+            ws = stack.enter_context(visitor.socket(None))
+            frames_until(ws, lambda f: f["type"] == "ready")
+        extra = stack.enter_context(visitor.socket(None))
+        with pytest.raises(ConnectionClosed) as closed:
+            extra.recv(timeout=20)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+
+    def room_again() -> bool:  # the tabs are closed: once the server has seen them go, room again
+        with visitor.socket(None) as again:
+            try:
+                return frames_until(again, lambda f: f["type"] == "ready")[-1]["type"] == "ready"
+            except ConnectionClosed:
+                return False
+
+    poll(room_again, what="a socket accepted after the others closed")

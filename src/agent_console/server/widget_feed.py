@@ -31,6 +31,7 @@ log = logging.getLogger("agent_console.server")
 HELLO_TIMEOUT = 10.0
 QUEUE_LIMIT = 2000  # frames a customer socket may have waiting before it is dropped (4008)
 TYPING_PER_SECOND = 4
+SOCKETS_PER_CONTACT = 5  # a few tabs; not a way for one visitor to hold hundreds of sockets
 
 
 def customer_view(
@@ -195,6 +196,9 @@ class CustomerEndpoint:
         since = hello.get("since")
         if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
             await _close(send, 4400, "since must be a non-negative integer or null")
+            return
+        if len(self.hub.sockets.get(visitor.contact_id, ())) >= SOCKETS_PER_CONTACT:
+            await _close(send, 4429, f"at most {SOCKETS_PER_CONTACT} open chats per visitor")
             return
         sock = CustomerSocket(visitor.contact_id)
         self.hub.add(sock)  # before reading the log: what commits meanwhile waits in the queue
