@@ -16,6 +16,7 @@ from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
+from agent_console.core.plain_markdown import to_plain
 from agent_console.core.sanitize import sanitize
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.pickers import PromptScreen
@@ -35,7 +36,8 @@ def snippet_text(snippet: str) -> Text:
     """The server marks hits with private-use characters; turn them into highlight spans."""
     text = Text()
     highlighted = False
-    for part in sanitize(snippet).replace("\n", " ").replace(SNIPPET_CLOSE, SNIPPET_OPEN).split(SNIPPET_OPEN):
+    plain = to_plain(sanitize(snippet), links=False)
+    for part in plain.replace("\n", " ").replace(SNIPPET_CLOSE, SNIPPET_OPEN).split(SNIPPET_OPEN):
         if part:
             text.append(part, "bold reverse" if highlighted else "")
         highlighted = not highlighted
@@ -50,7 +52,8 @@ def same_language(locale: str, customer: str | None) -> bool:
 
 
 def plain_snippet(snippet: str) -> str:
-    return sanitize(snippet).replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, "").replace("\n", " ").strip()
+    plain = to_plain(sanitize(snippet))
+    return plain.replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, "").replace("\n", " ").strip()
 
 
 def quote(text: str) -> str:
@@ -238,7 +241,7 @@ class KbScreen(ModalScreen[str | None]):
         if item is None:
             return
         if isinstance(item, KbArticle):
-            excerpt = first_paragraph(sanitize(item.body))
+            excerpt = to_plain(first_paragraph(sanitize(item.body)))  # a customer reads it as text
         else:
             excerpt = plain_snippet(item.snippet)
         link = self.link_for(item)
