@@ -256,3 +256,27 @@ def test_a_search_counts_every_view_in_one_pass_and_agrees_with_its_pages(big_de
             assert [c["id"] for c in items] == expected
     finally:
         desk.admin.patch(f"/conversations/{target}", json={"priority": "normal", "assignee_id": None})
+
+
+def test_pages_over_several_statuses_merge_in_queue_order(big_desk) -> None:  # noqa: ANN001
+    desk, ids = big_desk
+    parked = [ids[3], ids[120]]  # pending: nobody waits on them, so they sort last, by id
+    for cid in parked:
+        assert desk.admin.patch(f"/conversations/{cid}", json={"status": "pending"}).status_code == 200
+    try:
+        seen, cursor = [], None
+        while True:
+            params = {"status": "open,pending", "limit": 70, **({"cursor": cursor} if cursor else {})}
+            page = desk.agent.get("/conversations", params=params).json()
+            seen += [c["id"] for c in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == [i for i in ids if i not in parked] + parked
+        last = desk.agent.get(
+            "/conversations", params={"status": "open,pending", "before": END_CURSOR}
+        ).json()
+        assert [c["id"] for c in last["items"]][-2:] == parked
+    finally:
+        for cid in parked:
+            desk.admin.patch(f"/conversations/{cid}", json={"status": "open"})

@@ -461,11 +461,14 @@ class Store:
                 statuses=one, query=query, label=label, contact_id=contact_id
             )
             walks.append(
-                self.conn.execute(
-                    f"SELECT c.queue_key, c.id FROM conversations c{join} WHERE {one_where}{keyset}"
-                    f" ORDER BY {order} LIMIT ?",
-                    [*one_params, *page_params[len(params) :], limit + 1],
-                ).fetchall()
+                [
+                    (row[0], row[1])  # plain tuples: the merge compares them
+                    for row in self.conn.execute(
+                        f"SELECT c.queue_key, c.id FROM conversations c{join} WHERE {one_where}{keyset}"
+                        f" ORDER BY {order} LIMIT ?",
+                        [*one_params, *page_params[len(params) :], limit + 1],
+                    )
+                ]
             )
         merged = heapq.merge(*walks, reverse=backwards) if len(walks) > 1 else iter(walks[0])
         ids = [row[1] for row in itertools.islice(merged, limit + 1)]

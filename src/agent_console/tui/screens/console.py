@@ -209,6 +209,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
+                self.pane.thread.tick(now)
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)
@@ -237,8 +238,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
                     self.pane.update_conversation(conversation)
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
-            if mine:
-                self.run_worker(self._add_to_thread(mine), group="thread-add")
+            # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
+            # the same frame too, so the queue row is drawn once, without a `●` that a second
+            # frame would take back (the mark is a small local write, no fsync).
+            if mine and self.pane.thread.add(mine):
+                self._mark_open_read()
         if change.activity and self.open_id in change.activity:
             self._show_signals(self.open_id)
         if change.presence:
@@ -247,11 +251,6 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if store.loaded and store.resolved_total is None and not self._resolved_counted:
             self._resolved_counted = True
             self.count_resolved()
-
-    async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
-        await self.pane.thread.add(messages)
-        # After the frame that shows them: the read mark is a local disk write.
-        self.call_after_refresh(self._mark_open_read)
 
     def _pane_visible(self) -> bool:
         return self.has_class("-wide") or self.has_class("-reading")
@@ -457,7 +456,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # history loads are lost; the pane shows its header at once and no other thread.
             store.desk.track(conversation_id)
             self.pane.begin(conversation_id, store.desk.conversations.get(conversation_id))
-            self.run_worker(self.pane.thread.clear(conversation_id), group="thread-add")
+            self.pane.thread.clear(conversation_id)
             self.load_conversation(conversation_id)
         self.add_class("-reading")
         self._mark_open_read()  # back to a conversation already loaded: what arrived is read now
@@ -488,7 +487,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # Merged with what the feed brought since `track`: the thread misses nothing.
         console.store.desk.set_messages(conversation_id, messages)
         me = console.store.me
-        drawn = await self.pane.load(
+        drawn = self.pane.load(
             console.store.desk.conversations.get(conversation_id, conversation),
             console.store.desk.thread(conversation_id),
             earlier,
@@ -498,7 +497,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             return
         if console.outbox is not None:
             for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
-                await self.pane.thread.show_queued(item)
+                self.pane.thread.show_queued(item)
         draft = console.drafts.load(conversation_id) if console.drafts else None
         if draft and console.drafts is not None:
             # A draft from before seen marks were kept: what is on screen now is the best guess.

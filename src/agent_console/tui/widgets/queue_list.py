@@ -223,28 +223,39 @@ class QueueList(ScrollView, can_focus=True):
 
     def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
         base = self.rich_style
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        # Low-bandwidth mode (over SSH) draws a row in one style: every change of colour costs
+        # an escape sequence, and a repainted row is mostly those. The whole row takes the
+        # colour of an SLA that is breached or due soon; the priority (‼ ! ↓), the SLA's time
+        # and the unread mark are characters, so they still read without their colours.
+        one_style = getattr(self.app, "low_bandwidth", False)
         label, level = sla_label(conversation, self._now)
-        line.append(label.rjust(5), self._style(f"queue--{level}"))
+
+        def style(name: str) -> Style:
+            return Style() if one_style else self._style(name)
+
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(label.rjust(5), style(f"queue--{level}"))
         line.append(" ")
         mark, weight = priority_mark(conversation.priority)
-        line.append(mark, self._style(f"queue--{weight}") if weight else Style())
+        line.append(mark, style(f"queue--{weight}") if weight else Style())
         line.append(" ")
-        line.append(channel_short(conversation.channel).ljust(4), self._style("queue--dim"))
+        line.append(channel_short(conversation.channel).ljust(4), style("queue--dim"))
         line.append(" ")
         customer_width, subject_width, assignee_width = columns(width)
         line.append(_fit(sanitize_line(conversation.contact.name), customer_width))
         line.append(" ")
-        line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
+        line.append(_fit(conversation.language[:2], 2), style("queue--dim"))
         line.append(" ")
         preview = self.preview(conversation)
         line.append(_fit(sanitize_line(preview), subject_width))
         if assignee_width:
             line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
-            line.append(_fit(who, assignee_width), self._style("queue--dim"))
+            line.append(_fit(who, assignee_width), style("queue--dim"))
         line.append(" ")
-        line.append((UNREAD_MARK if unread else " ").center(3), self._style("queue--unread"))
+        line.append((UNREAD_MARK if unread else " ").center(3), style("queue--unread"))
+        if one_style and level in ("breached", "soon"):
+            line.stylize(self._style(f"queue--{level}"))
         if is_cursor:
             line.stylize(self._style("queue--cursor"))
         segments = list(line.render(self.app.console))
