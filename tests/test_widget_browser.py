@@ -267,3 +267,22 @@ def test_the_embedded_widget_works_from_the_keyboard(
     expect(close).to_be_focused()
     expect(close).to_have_attribute("aria-expanded", "false")
     expect(page.get_by_role("region", name="Help desk")).to_be_hidden()
+
+
+def test_the_customer_is_told_when_they_write_too_fast(browser: Any, tmp_path: Path) -> None:
+    desk = start_widget_desk(tmp_path / "desk.db", limits="messages_per_contact=2/600")
+    try:
+        on_shift(desk)
+        page = open_widget(browser, desk)
+        send(page, "first toofastword")
+        send(page, "second")
+        page.locator(".acw-compose").get_by_label("Your message").fill("third, too soon")
+        page.locator(".acw-compose").get_by_label("Your message").press("Enter")
+        expect(page.locator(".acw-error")).to_contain_text("Too many messages. Try again in", timeout=WAIT)
+        # What was not sent stays in the box, and the log shows only what arrived.
+        expect(page.locator(".acw-compose").get_by_label("Your message")).to_have_value("third, too soon")
+        assert page.locator(".acw-body").all_inner_texts() == ["first toofastword", "second"]
+        conv = conversation_with(desk, "toofastword")
+        assert desk.agent.get(f"/conversations/{conv['id']}").json()["message_count"] == 2
+    finally:
+        desk.server.stop()
