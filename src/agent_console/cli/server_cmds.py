@@ -213,6 +213,41 @@ def simulate(
     print(f"sent {sent} customer messages", file=sys.stderr)
 
 
+@server_app.command("add-site-key")
+def add_site_key(
+    db: Annotated[Path, typer.Option(help="The desk server's database file.")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="A site allowed to embed the chat widget, e.g. https://shop.example; repeat."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="What the key is for (shown to admins).")] = "web chat",
+) -> None:
+    """Create a web chat site key and print it alone on one line.
+
+    Embed the widget with `<script src="DESK/widget.js" data-site-key="KEY" async></script>` on
+    a page of one of these origins; the desk's own /widget?key=KEY page works with any key,
+    so a key without origins serves that page alone.
+
+    Example: agent-console server add-site-key --db desk.db --origin https://shop.example
+    """
+    from agent_console.server import db as database
+    from agent_console.server.store import Invalid, Store
+    from agent_console.server.widget_store import WidgetStore
+
+    if not db.exists():
+        typer.echo(f"error: no database at {db} (start the server with --db {db} first)", err=True)
+        raise typer.Exit(1)
+    store = Store(database.connect(db))
+    try:
+        key = WidgetStore(store).create_site_key(name, origin or ())
+    except Invalid as exc:
+        typer.echo(f"error: --origin: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.conn.close()
+    print(key.key)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.command()(demo)

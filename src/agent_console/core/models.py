@@ -329,6 +329,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "sla.warning",
     "sla.breached",
     "conversation.read",
+    "csat.submitted",
 )
 
 
@@ -640,3 +641,102 @@ class KbGapReport(Struct, kw_only=True):
     items: list[KbGap]
     since: datetime
     threshold: float
+
+
+# --- web chat widget: the customer side (server/widget_*.py) ------------------------------
+
+WIDGET_MAX_BODY = 4000  # a chat line, not a document: customers get a smaller limit than agents
+# One address, no spaces or angle brackets: enough to reach a person, not a full RFC 5322 parser.
+EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
+
+
+class Csat(Struct, kw_only=True):
+    """A customer's rating of a resolved conversation (1-5) and what they wrote."""
+
+    conversation_id: int
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+class CsatSubmit(Struct, kw_only=True, forbid_unknown_fields=True):
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class WidgetSessionRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    language: Annotated[str, Meta(min_length=2, max_length=16)] | None = None
+
+
+class WidgetContact(Struct, kw_only=True):
+    """What a customer may see of themselves (no ids of other records, no agent data)."""
+
+    name: str
+    email: str | None
+
+
+class WidgetSession(Struct, kw_only=True):
+    token: str  # shown once; the browser keeps it, the server keeps its hash
+    contact: WidgetContact
+
+
+class WidgetMessage(Struct, kw_only=True):
+    id: int
+    conversation_id: int
+    kind: Literal["incoming", "outgoing", "bot"]
+    body: str
+    author_type: AuthorType
+    author_name: str
+    created_at: datetime
+
+
+class WidgetConversation(Struct, kw_only=True):
+    id: int
+    status: Status
+    created_at: datetime
+    last_activity_at: datetime
+    csat: Csat | None = None
+
+
+class WidgetMe(Struct, kw_only=True):
+    contact: WidgetContact
+    conversations: list[WidgetConversation]  # newest first
+    # The event log's head when this was read: open the customer feed with since=seq.
+    seq: int
+
+
+class WidgetMessagePage(Struct, kw_only=True):
+    items: list[WidgetMessage]
+
+
+class WidgetNewMessage(Struct, kw_only=True, forbid_unknown_fields=True):
+    body: Annotated[str, Meta(min_length=1, max_length=WIDGET_MAX_BODY)]
+    # None starts a new conversation.
+    conversation_id: Id | None = None
+
+
+class WidgetPosted(Struct, kw_only=True):
+    conversation: WidgetConversation
+    message: WidgetMessage
+
+
+class WidgetEmail(Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, Meta(min_length=3, max_length=200, pattern=EMAIL_PATTERN)]
+
+
+class WidgetAvailability(Struct, kw_only=True):
+    """Who can answer now, said honestly: agents online, and how fast they answered lately."""
+
+    online: bool
+    agents_online: int
+    # Median minutes to a first answer over recent conversations; None when too few to say.
+    typical_reply_minutes: int | None
+    # Nobody on shift: the widget offers the offline form and says the answer comes by email.
+    reply_by_email: bool
+
+
+class WidgetConfig(Struct, kw_only=True):
+    desk_name: str
+    availability: WidgetAvailability
+    max_body: int

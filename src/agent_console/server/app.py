@@ -9,6 +9,7 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +63,9 @@ from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
+from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
+from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
+from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -432,7 +436,13 @@ def create_app(
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
-    store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
+    customers = CustomerHub()  # the widget's feed: its own hub, never the agents'
+
+    def publish(events: list[Any]) -> None:
+        hub.publish(events)
+        customers.publish(events)
+
+    store = Store(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
@@ -469,7 +479,9 @@ def create_app(
             *SLA_ROUTES,
             *READ_ROUTES,
             *admin_routes.ROUTES,
+            widget_router,
         ],
+        middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
@@ -493,6 +505,16 @@ def create_app(
     )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)
+    widget = customers.widget = app.state.widget = WidgetStore(store)
+    app.state.widget_limits = WidgetLimits.from_env(dict(os.environ))
+    app.state.widget_limiter = RateLimiter()
+    app.state.widget_feed = CustomerEndpoint(
+        store,
+        widget,
+        customers,
+        lambda scope, key: origin_allowed(widget, scope, key),
+        ping_interval=ping_interval,
+    )
     return app
 
 

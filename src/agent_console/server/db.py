@@ -281,6 +281,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX kb_gaps_at ON kb_gaps(at);
     CREATE INDEX kb_gaps_agent ON kb_gaps(agent_id, at);
     """,
+    # The web chat widget: site keys with the origins allowed to embed it, visitors (a
+    # contact and the hash of its browser's token) and the customers' CSAT ratings.
+    """
+    CREATE TABLE widget_site_keys (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        origins TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE widget_visitors (
+        contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        site_key TEXT NOT NULL REFERENCES widget_site_keys(key),
+        follow_up_email TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE csat_ratings (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        comment TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
