@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import msgspec.inspect
@@ -54,12 +54,19 @@ from agent_console.core.models import (
 )
 from agent_console.server import db
 from agent_console.server.checks import MAX_ID
+from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
+from agent_console.server.email_service import MailService
+from agent_console.server.email_store import DeskStore
 from agent_console.server.errors import handle_error
 from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
+
+if TYPE_CHECKING:
+    from agent_console.server.email_inbound import ListenerConfig
+    from agent_console.server.email_outbound import RelayConfig
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -421,11 +428,14 @@ def create_app(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     limits: Limits | None = None,
+    smtp: ListenerConfig | None = None,
+    relay: RelayConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
-    store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=hub.publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
+    mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
@@ -457,7 +467,10 @@ def create_app(
             openapi_document,
             public_kb_article,
             events,
+            *EMAIL_ROUTES,
         ],
+        on_startup=[mail.start],
+        on_shutdown=[mail.stop],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
