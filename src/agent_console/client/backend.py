@@ -11,6 +11,7 @@ from typing import Protocol
 
 from agent_console.core.models import (
     Agent,
+    Attachment,
     CannedResponse,
     Contact,
     Conversation,
@@ -108,3 +109,8 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # Email attachments (a help desk without them lists none).
+    async def attachments(self, conversation_id: int) -> list[Attachment]: ...
+    async def attachment(self, attachment_id: int) -> Attachment: ...
+    async def attachment_content(self, attachment_id: int) -> bytes: ...

@@ -58,7 +58,9 @@ class DeskMailHandler:
         try:
             mail = await asyncio.to_thread(parse, raw, max_attachment=self.max_attachment)
             outcome = self.store.receive_mail(
-                mail, recipients=list(envelope.rcpt_tos), null_sender=not (envelope.mail_from or "").strip("<>")
+                mail,
+                recipients=list(envelope.rcpt_tos),
+                null_sender=not (envelope.mail_from or "").strip("<>"),
             )
         except Exception:
             log.exception("could not store an inbound mail; the sender will retry")

@@ -91,10 +91,14 @@ def _classify(exc: Exception) -> Exception:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         if codes and all(code >= 500 for code in codes):
-            detail = "; ".join(f"{code} {msg.decode(errors='replace')}" for code, msg in exc.recipients.values())
+            detail = "; ".join(
+                f"{code} {msg.decode(errors='replace')}" for code, msg in exc.recipients.values()
+            )
             return PermanentFailure(f"the relay refused the recipient: {detail}")
     if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) and exc.smtp_code >= 500:
-        detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        detail = (
+            exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        )
         return PermanentFailure(f"the relay refused the mail: {exc.smtp_code} {detail}")
     return exc
 
@@ -103,7 +107,9 @@ def send_via_relay(relay: RelayConfig, mail_from: str, recipient: str, raw: byte
     """One SMTP session with the relay (blocking: run it in a thread)."""
     context = ssl.create_default_context(cafile=relay.ca_file)
     if relay.tls == "tls":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout, context=context)
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            relay.host, relay.port, timeout=relay.timeout, context=context
+        )
     else:
         client = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
     with client:
@@ -164,7 +170,9 @@ class MailSender:
         assert self.relay is not None
         addresses = self.store.mail_addresses()
         if not addresses:
-            self.store.mail_retry(item.id, "no desk address configured (--mail-address)", self._delay(item.attempts))
+            self.store.mail_retry(
+                item.id, "no desk address configured (--mail-address)", self._delay(item.attempts)
+            )
             return
         try:
             raw = build_mail(

@@ -139,7 +139,9 @@ class _TextMaker(HTMLParser):
             self._newline()
         elif tag == "a" and self.links:
             href = self.links.pop()
-            start = max(i for i, p in enumerate(self.parts) if p == "\x00a") if "\x00a" in self.parts else None
+            start = (
+                max(i for i, p in enumerate(self.parts) if p == "\x00a") if "\x00a" in self.parts else None
+            )
             if start is not None:
                 label = "".join(self.parts[start + 1 :]).strip()
                 del self.parts[start:]

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from agent_console.core.models import Agent, Attachment, AttachmentList
+from agent_console.core.models import Agent, Attachment, AttachmentList, ErrorResponse
 from agent_console.server.email_store import DeskStore
 from agent_console.server.store import Conflict
 
@@ -40,6 +41,12 @@ async def get_attachment(request: Request, me: Agent, attachment_id: PositiveId)
     f"{API}/attachments/{{attachment_id:int}}/content",
     summary="An attachment's bytes, as an opaque download (409 when only its description was kept)",
     media_type="application/octet-stream",
+    responses={
+        409: ResponseSpec(
+            data_container=ErrorResponse,
+            description="The file was over the size limit: only its description was kept",
+        )
+    },
 )
 async def get_attachment_content(request: Request, me: Agent, attachment_id: PositiveId) -> Response[bytes]:
     store = _store(request)

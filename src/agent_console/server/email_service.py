@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 class MailService:
     """Runs on the server's event loop (Litestar start-up and shut-down hooks)."""
 
-    def __init__(
-        self, store: DeskStore, *, smtp: ListenerConfig | None, relay: RelayConfig | None
-    ) -> None:
+    def __init__(self, store: DeskStore, *, smtp: ListenerConfig | None, relay: RelayConfig | None) -> None:
         self.store = store
         self.smtp = smtp
         self.relay = relay

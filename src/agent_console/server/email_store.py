@@ -129,9 +129,12 @@ class EmailStoreMixin:
             return MailOutcome(None, dropped="null return path (a bounce or an automatic reply)")
         if mail.noise:
             return MailOutcome(None, dropped=mail.noise)
-        if mail.header_id and self.conn.execute(
-            "SELECT 1 FROM email_threads WHERE header_id = ?", (mail.header_id,)
-        ).fetchone():
+        if (
+            mail.header_id
+            and self.conn.execute(
+                "SELECT 1 FROM email_threads WHERE header_id = ?", (mail.header_id,)
+            ).fetchone()
+        ):
             return MailOutcome(None, dropped="already received (same Message-ID)")
         target = self._thread_target(mail, recipients)
         with self._write() as tx:
@@ -228,7 +231,8 @@ class EmailStoreMixin:
         """The attachment and the conversation it belongs to."""
         row = self.conn.execute(
             "SELECT a.id, a.message_id, a.filename, a.content_type, a.size,"
-            " a.content IS NOT NULL AS stored, m.conversation_id FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
+            " a.content IS NOT NULL AS stored, m.conversation_id"
+            " FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
             (attachment_id,),
         ).fetchone()
         if row is None:
