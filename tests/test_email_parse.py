@@ -101,7 +101,10 @@ def test_threading_headers_and_attachments() -> None:
 
 
 def test_broken_mail_still_parses() -> None:
-    raw = b"From: =?bogus?q?x?= <x@y.test>\r\nSubject: \xff\xfe\r\nContent-Type: text/plain; charset=klingon\r\n\r\nhi \xff\r\n"
+    raw = (
+        b"From: =?bogus?q?x?= <x@y.test>\r\nSubject: \xff\xfe\r\n"
+        b"Content-Type: text/plain; charset=klingon\r\n\r\nhi \xff\r\n"
+    )
     parsed = parse(raw, max_attachment=10)
     assert parsed.sender == "x@y.test" and "hi" in parsed.text
 
