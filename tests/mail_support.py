@@ -56,10 +56,12 @@ class RelaySink:
 
     `refuse` holds recipients it answers 550 for (a permanent refusal)."""
 
-    def __init__(self, port: int | None = None, refuse: tuple[str, ...] = ()) -> None:
+    def __init__(self, port: int | None = None, refuse: tuple[str, ...] = (), **smtp: Any) -> None:
         self.port = port or free_port()
         self.refuse = {r.lower() for r in refuse}
+        self.smtp = smtp  # aiosmtpd SMTP options: STARTTLS, authentication
         self.received: list[Received] = []
+        self.sessions: list[tuple[bool, bool]] = []  # (over TLS, logged in) for each mail
         self.controller: Controller | None = None
         self._lock = threading.Lock()
 
@@ -75,10 +77,11 @@ class RelaySink:
         )
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.sessions.append((session.ssl is not None, session.authenticated))
         return "250 2.0.0 Queued"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.smtp)
         self.controller.start()
 
     def stop(self) -> None:
@@ -145,13 +148,19 @@ def smtp_port(server: ServerProcess) -> int:
     return wait_for(found, what="the desk's SMTP listener line")
 
 
-def start_mail_desk(db: Path, sink: RelaySink, *, attachment_limit: int = 1000) -> MailDesk:
+def start_mail_desk(
+    db: Path,
+    sink: RelaySink,
+    *,
+    attachment_limit: int = 1000,
+    relay_args: tuple[str, ...] = ("--smtp-relay-tls", "none"),
+) -> MailDesk:
     args = (
         "--smtp-port", "0",
         "--mail-address", DESK_ADDRESS,
         "--mail-address", "help@desk.test",
         "--smtp-relay", f"127.0.0.1:{sink.port}",
-        "--smtp-relay-tls", "none",
+        *relay_args,
         "--smtp-retry-base", "0.1",
         "--mail-attachment-limit", str(attachment_limit),
     )  # fmt: skip

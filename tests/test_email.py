@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
+import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.smtp import AuthResult
 
 from tests.mail_support import DESK_ADDRESS, MailDesk, RelaySink, customer_mail, start_mail_desk, wait_for
 
@@ -299,3 +302,66 @@ def test_replies_on_other_channels_and_private_notes_send_no_mail(mail: MailDesk
     wait_for(sink.messages, what="the email reply")
     assert [m.get_content().strip() for m in sink.messages()] == ["the email answer"]
     assert len(mail.outbox()) == 1
+
+
+# --- the relay's STARTTLS and login ----------------------------------------------------------
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1 (the openssl command line)."""
+    cert, key = folder / "relay.pem", folder / "relay.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_replies_go_out_over_starttls_with_the_relay_login_and_the_password_stays_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        logins.append((auth_data.login, auth_data.password))
+        ok = (auth_data.login, auth_data.password) == (b"desk-user", b"s3cret-pw")
+        return AuthResult(success=ok, handled=False)  # the sink answers 235 or 535 itself
+
+    sink = RelaySink(
+        tls_context=context, require_starttls=True, authenticator=authenticator, auth_required=True
+    )
+    monkeypatch.setenv("AGENT_CONSOLE_SMTP_PASSWORD", "wrong-pw")
+    relay_args = (
+        "--smtp-relay-tls",
+        "starttls",
+        "--smtp-relay-ca",
+        str(cert),
+        "--smtp-relay-user",
+        "desk-user",
+    )
+    mail = start_mail_desk(tmp_path / "desk.db", sink, relay_args=relay_args)
+    try:
+        sink.start()
+        conv_id = first_conversation(mail, customer_mail())["id"]
+        reply(mail.desk.agent, conv_id, "Over TLS.")
+        # A wrong password: refused, kept, tried again; never delivered, never logged.
+        wait_for(lambda: mail.outbox()[0]["attempts"] >= 2, what="tries with the wrong password")
+        assert sink.messages() == [] and logins[0] == (b"desk-user", b"wrong-pw")
+        assert mail.outbox()[0]["state"] == "pending"
+        logged = list(mail.desk.server.stderr_lines)
+        assert any("not sent" in line for line in logged), logged  # the failure is logged ...
+        assert not any("wrong-pw" in line for line in logged)  # ... without the password
+        monkeypatch.setenv("AGENT_CONSOLE_SMTP_PASSWORD", "s3cret-pw")
+        mail.restart()  # the operator fixes the password and restarts: the reply goes out
+        wait_for(lambda: mail.outbox()[0]["state"] == "sent", what="the reply after the fix")
+        assert [m.get_content().strip() for m in sink.messages()] == ["Over TLS."]
+        assert sink.sessions == [(True, True)] and logins[-1] == (b"desk-user", b"s3cret-pw")
+        assert not any("s3cret-pw" in line for line in mail.desk.server.stderr_lines)
+    finally:
+        mail.desk.server.stop()
+        sink.stop()
