@@ -130,6 +130,8 @@ class MailSender:
         self.relay = relay
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.idle = asyncio.Event()  # clear while a mail is with the relay
+        self.idle.set()
 
     def poke(self) -> None:
         self.wake.set()
@@ -137,8 +139,14 @@ class MailSender:
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self.run(), name="email-outbox")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> None:
         if self.task is not None:
+            # A mail the relay is taking now gets the chance to be recorded as sent: stopping
+            # in that window is the one way a reply could go out twice.
+            try:
+                await asyncio.wait_for(self.idle.wait(), grace)
+            except TimeoutError:
+                pass
             self.task.cancel()
             try:
                 await self.task
@@ -184,9 +192,11 @@ class MailSender:
         except (ValueError, TypeError) as exc:  # an address the mail library cannot write
             self.store.mail_failed(item.id, f"cannot write the mail: {exc}")
             return
+        self.idle.clear()
         try:
             await asyncio.to_thread(send_via_relay, self.relay, addresses[0], item.recipient, raw)
         except Exception as exc:  # every failure is retried or failed, never lost
+            self.idle.set()
             problem = _classify(exc)
             if isinstance(problem, PermanentFailure):
                 log.warning("email reply %s refused for good: %s", item.id, problem)
@@ -197,3 +207,4 @@ class MailSender:
                 self.store.mail_retry(item.id, f"{type(exc).__name__}: {exc}", delay)
             return
         self.store.mail_sent(item.id)
+        self.idle.set()
