@@ -119,6 +119,29 @@ def test_mail_for_other_addresses_is_refused_and_the_desk_is_no_relay(mail: Mail
     assert conversation["message_count"] == 1
 
 
+def _deep_mime(depth: int) -> bytes:
+    head = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(depth))
+    tail = "".join(f"--b{i}--\r\n" for i in reversed(range(depth)))
+    return (
+        "From: rita@cust.test\r\nTo: support@desk.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+        f"{head}Content-Type: text/plain\r\n\r\nhello\r\n{tail}"
+    ).encode()
+
+
+def test_hostile_mail_is_refused_cleanly_and_the_listener_keeps_working(mail: MailDesk) -> None:
+    with smtplib.SMTP("127.0.0.1", mail.smtp_port, timeout=60) as client:
+        with pytest.raises(smtplib.SMTPDataError) as unreadable:
+            client.sendmail("rita@cust.test", [DESK_ADDRESS], _deep_mime(3000))
+        assert unreadable.value.smtp_code == 554  # permanent: the sender's server bounces it
+        # Past 50 recipients the listener says "too many" (452), and the mail is stored once.
+        recipients = [f"support+{n}@desk.test" for n in range(60)]
+        refused = client.sendmail("rita@cust.test", recipients, customer_mail().as_bytes())
+        assert sorted(refused) == sorted(recipients[50:])
+        assert {code for code, _ in refused.values()} == {452}
+    assert mail.send(customer_mail(subject="still here")) == {}
+    assert sorted(c["message_count"] for c in conversations(mail.desk.agent)) == [1, 1]
+
+
 def test_replies_thread_both_ways_and_a_new_subject_opens_a_new_conversation(
     mail: MailDesk, sink: RelaySink
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from agent_console.server.email_parse import parse
+from agent_console.server.email_parse import Unreadable, parse
 from agent_console.server.email_store import DeskStore
 
 log = logging.getLogger("agent_console.server.email")
@@ -62,6 +62,10 @@ class DeskMailHandler:
                 recipients=list(envelope.rcpt_tos),
                 null_sender=not (envelope.mail_from or "").strip("<>"),
             )
+        except Unreadable as exc:
+            # Permanent: the sending server returns it to its author instead of retrying.
+            log.info("inbound mail refused: %s", exc)
+            return f"554 5.6.0 {exc}"
         except Exception:
             log.exception("could not store an inbound mail; the sender will retry")
             return "451 4.3.0 Temporary failure, please try again later"

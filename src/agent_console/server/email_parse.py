@@ -18,8 +18,15 @@ from html.parser import HTMLParser
 
 MAX_BODY_CHARS = 200_000  # the message body limit of the desk (core/models.Body)
 MAX_ATTACHMENTS = 50
+# html.parser reads ~1 MB/s on a busy machine; the text kept is 200,000 characters at most,
+# so converting more HTML than this would only hold a worker thread (and the GIL) for longer.
+MAX_HTML_CHARS = 1_000_000
 NOISE_SENDERS = ("mailer-daemon", "postmaster", "noreply-dsn")
 BULK_PRECEDENCE = ("bulk", "junk", "list")
+
+
+class Unreadable(ValueError):
+    """A mail whose structure cannot be read at all (MIME nested beyond Python's recursion)."""
 
 
 @dataclass(slots=True)
@@ -100,7 +107,8 @@ class _TextMaker(HTMLParser):
         self.parts: list[str] = []
         self.skipping = 0
         self.quote_depth = 0
-        self.links: list[str | None] = []
+        # Open links: (href, where their text starts in `parts`), so closing one is O(its text).
+        self.links: list[tuple[str | None, int]] = []
         self.pre = 0
 
     def _newline(self, count: int = 1) -> None:
@@ -120,8 +128,7 @@ class _TextMaker(HTMLParser):
             self.quote_depth += 1
             self._newline()
         elif tag == "a":
-            self.links.append(dict(attrs).get("href"))
-            self.parts.append("\x00a")  # where the link text starts
+            self.links.append((dict(attrs).get("href"), len(self.parts)))
         elif tag in _BLOCKS:
             if tag == "pre":
                 self.pre += 1
@@ -138,18 +145,14 @@ class _TextMaker(HTMLParser):
             self.quote_depth = max(0, self.quote_depth - 1)
             self._newline()
         elif tag == "a" and self.links:
-            href = self.links.pop()
-            start = (
-                max(i for i, p in enumerate(self.parts) if p == "\x00a") if "\x00a" in self.parts else None
-            )
-            if start is not None:
-                label = "".join(self.parts[start + 1 :]).strip()
-                del self.parts[start:]
-                self.parts.append(label)
-                if href and href.startswith(("http://", "https://", "mailto:")):
-                    target = href.removeprefix("mailto:")
-                    if target.rstrip("/") != label.rstrip("/"):
-                        self.parts.append(f" ({href})")
+            href, start = self.links.pop()
+            label = "".join(self.parts[start:]).strip()
+            del self.parts[start:]
+            self.parts.append(label)
+            if href and href.startswith(("http://", "https://", "mailto:")):
+                target = href.removeprefix("mailto:")
+                if target.rstrip("/") != label.rstrip("/"):
+                    self.parts.append(f" ({href})")
         elif tag in _BLOCKS:
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
@@ -172,11 +175,11 @@ def html_to_text(markup: str) -> str:
     links as `text (url)`, quotes as `> ` lines, scripts and styles dropped."""
     maker = _TextMaker()
     try:
-        maker.feed(markup)
+        maker.feed(markup[:MAX_HTML_CHARS])
         maker.close()
     except Exception:  # html.parser is lenient; whatever it still refuses reads as no text
         pass
-    text = "".join(p for p in maker.parts if p != "\x00a")
+    text = "".join(maker.parts)
     lines = [line.strip() for line in text.splitlines()]
     # At most one blank line in a row.
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -284,6 +287,13 @@ def _attachments(message: EmailMessage, max_size: int) -> list[ParsedAttachment]
 
 
 def parse(raw: bytes, *, max_attachment: int) -> ParsedMail:
+    try:
+        return _parse(raw, max_attachment)
+    except RecursionError:
+        raise Unreadable("the message's MIME structure is nested too deeply") from None
+
+
+def _parse(raw: bytes, max_attachment: int) -> ParsedMail:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     name, sender = _address(_header(message, "From"))

@@ -250,9 +250,10 @@ class EmailStoreMixin:
         if messages:
             by_id = {m.id: m for m in messages}
             rows = self.conn.execute(  # type: ignore[attr-defined]
-                f"SELECT {self._ATTACHMENT_COLUMNS} FROM attachments"
-                " WHERE message_id BETWEEN ? AND ? ORDER BY id",
-                (messages[0].id, messages[-1].id),
+                "SELECT a.id, a.message_id, a.filename, a.content_type, a.size,"
+                " a.content IS NOT NULL AS stored FROM messages m JOIN attachments a ON a.message_id = m.id"
+                " WHERE m.conversation_id = ? AND m.id BETWEEN ? AND ? ORDER BY a.id",
+                (conversation_id, messages[0].id, messages[-1].id),
             ).fetchall()
             for row in rows:
                 if row["message_id"] in by_id:
