@@ -77,7 +77,8 @@ class RelaySink:
         )
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-            self.sessions.append((session.ssl is not None, session.authenticated))
+            over_tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+            self.sessions.append((over_tls, bool(session.authenticated)))
         return "250 2.0.0 Queued"
 
     def start(self) -> None:

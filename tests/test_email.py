@@ -388,3 +388,28 @@ def test_replies_go_out_over_starttls_with_the_relay_login_and_the_password_stay
     finally:
         mail.desk.server.stop()
         sink.stop()
+
+
+def test_replies_go_out_over_implicit_tls_and_never_to_a_relay_with_an_untrusted_certificate(
+    tmp_path: Path,
+) -> None:
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    sink = RelaySink(ssl_context=context)
+    # First without the CA: the relay's certificate is not trusted, so nothing goes out.
+    mail = start_mail_desk(tmp_path / "desk.db", sink, relay_args=("--smtp-relay-tls", "tls"))
+    try:
+        sink.start()
+        conv_id = first_conversation(mail, customer_mail())["id"]
+        reply(mail.desk.agent, conv_id, "Over implicit TLS.")
+        wait_for(lambda: mail.outbox()[0]["attempts"] >= 2, what="tries against the untrusted relay")
+        assert "CERTIFICATE_VERIFY_FAILED" in mail.outbox()[0]["last_error"] and sink.messages() == []
+        mail.args = (*mail.args, "--smtp-relay-ca", str(cert))
+        mail.restart()
+        wait_for(lambda: mail.outbox()[0]["state"] == "sent", what="the reply once the CA is given")
+        assert [m.get_content().strip() for m in sink.messages()] == ["Over implicit TLS."]
+        assert sink.sessions == [(True, False)]
+    finally:
+        mail.desk.server.stop()
+        sink.stop()

@@ -106,12 +106,15 @@ def _classify(exc: Exception) -> Exception:
 def send_via_relay(relay: RelayConfig, mail_from: str, recipient: str, raw: bytes) -> None:
     """One SMTP session with the relay (blocking: run it in a thread)."""
     context = ssl.create_default_context(cafile=relay.ca_file)
+    # The desk's mail domain names us in EHLO: smtplib's default asks DNS for our own name,
+    # which can stall for seconds on a host without reverse DNS.
+    helo = mail_from.rpartition("@")[2] or "localhost"
     if relay.tls == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            relay.host, relay.port, timeout=relay.timeout, context=context
+            relay.host, relay.port, local_hostname=helo, timeout=relay.timeout, context=context
         )
     else:
-        client = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
+        client = smtplib.SMTP(relay.host, relay.port, local_hostname=helo, timeout=relay.timeout)
     with client:
         client.ehlo()
         if relay.tls == "starttls":
