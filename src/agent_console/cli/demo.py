@@ -8,6 +8,9 @@ console saves the draft and restores the terminal, then the simulator and the se
 stopped. The exit status is 0, or 128 + the signal number when a signal ended it (143
 for SIGTERM, 129 for SIGHUP). The children also die with the demo if it is killed with
 SIGKILL (Linux: PR_SET_PDEATHSIG), so nothing is left running.
+
+If the desk server dies while the demo runs (try `kill -9` on it), the demo starts it again
+on the same port: the console shows RECONNECTING, then LIVE, and sends what it held.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent_console.client.config import TuiSettings, load_config
 from agent_console.server import db as database
@@ -155,12 +160,49 @@ def run_demo(
             signal.signal(signum, handler)
 
 
+class ServerKeeper(threading.Thread):
+    """Starts the demo's desk server again, on the same port, whenever it dies before the demo
+    ends. The replacement is started from this thread, which lives as long as the demo, so
+    PR_SET_PDEATHSIG (tied to the starting thread) still ends it with the demo."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        super().__init__(name="desk-server-keeper", daemon=True)
+        self.server = server
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # held while a replacement starts; stop() waits for it
+        self.restarts = 0
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            proc = self.server.proc
+            if proc is not None:
+                proc.wait()
+            if self.stopping.wait(1.0):  # a pause, so a server that cannot start does not spin
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                try:
+                    self.server.start()
+                    self.restarts += 1
+                except (RuntimeError, OSError):
+                    continue  # the port may still be held for a moment: try again
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            self.server.stop()
+
+
 def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, config: Any) -> int:
     say("starting the desk server ...")
     server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL))
+    keeper = ServerKeeper(server)
     simulator: subprocess.Popen[bytes] | None = None
     try:
         server.start()
+        server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
+        keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
         if rate > 0:
             # The token goes through the environment, never the command line (ps shows that).
@@ -197,7 +239,7 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
                 simulator.kill()
                 simulator.wait()
         say("stopping the desk server ...")
-        server.stop()
+        keeper.stop()
 
 
 def _wait_headless(url: str, token: str) -> int:

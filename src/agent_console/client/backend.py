@@ -71,6 +71,7 @@ class Backend(Protocol):
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,  # the rows just before this position, in queue order
     ) -> ConversationPage: ...
 
     async def conversation(self, conversation_id: int) -> Conversation: ...

@@ -168,6 +168,7 @@ class NativeBackend:
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -177,6 +178,7 @@ class NativeBackend:
             "contact_id": contact_id,
             "limit": limit,
             "cursor": cursor,
+            "before": before,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 

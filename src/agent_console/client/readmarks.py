@@ -20,6 +20,9 @@ HORIZON = 0  # conversation id 0 holds the horizon: ids at or below it count as 
 class ReadMarks:
     def __init__(self, path: Path | str, desk: str, account: str) -> None:
         self.conn = open_local(path)
+        # A mark moves with every message the agent watches arrive: no fsync per mark (WAL keeps
+        # the file whole; a power cut can only bring back a `●` the agent had already seen).
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS read_marks (desk TEXT NOT NULL, account TEXT NOT NULL,"
             " conversation_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"

@@ -148,6 +148,14 @@ async def list_conversations(
     cursor: Annotated[
         str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
     ] = None,
+    before: Annotated[
+        str | None,
+        Parameter(
+            description="A position: the rows just before it, and `next_cursor` points further back"
+            " (with `cursor` too: the rows between the two, from `cursor` on)",
+            pattern=CURSOR_PATTERN,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -162,6 +170,7 @@ async def list_conversations(
         contact_id=contact_id,
         limit=limit,
         cursor=cursor,
+        before=before,
     )
 
 

@@ -9,6 +9,8 @@ After commit, the events go to `listener` (the live-feed hub) for fan-out.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import re
 import secrets
@@ -46,9 +48,9 @@ from agent_console.core.models import (
     Team,
     TeamRef,
 )
+from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.checks import is_id_text
 
-QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
 
@@ -124,7 +126,7 @@ _CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def encode_cursor(queue_key: str, conversation_id: int) -> str:
-    return f"{re.sub(r'[^0-9]', '', queue_key)}-{conversation_id}"
+    return cursor_for(queue_key, conversation_id)
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
@@ -406,7 +408,11 @@ class Store:
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
+        """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
+        before `before` (then `next_cursor` points further back); with both, the rows between
+        them from `cursor` on."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
@@ -414,28 +420,71 @@ class Store:
             "urgent": ("c.priority = 'urgent'", []),
             "all": ("1", []),
         }
+        # Only a text search reads the contact: counting and ordering run on the queue indexes.
+        join = " JOIN contacts ct ON ct.id = c.contact_id" if query else ""
         head = self.head_seq()  # read before the page: replaying from here misses nothing
         counts = {}
-        for name, (clause, extra) in view_where.items():
+        if query:
+            # A text search scans: count every view in the one pass.
+            row = self.conn.execute(
+                "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
+                f" sum(c.priority = 'urgent') FROM conversations c{join} WHERE {where}",
+                [me, *params],
+            ).fetchone()
+            counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
+        for name, (clause, extra) in view_where.items() if not query else ():
             counts[name] = self.conn.execute(
-                f"SELECT count(*) FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
-                f" WHERE {where} AND {clause}",
+                f"SELECT count(*) FROM conversations c WHERE {where} AND {clause}",
                 [*params, *extra],
             ).fetchone()[0]
         clause, extra = view_where[view]
         page_where = f"{where} AND {clause}"
         page_params = [*params, *extra]
+        order = "c.queue_key, c.id"
         if cursor:
             key, after_id = decode_cursor(cursor)
             page_where += " AND (c.queue_key > ? OR (c.queue_key = ? AND c.id > ?))"
             page_params += [key, key, after_id]
-        rows = self.conn.execute(
-            f"{_CONVERSATION_SELECT} WHERE {page_where} ORDER BY c.queue_key, c.id LIMIT ?",
-            [*page_params, limit + 1],
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["queue_key"], rows[-1]["id"]) if more and rows else None
+        if before:
+            key, before_id = decode_cursor(before)
+            page_where += " AND (c.queue_key < ? OR (c.queue_key = ? AND c.id < ?))"
+            page_params += [key, key, before_id]
+        backwards = bool(before) and not cursor
+        if backwards:
+            order = "c.queue_key DESC, c.id DESC"
+        # The page's ids from the index first; the joins then run for those rows only. Several
+        # statuses: one index walk each, merged (an IN over them would sort the whole view).
+        keyset = page_where[len(where) :]
+        walks = []
+        for one in [(status,) for status in statuses] if len(statuses) > 1 else [statuses]:
+            one_where, one_params = self._filters(
+                statuses=one, query=query, label=label, contact_id=contact_id
+            )
+            walks.append(
+                [
+                    (row[0], row[1])  # plain tuples: the merge compares them
+                    for row in self.conn.execute(
+                        f"SELECT c.queue_key, c.id FROM conversations c{join} WHERE {one_where}{keyset}"
+                        f" ORDER BY {order} LIMIT ?",
+                        [*one_params, *page_params[len(params) :], limit + 1],
+                    )
+                ]
+            )
+        merged = heapq.merge(*walks, reverse=backwards) if len(walks) > 1 else iter(walks[0])
+        ids = [row[1] for row in itertools.islice(merged, limit + 1)]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        if backwards:
+            ids.reverse()
+        found = {
+            row["id"]: row
+            for row in self.conn.execute(
+                f"{_CONVERSATION_SELECT} WHERE c.id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        rows = [found[i] for i in ids if i in found]
+        edge = (rows[0] if backwards else rows[-1]) if rows else None
+        next_cursor = encode_cursor(edge["queue_key"], edge["id"]) if more and edge is not None else None
         return ConversationPage(
             items=[self._conversation(r) for r in rows],
             next_cursor=next_cursor,

@@ -23,7 +23,7 @@ from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.readmarks import ReadMarks
-from agent_console.client.sync import ConnectionState, SyncEngine
+from agent_console.client.sync import SNAPSHOT_PAGE, ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap, palette_help
@@ -40,9 +40,14 @@ class ConsoleApp(App[int]):
     TITLE = "agent-console"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+p", "command_palette", "Command palette: every action", show=False, id="app.palette"),
+        Binding("ctrl+p", "command_palette", "All actions", show=False, id="app.palette"),
     ]
     ENABLE_COMMAND_PALETTE = True
+    # A large desk: rows per page read from the server, conversations read at start (a prefix of
+    # every view; a desk at most this big is held whole), rows of a view held beyond that.
+    queue_page = SNAPSHOT_PAGE
+    queue_hold = 2_000
+    queue_window = 2_000
 
     def __init__(
         self,
@@ -179,6 +184,9 @@ class ConsoleApp(App[int]):
             on_events=self.store.take_events,
             on_state=self.store.take_connection,
             heartbeat=self.heartbeat,
+            page_size=self.queue_page,
+            hold=self.queue_hold,
+            early_first_page=True,
         )
         try:
             await self.engine.run()
@@ -259,7 +267,7 @@ class ConsoleApp(App[int]):
         screen = self._console_screen()
         if screen is not None:
             with self.batch_update():
-                screen.apply(message.change)
+                screen.apply(message.change, resynced=message.resynced)
             if message.resynced:
                 screen.reload_open()
 

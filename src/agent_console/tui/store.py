@@ -21,6 +21,7 @@ from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, ConversationPage, Event, Team
+from agent_console.core.queue import server_order
 from agent_console.core.reducer import Change, DeskState
 from agent_console.core.visibility import customer_visible
 
@@ -65,6 +66,7 @@ VIEW_TITLES = {
 }
 STATUS_VIEWS = {"pending": "pending", "snoozed": "snoozed", "resolved": "resolved"}
 RESOLVED_PAGE = 100  # resolved conversations fetched per page when the Resolved view asks
+MAX_DELTAS = 5_000  # count moves kept since the server last counted
 RECENT_RESOLVED = 200  # resolved while this console ran: kept, so "what did I just close" is at hand
 
 
@@ -97,16 +99,38 @@ class DeskStore:
     _counts: dict[str, int] = field(default_factory=dict)
     _recount: set[int] | None = None
     _counted_for: int | None = None
+    # A large desk: the console holds the snapshot's first rows in queue order (a prefix of every
+    # view, up to `prefix_end`), the window of the view on screen and what the feed touched.
+    # Counts are then the server's, moved by the events since (`_deltas`: seq, view, +1/-1);
+    # an event for a conversation not held (its old state unknown) asks the server again.
+    complete: bool = True
+    prefix_end: tuple[str, int] | None = None
+    server_counts: dict[str, int] | None = None
+    counts_seq: int = 0
+    recount_wanted: bool = False
+    _deltas: list[tuple[int, str, int]] = field(default_factory=list)
 
     # --- called by workers -----------------------------------------------------------
 
     def take_snapshot(self, snapshot: Snapshot) -> None:
+        """The snapshot, or one part of it (the first page comes before the rest)."""
         if snapshot.replace:
             change = self.desk.replace_snapshot(snapshot.conversations, snapshot.head_seq)
             self.resolved_loaded = False  # pages read before the resync may be stale
         else:
             change = self.desk.load_snapshot(snapshot.conversations, snapshot.head_seq)
         self._recount = None
+        if snapshot.counts is not None:
+            self.server_counts = dict(snapshot.counts)
+            self.counts_seq = snapshot.counts_seq
+            self._deltas.clear()
+            change.presence = True  # the counts in the status bar and tabs moved
+        self.complete = snapshot.complete and snapshot.last
+        if snapshot.replace or snapshot.counts is not None:
+            self.prefix_end = None
+        if not self.complete and snapshot.conversations:
+            end = server_order(snapshot.conversations[-1])
+            self.prefix_end = end if self.prefix_end is None else max(self.prefix_end, end)
         if snapshot.agents is not None:
             self.take_agents(snapshot.agents)
             change.presence = True
@@ -116,6 +140,51 @@ class DeskStore:
             self.read_marks.start_horizon(max(self.last_customer.values(), default=0))
         self.loaded = True
         self.app.post_message(StateChanged(change, resynced=snapshot.replace))
+
+    def take_page(self, page: ConversationPage) -> None:
+        """Rows of a large view read as the agent scrolls or filters: held, not counted as changes."""
+        change = Change()
+        for conversation in page.items:
+            if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
+                change.conversations.add(conversation.id)
+                self._changed((conversation.id,))
+                self._note_customer(conversation)
+        self.app.post_message(StateChanged(change))
+
+    def take_counts(self, counts: dict[str, int], seq: int) -> None:
+        """The server counted again (as of `seq`): events after it still move the counts."""
+        self.server_counts = dict(counts)
+        self.counts_seq = seq
+        self._deltas = [d for d in self._deltas if d[0] > seq]
+        self.app.post_message(StateChanged(Change(presence=True)))
+
+    def forget(self, ids: Iterable[int]) -> None:
+        """Drop conversations that scrolled out of the window (they are read again when needed)."""
+        for conversation_id in ids:
+            if self.desk.conversations.pop(conversation_id, None) is not None:
+                self.last_visible.pop(conversation_id, None)
+                self.last_customer.pop(conversation_id, None)
+                self._members.pop(conversation_id, None)
+
+    def _account(self, conversation_id: int, before: Conversation | None, *, created: bool, seq: int) -> None:
+        """Move the server's counts by what a change did to one conversation (a large desk only)."""
+        if self.complete or self.server_counts is None or seq <= self.counts_seq:
+            return
+        if before is None and not created:
+            self.recount_wanted = True  # not held: what it counted in before is unknown
+            return
+        after = self.desk.conversations.get(conversation_id)
+        old = set(self._views(before)) if before is not None else set()
+        new = set(self._views(after)) if after is not None else set()
+        for view in old - new:
+            self._deltas.append((seq, view, -1))
+        for view in new - old:
+            self._deltas.append((seq, view, 1))
+        if len(self._deltas) > MAX_DELTAS:
+            self.recount_wanted = True  # a long quiet shift: fold them into a fresh count
+
+    def _views(self, conversation: Conversation) -> tuple[str, ...]:
+        return tuple(view for view in VIEWS[:-1] if self.in_view(conversation, view))
 
     def take_agents(self, agents: list[Agent]) -> None:
         """The roster as of a snapshot: presence from here on moves with the feed."""
@@ -145,6 +214,7 @@ class DeskStore:
         held = self.desk.conversations.get(conversation.id)
         if held is None or held.seq <= conversation.seq:
             self.desk.conversations[conversation.id] = conversation
+            self._account(conversation.id, held, created=False, seq=conversation.seq)
             self._changed((conversation.id,))
             self._note_customer(conversation)
             self.app.post_message(StateChanged(Change(conversations={conversation.id})))
@@ -190,8 +260,13 @@ class DeskStore:
             for cid in touched - created
             if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
         }
+        before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
         self._changed(touched | change.conversations)
+        if not self.complete:
+            last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
+            for cid in touched:
+                self._account(cid, before[cid], created=cid in created, seq=last_seq[cid])
         now_resolved = {
             cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
         }
@@ -285,6 +360,14 @@ class DeskStore:
         Kept incrementally: only conversations changed since the last call are looked at
         again (every change asks for the counts; walking thousands each time cost P1 its
         budget). A snapshot, or another agent signed in, counts everything again."""
+        if not self.complete and self.server_counts is not None:
+            held = dict(self.server_counts)
+            for seq, view, step in self._deltas:
+                if seq > self.counts_seq:
+                    held[view] += step
+            server: dict[str, int | None] = dict(held)
+            server["resolved"] = self.resolved_total
+            return server
         me = self.me.id if self.me is not None else None
         if self._recount is None or me != self._counted_for:
             self._members = {}

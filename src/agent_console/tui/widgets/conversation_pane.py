@@ -127,7 +127,7 @@ class ConversationPane(Vertical):
             self._header_text = Text(f"#{conversation_id} loading…", "bold")
             self._header.update(self._header_text)
 
-    async def load(
+    def load(
         self,
         conversation: Conversation,
         messages: list[Message],
@@ -135,7 +135,7 @@ class ConversationPane(Vertical):
         agent_zone: str | None,
     ) -> bool:
         """Draw a loaded conversation; False (nothing drawn) if the agent has moved on."""
-        if not await self.thread.show(conversation, messages, agent_zone):
+        if not self.thread.show(conversation, messages, agent_zone):
             return False
         self.show_header(conversation)
         self._contact.show(conversation, earlier)
