@@ -136,5 +136,6 @@ async def test_the_console_thread_shows_attachments_as_literal_text(mail, tmp_pa
         shown = screen_text(app)
         assert "application/pdf" in shown and "20 B" in shown
         assert "big.png" in shown and "not kept" in shown
-        assert "[bold]click[/bold]" in shown  # the hostile name's brackets, drawn as they are
-        assert "\x1b" not in shown
+        # The hostile name: brackets drawn as they are (never markup), controls as placeholders.
+        assert "[bold]click" in shown and "␛]8;;https://evil.test␇" in shown
+        assert "\x1b" not in shown and "\u202e" not in shown
