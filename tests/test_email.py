@@ -309,7 +309,8 @@ def test_a_refused_recipient_fails_the_reply_and_tells_the_agent(mail: MailDesk,
     assert mail.outbox()[0]["state"] == "failed" and sink.messages() == []
 
 
-def test_replies_on_other_channels_and_private_notes_send_no_mail(mail: MailDesk, sink: RelaySink) -> None:
+def test_only_replies_to_mail_the_desk_received_are_mailed(mail: MailDesk, sink: RelaySink) -> None:
+    """Not private notes, not other channels, not email conversations an integration posted."""
     sink.start()
     conv_id = first_conversation(mail, customer_mail())["id"]
     note = mail.desk.agent.post(
@@ -321,10 +322,25 @@ def test_replies_on_other_channels_and_private_notes_send_no_mail(mail: MailDesk
         json={"channel": "web_chat", "contact": {"name": "Web", "email": "web@cust.test"}, "body": "hi"},
     ).json()
     reply(mail.desk.agent, chat["conversation_id"], "chat answer")
+    # An email-channel conversation an integration posted is answered by that integration.
+    posted = mail.desk.admin.post(
+        "/inbound",
+        json={"channel": "email", "contact": {"name": "Gw", "email": "gw@cust.test"}, "body": "via gateway"},
+    ).json()
+    reply(mail.desk.agent, posted["conversation_id"], "gateway answer")
     reply(mail.desk.agent, conv_id, "the email answer")
-    wait_for(sink.messages, what="the email reply")
-    assert [m.get_content().strip() for m in sink.messages()] == ["the email answer"]
-    assert len(mail.outbox()) == 1
+    # A mail without a Message-ID (some scripts send them) is still answered.
+    bare = customer_mail(sender="bare@cust.test", subject="no id")
+    del bare["Message-ID"]
+    bare_id = first_conversation(mail, bare, "bare@cust.test")["id"]
+    reply(mail.desk.agent, bare_id, "answer without an id to answer")
+    wait_for(lambda: len(sink.messages()) >= 2, what="the email replies")
+    assert [m.get_content().strip() for m in sink.messages()] == [
+        "the email answer",
+        "answer without an id to answer",
+    ]
+    assert [m["To"] for m in sink.messages()] == ["rita@cust.test", "bare@cust.test"]
+    assert len(mail.outbox()) == 2
 
 
 # --- the relay's STARTTLS and login ----------------------------------------------------------

@@ -151,12 +151,14 @@ class EmailStoreMixin:
                 ),
                 on_message=lambda tx, message: self._keep_attachments(tx, message, mail.attachments),
             )
-            if mail.header_id:
-                tx.conn.execute(
-                    "INSERT INTO email_threads(header_id, conversation_id, message_id, direction)"
-                    " VALUES (?, ?, ?, 'in')",
-                    (mail.header_id, result.conversation_id, result.message.id),
-                )
+            # A mail without a Message-ID gets one of ours: the row also marks the conversation
+            # as one that came in by mail (only those are answered by mail).
+            header_id = mail.header_id or f"{secrets.token_hex(12)}.no-message-id@{FALLBACK_DOMAIN}"
+            tx.conn.execute(
+                "INSERT INTO email_threads(header_id, conversation_id, message_id, direction)"
+                " VALUES (?, ?, ?, 'in')",
+                (header_id, result.conversation_id, result.message.id),
+            )
         return MailOutcome(result.conversation_id, created=result.created)
 
     def _thread_target(self: DeskStore, mail: ParsedMail, recipients: Sequence[str]) -> int | None:
@@ -277,6 +279,14 @@ class EmailStoreMixin:
         own transaction. Its Message-ID and Date are fixed now, so every try sends the same mail."""
         conversation = self.get_conversation(conversation_id)
         if conversation.channel != "email" or not conversation.contact.email:
+            return False
+        # Only conversations that came in through the listener: an email-channel conversation
+        # an integration posted (POST /inbound: a gateway of its own, the simulator, the demo)
+        # is answered by that integration, never by mail to whatever address it carries.
+        if not tx.conn.execute(
+            "SELECT 1 FROM email_threads WHERE conversation_id = ? AND direction = 'in' LIMIT 1",
+            (conversation_id,),
+        ).fetchone():
             return False
         addresses = self.mail_addresses()
         domain = addresses[0].partition("@")[2] if addresses else FALLBACK_DOMAIN
