@@ -137,6 +137,8 @@ class Message(Struct, kw_only=True):
     body: str
     author: Author
     created_at: datetime
+    # Files that came with it (email); described below, next to the other email types.
+    attachments: list[Attachment] = []
 
 
 class CannedResponse(Struct, kw_only=True):
@@ -740,3 +742,23 @@ class WidgetConfig(Struct, kw_only=True):
     desk_name: str
     availability: WidgetAvailability
     max_body: int
+
+
+# --- email attachments ---------------------------------------------------------------------
+
+
+class Attachment(Struct, kw_only=True):
+    """A file that came with a message (email). `filename` and `content_type` are what the
+    sender claimed: untrusted text, never a path. `stored` is False when the file was over the
+    size limit and only its description was kept."""
+
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    stored: bool = True
+
+
+class AttachmentList(Struct, kw_only=True):
+    items: list[Attachment]

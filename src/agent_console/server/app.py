@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import msgspec.inspect
@@ -54,6 +54,9 @@ from agent_console.core.models import (
 )
 from agent_console.server import admin_routes, db, kb_page
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
+from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
+from agent_console.server.email_service import MailService
+from agent_console.server.email_store import DeskStore
 from agent_console.server.errors import handle_error
 from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
@@ -66,6 +69,10 @@ from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFo
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
+
+if TYPE_CHECKING:
+    from agent_console.server.email_inbound import ListenerConfig
+    from agent_console.server.email_outbound import RelayConfig
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -433,6 +440,8 @@ def create_app(
     ping_interval: float = 15.0,
     limits: Limits | None = None,
     sla_interval: float | None = 1.0,
+    smtp: ListenerConfig | None = None,
+    relay: RelayConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
@@ -442,8 +451,9 @@ def create_app(
         hub.publish(events)
         customers.publish(events)
 
-    store = Store(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
+    mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
 
@@ -480,13 +490,14 @@ def create_app(
             *READ_ROUTES,
             *admin_routes.ROUTES,
             widget_router,
+            *EMAIL_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[runner.start],
-        on_shutdown=[runner.stop],
+        on_startup=[runner.start, mail.start],
+        on_shutdown=[runner.stop, mail.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",

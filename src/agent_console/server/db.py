@@ -304,6 +304,54 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # Email in and out (server/email_*.py): attachments, the Message-IDs that thread mail
+    # into conversations, the durable queue of replies for the SMTP relay, the desk's addresses.
+    """
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        -- NULL when the file was over the size limit: only its description is kept.
+        content BLOB
+    );
+    CREATE INDEX attachments_message ON attachments(message_id, id);
+    CREATE TABLE email_threads (
+        header_id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER REFERENCES messages(id),
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out'))
+    );
+    CREATE INDEX email_threads_conversation ON email_threads(conversation_id);
+    CREATE TABLE email_outbox (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        header_id TEXT NOT NULL,
+        in_reply_to TEXT,
+        refs TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX email_outbox_due ON email_outbox(state, next_attempt_at);
+    CREATE TABLE mail_addresses (
+        address TEXT PRIMARY KEY COLLATE NOCASE,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE mail_secret (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        secret TEXT NOT NULL
+    );
+    INSERT INTO mail_secret(singleton, secret) VALUES (1, lower(hex(randomblob(32))));
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

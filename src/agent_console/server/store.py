@@ -828,8 +828,13 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
             )
         return message
 
-    def inbound(self, inbound: InboundMessage) -> InboundResult:
-        """A customer wrote in on a channel: create or continue a conversation."""
+    def inbound(
+        self, inbound: InboundMessage, *, on_message: Callable[[_Tx, Message], None] | None = None
+    ) -> InboundResult:
+        """A customer wrote in on a channel: create or continue a conversation.
+
+        `on_message` runs in the same transaction right after the message is written and
+        before its event goes out (a channel's extras, e.g. an email's attachments)."""
         with self._write() as tx:
             created = inbound.conversation_id is None
             if created:
@@ -885,6 +890,8 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
                 body=inbound.body,
                 author=Author(type="contact", id=contact.id, name=contact.name),
             )
+            if on_message is not None:
+                on_message(tx, message)
             conversation = self._stamp(tx, conversation_id)
             if created:
                 tx.emit("conversation.created", {"conversation": conversation})
