@@ -258,3 +258,21 @@ def test_a_chatwoot_profile_is_strict_toml_and_round_trips(tmp_path, monkeypatch
         parse_config(text.replace("account_id = 3", "account_id = 0"))
     with pytest.raises(ConfigError, match="account_id"):
         parse_config(text.replace("account_id = 3", 'account_id = "3"'))
+
+
+async def test_read_marks_use_chatwoots_last_seen(chatwoot) -> None:
+    backend = chatwoot.backend()
+    try:
+        chatwoot.customer_says(2, "still there?")
+        assert (await backend.conversation(2)).unread_count >= 1
+        read = await backend.mark_read(2, message_id=None)
+        assert read.unread_count == 0 and read.agent_id == chatwoot.agent.id
+        assert (await backend.conversation(2)).unread_count == 0
+        again = await backend.mark_read(2, unread=True)
+        assert again.unread_count >= 1
+        newest_incoming = max(m.id for m in chatwoot.account.thread(2) if m.message_type == 0)
+        assert again.last_read_message_id < newest_incoming
+        with pytest.raises(NotAvailable, match="SLA policies"):
+            await backend.sla_policies()
+    finally:
+        await backend.aclose()

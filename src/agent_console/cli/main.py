@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, tail
+from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, read_cmds, server_cmds, sla_cmds, tail
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -104,6 +104,8 @@ def root(
             backend_kind=conn.backend,
             account_id=conn.account_id,
             portal=conn.portal,
+            urgent_window=settings.urgent_window,
+            notify=config.notify,
         )
     )
 
@@ -113,6 +115,8 @@ lookup_cmds.register(app)
 tail.register(app)
 auth_cmds.register(app)
 server_cmds.register(app)
+sla_cmds.register(app)
+read_cmds.register()  # conv ID read|unread
 
 
 def run() -> None:

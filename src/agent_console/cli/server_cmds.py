@@ -32,7 +32,11 @@ def serve(
     ] = 100_000,
     demo_now: Annotated[
         str | None,
-        typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
+        typer.Option(
+            help="Seed the demo as of this UTC time, SLA warnings and breaches held there"
+            " (reproducible screenshots).",
+            hidden=True,
+        ),
     ] = None,
     ping_interval: Annotated[
         float,

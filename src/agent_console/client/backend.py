@@ -22,6 +22,10 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyPatch,
     Team,
 )
 
@@ -113,3 +117,16 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # SLA policies: anyone reads them, admins change them.
+    async def sla_policies(self) -> list[SlaPolicy]: ...
+    async def sla_policy(self, policy_id: int) -> SlaPolicy: ...
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy: ...
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy: ...
+    async def delete_sla_policy(self, policy_id: int) -> None: ...
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        """Move this agent's read mark: read up to `message_id`, or (`unread`) make the newest
+        message from the customer or a colleague unread again. Marks live on the server."""
+        ...

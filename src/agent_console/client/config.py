@@ -28,6 +28,15 @@ The config file is TOML at `platformdirs.user_config_path("agent-console")/confi
     [keys]
     "conv.resolve" = "ctrl+r"
 
+    [notify]
+    mention = true           # per kind: new_conversation, customer_reply, sla_warning,
+    new_conversation = false #   sla_breached, mention (all on by default)
+    bell = true              # the terminal bell
+    desktop = "auto"         # auto (by TERM_PROGRAM/TERM), osc9, osc777 or off
+    toast = true
+    quiet = false            # start in quiet mode (no bell, no desktop notice; `M` toggles)
+    interval = 10            # seconds: a burst within it comes as one summary (1-3600)
+
 Parsing is strict: an unknown key or a wrong type is an error that names the key and line.
 """
 
@@ -84,6 +93,25 @@ class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     undo_seconds: Annotated[int, msgspec.Meta(ge=3, le=600)] | None = None
     # A reply to an unassigned conversation assigns it to you (None: true).
     take_on_reply: bool | None = None
+    # Minutes: the Urgent view also shows conversations due within this (None: 15).
+    urgent_window: Annotated[int, msgspec.Meta(ge=0, le=1440)] | None = None
+
+
+class NotifySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    # Per kind of notice (None: on).
+    new_conversation: bool | None = None
+    customer_reply: bool | None = None
+    sla_warning: bool | None = None
+    sla_breached: bool | None = None
+    mention: bool | None = None
+    # Outputs (None: on; desktop None: auto, by TERM_PROGRAM/TERM).
+    toast: bool | None = None
+    bell: bool | None = None
+    desktop: Literal["auto", "osc9", "osc777", "off"] | None = None
+    # Start in quiet mode: toasts only, no bell or desktop notice (None: false).
+    quiet: bool | None = None
+    # Seconds between notices: what comes within it is one summary (None: 10).
+    interval: Annotated[int, msgspec.Meta(ge=1, le=3600)] | None = None
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -92,6 +120,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     tui: TuiSettings | None = None
     # Key remaps for the console: binding id -> keys ("conv.resolve" = "ctrl+r").
     keys: dict[str, str] = {}
+    notify: NotifySettings | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +235,7 @@ def _explain(message: str, text: str, path: Path | str, base: list[str]) -> str:
     at = f", line {line}" if line else ""
     hint = ""
     if unknown:
-        known = {"profiles": Profile, "tui": TuiSettings}
+        known = {"profiles": Profile, "tui": TuiSettings, "notify": NotifySettings}
         allowed = known.get(location[0], Config).__struct_fields__ if location else Config.__struct_fields__
         hint = f" (known keys: {', '.join(allowed)})"
     return f"config file {path}{at}: {problem}{scope}{hint}"
@@ -264,6 +293,14 @@ def dump_config(config: Config) -> str:
     if config.keys:
         lines += ["", "[keys]"] if lines else ["[keys]"]
         lines += [f"{_toml_str(ident)} = {_toml_str(keys)}" for ident, keys in sorted(config.keys.items())]
+    notify = config.notify or NotifySettings()
+    notify_lines = [
+        f"{key} = {_toml_value(getattr(notify, key))}"
+        for key in NotifySettings.__struct_fields__
+        if getattr(notify, key) is not None
+    ]
+    if notify_lines:
+        lines += ["", "[notify]", *notify_lines] if lines else ["[notify]", *notify_lines]
     return "\n".join(lines) + "\n"
 
 

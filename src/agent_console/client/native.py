@@ -42,6 +42,11 @@ from agent_console.core.models import (
     LabelList,
     Message,
     MessagePage,
+    ReadState,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyList,
+    SlaPolicyPatch,
     Team,
     TeamList,
 )
@@ -251,6 +256,23 @@ class NativeBackend:
     async def set_presence(self, presence: str) -> Agent:
         return await self._call("PATCH", "/me", Agent, body={"presence": presence})
 
+    # --- SLA policies ---------------------------------------------------------------------
+
+    async def sla_policies(self) -> list[SlaPolicy]:
+        return (await self._call("GET", "/sla/policies", SlaPolicyList)).items
+
+    async def sla_policy(self, policy_id: int) -> SlaPolicy:
+        return await self._call("GET", f"/sla/policies/{policy_id}", SlaPolicy)
+
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy:
+        return await self._call("POST", "/sla/policies", SlaPolicy, body=policy)
+
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy:
+        return await self._call("PATCH", f"/sla/policies/{policy_id}", SlaPolicy, body=patch)
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        await self._call("DELETE", f"/sla/policies/{policy_id}", None)
+
     # --- live feed -----------------------------------------------------------------------
 
     async def feed(self, since: int | None, *, presence: bool = True) -> AsyncIterator[FeedItem]:
@@ -297,6 +319,14 @@ class NativeBackend:
             raise Unreachable(f"the live feed answered HTTP {status}", status=status) from None
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise Unreachable(f"live feed lost: {type(exc).__name__}") from None
+
+    # --- read marks ----------------------------------------------------------------------
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
+        return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

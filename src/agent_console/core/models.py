@@ -6,7 +6,7 @@ document is generated from these same classes, so a field exists in exactly one 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -113,6 +113,13 @@ class Conversation(Struct, kw_only=True):
     # Sequence number of the last event that changed this conversation: a client keeps
     # whichever copy has the higher seq, so a late event never overwrites newer state.
     seq: int
+    # Every SLA clock of the applied policy (None: no policy applies, or an older server).
+    sla: SlaInfo | None = None
+    # The asking agent's read mark (REST answers only; the feed's copies are not personal,
+    # see docs/PROTOCOL.md "Unread"): the newest message id they have read here (0: none),
+    # and the seq of the `conversation.read` event that last set it.
+    last_read_message_id: int = 0
+    read_seq: int = 0
 
 
 class Author(Struct, kw_only=True):
@@ -311,4 +318,128 @@ EVENT_TYPES: tuple[str, ...] = (
     "presence.updated",
     "typing",
     "viewing",
+    "sla.warning",
+    "sla.breached",
+    "conversation.read",
 )
+
+
+# --- SLA policies ---------------------------------------------------------------------
+
+SlaClockName = Literal["frt", "nrt", "rt"]
+SlaClockState = Literal["running", "paused", "hit", "missed"]
+SlaStatus = Literal["active", "hit", "missed", "active_with_misses"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Seconds = Annotated[int, Meta(ge=1, le=366 * 86400)]
+ClockText = Annotated[str, Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+
+
+class SlaClock(Struct, kw_only=True):
+    name: SlaClockName
+    due_at: datetime
+    state: SlaClockState
+    # How late the clock stopped (missed ones that stopped); None while running or on time.
+    breached_by_s: int | None = None
+    # From when only the policy's warning share of the target is left (colour it "soon").
+    warn_at: datetime | None = None
+
+
+class SlaInfo(Struct, kw_only=True):
+    policy_id: int
+    policy: str
+    status: SlaStatus
+    clocks: list[SlaClock]
+
+
+class SlaHoursRange(Struct, kw_only=True, forbid_unknown_fields=True):
+    day: Weekday
+    start: ClockText
+    end: ClockText
+
+
+class SlaBusinessHours(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Weekly opening hours in an IANA zone, and dates (in that zone) the desk is closed."""
+
+    zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    hours: Annotated[list[SlaHoursRange], Meta(min_length=1, max_length=100)]
+    holidays: Annotated[list[date], Meta(max_length=1000)] = []
+
+
+class SlaPolicy(Struct, kw_only=True):
+    id: int
+    name: str
+    # Lower first; the first policy that matches a conversation applies.
+    position: int
+    is_default: bool
+    priorities: list[Priority]
+    channels: list[Channel]
+    team_ids: list[int]
+    first_response_s: int | None
+    next_response_s: int | None
+    resolution_s: int | None
+    warn_share: float
+    business_hours: SlaBusinessHours | None
+
+
+class SlaPolicyList(Struct, kw_only=True):
+    items: list[SlaPolicy]
+
+
+class SlaPolicyInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new policy. Empty priorities/channels/team_ids match any; null thresholds mean no
+    target for that clock; no business_hours means 24/7."""
+
+    name: ShortText
+    position: Annotated[int, Meta(ge=0, le=100_000)] = 100
+    is_default: bool = False
+    priorities: Annotated[list[Priority], Meta(max_length=4)] = []
+    channels: Annotated[list[Channel], Meta(max_length=5)] = []
+    team_ids: Annotated[list[Id], Meta(max_length=100)] = []
+    first_response_s: Seconds | None = None
+    next_response_s: Seconds | None = None
+    resolution_s: Seconds | None = None
+    warn_share: Annotated[float, Meta(gt=0, lt=1)] = 0.25
+    business_hours: SlaBusinessHours | None = None
+
+
+class SlaPolicyPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are."""
+
+    name: ShortText | msgspec.UnsetType = msgspec.UNSET
+    position: Annotated[int, Meta(ge=0, le=100_000)] | msgspec.UnsetType = msgspec.UNSET
+    is_default: bool | msgspec.UnsetType = msgspec.UNSET
+    priorities: Annotated[list[Priority], Meta(max_length=4)] | msgspec.UnsetType = msgspec.UNSET
+    channels: Annotated[list[Channel], Meta(max_length=5)] | msgspec.UnsetType = msgspec.UNSET
+    team_ids: Annotated[list[Id], Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    first_response_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    next_response_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    resolution_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    warn_share: Annotated[float, Meta(gt=0, lt=1)] | msgspec.UnsetType = msgspec.UNSET
+    business_hours: SlaBusinessHours | None | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- read marks (unread counts per agent) ------------------------------------------------
+
+
+class ReadUpTo(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="read"):
+    """`{"mark": "read", "message_id": N}`: read up to N (a mark only moves forward this way)."""
+
+    message_id: Id
+
+
+class MarkUnread(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="unread"):
+    """`{"mark": "unread"}`: the newest message from the customer or a colleague is unread again."""
+
+
+ReadUpdate = ReadUpTo | MarkUnread
+
+
+class ReadState(Struct, kw_only=True):
+    """One agent's read mark in one conversation; also the `conversation.read` event's data."""
+
+    conversation_id: int
+    agent_id: int
+    last_read_message_id: int
+    # That agent's unread count when the mark was set: messages after it from the customer
+    # or a colleague (never the agent's own, never activity lines).
+    unread_count: int

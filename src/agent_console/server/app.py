@@ -59,6 +59,9 @@ from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
+from agent_console.server.read_routes import ROUTES as READ_ROUTES
+from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
+from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 
 MAX_BODY = MAX_REQUEST_BODY
@@ -154,7 +157,8 @@ async def list_conversations(
     for value in statuses:
         if value not in STATUSES:
             raise Invalid(f"unknown status {value!r}", field="status")
-    return _store(request).list_conversations(
+    store = _store(request)
+    page = store.list_conversations(
         me=me.id,
         view=view,
         statuses=statuses,
@@ -165,11 +169,13 @@ async def list_conversations(
         cursor=cursor,
         before=before,
     )
+    return store.personal_page(me.id, page)  # unread counts are the caller's own
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}", summary="One conversation")
 async def get_conversation(request: Request, me: Agent, conversation_id: PositiveId) -> Conversation:
-    return _store(request).get_conversation(conversation_id)
+    store = _store(request)
+    return store.personal(me.id, store.get_conversation(conversation_id))
 
 
 @patch(
@@ -179,7 +185,8 @@ async def get_conversation(request: Request, me: Agent, conversation_id: Positiv
 async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
-    return _store(request).patch_conversation(conversation_id, data, me)
+    store = _store(request)
+    return store.personal(me.id, store.patch_conversation(conversation_id, data, me))
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Messages, oldest first")
@@ -337,6 +344,7 @@ _ERROR_STATUSES = {
     "get": (401, 404, 422),
     "patch": (400, 401, 403, 404, 409, 413, 422),
     "post": (400, 401, 403, 404, 409, 413, 422),
+    "delete": (401, 403, 404, 409, 422),
 }
 _DESCRIPTIONS = {
     400: "Malformed JSON",
@@ -393,6 +401,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
     for name, schema in components.items():
         struct = getattr(models, name, None)
         schemas[name] = _exact_dates(struct, schema) if struct in requests else schema
+    describe_sla(schemas)
     # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
     for name, schema in schemas.items():
         struct = getattr(models, name, None)
@@ -430,12 +439,14 @@ def create_app(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     limits: Limits | None = None,
+    sla_interval: float | None = 1.0,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
     store = Store(db.connect(db_path), listener=hub.publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -466,10 +477,14 @@ def create_app(
             openapi_document,
             public_kb_article,
             events,
+            *SLA_ROUTES,
+            *READ_ROUTES,
         ],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
+        on_startup=[runner.start],
+        on_shutdown=[runner.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",

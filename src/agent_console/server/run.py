@@ -100,7 +100,14 @@ def serve(
     limits = Limits.from_env()
     limits = dataclasses.replace(limits, max_connections=raise_fd_limit(limits.max_connections))
     seeded = prepare_database(db_path, demo=demo, demo_now=demo_now, public_url=public_url)
-    app = create_app(db_path, event_window=event_window, ping_interval=ping_interval, limits=limits)
+    app = create_app(
+        db_path,
+        event_window=event_window,
+        ping_interval=ping_interval,
+        limits=limits,
+        # A demo seeded as of a fixed time keeps its SLA clocks there too (reproducible screens).
+        sla_interval=None if demo_now is not None else 1.0,
+    )
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

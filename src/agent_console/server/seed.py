@@ -10,12 +10,12 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
-from agent_console.core import sla
 from agent_console.core.clock import from_iso, to_iso, utcnow
 from agent_console.core.urgency import raised_priority
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
-from agent_console.server.store import QUEUE_TAIL, hash_token, new_token
+from agent_console.demo.sla import DEMO_POLICIES
+from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
 SIMULATOR_EMAIL = "simulator@lumo.example"
@@ -31,8 +31,12 @@ _TIME_COLUMNS = {
         "waiting_since",
         "snoozed_until",
         "due_at",
+        "sla_paused_since",
     ),
     "messages": ("created_at",),
+    "sla_clocks": ("started_at", "stopped_at", "missed_at"),
+    "sla_schedule": ("started_at", "fire_at", "fired_at"),
+    "sla_breaches": ("started_at", "due_at", "breached_at"),
     "contacts": ("created_at",),
     "agents": ("created_at",),
     "kb_articles": ("updated_at",),
@@ -57,11 +61,38 @@ def seed_demo(
     try:
         _insert(conn, data, now)
         conn.execute("UPDATE desk SET name = ?", (DEMO_DESK_NAME,))
+        _insert_policies(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    # The clocks follow from each thread's history, as the live store would have kept them.
+    Store(conn).sla_backfill(now=now)
     return data
+
+
+def _insert_policies(conn: sqlite3.Connection) -> None:
+    """The demo desk's SLA policies (demo/sla.py) instead of the built-in ones."""
+    conn.execute("DELETE FROM sla_policies")
+    teams = {name: ident for ident, name in conn.execute("SELECT id, name FROM teams")}
+    for policy in DEMO_POLICIES:
+        conn.execute(
+            "INSERT INTO sla_policies(name, position, is_default, priorities, channels, team_ids,"
+            " first_response_s, next_response_s, resolution_s, warn_share, business_hours)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0.25, ?)",
+            (
+                policy.name,
+                policy.position,
+                int(policy.is_default),
+                json.dumps(list(policy.priorities)),
+                json.dumps(list(policy.channels)),
+                json.dumps([teams[name] for name in policy.teams if name in teams]),
+                policy.first_response_s,
+                policy.next_response_s,
+                policy.resolution_s,
+                None if policy.business_hours is None else json.dumps(policy.business_hours),
+            ),
+        )
 
 
 def is_demo_desk(conn: sqlite3.Connection) -> bool:
@@ -104,11 +135,26 @@ def rebase_demo(conn: sqlite3.Connection, *, now: datetime | None = None) -> tim
             assignments = ", ".join(f"{column} = ?" for column in columns)
             conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", moved)
         conn.execute("UPDATE conversations SET queue_key = COALESCE(due_at, ?)", (QUEUE_TAIL,))
+        _shift_sla(conn, shift)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return shift
+
+
+def _shift_sla(conn: sqlite3.Connection, shift: timedelta) -> None:
+    """Each conversation's published clocks move with everything else (as it was left)."""
+    rows = conn.execute("SELECT id, sla FROM conversations WHERE sla IS NOT NULL").fetchall()
+    moved = []
+    for conversation_id, text in rows:
+        info = json.loads(text)
+        for clock in info["clocks"]:
+            for key in ("due_at", "warn_at"):
+                if clock.get(key):
+                    clock[key] = to_iso(from_iso(clock[key]) + shift)
+        moved.append((json.dumps(info, separators=(",", ":")), conversation_id))
+    conn.executemany("UPDATE conversations SET sla = ? WHERE id = ?", moved)
 
 
 def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
@@ -199,12 +245,7 @@ def _insert_conversation(
             waiting_since = None
             unread = 0
             first_response = first_response or message.at
-    due = sla.due_at(
-        status=seed.status,
-        priority=priority,
-        waiting_since=waiting_since,
-        first_response_at=first_response,
-    )
+    due = None  # the SLA clocks are worked out after the insert (Store.sla_backfill)
     last_at = seed.messages[-1].at if seed.messages else seed.created_at
 
     def iso(moment: datetime | None) -> str | None:

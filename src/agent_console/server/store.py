@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from agent_console.core import sla, urgency
+from agent_console.core import urgency
 from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.labels import fold_label, label_problem
 from agent_console.core.models import (
@@ -50,6 +50,8 @@ from agent_console.core.models import (
 )
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.checks import is_id_text
+from agent_console.server.reads import ReadsMixin
+from agent_console.server.sla_store import SlaStoreMixin, decode_info
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
@@ -185,7 +187,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store:
+class Store(SlaStoreMixin, ReadsMixin):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -575,25 +577,12 @@ class Store:
             message_count=row["message_count"],
             last_message=last,
             seq=row["seq"],
+            sla=decode_info(row["sla"]),
         )
 
     def _refresh_due(self, tx: _Tx, conversation_id: int) -> None:
-        """Recompute due_at/queue_key from the row's status, priority and waiting time."""
-        row = tx.conn.execute(
-            "SELECT status, priority, waiting_since, first_response_at FROM conversations WHERE id = ?",
-            (conversation_id,),
-        ).fetchone()
-        due = sla.due_at(
-            status=row["status"],
-            priority=row["priority"],
-            waiting_since=parse_optional(row["waiting_since"]),
-            first_response_at=parse_optional(row["first_response_at"]),
-        )
-        due_text = None if due is None else to_iso(due)
-        tx.conn.execute(
-            "UPDATE conversations SET due_at = ?, queue_key = ? WHERE id = ?",
-            (due_text, due_text or QUEUE_TAIL, conversation_id),
-        )
+        """Recompute the SLA clocks, due_at and queue_key (server/sla_store.py)."""
+        self._sla_refresh(tx, conversation_id)
 
     def _stamp(self, tx: _Tx, conversation_id: int) -> Conversation:
         """Mark the conversation as changed by the next event and return its new state."""
@@ -693,7 +682,7 @@ class Store:
                 f"UPDATE conversations SET {assignments} WHERE id = ?",
                 [*sets.values(), conversation_id],
             )
-            if {"status", "priority"} & set(changed):
+            if {"status", "priority", "team"} & set(changed):
                 self._refresh_due(tx, conversation_id)
             for note in notes:
                 message = self._insert_message(
@@ -823,6 +812,7 @@ class Store:
                 body=new.body,
                 author=Author(type="agent", id=actor.id, name=actor.name),
             )
+            self._advance_mark(tx.conn, actor.id, conversation_id, message.id)
             tx.emit(
                 "message.created",
                 {"message": message, "conversation": self._stamp(tx, conversation_id)},

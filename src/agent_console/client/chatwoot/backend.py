@@ -42,6 +42,7 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
     Team,
 )
 
@@ -488,6 +489,46 @@ class ChatwootBackend(ChatwootLive):
     async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None:
         body = {"typing_status": "on" if active else "off", "is_private": private}
         await self._post(f"/conversations/{conversation_id}/toggle_typing_status", body)
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        """Chatwoot keeps one "last seen" time per conversation, not a mark per message: read
+        means read to the newest (`update_last_seen`), unread makes the newest customer message
+        unread again (`unread`). What it left is read back."""
+        base = f"/conversations/{conversation_id}"
+        await self._post(f"{base}/unread" if unread else f"{base}/update_last_seen", None)
+        fresh = await self.conversation(conversation_id)
+        raws = ((await self._get(f"{base}/messages")) or {}).get("payload") or []
+        ids = sorted(int(r["id"]) for r in raws)
+        newest_incoming = max((int(r["id"]) for r in raws if int(r.get("message_type") or 0) == 0), default=0)
+        if unread:
+            last_read = max((i for i in ids if i < newest_incoming), default=0)
+        else:
+            last_read = max(ids, default=message_id or 0)
+        me = (await self.profile())["id"]
+        return ReadState(
+            conversation_id=conversation_id,
+            agent_id=int(me),
+            last_read_message_id=last_read,
+            unread_count=fresh.unread_count,
+        )
+
+    # SLA policies are an enterprise add-on of Chatwoot, outside its Application API document.
+    async def sla_policies(self) -> list[Any]:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def sla_policy(self, policy_id: int) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def create_sla_policy(self, policy: Any) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def update_sla_policy(self, policy_id: int, patch: Any) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        raise _not_on_chatwoot("SLA policies")
 
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")

@@ -12,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Markdown, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Markdown, Static
 
 from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
 from agent_console.core.plain_markdown import to_plain
 from agent_console.core.sanitize import sanitize
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.pickers import PromptScreen
+from agent_console.tui.widgets.choice_list import ChoiceList
 from agent_console.tui.widgets.steady import SteadyInput
 
 Search = Callable[[str], Awaitable[list[KbHit]]]
@@ -108,7 +108,9 @@ class KbScreen(ModalScreen[str | None]):
             yield Static(Text("Knowledge base", "bold"))
             yield SteadyInput(value=self.initial_query, placeholder="search articles", id="kb-query")
             yield Static(id="kb-status")
-            yield OptionList(id="kb-results")
+            # Two lines a hit (title, snippet) in a Line-API list: a new result list repaints
+            # those lines, with no layout of the window per keystroke (as OptionList did).
+            yield ChoiceList(id="kb-results", row_height=2)
             yield Markdown(id="kb-reader", open_links=False)
             yield Static(
                 Text("enter read · ctrl+l insert link · ctrl+o insert quote · esc back"), id="kb-hint"
@@ -145,8 +147,7 @@ class KbScreen(ModalScreen[str | None]):
     def show_hits(self, hits: list[KbHit]) -> None:
         # The customer's language first (stable: the search's own ranking within each part).
         self.hits = sorted(hits, key=lambda hit: not same_language(hit.locale, self.locale))
-        results = self.query_one(OptionList)
-        results.clear_options()
+        prompts = []
         for hit in self.hits:
             ours = same_language(hit.locale, self.locale)
             # Every hit says its language up front: a reply must not quote the wrong one.
@@ -155,27 +156,28 @@ class KbScreen(ModalScreen[str | None]):
             prompt.append_text(untrusted_line(hit.title, "bold"))
             prompt.append("\n")
             prompt.append_text(snippet_text(hit.snippet))
-            results.add_option(Option(prompt))
-        if self.hits:
-            results.highlighted = 0
+            prompts.append(prompt)
+        # A hit's snippet follows the query: it is part of the row's key. The first is highlighted.
+        keys = [(hit.id, hit.snippet, same_language(hit.locale, self.locale)) for hit in self.hits]
+        self.query_one(ChoiceList).set_items(keys, prompts)
         status = f"{len(self.hits)} article(s)"
         if self.locale:
             mine = sum(1 for hit in self.hits if same_language(hit.locale, self.locale))
             status += f" · {mine} in the customer's language ({self.locale}), listed first"
-        self.query_one("#kb-status", Static).update(untrusted_line(status))
+        self.query_one("#kb-status", Static).update(untrusted_line(status), layout=False)  # one line
 
     def action_move(self, step: int) -> None:
-        results = self.query_one(OptionList)
+        results = self.query_one(ChoiceList)
         if self.hits:
             results.highlighted = max(0, min(len(self.hits) - 1, (results.highlighted or 0) + step))
 
     @on(Input.Submitted, "#kb-query")
     def _submitted(self) -> None:
-        self._read(self.query_one(OptionList).highlighted)
+        self._read(self.query_one(ChoiceList).highlighted)
 
-    @on(OptionList.OptionSelected, "#kb-results")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._read(event.option_index)
+    @on(ChoiceList.Selected)
+    def _selected(self, event: ChoiceList.Selected) -> None:
+        self._read(event.index)
 
     def _read(self, index: int | None) -> None:
         if index is not None and 0 <= index < len(self.hits):
@@ -220,7 +222,7 @@ class KbScreen(ModalScreen[str | None]):
     def _current(self) -> KbArticle | KbHit | None:
         if self.article is not None and self.has_class("-reading"):
             return self.article
-        index = self.query_one(OptionList).highlighted
+        index = self.query_one(ChoiceList).highlighted
         if index is not None and 0 <= index < len(self.hits):
             return self.hits[index]
         return None
