@@ -11,6 +11,7 @@ from typing import Protocol
 
 from agent_console.core.models import (
     Agent,
+    Attachment,
     CannedResponse,
     Contact,
     Conversation,
@@ -130,3 +131,7 @@ class Backend(Protocol):
         """Move this agent's read mark: read up to `message_id`, or (`unread`) make the newest
         message from the customer or a colleague unread again. Marks live on the server."""
         ...
+    # Email attachments (a help desk without them lists none).
+    async def attachments(self, conversation_id: int) -> list[Attachment]: ...
+    async def attachment(self, attachment_id: int) -> Attachment: ...
+    async def attachment_content(self, attachment_id: int) -> bytes: ...

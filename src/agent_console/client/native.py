@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import msgspec
 
+from agent_console.client.admin import AdminCalls
 from agent_console.client.backend import FeedItem
 from agent_console.client.errors import (
     BackendError,
@@ -25,6 +26,8 @@ from agent_console.client.errors import (
 from agent_console.core.models import (
     Agent,
     AgentList,
+    Attachment,
+    AttachmentList,
     CannedList,
     CannedResponse,
     Contact,
@@ -71,7 +74,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend:
+class NativeBackend(AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"
@@ -327,6 +330,26 @@ class NativeBackend:
     ) -> ReadState:
         body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
         return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
+    # --- email attachments ---------------------------------------------------------------
+
+    async def attachments(self, conversation_id: int) -> list[Attachment]:
+        path = f"/conversations/{conversation_id}/attachments"
+        return (await self._call("GET", path, AttachmentList)).items
+
+    async def attachment(self, attachment_id: int) -> Attachment:
+        return await self._call("GET", f"/attachments/{attachment_id}", Attachment)
+
+    async def attachment_content(self, attachment_id: int) -> bytes:
+        """The file's bytes, exactly as they came with the mail."""
+        try:
+            response = await self._http.get(f"/attachments/{attachment_id}/content")
+        except httpx.TimeoutException:
+            raise Unreachable(f"{self.server} did not answer in time") from None
+        except httpx.TransportError:
+            raise Unreachable(f"cannot reach the desk server at {self.server}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.content
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

@@ -392,11 +392,11 @@ def run_console(
     low_bandwidth: bool | None = None,
     undo_seconds: float | None = None,
     take_on_reply: bool | None = None,
+    urgent_window: int | None = None,
+    notify: NotifySettings | None = None,
     backend_kind: str = "native",
     account_id: int | None = None,
     portal: str | None = None,
-    urgent_window: int | None = None,
-    notify: NotifySettings | None = None,
 ) -> int:
     """Open the console on a desk server (or Chatwoot: `backend_kind`); returns the exit code.
 

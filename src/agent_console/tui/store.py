@@ -46,6 +46,14 @@ class OutboxChanged(TextualMessage):
         self.item = item
 
 
+class KbArticlesChanged(TextualMessage):
+    """Articles changed on the desk (`kb.article.*` events): an open KB screen refreshes."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        super().__init__()
+        self.articles = articles  # the events' `article` views: id, title, revision...
+
+
 class ConnectionChanged(TextualMessage):
     def __init__(self, state: ConnectionState) -> None:
         super().__init__()
@@ -262,6 +270,7 @@ class DeskStore:
         }
         before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
+        self._kb_changed(events)
         self._changed(touched | change.conversations)
         if not self.complete:
             last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
@@ -287,6 +296,16 @@ class DeskStore:
             self.app.post_message(StateChanged(change))
         if self.on_applied is not None:
             self.on_applied(events)
+
+    def _kb_changed(self, events: list[Event]) -> None:
+        """Article events go to the screens that show articles (the KB search and reader)."""
+        articles = [
+            e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
+        ]
+        if articles:
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_article_events", False):
+                    screen.post_message(KbArticlesChanged(articles))
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:
