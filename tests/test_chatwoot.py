@@ -276,3 +276,31 @@ async def test_read_marks_use_chatwoots_last_seen(chatwoot) -> None:
             await backend.sla_policies()
     finally:
         await backend.aclose()
+
+
+async def test_attachments_are_listed_and_downloads_are_said_plainly(chatwoot) -> None:
+    def attach() -> int:
+        message = chatwoot.account.customer_message(1, "here is the invoice")
+        message.attachments = [
+            {
+                "id": 77,
+                "file_type": "file",
+                "extension": "pdf",
+                "data_url": "https://files.example/rails/active_storage/blobs/invoice-4411.pdf?sig=x",
+                "file_size": 48213,
+            }
+        ]
+        return message.id
+
+    message_id = chatwoot.emulator.call(attach)
+    backend = chatwoot.backend()
+    try:
+        listed = await backend.attachments(1)
+        assert [(a.id, a.message_id, a.filename, a.size) for a in listed] == [
+            (77, message_id, "invoice-4411.pdf", 48213)
+        ]
+        assert (await backend.attachment(77)).content_type == "file/pdf"
+        with pytest.raises(NotAvailable, match="attachment"):
+            await backend.attachment_content(77)
+    finally:
+        await backend.aclose()

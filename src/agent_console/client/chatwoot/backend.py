@@ -28,9 +28,10 @@ from agent_console.client.chatwoot import feed as cable
 from agent_console.client.chatwoot import mapping
 from agent_console.client.chatwoot.http import ChatwootHttp, RateBudget
 from agent_console.client.chatwoot.live import PAGE, ChatwootLive
-from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable
+from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable, NotFound
 from agent_console.core.models import (
     Agent,
+    Attachment,
     CannedResponse,
     Contact,
     Conversation,
@@ -93,6 +94,7 @@ class ChatwootBackend(ChatwootLive):
         self._echo: OrderedDict[str, Message] = OrderedDict()  # echo_id -> the message it became
         self._tried: dict[str, float] = {}  # reply key -> first try (epoch s), this process
         self._counts: ConversationCounts | None = None
+        self._attachments: dict[int, Attachment] = {}
         self.catch_ups = 0  # refetches after a (re)connection, for tests
 
     def __repr__(self) -> str:  # never show the token
@@ -513,6 +515,26 @@ class ChatwootBackend(ChatwootLive):
             last_read_message_id=last_read,
             unread_count=fresh.unread_count,
         )
+
+    async def attachments(self, conversation_id: int) -> list[Attachment]:
+        """The files on this conversation's messages (Chatwoot's `attachments` on each message)."""
+        raws = await self._history(conversation_id)
+        found = [
+            mapping.attachment(item, int(raw["id"])) for raw in raws for item in raw.get("attachments") or []
+        ]
+        self._attachments.update((a.id, a) for a in found)
+        return found
+
+    async def attachment(self, attachment_id: int) -> Attachment:
+        if attachment_id not in self._attachments:
+            raise NotFound(
+                f"attachment {attachment_id} is not among the conversations read so far", status=404
+            )
+        return self._attachments[attachment_id]
+
+    async def attachment_content(self, attachment_id: int) -> bytes:
+        # Chatwoot serves files from its storage host by signed URL; the console does not fetch them.
+        raise _not_on_chatwoot("downloading an attachment from the console (open it in Chatwoot)")
 
     # SLA policies are an enterprise add-on of Chatwoot, outside its Application API document.
     async def sla_policies(self) -> list[Any]:
