@@ -304,3 +304,18 @@ async def test_attachments_are_listed_and_downloads_are_said_plainly(chatwoot) -
             await backend.attachment_content(77)
     finally:
         await backend.aclose()
+
+
+def test_the_adapter_has_every_method_of_the_backend_protocol() -> None:
+    """A method added to the protocol must be given to Chatwoot too (or raise NotAvailable)."""
+    import inspect
+
+    from agent_console.client.backend import Backend
+    from agent_console.client.chatwoot import ChatwootBackend
+
+    wanted = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
+    assert wanted - set(dir(ChatwootBackend)) == set()
+    for name in wanted:
+        theirs = inspect.signature(getattr(Backend, name)).parameters
+        ours = inspect.signature(getattr(ChatwootBackend, name)).parameters
+        assert set(theirs) <= set(ours), f"{name}: {set(theirs) - set(ours)} missing"
