@@ -27,6 +27,7 @@ from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
+from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -59,7 +60,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -76,10 +77,14 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("1", "view('mine')", "Mine", id="view.mine"),
-        Binding("2", "view('unassigned')", "Unassigned", id="view.unassigned"),
-        Binding("3", "view('all')", "All", id="view.all"),
-        Binding("4", "view('urgent')", "Urgent", id="view.urgent"),
+        # Undo first, so that at 80 columns it is never the one cut off while it can be used.
+        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
+        # The view keys are taught by the tab bar ("1 Mine 2 Unassigned ..."), not the footer,
+        # which keeps its 80 columns for what acts on the conversation.
+        Binding("1", "view('mine')", "Mine", show=False, id="view.mine"),
+        Binding("2", "view('unassigned')", "Unassigned", show=False, id="view.unassigned"),
+        Binding("3", "view('all')", "All", show=False, id="view.all"),
+        Binding("4", "view('urgent')", "Urgent", show=False, id="view.urgent"),
         Binding("5", "view('pending')", "Pending", show=False, id="view.pending"),
         Binding("6", "view('snoozed')", "Snoozed", show=False, id="view.snoozed"),
         Binding("7", "view('resolved')", "Resolved", show=False, id="view.resolved"),
@@ -93,7 +98,6 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
-        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
@@ -103,6 +107,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
+        Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
+        Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
     ]
 
     def __init__(self) -> None:
@@ -154,8 +160,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def _preview(self, conversation: Conversation) -> str:
         return self.console.store.preview(conversation)
 
-    def _unread(self, conversation_id: int) -> bool:
-        return self.console.store.is_unread(conversation_id)
+    def _unread(self, conversation_id: int) -> int:
+        return self.console.store.unread(conversation_id)
 
     @property
     def queue(self) -> QueueList:
@@ -203,9 +209,17 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # full-screen repaints (Textual's background-screen path: ~35 KB at 160x48, and
             # a keystroke in the picker waits behind them); the clock catches up on resume.
             self.queue.tick(now)
+            if self.console.store.advance(now):  # due soon: into the Urgent view
+                self.refresh_tabs()
+                if self.view == "urgent":
+                    self.rebuild_queue()
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
+                self.pane.thread.tick(now)
+                conversation = self.console.store.desk.conversations.get(self.open_id)
+                if conversation is not None:
+                    self.pane.show_header(conversation)  # its SLA clocks count down too
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)
@@ -234,8 +248,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
                     self.pane.update_conversation(conversation)
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
-            if mine:
-                self.run_worker(self._add_to_thread(mine), group="thread-add")
+            # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
+            # the same frame too, so the queue row is drawn once, without a count that a second
+            # frame would take back (the mark is set in memory; a worker tells the server).
+            if mine and self.pane.thread.add(mine):
+                self._mark_open_read()
         if change.activity and self.open_id in change.activity:
             self._show_signals(self.open_id)
         if change.presence:
@@ -245,20 +262,14 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self._resolved_counted = True
             self.count_resolved()
 
-    async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
-        await self.pane.thread.add(messages)
-        # After the frame that shows them: the read mark is a local disk write.
-        self.call_after_refresh(self._mark_open_read)
-
     def _pane_visible(self) -> bool:
         return self.has_class("-wide") or self.has_class("-reading")
 
     def _mark_open_read(self) -> None:
-        """What is on screen in the open conversation has been read: its `●` goes out."""
+        """What is on screen in the open conversation has been read: its count goes out."""
         if self.open_id is None or not self._pane_visible() or self.composer_for != self.open_id:
             return
-        if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
-            self.queue.refresh_conversations({self.open_id})
+        self.console.reads.read(self.open_id, self.pane.thread.last_seen_id)
 
     def _reordered(self, ids: set[int]) -> bool:
         """Whether a changed conversation joined or left this view, or moved past a neighbour.
@@ -454,7 +465,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # history loads are lost; the pane shows its header at once and no other thread.
             store.desk.track(conversation_id)
             self.pane.begin(conversation_id, store.desk.conversations.get(conversation_id))
-            self.run_worker(self.pane.thread.clear(conversation_id), group="thread-add")
+            self.pane.thread.clear(conversation_id)
             self.load_conversation(conversation_id)
         self.add_class("-reading")
         self._mark_open_read()  # back to a conversation already loaded: what arrived is read now
@@ -485,7 +496,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # Merged with what the feed brought since `track`: the thread misses nothing.
         console.store.desk.set_messages(conversation_id, messages)
         me = console.store.me
-        drawn = await self.pane.load(
+        drawn = self.pane.load(
             console.store.desk.conversations.get(conversation_id, conversation),
             console.store.desk.thread(conversation_id),
             earlier,
@@ -495,7 +506,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             return
         if console.outbox is not None:
             for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
-                await self.pane.thread.show_queued(item)
+                self.pane.thread.show_queued(item)
         draft = console.drafts.load(conversation_id) if console.drafts else None
         if draft and console.drafts is not None:
             # A draft from before seen marks were kept: what is on screen now is the best guess.
