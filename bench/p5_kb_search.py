@@ -1,12 +1,12 @@
 """P5 knowledge-base search over 10,000 articles.
 
 Method.
-- Round trip: GET /api/v1/kb/search?q=...&limit=20 over one keep-alive loopback
+- Round trip: GET /api/v1/kb/search?q=...&limit=10 (what the console asks for) over one keep-alive loopback
   connection, timed around the request; the queries are what an agent types, prefix by
   prefix ("ref", "refu", "refund", "password re", ...), plus rarer words. p95 per run.
 - Peer, in-process on the same database file: the store's FTS5 query (`Store.kb_search`)
   next to the same queries as a `LIKE '%term%'` scan over kb_articles (title, body, tags;
-  every word must match; LIMIT 20, no ranking). p95 per run. In-process on both sides, so
+  every word must match; LIMIT 10, no ranking). p95 per run. In-process on both sides, so
   the comparison is the query alone.
 - Keystroke to results on screen: the real console in a 160x48 pty, ctrl+g opens the KB
   search, queries are typed one key at a time. For each key the hits the console will show
@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import time
 
+from agent_console.tui.screens.composing import KB_HITS  # the console's hits per search
 from bench.common import Context, Result
 from bench.datagen import SUPPORT_WORDS, Spec, kb_vocabulary
 from bench.harness import (
@@ -85,12 +86,12 @@ def run(ctx: Context) -> list[Result]:
     with live_desk(gen) as desk:
         poster = desk.poster()
         for q in qs[:5]:  # warm the server's caches
-            poster.get_json("/api/v1/kb/search", q=q, limit=20)
+            poster.get_json("/api/v1/kb/search", q=q, limit=KB_HITS)
         for _ in range(runs):
             samples = []
             for q in qs:
                 start = time.perf_counter()
-                poster.get_json("/api/v1/kb/search", q=q, limit=20)
+                poster.get_json("/api/v1/kb/search", q=q, limit=KB_HITS)
                 samples.append((time.perf_counter() - start) * 1000)
             rtt.append(percentile(samples, 95))
         poster.close()
@@ -100,7 +101,7 @@ def run(ctx: Context) -> list[Result]:
     return [
         Result("P5", "/kb/search round trip p95", rtt, target=RTT_TARGET, note=note),
         Result("P5", "FTS5 query in-process p95", fts, note=note),
-        Result("P5", "peer LIKE scan in-process p95", like, note=note + "; LIMIT 20 without ranking"),
+        Result("P5", "peer LIKE scan in-process p95", like, note=note + f"; LIMIT {KB_HITS} without ranking"),
         Result(
             "P5",
             "keystroke to results on screen p95",
@@ -122,12 +123,12 @@ def _in_process(path, qs: list[str], runs: int) -> tuple[list[float], list[float
     like_p95: list[float] = []
     try:
         for q in qs[:5]:
-            store.kb_search(q, locale=None, limit=20)
+            store.kb_search(q, locale=None, limit=KB_HITS)
         for _ in range(runs):
             fts_samples, like_samples = [], []
             for q in qs:
                 start = time.perf_counter()
-                store.kb_search(q, locale=None, limit=20)
+                store.kb_search(q, locale=None, limit=KB_HITS)
                 fts_samples.append((time.perf_counter() - start) * 1000)
                 words = re.findall(r"\w+", q)
                 where = " AND ".join(["(title LIKE ? OR body LIKE ? OR tags LIKE ?)"] * len(words))
@@ -135,7 +136,7 @@ def _in_process(path, qs: list[str], runs: int) -> tuple[list[float], list[float
                 start = time.perf_counter()
                 conn.execute(
                     "SELECT id, title, locale, tags, updated_at, substr(body, 1, 200)"
-                    f" FROM kb_articles WHERE {where} LIMIT 20",
+                    f" FROM kb_articles WHERE {where} LIMIT {KB_HITS}",
                     params,
                 ).fetchall()
                 like_samples.append((time.perf_counter() - start) * 1000)
@@ -150,12 +151,11 @@ def _expected_titles(poster, query: str, locale: str | None) -> list[str]:
     """The hits the KB screen will list for `query` (its own two-step search)."""
     if not query.strip():
         return []
-    hits = poster.get_json("/api/v1/kb/search", q=query, locale=locale, limit=20)["items"]
+    hits = poster.get_json("/api/v1/kb/search", q=query, locale=locale, limit=KB_HITS)["items"]
     if locale and len(hits) < 3:
         seen = {h["id"] for h in hits}
-        hits += [
-            h for h in poster.get_json("/api/v1/kb/search", q=query, limit=20)["items"] if h["id"] not in seen
-        ]
+        others = poster.get_json("/api/v1/kb/search", q=query, limit=KB_HITS)["items"]
+        hits += [h for h in others if h["id"] not in seen]
     return [h["title"] for h in hits]
 
 

@@ -427,13 +427,13 @@ async def _item_rows(pilot, thread, item) -> list[str]:  # noqa: ANN001 - pilot 
     for y in range(top, top + height, max(1, view - 1)):
         thread.scroll_to(y=y, animate=False, immediate=True)
         await pilot.pause()
-        content = item.content_region
+        content = thread.text_region(item)
         for screen_y, row in region_rows(
             pilot.app, content.intersection(thread.scrollable_content_region)
         ).items():
             rows[screen_y - content.y] = row.rstrip()
     assert rows, f"message {item.message.id} was never on screen"
-    missing = [n for n in range(item.content_region.height) if n not in rows]
+    missing = [n for n in range(item.virtual_region.height) if n not in rows]
     assert not missing, f"rows {missing[:5]} of message {item.message.id} were never on screen"
     return [rows[n] for n in sorted(rows)]
 
@@ -447,7 +447,6 @@ async def test_every_vector_is_shown_whole_on_screen(fresh_desk: Desk, tmp_path:
     from agent_console.client.native import NativeBackend
     from agent_console.core.sanitize import sanitize_line
     from agent_console.tui.app import ConsoleApp
-    from agent_console.tui.widgets.thread import MessageItem
     from tests.tui_helpers import region_text, wait_for
 
     desk = fresh_desk
@@ -477,17 +476,17 @@ async def test_every_vector_is_shown_whole_on_screen(fresh_desk: Desk, tmp_path:
             await wait_for(
                 pilot,
                 lambda t=thread, c=cid, g=group: (
-                    [i.message.conversation_id for i in t.query(MessageItem)] == [c] * (len(g) + 1)
-                    and all(i.virtual_region.height > 0 for i in t.query(MessageItem))  # laid out
+                    [i.message.conversation_id for i in t.message_items()] == [c] * (len(g) + 1)
+                    and all(i.virtual_region.height > 0 for i in t.message_items())  # laid out
                 ),
                 timeout=20,
                 what=f"conversation {cid}'s thread",
             )
-            if any(item.clipped for item in thread.query(MessageItem)):
+            if any(item.clipped for item in thread.message_items()):
                 await pilot.press("e")  # show all of the long message
                 await wait_for(
                     pilot,
-                    lambda t=thread: not any(item.clipped for item in t.query(MessageItem)),
+                    lambda t=thread: not any(item.clipped for item in t.message_items()),
                     timeout=60,
                     what="the long message in full",
                 )
@@ -495,8 +494,8 @@ async def test_every_vector_is_shown_whole_on_screen(fresh_desk: Desk, tmp_path:
             conversation = app.store.desk.conversations[cid]
             header = region_text(app, screen.pane.query_one("#conversation-header"))
             for case in group:
-                items = [i for i in thread.query(MessageItem) if i.message.body.startswith(case.tag)]
-                assert items, (case.tag, [i.message.body[:20] for i in thread.query(MessageItem)])
+                items = [i for i in thread.message_items() if i.message.body.startswith(case.tag)]
+                assert items, (case.tag, [i.message.body[:20] for i in thread.message_items()])
                 item = items[0]
                 rows = await _item_rows(pilot, thread, item)
                 shown = _squash("\n".join(rows))

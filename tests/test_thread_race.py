@@ -23,7 +23,6 @@ import pytest
 from agent_console.client.drafts import Drafts
 from agent_console.client.native import NativeBackend
 from agent_console.tui.app import ConsoleApp
-from agent_console.tui.widgets.thread import MessageItem
 from tests.conftest import Desk
 from tests.faults.proxy import FaultProxy
 from tests.tui_helpers import region_text, wait_for
@@ -97,7 +96,7 @@ def _drawn_ids(screen) -> list[int] | None:  # noqa: ANN001 - the console screen
     thread = screen.pane.thread
     if thread.has_class("-stale"):
         return None
-    return [item.message.id for item in thread.query(MessageItem)]
+    return [item.message.id for item in thread.message_items()]
 
 
 def _check_always(screen, problems: list[str], when: str) -> None:  # noqa: ANN001
@@ -110,7 +109,7 @@ def _check_always(screen, problems: list[str], when: str) -> None:  # noqa: ANN0
         problems.append(f"{when}: header {str(header)[:30]!r} while #{open_id} is open")
     thread = screen.pane.thread
     if not thread.has_class("-stale"):
-        others = {i.message.conversation_id for i in thread.query(MessageItem)} - {open_id}
+        others = {i.message.conversation_id for i in thread.message_items()} - {open_id}
         if others:
             problems.append(f"{when}: rows of {sorted(others)} drawn while #{open_id} is open")
 

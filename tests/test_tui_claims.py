@@ -21,7 +21,6 @@ from agent_console.client.drafts import Drafts
 from agent_console.tui.screens.pickers import PickerScreen
 from agent_console.tui.widgets.composer import ComposerInput
 from agent_console.tui.widgets.conversation_pane import ContactPanel
-from agent_console.tui.widgets.thread import MessageItem
 from tests.conftest import Desk
 from tests.test_tui_flows import NARROW, WIDE, console, conversation, make_app, messages, new_customer, ready
 from tests.tui_helpers import poll, region_text, screen_text, wait_for
@@ -47,7 +46,7 @@ async def open_by_filter(pilot, conversation_id: int, name: str) -> None:
         pilot,
         lambda: (
             console(app).open_id == conversation_id
-            and [m.message.conversation_id for m in console(app).pane.thread.query(MessageItem)][:1]
+            and [m.message.conversation_id for m in console(app).pane.thread.message_items()][:1]
             == [conversation_id]
         ),
         what=f"conversation {conversation_id} to open",
@@ -166,7 +165,7 @@ async def test_e_shows_all_of_a_very_long_message(desk: Desk, tmp_path: Path) ->
         )
         assert tail not in screen_text(app)
         await pilot.press("e")
-        await wait_for(pilot, lambda: not any(m.clipped for m in thread.query(MessageItem)), what="expanded")
+        await wait_for(pilot, lambda: not any(m.clipped for m in thread.message_items()), what="expanded")
         thread.scroll_end(animate=False, immediate=True)
         await wait_for(
             pilot, lambda: tail in region_text(app, thread), what="the end of the message on screen"

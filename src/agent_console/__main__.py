@@ -1,3 +1,3 @@
-from agent_console.cli.main import run
+from agent_console.cli.entry import run
 
 run()

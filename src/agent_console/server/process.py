@@ -64,6 +64,7 @@ class ServerProcess:
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
         self.stderr_lines: list[str] = []
+        self.stdout_lines: list[str] = []  # the last 200 (the access log, at --log-level info)
 
     def start(self) -> str:
         args = [
@@ -115,8 +116,9 @@ class ServerProcess:
 
     def _drain_stdout(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        for _ in self.proc.stdout:
-            pass
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line)
+            del self.stdout_lines[:-200]
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Ask the server to shut down cleanly (SIGINT), then insist."""

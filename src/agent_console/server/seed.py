@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timedelta
+from importlib import resources
 
 from agent_console.core.clock import from_iso, to_iso, utcnow
+from agent_console.core.kbdoc import parse_kb_file
 from agent_console.core.urgency import raised_priority
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.demo.sla import DEMO_POLICIES
+from agent_console.server.admin_store import upsert_article, upsert_canned
 from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
@@ -203,23 +206,35 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
     names = {agent.email: agent.name for agent in data.agents}
     for conversation in data.conversations:
         _insert_conversation(conn, conversation, contact_ids, agent_ids, team_ids, names)
-    for article in data.kb_articles:
-        conn.execute(
-            "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                article.slug,
-                article.title,
-                article.body,
-                json.dumps(list(article.tags)),
-                article.locale,
-                to_iso(article.updated_at),
-            ),
+    # The bundled KB and canned responses go in through the import path an admin uses
+    # (`kb import`, POST /canned-responses): the same parser, checks and revisions.
+    for name, text in demo_kb_files():
+        doc = parse_kb_file(name, text)
+        upsert_article(
+            conn,
+            now=now,
+            slug=doc.slug,
+            locale=doc.locale,
+            title=doc.title,
+            body=doc.body,
+            tags=doc.tags,
+            status=doc.status,
+            translation_key=doc.translation_key,
+            author_id=None,
+            author_name="demo seed",
+            updated_at=doc.updated,
         )
     for canned in data.canned:
-        conn.execute(
-            "INSERT OR REPLACE INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?)",
-            (canned.shortcode, canned.title, canned.body, canned.locale),
+        upsert_canned(
+            conn, shortcode=canned.shortcode, locale=canned.locale, title=canned.title, body=canned.body
         )
+
+
+def demo_kb_files() -> list[tuple[str, str]]:
+    """The demo's bundled articles as (file name, text), read from the package."""
+    folder = resources.files("agent_console.demo").joinpath("kb")
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".md")), key=lambda e: e.name)
+    return [(entry.name, entry.read_text(encoding="utf-8")) for entry in entries]
 
 
 def _insert_conversation(

@@ -29,6 +29,8 @@ else:
     # A Screen at run time (not a bare mixin) so Textual registers the @on handlers defined here.
     from textual.screen import Screen as _Screen
 
+KB_HITS = 10  # knowledge-base hits per search: what the search window shows without scrolling
+
 
 class Composing(_Screen):
     """Writing to the customer or the team, and everything that feeds the composer."""
@@ -56,10 +58,11 @@ class Composing(_Screen):
         backend = self.console.backend
 
         async def search(query: str):  # noqa: ANN202
-            hits = await backend.kb_search(query, locale=locale)
+            # Ten hits fit the window without a scrollbar, and fewer cost less per keystroke.
+            hits = await backend.kb_search(query, locale=locale, limit=KB_HITS)
             if locale and len(hits) < 3:
                 # Few answers in the customer's language: add the others.
-                others = await backend.kb_search(query)
+                others = await backend.kb_search(query, limit=KB_HITS)
                 hits += [h for h in others if h.id not in {x.id for x in hits}]
             return hits
 
@@ -71,7 +74,13 @@ class Composing(_Screen):
 
         from agent_console.tui.screens.kb import KbScreen  # on first use: Markdown costs start-up ~50 ms
 
-        kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale)
+        me = self.console.store.me
+        admin = (
+            backend
+            if me is not None and me.role == "admin" and hasattr(backend, "update_kb_article")
+            else None
+        )
+        kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale, admin=admin)
         self.app.push_screen(kb, insert)
 
     # --- composer ------------------------------------------------------------------------
@@ -154,7 +163,7 @@ class Composing(_Screen):
     def outbox_changed(self, item: OutboxItem) -> None:
         """A queued reply, note or action moved on: show it where the agent is looking."""
         if item.conversation_id == self.open_id:
-            self.run_worker(self.pane.thread.show_queued(item), group="thread-add")
+            self.pane.thread.show_queued(item)
         if item.kind != "message":
             return
         if item.is_conflict and item.id not in self.reviewing:
@@ -175,7 +184,7 @@ class Composing(_Screen):
         outbox = self.console.outbox
         try:
             if self.open_id == item.conversation_id:
-                await self.pane.thread.add(item.unseen)
+                self.pane.thread.add(item.unseen)
             choice = await self.app.push_screen_wait(ReviewScreen(item.unseen))
             if outbox is None:
                 return
@@ -184,7 +193,7 @@ class Composing(_Screen):
                 return
             # Edit: the text goes back into the composer (after whatever is there) to rework.
             outbox.discard(item.id)
-            self.pane.thread._drop_queued(item.id)
+            self.pane.thread.drop_queued(item.id)
             if self.open_id != item.conversation_id:
                 self.open_conversation(item.conversation_id)
             composer = self.pane.composer

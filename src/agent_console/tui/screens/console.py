@@ -20,11 +20,14 @@ from textual.widgets import Footer, Input, Static
 from agent_console.client.errors import BackendError
 from agent_console.core import clock
 from agent_console.core.models import CannedResponse, Conversation
+from agent_console.core.queue import server_order
 from agent_console.core.reducer import Change
+from agent_console.tui.queue_pager import QueuePager
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
+from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -57,7 +60,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -104,6 +107,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
+        Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
+        Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
     ]
 
     def __init__(self) -> None:
@@ -124,6 +129,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
         self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
+        self.pager = QueuePager(self)  # a large desk's views, read from the server as they scroll
+        self._queue.jump = self.pager.jump
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
         self._header = Static(id="queue-header")
@@ -153,8 +160,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def _preview(self, conversation: Conversation) -> str:
         return self.console.store.preview(conversation)
 
-    def _unread(self, conversation_id: int) -> bool:
-        return self.console.store.is_unread(conversation_id)
+    def _unread(self, conversation_id: int) -> int:
+        return self.console.store.unread(conversation_id)
 
     @property
     def queue(self) -> QueueList:
@@ -209,6 +216,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
+                self.pane.thread.tick(now)
                 conversation = self.console.store.desk.conversations.get(self.open_id)
                 if conversation is not None:
                     self.pane.show_header(conversation)  # its SLA clocks count down too
@@ -218,9 +226,13 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
 
     # --- state → screen --------------------------------------------------------------
 
-    def apply(self, change: Change) -> None:
+    def apply(self, change: Change, *, resynced: bool = False) -> None:
         """Redraw what `change` touched."""
         store = self.console.store
+        if resynced:
+            self.pager.reset()
+        if store.recount_wanted:
+            self.pager.recount_later()
         if change.conversations and self.view != "resolved":
             # Only the Resolved view holds resolved conversations: memory stays bounded.
             store.forget_resolved(keep={self.open_id} if self.open_id is not None else set())
@@ -236,8 +248,11 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
                     self.pane.update_conversation(conversation)
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
-            if mine:
-                self.run_worker(self._add_to_thread(mine), group="thread-add")
+            # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
+            # the same frame too, so the queue row is drawn once, without a count that a second
+            # frame would take back (the mark is set in memory; a worker tells the server).
+            if mine and self.pane.thread.add(mine):
+                self._mark_open_read()
         if change.activity and self.open_id in change.activity:
             self._show_signals(self.open_id)
         if change.presence:
@@ -247,57 +262,59 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             self._resolved_counted = True
             self.count_resolved()
 
-    async def _add_to_thread(self, messages: list) -> None:  # noqa: ANN401
-        await self.pane.thread.add(messages)
-        # After the frame that shows them: the read mark is a local disk write.
-        self.call_after_refresh(self._mark_open_read)
-
     def _pane_visible(self) -> bool:
         return self.has_class("-wide") or self.has_class("-reading")
 
     def _mark_open_read(self) -> None:
-        """What is on screen in the open conversation has been read: its `●` goes out."""
+        """What is on screen in the open conversation has been read: its count goes out."""
         if self.open_id is None or not self._pane_visible() or self.composer_for != self.open_id:
             return
-        if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
-            self.queue.refresh_conversations({self.open_id})
+        self.console.reads.read(self.open_id, self.pane.thread.last_seen_id)
 
     def _reordered(self, ids: set[int]) -> bool:
         """Whether a changed conversation joined or left this view, or moved past a neighbour.
         If none did, the order of the rest stands and only their rows need a repaint."""
         store = self.console.store
-        needle = self.filter_text.strip().lower()
         rows, index = self.queue.rows, self.queue.index
+        order = queue_order if store.complete or self.view == "resolved" else server_order
         for conversation_id in ids:
             conversation = store.desk.conversations.get(conversation_id)
-            shown = conversation is not None and store.in_view(conversation, self.view)
-            if shown and needle:
-                shown = _matches(conversation, needle, store.preview(conversation))
+            shown = conversation is not None and self._shown(conversation)
             at = index.get(conversation_id)
             if shown != (at is not None):
                 return True
             if at is None:
                 continue
-            key = queue_order(conversation)
+            key = order(conversation)
             for neighbour, before in ((at - 1, True), (at + 1, False)):
                 if 0 <= neighbour < len(rows):
                     other = store.desk.conversations.get(rows[neighbour])
                     if other is None:
                         return True
-                    other_key = queue_order(other)
+                    other_key = order(other)
                     if (other_key > key) if before else (other_key < key):
                         return True
         return False
 
-    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+    def _shown(self, conversation: Conversation) -> bool:
+        """In this view and filter; on a large desk also inside the window the console holds."""
         store = self.console.store
         needle = self.filter_text.strip().lower()
-        rows = [
-            c
-            for c in store.desk.conversations.values()
-            if store.in_view(c, self.view) and (not needle or _matches(c, needle, store.preview(c)))
-        ]
-        rows.sort(key=queue_order)
+        if self.view == "resolved" or store.complete:
+            return store.in_view(conversation, self.view) and (
+                not needle or _matches(conversation, needle, store.preview(conversation))
+            )
+
+        def match() -> bool:
+            return _matches(conversation, needle, store.preview(conversation))
+
+        return self.pager.shown(conversation, self.view, needle, match)
+
+    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+        store = self.console.store
+        rows = [c for c in store.desk.conversations.values() if self._shown(c)]
+        # A large desk's window follows the server's order, so its edges are keyset positions.
+        rows.sort(key=queue_order if store.complete or self.view == "resolved" else server_order)
         self.queue.set_rows([c.id for c in rows], created=created)
         if self.view == "resolved":
             self._show_resolved_line()
@@ -432,6 +449,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         near_end = self.queue.cursor_row >= len(self.queue.rows) - 3
         if self.view == "resolved" and store.resolved_cursor and near_end:
             self.load_resolved(more=True)
+        elif self.view != "resolved" and not store.complete:
+            self.pager.near(self.queue.cursor_row, len(self.queue.rows))
 
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
@@ -446,7 +465,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # history loads are lost; the pane shows its header at once and no other thread.
             store.desk.track(conversation_id)
             self.pane.begin(conversation_id, store.desk.conversations.get(conversation_id))
-            self.run_worker(self.pane.thread.clear(conversation_id), group="thread-add")
+            self.pane.thread.clear(conversation_id)
             self.load_conversation(conversation_id)
         self.add_class("-reading")
         self._mark_open_read()  # back to a conversation already loaded: what arrived is read now
@@ -477,7 +496,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # Merged with what the feed brought since `track`: the thread misses nothing.
         console.store.desk.set_messages(conversation_id, messages)
         me = console.store.me
-        drawn = await self.pane.load(
+        drawn = self.pane.load(
             console.store.desk.conversations.get(conversation_id, conversation),
             console.store.desk.thread(conversation_id),
             earlier,
@@ -487,7 +506,7 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             return
         if console.outbox is not None:
             for item in console.outbox.items_for(conversation_id, states=("pending", "failed")):
-                await self.pane.thread.show_queued(item)
+                self.pane.thread.show_queued(item)
         draft = console.drafts.load(conversation_id) if console.drafts else None
         if draft and console.drafts is not None:
             # A draft from before seen marks were kept: what is on screen now is the best guess.
@@ -529,6 +548,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if view == "resolved":
             self.load_resolved()
         self.rebuild_queue()
+        if not store.complete:
+            self.pager.let_go()  # the last view's window is not needed now
         self.refresh_tabs()
         self.remove_class("-reading")
         self.queue.focus()

@@ -1,4 +1,5 @@
-"""The pickers' list: a fixed-height window of one-line prompts, drawn with the Line API.
+"""The pickers' list: a fixed-height window of prompts of one line (or `row_height` lines,
+as the KB search's title and snippet), drawn with the Line API.
 
 Why not Textual's OptionList: it lays out every option it holds and changes its virtual
 size (a new layout of the screen) whenever the list changes, which is every keystroke in
@@ -45,12 +46,13 @@ class ChoiceList(Widget, can_focus=False):
             super().__init__()
             self.index = index
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None, row_height: int = 1) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
+        self.row_height = row_height  # lines per row: a prompt's lines past it are cut
         self.keys: list[Hashable] = []
         self.prompts: list[Text] = []
         self.top = 0  # the first row shown
-        self._cache: LRUCache[tuple[Hashable, bool, int, str], Strip] = LRUCache(512)
+        self._cache: LRUCache[tuple[Hashable, bool, int, str], list[Strip]] = LRUCache(512)
 
     def set_items(self, keys: Sequence[Hashable], prompts: Sequence[Text]) -> None:
         """Show these rows (a prompt per key; equal keys must have equal prompts)."""
@@ -64,7 +66,7 @@ class ChoiceList(Widget, can_focus=False):
 
     def watch_highlighted(self, old: int | None, new: int | None) -> None:
         if new is not None:
-            height = self.content_size.height or 1
+            height = max(1, self.content_size.height // self.row_height)
             if new < self.top:
                 self.top = new
             elif new >= self.top + height:
@@ -73,7 +75,7 @@ class ChoiceList(Widget, can_focus=False):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        index = self.top + y
+        index = self.top + y // self.row_height
         width = self.content_size.width
         if index >= len(self.keys) or width <= 0:
             return Strip.blank(width, self.rich_style)
@@ -83,27 +85,32 @@ class ChoiceList(Widget, can_focus=False):
         if cached is None:
             cached = self._render_row(self.prompts[index], width, is_highlighted)
             self._cache[key] = cached
-        return cached
+        return cached[y % self.row_height]
 
-    def _render_row(self, prompt: Text, width: int, is_highlighted: bool) -> Strip:
-        line = prompt.copy()
-        line.no_wrap = True
-        line.end = ""
-        line.truncate(width, overflow="ellipsis")
+    def _render_row(self, prompt: Text, width: int, is_highlighted: bool) -> list[Strip]:
         highlight = self.get_component_rich_style("choice-list--highlight", partial=True)
-        if is_highlighted:
-            line.stylize(highlight)
         base = self.rich_style
-        strip = Strip(list(line.render(self.app.console))).adjust_cell_length(width, base).apply_style(base)
-        if is_highlighted:
-            strip = strip.apply_style(highlight)
-        return Strip(list(Segment.simplify(strip)), width)
+        lines = prompt.split("\n", allow_blank=True)[: self.row_height]
+        strips = []
+        for line in [*lines, *[Text()] * (self.row_height - len(lines))]:
+            line.no_wrap = True
+            line.end = ""
+            line.truncate(width, overflow="ellipsis")
+            if is_highlighted:
+                line.stylize(highlight)
+            strip = (
+                Strip(list(line.render(self.app.console))).adjust_cell_length(width, base).apply_style(base)
+            )
+            if is_highlighted:
+                strip = strip.apply_style(highlight)
+            strips.append(Strip(list(Segment.simplify(strip)), width))
+        return strips
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        index = self.top + offset.y
+        index = self.top + offset.y // self.row_height
         if 0 <= index < len(self.keys):
             self.highlighted = index
             self.post_message(self.Selected(index))

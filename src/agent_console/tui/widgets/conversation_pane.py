@@ -133,7 +133,7 @@ class ConversationPane(Vertical):
             self._header_text = Text(f"#{conversation_id} loading…", "bold")
             self._header.update(self._header_text)
 
-    async def load(
+    def load(
         self,
         conversation: Conversation,
         messages: list[Message],
@@ -141,7 +141,7 @@ class ConversationPane(Vertical):
         agent_zone: str | None,
     ) -> bool:
         """Draw a loaded conversation; False (nothing drawn) if the agent has moved on."""
-        if not await self.thread.show(conversation, messages, agent_zone):
+        if not self.thread.show(conversation, messages, agent_zone):
             return False
         self.agent_zone = agent_zone
         self.show_header(conversation)

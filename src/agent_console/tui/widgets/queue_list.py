@@ -34,9 +34,16 @@ from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
 from agent_console.tui.sla_display import sla_label
 
 Lookup = Callable[[int], Conversation | None]
-Unread = Callable[[int], bool]
+Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
-UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
+
+
+def unread_cell(count: int) -> str:
+    """The `new` column (3 cells): messages from the customer or colleagues since you last read
+    the conversation; blank when none, `99+` past two digits."""
+    if count <= 0:
+        return "   "
+    return str(count).center(3) if count < 100 else "99+"
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -107,13 +114,16 @@ class QueueList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id)
         self.lookup = lookup
         self.preview = preview or wire_preview
-        self.unread = unread or (lambda _conversation_id: False)
+        self.unread = unread or (lambda _conversation_id: 0)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
         self.unseen_new: set[int] = set()
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._now = clock.utcnow()
+        # home/end on a list that holds part of a view: True when the owner reads that end first
+        # (and moves the cursor there when it is in).
+        self.jump: Callable[[str], bool] = lambda _where: False
 
     # --- data --------------------------------------------------------------------------
 
@@ -220,30 +230,41 @@ class QueueList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: int) -> Strip:
         base = self.rich_style
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        # Low-bandwidth mode (over SSH) draws a row in one style: every change of colour costs
+        # an escape sequence, and a repainted row is mostly those. The whole row takes the
+        # colour of an SLA that is breached or due soon; the priority (‼ ! ↓), the SLA's time
+        # and the unread mark are characters, so they still read without their colours.
+        one_style = getattr(self.app, "low_bandwidth", False)
         label, level = sla_label(conversation, self._now)
-        line.append(label.rjust(SLA_WIDTH), self._style(f"queue--{level}"))
+
+        def style(name: str) -> Style:
+            return Style() if one_style else self._style(name)
+
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(label.rjust(SLA_WIDTH), style(f"queue--{level}"))
         line.append(" ")
         mark, weight = priority_mark(conversation.priority)
-        line.append(mark, self._style(f"queue--{weight}") if weight else Style())
+        line.append(mark, style(f"queue--{weight}") if weight else Style())
         line.append(" ")
-        line.append(channel_short(conversation.channel).ljust(4), self._style("queue--dim"))
+        line.append(channel_short(conversation.channel).ljust(4), style("queue--dim"))
         line.append(" ")
         customer_width, subject_width, assignee_width = columns(width)
         line.append(_fit(sanitize_line(conversation.contact.name), customer_width))
         line.append(" ")
-        line.append(_fit(conversation.language[:2], 2), self._style("queue--dim"))
+        line.append(_fit(conversation.language[:2], 2), style("queue--dim"))
         line.append(" ")
         preview = self.preview(conversation)
         line.append(_fit(sanitize_line(preview), subject_width))
         if assignee_width:
             line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
-            line.append(_fit(who, assignee_width), self._style("queue--dim"))
+            line.append(_fit(who, assignee_width), style("queue--dim"))
         line.append(" ")
-        line.append((UNREAD_MARK if unread else " ").center(3), self._style("queue--unread"))
+        line.append(unread_cell(unread), style("queue--unread"))
+        if one_style and level in ("breached", "soon"):
+            line.stylize(self._style(f"queue--{level}"))
         if is_cursor:
             line.stylize(self._style("queue--cursor"))
         segments = list(line.render(self.app.console))
@@ -296,10 +317,12 @@ class QueueList(ScrollView, can_focus=True):
         self._move_to(self.cursor_row - max(1, self.lines_shown - 1))
 
     def action_first(self) -> None:
-        self._move_to(0)
+        if not self.jump("start"):
+            self._move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(len(self.rows) - 1)
+        if not self.jump("end"):
+            self._move_to(len(self.rows) - 1)
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
@@ -344,7 +367,7 @@ def header(width: int) -> str:
     text = f"{sla} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
-    return text + " new"  # over the unread mark: the customer wrote since you last opened it
+    return text + " new"  # over the unread count: messages since you last read it
 
 
 def _fit(text: str, width: int) -> str:

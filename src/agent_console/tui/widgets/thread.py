@@ -1,96 +1,72 @@
 """The conversation thread: customer, agent, private note, bot and activity messages, each
-styled apart, with times in the agent's zone and the customer's local time beside them."""
+styled apart, with times in the agent's zone and the customer's local time beside them.
+
+One widget draws the whole thread with the Line API, as the queue does: each message (and
+each reply still in the outbox) is rendered once into lines for the current width and
+cached; the thread is those blocks one after another. A live message is a few new lines
+and no layout of widgets: mounting a widget per message cost a layout pass and a repaint
+of the thread region for every message, 50-90 ms at 20 messages a second (P1).
+"""
 
 from __future__ import annotations
 
-import asyncio
+from bisect import bisect_right
+from collections.abc import Iterator
+from datetime import date, datetime
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from agent_console.client.outbox import OutboxItem
 from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
 from agent_console.core.sanitize import DISPLAY_LIMIT, clip
-from agent_console.tui.format import local_time, stamp
+from agent_console.tui.attachments import attachments_text
+from agent_console.tui.format import local_time, stamp, zone
 from agent_console.tui.safe_text import untrusted, untrusted_line
 
 KIND_LABELS = {"incoming": "", "outgoing": "", "note": "private note", "bot": "bot", "activity": ""}
+BAR = "█"  # the coloured bar at the left of a message, as a thick left border drew it
+# Cells around a message's text: the thread's padding (1 each side), and for a message with a
+# bar, the bar and a cell of padding each side; activity lines are indented by 2 instead.
+THREAD_PAD, BAR_CELLS, ACTIVITY_INDENT = 1, 3, 2
 
 
-class MessageItem(Static):
-    DEFAULT_CSS = """
-    MessageItem { padding: 0 1; margin: 0 0 1 0; }
-    MessageItem.-incoming { border-left: thick $secondary; }
-    MessageItem.-outgoing { border-left: thick $primary; background: $primary 10%; }
-    MessageItem.-note { border-left: thick $warning; background: $warning 15%; }
-    MessageItem.-bot { border-left: thick $accent; color: $text-muted; }
-    MessageItem.-activity { color: $text-muted; text-style: italic; margin: 0; padding: 0 2; }
-    """
+class MessageItem:
+    """One delivered message as the thread shows it."""
 
-    def __init__(
-        self, message: Message, conversation: Conversation, agent_zone: str | None, *, expanded: bool = False
-    ) -> None:
-        super().__init__(classes=f"-{message.kind}")
+    def __init__(self, message: Message) -> None:
         self.message = message
-        self.conversation = conversation
-        self.agent_zone = agent_zone
-        self.expanded = expanded
-        self.clipped = 0
+        self.expanded = False
+        self.clipped = 0  # characters left out until `e` (0: the whole message is shown)
+        self.virtual_region = Region()  # its lines in the thread (without the blank line after it)
 
-    def render(self) -> Text:
-        message = self.message
-        now = clock.utcnow()
-        when = stamp(message.created_at, self.agent_zone, now)
-        if message.kind == "activity":
-            return Text.assemble(untrusted_line(message.body), (f"  {when}", "dim"))
-        header = Text()
-        name = message.author.name or ("Lumo bot" if message.kind == "bot" else "customer")
-        header.append_text(untrusted_line(name, "bold"))
-        label = KIND_LABELS[message.kind]
-        if label:
-            header.append(f"  [{label}]", "italic")
-        header.append(f"  {when}", "dim")
-        contact_zone = self.conversation.contact.timezone
-        if message.kind == "incoming" and contact_zone:
-            header.append(f"  (their time {local_time(message.created_at, contact_zone)})", "dim")
-        body, hidden = (message.body, 0) if self.expanded else clip(message.body, DISPLAY_LIMIT)
-        self.clipped = hidden
-        text = Text.assemble(header, "\n", untrusted(body))
-        if hidden:
-            text.append(f"\n… {hidden:,} more characters (press e to show all)", "bold italic")
-        return text
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("message", self.message.id)
 
 
-class OutboxLine(Static):
+class OutboxLine:
     """A reply or note the console has queued: sending, or failed with the reason."""
 
-    DEFAULT_CSS = """
-    OutboxLine { padding: 0 1; margin: 0 0 1 0; border-left: thick $primary 50%; color: $text-muted; }
-    OutboxLine.-failed { border-left: thick $error; color: $text; }
-    """
-
     def __init__(self, item: OutboxItem) -> None:
-        super().__init__()
         self.item = item
+        self.virtual_region = Region()
 
-    def render(self) -> Text:
-        item = self.item
-        if item.state == "failed":
-            status = Text(f"✕ not sent: {item.reason or 'refused'} · R to retry", "bold")
-        elif item.attempts:
-            status = Text(f"◌ sending (try {item.attempts + 1}: {item.reason or 'waiting'})", "italic")
-        else:
-            status = Text("◌ sending…", "italic")
-        label = "private note" if item.private else "reply"
-        body, hidden = clip(item.body, 600)  # the agent's own text: a reminder, not the record
-        more = f"\n… {hidden:,} more characters" if hidden else ""
-        return Text.assemble(status, f"  [{label}]\n", untrusted(body), more)
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("queued", self.item.id)
 
 
-class ThreadView(VerticalScroll, can_focus=True):
+Block = MessageItem | OutboxLine
+
+
+class ThreadView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("e", "expand", "Show all of long messages", show=False, id="thread.expand"),
         # In the thread, the queue's motion keys move through the conversation instead.
@@ -101,79 +77,106 @@ class ThreadView(VerticalScroll, can_focus=True):
         Binding("pagedown,ctrl+f", "page_down", "Page down (thread)", show=False, id="thread.page_down"),
         Binding("pageup,ctrl+b", "page_up", "Page up (thread)", show=False, id="thread.page_up"),
     ]
+    COMPONENT_CLASSES = {
+        "thread--incoming",
+        "thread--incoming-bar",
+        "thread--outgoing",
+        "thread--outgoing-bar",
+        "thread--note",
+        "thread--note-bar",
+        "thread--bot",
+        "thread--bot-bar",
+        "thread--activity",
+        "thread--queued",
+        "thread--queued-bar",
+        "thread--failed",
+        "thread--failed-bar",
+        "thread--empty",
+    }
+    # The scrollbar is always there: the text keeps its width when the thread grows past the
+    # screen (nothing wraps again), and a longer thread never changes the layout (see `_grow`).
     DEFAULT_CSS = """
-    ThreadView { height: 1fr; padding: 0 1; }
+    ThreadView { height: 1fr; overflow-x: hidden; overflow-y: scroll; }
+    ThreadView > .thread--incoming-bar { color: $secondary; }
+    ThreadView > .thread--outgoing { background: $primary 10%; }
+    ThreadView > .thread--outgoing-bar { color: $primary; }
+    ThreadView > .thread--note { background: $warning 15%; }
+    ThreadView > .thread--note-bar { color: $warning; }
+    ThreadView > .thread--bot { color: $text-muted; }
+    ThreadView > .thread--bot-bar { color: $accent; }
+    ThreadView > .thread--activity { color: $text-muted; text-style: italic; }
+    ThreadView > .thread--queued { color: $text-muted; }
+    ThreadView > .thread--queued-bar { color: $primary 50%; }
+    ThreadView > .thread--failed-bar { color: $error; }
     ThreadView > .thread--empty { color: $text-muted; }
-    ThreadView.-stale > * { display: none; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         self.conversation: Conversation | None = None
         self.agent_zone: str | None = None
         self.shown: list[int] = []
-        self.queued: dict[int, OutboxLine] = {}  # outbox item id -> its line
+        self.items: list[MessageItem] = []  # delivered messages, in the order drawn
+        self.queued: dict[int, OutboxLine] = {}  # outbox item id -> its line, drawn below them
         # The conversation the screen wants here (set at once when the agent moves); whatever
-        # arrives for another one is stale and dropped. Every change to the children goes
-        # through one lock, so a reload, a live message and a queued reply never interleave
-        # their awaits (a message mounted into a half-removed thread, or twice).
+        # arrives for another one is stale and dropped. Every change is synchronous on the
+        # loop, so a reload, a live message and a queued reply never interleave.
         self.wanted: int | None = None
-        self._lock = asyncio.Lock()
+        self.reading_history = False  # "loading…" while the wanted thread is read
+        self._strips: dict[tuple[str, int], list[Strip]] = {}  # each block's lines at `_width`
+        self._starts: list[int] = []  # first line of each block, in drawing order
+        self._order: list[Block] = []
+        self._width = 0
+        self._day: date | None = None  # the agent's date the stamps were written for
+        self._theme = ""
+        self._follow = True  # at the newest message: new ones stay in view
+        self._base = Style()
+        self._blank = Strip.blank(0)
+
+    # --- what the thread holds -----------------------------------------------------------
 
     def want(self, conversation_id: int | None) -> None:
         """The agent moved to `conversation_id`: from now on only its thread may be drawn here.
-        What the thread holds is hidden until `clear` or `show` replaces it (both under the lock)."""
+        What the thread holds is hidden until `clear` or `show` replaces it."""
         self.wanted = conversation_id
         # Hidden in this same frame: the next one must not pair a new header with old rows.
-        self.set_class(self.conversation is None or self.conversation.id != conversation_id, "-stale")
+        stale = self.conversation is None or self.conversation.id != conversation_id
+        if stale != self.has_class("-stale"):
+            self.set_class(stale, "-stale")
+            self.refresh()  # drawn blank while stale
 
-    async def clear(self, conversation_id: int) -> None:
+    def clear(self, conversation_id: int) -> None:
         """Empty the thread while `conversation_id` loads (never another conversation's rows)."""
-        async with self._lock:
-            if self.wanted != conversation_id or (
-                self.conversation is not None and self.conversation.id == conversation_id
-            ):
-                return  # moved on again, or that thread is already here
-            self.conversation = None
-            self.shown = []
-            self.queued = {}
-            await self.remove_children()
-            self.remove_class("-stale")
-            await self.mount(Static("loading…", classes="thread--empty"))
+        if self.wanted != conversation_id or (
+            self.conversation is not None and self.conversation.id == conversation_id
+        ):
+            return  # moved on again, or that thread is already here
+        self.conversation = None
+        self.shown = []
+        self.items = []
+        self.queued = {}
+        self.reading_history = True
+        self.remove_class("-stale")
+        self._relayout(follow=True)
 
-    async def show(
-        self, conversation: Conversation, messages: list[Message], agent_zone: str | None
-    ) -> bool:
+    def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> bool:
         """Show a whole thread (a different conversation, or after a reload). False, and nothing
         drawn, when the agent has moved to another conversation since it was asked for."""
-        async with self._lock:
-            if conversation.id != self.wanted:
-                return False
-            self.conversation = conversation
-            self.agent_zone = agent_zone
-            await self.remove_children()
-            self.remove_class("-stale")
-            self.queued = {}
-            self.shown = [m.id for m in messages]
-            await self.mount_all([MessageItem(m, conversation, agent_zone) for m in messages])
-        # After layout: the pane may only now be getting its size (narrow screens).
-        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        if conversation.id != self.wanted:
+            return False
+        self.conversation = conversation
+        self.agent_zone = agent_zone
+        self.reading_history = False
+        self.remove_class("-stale")
+        self.queued = {}
+        self.shown = [m.id for m in messages]
+        self.items = [MessageItem(m) for m in messages]
+        self._strips.clear()
+        self._relayout(follow=True)
         return True
 
-    def on_mount(self) -> None:
-        # Anchored to the end: a new message is laid out already in view, in the frame that
-        # mounts it. (Measuring "at the end" before each add and scrolling after it lost the
-        # end under a burst: the next message came before the last scroll had landed, and the
-        # thread stopped following.) Scrolling up releases the anchor, so a reader's place is
-        # kept; back at the end, it holds again.
-        self.anchor()
-
-    async def add(self, messages: list[Message]) -> int:
+    def add(self, messages: list[Message]) -> int:
         """Append messages that arrived live; keep the reader's place unless at the end."""
-        async with self._lock:
-            return await self._add(messages)
-
-    async def _add(self, messages: list[Message]) -> int:
         conversation = self.conversation
         if conversation is None or conversation.id != self.wanted:
             return 0  # the thread that loads next reads them from the store
@@ -186,54 +189,275 @@ class ThreadView(VerticalScroll, can_focus=True):
         if not fresh:
             return 0
         self.shown += [m.id for m in fresh]
-        first_queued = next(iter(self.queued.values()), None)
-        items = [MessageItem(m, conversation, self.agent_zone) for m in fresh]
         # Delivered messages go above what is still queued, which stays at the bottom.
-        await self.mount_all(items, before=first_queued) if first_queued else await self.mount_all(items)
+        self.items += [MessageItem(m) for m in fresh]
         for line in list(self.queued.values()):
-            if line.item.message_id in self.shown:
-                self._drop_queued(line.item.id)
+            if line.item.message_id in seen:
+                del self.queued[line.item.id]
+        self._relayout()
         return len(fresh)
 
-    async def show_queued(self, item: OutboxItem) -> None:
+    def show_queued(self, item: OutboxItem) -> None:
         """Show (or update, or clear) a queued reply or note of this conversation."""
-        async with self._lock:
-            await self._show_queued(item)
-
-    async def _show_queued(self, item: OutboxItem) -> None:
         mine = self.conversation is not None and item.conversation_id == self.conversation.id
         if not mine or item.kind != "message":
             return
         line = self.queued.get(item.id)
         if item.state == "sent" and (item.message_id in self.shown or item.message_id is None):
-            self._drop_queued(item.id)
+            self.drop_queued(item.id)
             return
         if line is None:
-            line = self.queued[item.id] = OutboxLine(item)
-            await self.mount(line)
-            self.scroll_end(animate=False)
+            self.queued[item.id] = OutboxLine(item)
+            self._relayout(follow=True)  # the agent's own reply: shown where it went
         else:
             line.item = item
-            line.refresh(layout=True)
+            self._strips.pop(line.key, None)
+            self._relayout()
 
-    def _drop_queued(self, item_id: int) -> None:
-        line = self.queued.pop(item_id, None)
-        if line is not None:
-            line.remove()
+    def drop_queued(self, item_id: int) -> None:
+        if self.queued.pop(item_id, None) is not None:
+            self._relayout()
 
     def update_conversation(self, conversation: Conversation) -> None:
         if self.conversation is None or self.conversation.id != conversation.id:
             return  # a newer copy of another conversation than the one drawn here
-        self.conversation = conversation
-        for item in self.query(MessageItem):
-            item.conversation = conversation
+        before, self.conversation = self.conversation.contact.timezone, conversation
+        if conversation.contact.timezone != before:
+            self._strips.clear()  # "their time" beside each customer message
+            self._relayout()
 
     @property
     def last_seen_id(self) -> int | None:
         return max(self.shown) if self.shown else None
 
+    def message_items(self) -> list[MessageItem]:
+        """The delivered messages the thread holds for the conversation it shows."""
+        return list(self.items)
+
+    def text_region(self, block: Block) -> Region:
+        """Where a block's text is on the screen now (its bar and padding left out; lines
+        scrolled out of view included): the cells a reader sees of that message."""
+        content = self.scrollable_content_region
+        if self._is_activity(block):
+            left = right = THREAD_PAD + ACTIVITY_INDENT
+        else:
+            left, right = THREAD_PAD + BAR_CELLS - 1, THREAD_PAD + 1
+        return Region(
+            content.x + left,
+            content.y + block.virtual_region.y - int(self.scroll_y),
+            max(0, self._width - left - right),
+            block.virtual_region.height,
+        )
+
+    def tick(self, now: datetime) -> None:
+        """Stamps read "HH:MM" today and carry the date otherwise: redraw them past midnight."""
+        if self._day is not None and self._today(now) != self._day:
+            self._strips.clear()
+            self._relayout()
+
     def action_expand(self) -> None:
-        for item in self.query(MessageItem):
-            if item.clipped:
-                item.expanded = True
-                item.refresh(layout=True)
+        clipped = [item for item in self.items if item.clipped]
+        for item in clipped:
+            item.expanded = True
+            self._strips.pop(item.key, None)
+        if clipped:
+            self._relayout()
+
+    # --- lines ------------------------------------------------------------------------------
+
+    def _blocks(self) -> Iterator[Block]:
+        yield from self.items
+        yield from self.queued.values()
+
+    def _today(self, now: datetime) -> date:
+        tz = zone(self.agent_zone)
+        return (now.astimezone(tz) if tz else now).date()
+
+    def _relayout(self, *, follow: bool = False) -> None:
+        """Lay the blocks out again (new, changed or gone ones rendered, the rest from the
+        cache), repaint from the first line that changed, and keep the newest message in view
+        if the reader was there."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            # Hidden, or not laid out yet: nothing to wrap for (at one cell a line a long message
+            # is thousands of lines). Drawn in full when it gets its width (`on_resize`).
+            self._follow = self._follow or follow
+            self._width, self._order, self._starts, self._strips = 0, [], [], {}
+            return
+        now = clock.utcnow()
+        day, theme = self._today(now), self.app.theme
+        if (width, day, theme) != (self._width, self._day, self._theme):
+            self._strips.clear()
+            self._width, self._day, self._theme = width, day, theme
+            self._base = self.rich_style  # computed once: it walks the DOM every time
+            self._blank = Strip.blank(width, self._base)
+        follow = follow or self._follow
+        before = [
+            (block.key, start, self._strips.get(block.key))
+            for block, start in zip(self._order, self._starts, strict=True)
+        ]
+        order = list(self._blocks())
+        starts: list[int] = []
+        strips: dict[tuple[str, int], list[Strip]] = {}
+        changed = None  # the first line that is not what it was
+        line = 0
+        for index, block in enumerate(order):
+            lines = self._strips.get(block.key)
+            if lines is None:
+                lines = self._render_block(block, width, now)
+            strips[block.key] = lines
+            starts.append(line)
+            if changed is None and (
+                index >= len(before)
+                or before[index][:2] != (block.key, line)
+                or before[index][2] is not lines
+            ):
+                changed = line
+            gap = 0 if self._is_activity(block) else 1  # the blank line after a message
+            block.virtual_region = Region(0, line, width, len(lines) - gap)
+            line += len(lines)
+        if changed is None and len(before) != len(order):
+            changed = line  # blocks at the end went away
+        self._strips, self._starts, self._order = strips, starts, order
+        self._grow(Size(width, line + (1 if self.reading_history and not order else 0)))
+        if follow:
+            self._follow = True
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+        top, height = int(self.scroll_y), self.size.height
+        if not order or changed is not None and changed < top + height:
+            # Lines above the change stand; a message below the reader's view costs nothing.
+            start = 0 if not order else max(0, changed - top)
+            self.refresh(Region(0, start, self.size.width, height - start))
+
+    def _grow(self, size: Size) -> None:
+        """The thread's new length. Only a new width needs a layout pass: a longer thread
+        changes this widget's scrollbar and nothing else on the screen, while assigning
+        `virtual_size` lays out the whole screen (and repaints what moved) for every message."""
+        if size.width != self.virtual_size.width or not self.show_vertical_scrollbar:
+            self.virtual_size = size
+            return
+        self.set_reactive(ThreadView.virtual_size, size)
+        bar = self.vertical_scrollbar
+        bar.window_virtual_size = size.height
+        bar.window_size = self.scrollable_content_region.height
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # Scrolling up to read releases the newest message; scrolling back down holds it again.
+        self._follow = new >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._width:
+            self._relayout(follow=self._follow)
+        elif self._follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
+    @staticmethod
+    def _is_activity(block: Block) -> bool:
+        return isinstance(block, MessageItem) and block.message.kind == "activity"
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._width and width > 0:
+            self.call_later(self._relayout)  # shown at another width: wrap again
+        row = int(self.scroll_y) + y
+        blank = self._blank.adjust_cell_length(width)
+        if self.has_class("-stale") or not self._order:
+            if self.reading_history and not self.has_class("-stale") and row == 0:
+                return self._line(Text("loading…"), width, self._style("thread--empty"))
+            return blank
+        index = bisect_right(self._starts, row) - 1
+        lines = self._strips[self._order[index].key] if index >= 0 else []
+        at = row - self._starts[index]
+        if at >= len(lines):
+            return blank
+        return lines[at].adjust_cell_length(width, self._base)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name)
+
+    def _render_block(self, block: Block, width: int, now: datetime) -> list[Strip]:
+        if isinstance(block, OutboxLine):
+            failed = block.item.state == "failed"
+            style = self._style("thread--failed" if failed else "thread--queued")
+            bar = self._style("thread--failed-bar" if failed else "thread--queued-bar")
+            return self._barred(self._outbox_text(block.item), width, style, bar) + [self._blank]
+        kind = block.message.kind
+        text = self._message_text(block, now)
+        if kind == "activity":
+            return self._indented(text, width, self._style("thread--activity"))
+        return self._barred(
+            text, width, self._style(f"thread--{kind}"), self._style(f"thread--{kind}-bar")
+        ) + [self._blank]
+
+    def _message_text(self, block: MessageItem, now: datetime) -> Text:
+        """What one message shows: its author line, then its body (clipped until `e`). Further
+        lines of a message (such as its attachments) are appended to this text."""
+        message = block.message
+        when = stamp(message.created_at, self.agent_zone, now)
+        if message.kind == "activity":
+            return Text.assemble(untrusted_line(message.body), (f"  {when}", "dim"))
+        header = Text()
+        name = message.author.name or ("Lumo bot" if message.kind == "bot" else "customer")
+        header.append_text(untrusted_line(name, "bold"))
+        label = KIND_LABELS[message.kind]
+        if label:
+            header.append(f"  [{label}]", "italic")
+        header.append(f"  {when}", "dim")
+        contact_zone = self.conversation.contact.timezone if self.conversation else None
+        if message.kind == "incoming" and contact_zone:
+            header.append(f"  (their time {local_time(message.created_at, contact_zone)})", "dim")
+        body, hidden = (message.body, 0) if block.expanded else clip(message.body, DISPLAY_LIMIT)
+        block.clipped = hidden
+        text = Text.assemble(header, "\n", untrusted(body))
+        if hidden:
+            text.append(f"\n… {hidden:,} more characters (press e to show all)", "bold italic")
+        if files := attachments_text(message):
+            text.append_text(Text("\n").append_text(files))
+        return text
+
+    @staticmethod
+    def _outbox_text(item: OutboxItem) -> Text:
+        if item.state == "failed":
+            status = Text(f"✕ not sent: {item.reason or 'refused'} · R to retry", "bold")
+        elif item.attempts:
+            status = Text(f"◌ sending (try {item.attempts + 1}: {item.reason or 'waiting'})", "italic")
+        else:
+            status = Text("◌ sending…", "italic")
+        label = "private note" if item.private else "reply"
+        body, hidden = clip(item.body, 600)  # the agent's own text: a reminder, not the record
+        more = f"\n… {hidden:,} more characters" if hidden else ""
+        return Text.assemble(status, f"  [{label}]\n", untrusted(body), more)
+
+    def _wrap(self, text: Text, width: int) -> list[Text]:
+        return list(text.wrap(self.app.console, max(1, width), overflow="fold"))
+
+    def _barred(self, text: Text, width: int, style: Style, bar: Style) -> list[Strip]:
+        """A message with a coloured bar at its left: bar, a cell, the text, a cell."""
+        inner = width - 2 * THREAD_PAD - BAR_CELLS
+        base = self._base
+        pad = Segment(" " * THREAD_PAD, base)
+        lead = [pad, Segment(BAR, base + style + Style(color=bar.color)), Segment(" ", base + style)]
+        tail = [Segment(" ", base + style), pad]
+        return [self._strip(lead, line, inner, base + style, tail, width) for line in self._wrap(text, inner)]
+
+    def _indented(self, text: Text, width: int, style: Style) -> list[Strip]:
+        inner = width - 2 * THREAD_PAD - 2 * ACTIVITY_INDENT
+        base = self._base
+        lead = [Segment(" " * (THREAD_PAD + ACTIVITY_INDENT), base)]
+        tail = [Segment(" " * (THREAD_PAD + ACTIVITY_INDENT), base)]
+        return [self._strip(lead, line, inner, base + style, tail, width) for line in self._wrap(text, inner)]
+
+    def _line(self, text: Text, width: int, style: Style) -> Strip:
+        base = self._base
+        pad = [Segment(" " * THREAD_PAD, base)]
+        return self._strip(pad, text, width - 2 * THREAD_PAD, base + style, pad, width)
+
+    def _strip(
+        self, lead: list[Segment], line: Text, inner: int, style: Style, tail: list[Segment], width: int
+    ) -> Strip:
+        line.end = ""
+        body = Strip(list(line.render(self.app.console))).adjust_cell_length(max(0, inner)).apply_style(style)
+        return Strip(list(Segment.simplify([*lead, *body, *tail])), width).adjust_cell_length(
+            width, self._base
+        )
