@@ -76,6 +76,20 @@ def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
     return agent_token, sim_token
 
 
+def demo_site_key(db_path: Path) -> str:
+    """The demo desk's web chat site key (made on first run). It lists no other site: the
+    desk's own /widget page works with any key, whatever port the demo got."""
+    from agent_console.server.widget_store import WidgetStore
+
+    store = Store(database.connect(db_path))
+    try:
+        widget = WidgetStore(store)
+        held = next((key for key in widget.site_keys() if key.name == "demo"), None)
+        return (held or widget.create_site_key("demo", ())).key
+    finally:
+        store.conn.close()
+
+
 def describe(db_path: Path) -> dict[str, int] | None:
     """What a demo database holds (None when there is none), without changing it."""
     if not db_path.exists():
@@ -204,6 +218,8 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
         keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
+        widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
+        say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:
             # The token goes through the environment, never the command line (ps shows that).
             simulator = subprocess.Popen(
@@ -219,7 +235,7 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
                 stderr=subprocess.DEVNULL,
             )
         if headless or not sys.stdout.isatty():
-            return _wait_headless(server.url, agent_token)
+            return _wait_headless(server.url, agent_token, widget_url)
         from agent_console.tui.app import run_console
 
         # Every [tui] setting, as `agent-console` passes them: the demo is the same console.
@@ -244,9 +260,10 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         keeper.stop()
 
 
-def _wait_headless(url: str, token: str) -> int:
+def _wait_headless(url: str, token: str, widget_url: str) -> int:
     print(f"server: {url}", flush=True)
     print(f"token:  {token}", flush=True)
+    print(f"widget: {widget_url}", flush=True)
     say("export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI; ctrl+c stops.")
     try:
         while True:  # until ctrl+c (KeyboardInterrupt) or a stop signal (Stopped)

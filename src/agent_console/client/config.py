@@ -58,6 +58,9 @@ SERVER_ENV = "AGENT_CONSOLE_SERVER"
 TOKEN_ENV = "AGENT_CONSOLE_TOKEN"
 PROFILE_ENV = "AGENT_CONSOLE_PROFILE"
 CA_BUNDLE_ENV = "AGENT_CONSOLE_CA_BUNDLE"
+BACKEND_ENV = "AGENT_CONSOLE_BACKEND"
+ACCOUNT_ENV = "AGENT_CONSOLE_ACCOUNT"
+BACKENDS = ("native", "chatwoot")
 DEFAULT_PROFILE = "default"
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -74,6 +77,11 @@ class Profile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_def
     ca_bundle: str | None = None
     # Only when the agent opted in with `auth login --token-file PATH` (no keyring here).
     token_file: str | None = None
+    # Which help desk answers at `server`: None (our desk server) or "chatwoot".
+    backend: Literal["native", "chatwoot"] | None = None
+    # Chatwoot: the account (its number in the dashboard's URL) and help-center portal slug.
+    account_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    portal: str | None = None
 
 
 class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -85,6 +93,8 @@ class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     undo_seconds: Annotated[int, msgspec.Meta(ge=3, le=600)] | None = None
     # A reply to an unassigned conversation assigns it to you (None: true).
     take_on_reply: bool | None = None
+    # Minutes: the Urgent view also shows conversations due within this (None: 15).
+    urgent_window: Annotated[int, msgspec.Meta(ge=0, le=1440)] | None = None
 
 
 class NotifySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -122,6 +132,9 @@ class Connection:
     profile: str | None = None
     ca_bundle: str | None = None
     token_source: str = "env"  # "env" | "keyring" | "file"
+    backend: str = "native"  # "native" (our desk server) | "chatwoot"
+    account_id: int | None = None  # Chatwoot's account
+    portal: str | None = None  # Chatwoot's help-center portal slug (KB search)
 
     @property
     def verify(self) -> bool | str:
@@ -268,7 +281,7 @@ def dump_config(config: Config) -> str:
         for key in Profile.__struct_fields__:
             value = getattr(profile, key)
             if value is not None:
-                lines.append(f"{key} = {_toml_str(value)}")
+                lines.append(f"{key} = {_toml_value(value)}")
     settings = config.tui or TuiSettings()
     tui = [
         f"{key} = {_toml_value(getattr(settings, key))}"
@@ -405,10 +418,37 @@ def resolve_connection(server: str | None = None, profile: str | None = None) ->
         if name and name != DEFAULT_PROFILE:
             login += f" --profile {name}"
         raise NotAuthenticated(f"no token for {server_url}: run `{login}`, or set {TOKEN_ENV}")
+    backend, account_id, portal = _backend_settings(chosen if same_server else None)
     return Connection(
         server=server_url,
         token=token,
         profile=name if same_server else None,
         ca_bundle=ca_bundle,
         token_source=source,
+        backend=backend,
+        account_id=account_id,
+        portal=portal,
     )
+
+
+def _backend_settings(profile: Profile | None) -> tuple[str, int | None, str | None]:
+    """Which help desk, and (Chatwoot) which account and portal: environment first, then the
+    profile. A Chatwoot connection without an account is refused here, with what to set."""
+    env = os.environ
+    chosen = profile.backend if profile else None
+    backend = (env.get(BACKEND_ENV) or "").strip().lower() or chosen or "native"
+    if backend not in BACKENDS:
+        raise ConfigError(f"{BACKEND_ENV}={backend!r}: the backend is one of {', '.join(BACKENDS)}")
+    account_text = (env.get(ACCOUNT_ENV) or "").strip()
+    account_id = profile.account_id if profile else None
+    if account_text:
+        if not account_text.isdigit() or int(account_text) < 1:
+            raise ConfigError(f"{ACCOUNT_ENV}={account_text!r} is not an account number (e.g. 1)")
+        account_id = int(account_text)
+    portal = profile.portal if profile else None
+    if backend == "chatwoot" and account_id is None:
+        raise ConfigError(
+            f"a Chatwoot connection needs its account: set {ACCOUNT_ENV}, or log in with"
+            " `agent-console auth login --backend chatwoot --account N`"
+        )
+    return backend, account_id, portal

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -43,6 +44,14 @@ class OutboxChanged(TextualMessage):
     def __init__(self, item: OutboxItem) -> None:
         super().__init__()
         self.item = item
+
+
+class KbArticlesChanged(TextualMessage):
+    """Articles changed on the desk (`kb.article.*` events): an open KB screen refreshes."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        super().__init__()
+        self.articles = articles  # the events' `article` views: id, title, revision...
 
 
 class ConnectionChanged(TextualMessage):
@@ -107,6 +116,9 @@ class DeskStore:
     counts_seq: int = 0
     recount_wanted: bool = False
     _deltas: list[tuple[int, str, int]] = field(default_factory=list)
+    # The Urgent view also holds what breaches within this window ([tui] urgent_window).
+    urgent_window: timedelta = timedelta(minutes=15)
+    now: datetime = field(default_factory=clock.utcnow)
 
     # --- called by workers -----------------------------------------------------------
 
@@ -258,6 +270,7 @@ class DeskStore:
         }
         before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
+        self._kb_changed(events)
         self._changed(touched | change.conversations)
         if not self.complete:
             last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
@@ -283,6 +296,16 @@ class DeskStore:
             self.app.post_message(StateChanged(change))
         if self.on_applied is not None:
             self.on_applied(events)
+
+    def _kb_changed(self, events: list[Event]) -> None:
+        """Article events go to the screens that show articles (the KB search and reader)."""
+        articles = [
+            e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
+        ]
+        if articles:
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_article_events", False):
+                    screen.post_message(KbArticlesChanged(articles))
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:
@@ -339,8 +362,23 @@ class DeskStore:
         if view == "unassigned":
             return conversation.assignee is None
         if view == "urgent":
-            return conversation.priority == "urgent"
+            return conversation.priority == "urgent" or (
+                conversation.due_at is not None and conversation.due_at <= self.now + self.urgent_window
+            )
         return True
+
+    def advance(self, now: datetime) -> bool:
+        """The wall clock moved: conversations whose due time came within the urgent window
+        join the Urgent view. True when one did (its counts and rows need a redraw)."""
+        before, self.now = self.now + self.urgent_window, now
+        after = now + self.urgent_window
+        entered = [
+            c.id
+            for c in self.desk.conversations.values()
+            if c.due_at is not None and before < c.due_at <= after
+        ]
+        self._changed(entered)
+        return bool(entered)
 
     def counts(self) -> dict[str, int | None]:
         """Conversations per view. Resolved: the server's total (None until first asked).

@@ -209,10 +209,17 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
             # full-screen repaints (Textual's background-screen path: ~35 KB at 160x48, and
             # a keystroke in the picker waits behind them); the clock catches up on resume.
             self.queue.tick(now)
+            if self.console.store.advance(now):  # due soon: into the Urgent view
+                self.refresh_tabs()
+                if self.view == "urgent":
+                    self.rebuild_queue()
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
                 self.pane.thread.tick(now)
+                conversation = self.console.store.desk.conversations.get(self.open_id)
+                if conversation is not None:
+                    self.pane.show_header(conversation)  # its SLA clocks count down too
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)

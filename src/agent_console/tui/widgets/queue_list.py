@@ -29,7 +29,9 @@ from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
-from agent_console.tui.format import channel_short, priority_mark, sla_label
+from agent_console.tui.format import channel_short, priority_mark
+from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
+from agent_console.tui.sla_display import sla_label
 
 Lookup = Callable[[int], Conversation | None]
 Unread = Callable[[int], int]
@@ -241,7 +243,7 @@ class QueueList(ScrollView, can_focus=True):
             return Style() if one_style else self._style(name)
 
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(label.rjust(5), style(f"queue--{level}"))
+        line.append(label.rjust(SLA_WIDTH), style(f"queue--{level}"))
         line.append(" ")
         mark, weight = priority_mark(conversation.priority)
         line.append(mark, style(f"queue--{weight}") if weight else Style())
@@ -354,14 +356,15 @@ def columns(width: int) -> tuple[int, int, int]:
     and the subject keeps at least 10 cells."""
     customer = 18 if width >= 100 else 14
     assignee = 14 if width >= 100 else (10 if width >= 70 else 0)
-    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
+    fixed = SLA_WIDTH + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
     return customer, max(10, width - fixed), assignee
 
 
 def header(width: int) -> str:
     """Column titles aligned with the rows."""
     customer, subject, assignee = columns(width)
-    text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
+    sla = "SLA".rjust(SLA_WIDTH)
+    text = f"{sla} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
     return text + " new"  # over the unread count: messages since you last read it
