@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 class ReadSync:
     def __init__(self, app: ConsoleApp) -> None:
         self.app = app
-        # False once the help desk said it keeps no read marks (Chatwoot through its published
-        # API): marks are then this session's only, and nothing more is sent.
+        # False once the help desk said it keeps no read marks (an adapter answering
+        # not_available): marks are then this session's only, and nothing more is sent.
         self.on_server = True
 
     def read(self, conversation_id: int, message_id: int | None) -> bool:

@@ -558,12 +558,6 @@ class ChatwootBackend(ChatwootLive):
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
 
-    async def mark_read(
-        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
-    ) -> ReadState:
-        # Not in the published API contract this adapter is held to (shared/contracts/chatwoot).
-        raise _not_on_chatwoot("keeping your read marks on the desk")
-
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
     if not cursor:
