@@ -277,12 +277,6 @@ class ThreadView(ScrollView, can_focus=True):
         cache), repaint from the first line that changed, and keep the newest message in view
         if the reader was there."""
         width = self.scrollable_content_region.width
-        if width <= 0:
-            # Hidden, or not laid out yet: nothing to wrap for (at one cell a line a long message
-            # is thousands of lines). Drawn in full when it gets its width (`on_resize`).
-            self._follow = self._follow or follow
-            self._width, self._order, self._starts, self._strips = 0, [], [], {}
-            return
         now = clock.utcnow()
         day, theme = self._today(now), self.app.theme
         if (width, day, theme) != (self._width, self._day, self._theme):
@@ -347,7 +341,7 @@ class ThreadView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
-            self._relayout(follow=self._follow)
+            self._relayout()
         elif self._follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
 
