@@ -350,9 +350,9 @@ class ThreadView(ScrollView, can_focus=True):
         return isinstance(block, MessageItem) and block.message.kind == "activity"
 
     def render_line(self, y: int) -> Strip:
+        # A new width is wrapped for in `on_resize` (the scrollbar is always there, so only a
+        # resize changes it); until then the lines are cut or padded to fit.
         width = self.scrollable_content_region.width
-        if width != self._width and width > 0:
-            self.call_later(self._relayout)  # shown at another width: wrap again
         row = int(self.scroll_y) + y
         blank = self._blank.adjust_cell_length(width)
         if self.has_class("-stale") or not self._order:
