@@ -340,28 +340,31 @@ def cursor_row_regex(background: bytes, name: bytes = NAME_PATTERN) -> re.Patter
 
 
 def console_queue(db_path: Path, view: str = "all") -> list[Any]:
-    """The conversations the console's queue shows in `view`, in its order: the sync
-    engine's snapshot (its statuses, pages of 500 up to its limit, in the server's order),
-    filtered and sorted with the console's own functions."""
-    from agent_console.client.sync import SNAPSHOT_LIMIT, SNAPSHOT_STATUSES
+    """The conversations the console's queue shows in `view` at start, in its order: the sync
+    engine's snapshot (its statuses, in the server's order, the first `queue_hold` of them),
+    filtered and sorted as the console does (a desk larger than that keeps the server's order:
+    its views page from there)."""
+    from agent_console.client.sync import SNAPSHOT_STATUSES
+    from agent_console.core.queue import server_order
     from agent_console.server import db
     from agent_console.server.store import _CONVERSATION_SELECT, Store
+    from agent_console.tui.app import ConsoleApp
     from agent_console.tui.screens.console import queue_order
 
-    held = math.ceil(SNAPSHOT_LIMIT / 500) * 500
+    held = ConsoleApp.queue_hold
     conn = db.connect(db_path)
     try:
         marks = ",".join("?" * len(SNAPSHOT_STATUSES))
         rows = conn.execute(
             f"{_CONVERSATION_SELECT} WHERE c.status IN ({marks}) ORDER BY c.queue_key, c.id LIMIT ?",
-            [*SNAPSHOT_STATUSES, held],
+            [*SNAPSHOT_STATUSES, held + 1],
         ).fetchall()
-        conversations = [Store._conversation(row) for row in rows]
+        conversations = [Store._conversation(row) for row in rows[:held]]
     finally:
         conn.close()
     assert view == "all"
     shown = [c for c in conversations if c.status == "open"]
-    shown.sort(key=queue_order)
+    shown.sort(key=queue_order if len(rows) <= held else server_order)
     return shown
 
 

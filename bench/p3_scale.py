@@ -55,7 +55,10 @@ def run(ctx: Context) -> list[Result]:
     spec = Spec(open_conversations=size, messages=size, kb_articles=40)
     gen = generated(ctx, f"p3-{size}", spec)
     held = console_queue(gen.path)
+    last_name = _last_open(gen.path).encode()
     mounts: list[float] = []
+    ends: list[float] = []
+    count_lags: list[float] = []
     pages: list[float] = []
     filters: list[float] = []
     rss: list[float] = []
@@ -71,8 +74,19 @@ def run(ctx: Context) -> list[Result]:
                     raise RuntimeError("P3: the console never showed its queue")
                 # Rows in the screen's very first frame count as painted at mount: 0.
                 mounts.append(max(0.0, first[1] - mounted[1]) * 1000)
+                # The status bar's count is the server's (not what is held) from the first row on.
+                counted = term.wait_for(f"open {size}".encode(), timeout=10)
+                if counted is None:
+                    raise RuntimeError(f"P3: the status bar never said open {size}")
+                count_lags.append(max(0.0, counted[1] - first[1]) * 1000)
                 term.wait_quiet(0.5, timeout=30)
                 pages += _page_downs(term, presses)
+                offset, sent = term.send(b"G")
+                last = term.wait_for(last_name, offset, timeout=20)
+                if last is None:
+                    raise RuntimeError("P3: G never showed the last conversation")
+                ends.append((last[1] - sent) * 1000)
+                term.wait_quiet(0.4, timeout=10)
                 term.send(b"g")
                 term.wait_quiet(0.4, timeout=10)
                 timed, same = _filter_keys(term, erase=not ctx.quick)
@@ -86,16 +100,28 @@ def run(ctx: Context) -> list[Result]:
             "mount to first painted queue",
             mounts,
             target=MOUNT_TARGET,
-            note=f"{size:,} open; the console holds {len(held):,} (sync SNAPSHOT_LIMIT);"
-            " REST snapshot included",
+            note=f"{size:,} open; the first page painted while the console reads the first"
+            f" {len(held):,} (the rest page from the server as it scrolls); REST included",
         ),
         Result("P3", "page down", pages, target=PAGE_TARGET, note=f"{presses} presses per run"),
+        Result(
+            "P3",
+            "end key to the last of the view on screen",
+            ends,
+            note="G: the last page read from the server (keyset from the end)",
+        ),
+        Result(
+            "P3",
+            "status bar count after the first row",
+            count_lags,
+            note=f"'open {size}' on the terminal after the first row (0: in the same frame)",
+        ),
         Result(
             "P3",
             "filter keystroke to updated list",
             filters,
             target=FILTER_TARGET,
-            note=f"typing and erasing {NEEDLE!r} over {len(held):,} held conversations;"
+            note=f"typing and erasing {NEEDLE!r}: at once over the {len(held):,} held, then on the server;"
             f" {unchanged} key(s) left the visible rows unchanged (not timed)",
         ),
         Result("P3", "TUI RSS", rss, unit="MiB", target=RSS_TARGET, note=f"peak (VmHWM) {max(hwm):.0f} MiB"),
@@ -128,7 +154,8 @@ def _filter_keys(term: Terminal, *, erase: bool = True) -> tuple[list[float], in
     for key in [c.encode() for c in NEEDLE] + [b"\x7f"] * (len(NEEDLE) if erase else 0):
         offset, sent = term.send(key)
         seen = term.wait_for_regex(NAME_RE, offset, timeout=UNCHANGED_AFTER)
-        term.wait_quiet(0.3, timeout=10, since=sent)
+        # Past the pause after which the filter asks the server, and its answer.
+        term.wait_quiet(0.6, timeout=10, since=sent)
         if seen is None:
             unchanged += 1
         else:
@@ -138,6 +165,21 @@ def _filter_keys(term: Terminal, *, erase: bool = True) -> tuple[list[float], in
     term.send(b"\r")  # leave the filter box (empty again)
     term.wait_quiet(0.3, timeout=10)
     return samples, unchanged
+
+
+def _last_open(db_path) -> str:
+    """The contact of the view's last conversation (the server's order)."""
+    from agent_console.server import db
+
+    conn = db.connect(db_path)
+    try:
+        row = conn.execute(
+            "SELECT ct.name FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
+            " WHERE c.status = 'open' ORDER BY c.queue_key DESC, c.id DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return row[0]
 
 
 # --- peers ------------------------------------------------------------------------------------

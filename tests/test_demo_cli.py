@@ -121,3 +121,39 @@ def test_the_demo_sets_a_public_url_of_its_own(tmp_path: Path) -> None:
     _, _, _, desk = run_headless_desk(tmp_path, "--db", str(tmp_path / "d.db"))
     assert desk["public_url"] == "https://help.lumo-mobile.example"
     assert desk["name"] == "Lumo Mobile Support"
+
+
+def test_the_demo_prints_a_widget_page_to_chat_with_the_console(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent_console",
+            "demo",
+            "--headless",
+            "--rate",
+            "0",
+            "--db",
+            str(tmp_path / "d.db"),
+        ],
+        env=demo_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert lines[2].startswith("widget: "), lines
+        widget_url = lines[2].split()[1]
+        page = httpx.get(widget_url)
+        assert page.status_code == 200 and 'src="/widget.js"' in page.text
+        assert "<title>Lumo Mobile" in page.text  # the desk's own name
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert f"web chat widget: {widget_url}" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

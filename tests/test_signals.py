@@ -193,3 +193,40 @@ def test_children_die_with_a_demo_killed_by_sigkill(tmp_path: Path) -> None:
     proc.communicate(timeout=30)
     for child in children:
         wait_until(lambda child=child: not running(child), f"{child} to die with the demo")
+
+
+def test_the_demo_brings_a_killed_desk_server_back_on_the_same_address(tmp_path: Path) -> None:
+    """`kill -9` of the demo's server (a thing to try): a new one answers where the console
+    looks, for the same agent, and the demo still stops everything at the end."""
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent_console", "demo", "--headless", "--rate", "0"],
+        env=demo_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().removeprefix("server:").strip()
+    token = proc.stdout.readline().removeprefix("token:").strip()
+    wait_until(lambda: len(children_of(proc.pid)) == 1, "the desk server")
+    [server] = children_of(proc.pid)
+    os.kill(server, signal.SIGKILL)
+    wait_until(lambda: not running(server), "the killed server to go")
+
+    def answers() -> bool:
+        try:
+            me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=2)
+        except httpx.TransportError:
+            return False
+        return me.status_code == 200
+
+    wait_until(answers, "a new desk server at the same address", timeout=60)
+    [replacement] = children_of(proc.pid)
+    assert replacement != server
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    wait_until(lambda: not running(replacement), "the replacement to stop with the demo")

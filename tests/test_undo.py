@@ -284,6 +284,24 @@ async def test_a_reply_takes_an_unassigned_conversation_a_note_does_not(desk: De
         assert noted not in queue.rows
 
 
+async def test_the_undo_line_names_the_keys_that_work_from_the_composer(desk: Desk, tmp_path: Path) -> None:
+    """After a reply takes the conversation the composer still has focus, where `u` is text:
+    the line says `esc u`, and those keys undo the take without typing into the reply box."""
+    cid, name = new_customer(desk)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        me = app.store.me
+        assert me is not None
+        await focus_conversation(pilot, cid, name)
+        await pilot.press("r", *"Looking now", "ctrl+s")
+        await wait_for(pilot, lambda: assignee_id(desk, cid) == me.id, what="taken by the reply")
+        await wait_for(pilot, lambda: f"Took #{cid}" in toasts(app), what="the take line")
+        assert "· esc u undo" in toasts(app)
+        await pilot.press("escape", "u")
+        await wait_for(pilot, lambda: assignee_id(desk, cid) is None, what="the take undone")
+
+
 async def test_a_reply_to_a_colleagues_conversation_does_not_take_it(desk: Desk, tmp_path: Path) -> None:
     cid, name = new_customer(desk)
     assign_to_colleague(desk, cid)

@@ -8,6 +8,9 @@ console saves the draft and restores the terminal, then the simulator and the se
 stopped. The exit status is 0, or 128 + the signal number when a signal ended it (143
 for SIGTERM, 129 for SIGHUP). The children also die with the demo if it is killed with
 SIGKILL (Linux: PR_SET_PDEATHSIG), so nothing is left running.
+
+If the desk server dies while the demo runs (try `kill -9` on it), the demo starts it again
+on the same port: the console shows RECONNECTING, then LIVE, and sends what it held.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent_console.client.config import TuiSettings, load_config
 from agent_console.server import db as database
@@ -69,6 +74,20 @@ def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
     finally:
         store.conn.close()
     return agent_token, sim_token
+
+
+def demo_site_key(db_path: Path) -> str:
+    """The demo desk's web chat site key (made on first run). It lists no other site: the
+    desk's own /widget page works with any key, whatever port the demo got."""
+    from agent_console.server.widget_store import WidgetStore
+
+    store = Store(database.connect(db_path))
+    try:
+        widget = WidgetStore(store)
+        held = next((key for key in widget.site_keys() if key.name == "demo"), None)
+        return (held or widget.create_site_key("demo", ())).key
+    finally:
+        store.conn.close()
 
 
 def describe(db_path: Path) -> dict[str, int] | None:
@@ -155,13 +174,52 @@ def run_demo(
             signal.signal(signum, handler)
 
 
+class ServerKeeper(threading.Thread):
+    """Starts the demo's desk server again, on the same port, whenever it dies before the demo
+    ends. The replacement is started from this thread, which lives as long as the demo, so
+    PR_SET_PDEATHSIG (tied to the starting thread) still ends it with the demo."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        super().__init__(name="desk-server-keeper", daemon=True)
+        self.server = server
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # held while a replacement starts; stop() waits for it
+        self.restarts = 0
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            proc = self.server.proc
+            if proc is not None:
+                proc.wait()
+            if self.stopping.wait(1.0):  # a pause, so a server that cannot start does not spin
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                try:
+                    self.server.start()
+                    self.restarts += 1
+                except (RuntimeError, OSError):
+                    continue  # the port may still be held for a moment: try again
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            self.server.stop()
+
+
 def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, config: Any) -> int:
     say("starting the desk server ...")
     server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL))
+    keeper = ServerKeeper(server)
     simulator: subprocess.Popen[bytes] | None = None
     try:
         server.start()
+        server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
+        keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
+        widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
+        say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:
             # The token goes through the environment, never the command line (ps shows that).
             simulator = subprocess.Popen(
@@ -177,14 +235,16 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
                 stderr=subprocess.DEVNULL,
             )
         if headless or not sys.stdout.isatty():
-            return _wait_headless(server.url, agent_token)
+            return _wait_headless(server.url, agent_token, widget_url)
         from agent_console.tui.app import run_console
 
         # Every [tui] setting, as `agent-console` passes them: the demo is the same console.
         settings = config.tui or TuiSettings()
         options = {name: getattr(settings, name) for name in settings.__struct_fields__}
         options["theme"] = theme
-        return run_console(server=server.url, token=agent_token, keymap=config.keys, **options)
+        return run_console(
+            server=server.url, token=agent_token, keymap=config.keys, notify=config.notify, **options
+        )
     finally:
         # Shutting down: a second signal must not cut this short and orphan a child.
         for signum in STOP_SIGNALS:
@@ -197,12 +257,13 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
                 simulator.kill()
                 simulator.wait()
         say("stopping the desk server ...")
-        server.stop()
+        keeper.stop()
 
 
-def _wait_headless(url: str, token: str) -> int:
+def _wait_headless(url: str, token: str, widget_url: str) -> int:
     print(f"server: {url}", flush=True)
     print(f"token:  {token}", flush=True)
+    print(f"widget: {widget_url}", flush=True)
     say("export AGENT_CONSOLE_SERVER and AGENT_CONSOLE_TOKEN with these to use the CLI; ctrl+c stops.")
     try:
         while True:  # until ctrl+c (KeyboardInterrupt) or a stop signal (Stopped)

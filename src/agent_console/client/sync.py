@@ -20,10 +20,12 @@ from agent_console.client.backoff import full_jitter
 from agent_console.client.errors import NotAuthenticated, Unreachable
 from agent_console.core.models import Agent, Conversation, Event
 
-# What a console holds: everything still in play. Resolved conversations can be many: views
-# of them page from the server on demand (`ConversationPage` keyset cursors).
+# What a console reads at start: everything still in play, or with `hold` the first rows of it in
+# queue order (a prefix of every view); views reach past that by paging from the server (keyset
+# cursors), as do views of resolved conversations.
 SNAPSHOT_STATUSES = ("open", "pending", "snoozed")
-SNAPSHOT_LIMIT = 20_000  # conversations a console holds locally; views beyond page from the server
+SNAPSHOT_PAGE = 500
+FIRST_PAGE = 100  # rows in the part handed over first (a few screens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,14 @@ class Snapshot:
     # The roster as of the snapshot (presence included), read after the pages so the feed's
     # replay from `head_seq` can only move it forward. None: the backend could not say.
     agents: list[Agent] | None = None
+    # Handed over in parts (the first page at once): False until the last part.
+    last: bool = True
+    # Every conversation in play is in the snapshot's parts; False: only the first `hold` of them.
+    complete: bool = True
+    # The server's per-view counts as of `counts_seq` (read with the first part when holding a
+    # prefix): "mine", "unassigned", "all", "urgent" (open), "pending", "snoozed".
+    counts: dict[str, int] | None = None
+    counts_seq: int = 0
 
 
 class SyncEngine:
@@ -56,6 +66,9 @@ class SyncEngine:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         rng: random.Random | None = None,
+        page_size: int = SNAPSHOT_PAGE,
+        hold: int | None = None,
+        early_first_page: bool = False,
     ) -> None:
         self.backend = backend
         self.on_snapshot = on_snapshot
@@ -65,6 +78,9 @@ class SyncEngine:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.rng = rng or random.Random()
+        self.page_size = page_size
+        self.hold = hold  # None: hold every conversation in play (the headless client)
+        self.early_first_page = early_first_page  # hand the first page over before the rest
         self.seq = 0
         self.failures = 0
         self.stale_since: float | None = None
@@ -82,20 +98,69 @@ class SyncEngine:
         conversations: list[Conversation] = []
         cursor = None
         head = None
+        counts: dict[str, int] | None = None
+        counts_seq = 0
+        handed = False  # the first part went out already
+        held = 0
         while True:
+            # The first page painted early is a few screens: it is on screen sooner.
+            first = self.early_first_page and cursor is None
             page = await self.backend.conversations(
-                view="all", statuses=SNAPSHOT_STATUSES, limit=500, cursor=cursor
+                view="all",
+                statuses=SNAPSHOT_STATUSES,
+                limit=min(self.page_size, FIRST_PAGE) if first else self.page_size,
+                cursor=cursor,
             )
             head = page.head_seq if head is None else min(head, page.head_seq)
             conversations += page.items
+            held += len(page.items)
             cursor = page.next_cursor
-            if cursor is None or len(conversations) >= SNAPSHOT_LIMIT:
+            full = self.hold is not None and held >= self.hold
+            if cursor is None:
                 break
-        agents = await self.backend.agents()
+            if self.early_first_page and not handed:
+                # The first page paints while the rest loads. Resume from its head: anything
+                # after it is replayed, and the per-conversation seq keeps an older copy out.
+                if self.hold is not None:
+                    agents, (counts, counts_seq) = await asyncio.gather(
+                        self.backend.agents(), read_counts(self.backend)
+                    )
+                else:
+                    agents = await self.backend.agents()
+                self.seq = head
+                await self._emit(
+                    self.on_snapshot(
+                        Snapshot(
+                            conversations,
+                            head,
+                            replace,
+                            agents,
+                            last=False,
+                            complete=False,
+                            counts=counts,
+                            counts_seq=counts_seq,
+                        )
+                    )
+                )
+                handed, conversations = True, []
+            elif counts is None and self.hold is not None:
+                counts, counts_seq = await read_counts(self.backend)
+            if full:
+                break
+        agents = None if handed else await self.backend.agents()
         # Resume from the first page's head: anything after it is replayed, and the
         # per-conversation seq keeps an older copy from overwriting a newer one.
         self.seq = head or 0
-        await self._emit(self.on_snapshot(Snapshot(conversations, self.seq, replace, agents)))
+        snapshot = Snapshot(
+            conversations,
+            self.seq,
+            replace and not handed,
+            agents,
+            complete=cursor is None,
+            counts=counts,
+            counts_seq=counts_seq,
+        )
+        await self._emit(self.on_snapshot(snapshot))
 
     async def run(self) -> None:
         """Snapshot, then follow the feed forever (until cancelled)."""
@@ -160,6 +225,24 @@ class SyncEngine:
                 batch = [item.event]
                 self.seq = item.event.seq
                 await self._emit(self.on_events(batch))
+
+
+async def read_counts(backend: Backend) -> tuple[dict[str, int], int]:
+    """Per-view counts from the server, and the seq they are as of (a large desk's console
+    holds only part of it, so it cannot count for itself)."""
+    pages = await asyncio.gather(
+        *(backend.conversations(view="all", statuses=(s,), limit=1) for s in SNAPSHOT_STATUSES)
+    )
+    open_, pending, snoozed = pages
+    counts = {
+        "mine": open_.counts.mine,
+        "unassigned": open_.counts.unassigned,
+        "all": open_.counts.all,
+        "urgent": open_.counts.urgent,
+        "pending": pending.counts.all,
+        "snoozed": snoozed.counts.all,
+    }
+    return counts, min(page.head_seq for page in pages)
 
 
 async def _close(stream: object) -> None:

@@ -9,6 +9,8 @@ After commit, the events go to `listener` (the live-feed hub) for fan-out.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import re
 import secrets
@@ -21,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from agent_console.core import sla, urgency
+from agent_console.core import urgency
 from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.labels import fold_label, label_problem
 from agent_console.core.models import (
@@ -46,9 +48,12 @@ from agent_console.core.models import (
     Team,
     TeamRef,
 )
+from agent_console.core.queue import QUEUE_TAIL, cursor_for
+from agent_console.server.admin_store import AdminStore
 from agent_console.server.checks import is_id_text
+from agent_console.server.reads import ReadsMixin
+from agent_console.server.sla_store import SlaStoreMixin, decode_info
 
-QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"  # queue_key of conversations nobody waits on
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
 
@@ -124,7 +129,7 @@ _CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def encode_cursor(queue_key: str, conversation_id: int) -> str:
-    return f"{re.sub(r'[^0-9]', '', queue_key)}-{conversation_id}"
+    return cursor_for(queue_key, conversation_id)
 
 
 def decode_cursor(cursor: str) -> tuple[str, int]:
@@ -183,7 +188,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store:
+class Store(SlaStoreMixin, ReadsMixin, AdminStore):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -289,7 +294,9 @@ class Store:
         return Team(id=cursor.lastrowid, name=name, description=description)
 
     def authenticate(self, token: str) -> Agent | None:
-        row = self.conn.execute("SELECT id FROM agents WHERE token_hash = ?", (hash_token(token),)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM agents WHERE token_hash = ? AND active = 1", (hash_token(token),)
+        ).fetchone()
         return None if row is None else self.get_agent(row[0])
 
     def get_agent(self, agent_id: int) -> Agent:
@@ -302,8 +309,11 @@ class Store:
         row = self.conn.execute("SELECT * FROM agents WHERE email = ?", (email,)).fetchone()
         return None if row is None else self._agent(row)
 
-    def list_agents(self) -> list[Agent]:
-        rows = self.conn.execute("SELECT * FROM agents WHERE role != 'integration' ORDER BY name").fetchall()
+    def list_agents(self, *, include_inactive: bool = False) -> list[Agent]:
+        active = "" if include_inactive else " AND active = 1"
+        rows = self.conn.execute(
+            f"SELECT * FROM agents WHERE role != 'integration'{active} ORDER BY name"
+        ).fetchall()
         return [self._agent(row) for row in rows]
 
     def _agent(self, row: sqlite3.Row) -> Agent:
@@ -313,7 +323,10 @@ class Store:
                 "SELECT team_id FROM agent_teams WHERE agent_id = ? ORDER BY team_id", (row["id"],)
             )
         ]
-        return msgspec.convert({**dict(row), "team_ids": team_ids}, Agent)
+        fields = {**dict(row), "team_ids": team_ids}
+        fields["languages"] = json.loads(fields.get("languages") or "[]")
+        fields["active"] = bool(fields.get("active", 1))
+        return msgspec.convert(fields, Agent)
 
     def list_teams(self) -> list[Team]:
         rows = self.conn.execute("SELECT * FROM teams ORDER BY name").fetchall()
@@ -406,7 +419,11 @@ class Store:
         contact_id: int | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> ConversationPage:
+        """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
+        before `before` (then `next_cursor` points further back); with both, the rows between
+        them from `cursor` on."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
@@ -414,28 +431,71 @@ class Store:
             "urgent": ("c.priority = 'urgent'", []),
             "all": ("1", []),
         }
+        # Only a text search reads the contact: counting and ordering run on the queue indexes.
+        join = " JOIN contacts ct ON ct.id = c.contact_id" if query else ""
         head = self.head_seq()  # read before the page: replaying from here misses nothing
         counts = {}
-        for name, (clause, extra) in view_where.items():
+        if query:
+            # A text search scans: count every view in the one pass.
+            row = self.conn.execute(
+                "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
+                f" sum(c.priority = 'urgent') FROM conversations c{join} WHERE {where}",
+                [me, *params],
+            ).fetchone()
+            counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
+        for name, (clause, extra) in view_where.items() if not query else ():
             counts[name] = self.conn.execute(
-                f"SELECT count(*) FROM conversations c JOIN contacts ct ON ct.id = c.contact_id"
-                f" WHERE {where} AND {clause}",
+                f"SELECT count(*) FROM conversations c WHERE {where} AND {clause}",
                 [*params, *extra],
             ).fetchone()[0]
         clause, extra = view_where[view]
         page_where = f"{where} AND {clause}"
         page_params = [*params, *extra]
+        order = "c.queue_key, c.id"
         if cursor:
             key, after_id = decode_cursor(cursor)
             page_where += " AND (c.queue_key > ? OR (c.queue_key = ? AND c.id > ?))"
             page_params += [key, key, after_id]
-        rows = self.conn.execute(
-            f"{_CONVERSATION_SELECT} WHERE {page_where} ORDER BY c.queue_key, c.id LIMIT ?",
-            [*page_params, limit + 1],
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["queue_key"], rows[-1]["id"]) if more and rows else None
+        if before:
+            key, before_id = decode_cursor(before)
+            page_where += " AND (c.queue_key < ? OR (c.queue_key = ? AND c.id < ?))"
+            page_params += [key, key, before_id]
+        backwards = bool(before) and not cursor
+        if backwards:
+            order = "c.queue_key DESC, c.id DESC"
+        # The page's ids from the index first; the joins then run for those rows only. Several
+        # statuses: one index walk each, merged (an IN over them would sort the whole view).
+        keyset = page_where[len(where) :]
+        walks = []
+        for one in [(status,) for status in statuses] if len(statuses) > 1 else [statuses]:
+            one_where, one_params = self._filters(
+                statuses=one, query=query, label=label, contact_id=contact_id
+            )
+            walks.append(
+                [
+                    (row[0], row[1])  # plain tuples: the merge compares them
+                    for row in self.conn.execute(
+                        f"SELECT c.queue_key, c.id FROM conversations c{join} WHERE {one_where}{keyset}"
+                        f" ORDER BY {order} LIMIT ?",
+                        [*one_params, *page_params[len(params) :], limit + 1],
+                    )
+                ]
+            )
+        merged = heapq.merge(*walks, reverse=backwards) if len(walks) > 1 else iter(walks[0])
+        ids = [row[1] for row in itertools.islice(merged, limit + 1)]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        if backwards:
+            ids.reverse()
+        found = {
+            row["id"]: row
+            for row in self.conn.execute(
+                f"{_CONVERSATION_SELECT} WHERE c.id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        rows = [found[i] for i in ids if i in found]
+        edge = (rows[0] if backwards else rows[-1]) if rows else None
+        next_cursor = encode_cursor(edge["queue_key"], edge["id"]) if more and edge is not None else None
         return ConversationPage(
             items=[self._conversation(r) for r in rows],
             next_cursor=next_cursor,
@@ -526,25 +586,12 @@ class Store:
             message_count=row["message_count"],
             last_message=last,
             seq=row["seq"],
+            sla=decode_info(row["sla"]),
         )
 
     def _refresh_due(self, tx: _Tx, conversation_id: int) -> None:
-        """Recompute due_at/queue_key from the row's status, priority and waiting time."""
-        row = tx.conn.execute(
-            "SELECT status, priority, waiting_since, first_response_at FROM conversations WHERE id = ?",
-            (conversation_id,),
-        ).fetchone()
-        due = sla.due_at(
-            status=row["status"],
-            priority=row["priority"],
-            waiting_since=parse_optional(row["waiting_since"]),
-            first_response_at=parse_optional(row["first_response_at"]),
-        )
-        due_text = None if due is None else to_iso(due)
-        tx.conn.execute(
-            "UPDATE conversations SET due_at = ?, queue_key = ? WHERE id = ?",
-            (due_text, due_text or QUEUE_TAIL, conversation_id),
-        )
+        """Recompute the SLA clocks, due_at and queue_key (server/sla_store.py)."""
+        self._sla_refresh(tx, conversation_id)
 
     def _stamp(self, tx: _Tx, conversation_id: int) -> Conversation:
         """Mark the conversation as changed by the next event and return its new state."""
@@ -644,7 +691,7 @@ class Store:
                 f"UPDATE conversations SET {assignments} WHERE id = ?",
                 [*sets.values(), conversation_id],
             )
-            if {"status", "priority"} & set(changed):
+            if {"status", "priority", "team"} & set(changed):
                 self._refresh_due(tx, conversation_id)
             for note in notes:
                 message = self._insert_message(
@@ -774,14 +821,20 @@ class Store:
                 body=new.body,
                 author=Author(type="agent", id=actor.id, name=actor.name),
             )
+            self._advance_mark(tx.conn, actor.id, conversation_id, message.id)
             tx.emit(
                 "message.created",
                 {"message": message, "conversation": self._stamp(tx, conversation_id)},
             )
         return message
 
-    def inbound(self, inbound: InboundMessage) -> InboundResult:
-        """A customer wrote in on a channel: create or continue a conversation."""
+    def inbound(
+        self, inbound: InboundMessage, *, on_message: Callable[[_Tx, Message], None] | None = None
+    ) -> InboundResult:
+        """A customer wrote in on a channel: create or continue a conversation.
+
+        `on_message` runs in the same transaction right after the message is written and
+        before its event goes out (a channel's extras, e.g. an email's attachments)."""
         with self._write() as tx:
             created = inbound.conversation_id is None
             if created:
@@ -837,6 +890,8 @@ class Store:
                 body=inbound.body,
                 author=Author(type="contact", id=contact.id, name=contact.name),
             )
+            if on_message is not None:
+                on_message(tx, message)
             conversation = self._stamp(tx, conversation_id)
             if created:
                 tx.emit("conversation.created", {"conversation": conversation})
@@ -953,17 +1008,19 @@ class Store:
     # --- labels ---------------------------------------------------------------------------
 
     def list_labels(self) -> list[LabelCount]:
-        """Every label in use, with how many conversations carry it, by name.
+        """Every label in use or on the managed list (with its colour), with how many
+        conversations carry it, by name.
 
         Folded here too: rows written before labels were folded count with their folded form."""
-        counts: dict[str, int] = {}
+        colours = {row[0]: row[1] for row in self.conn.execute("SELECT name, color FROM labels")}
+        counts: dict[str, int] = dict.fromkeys(colours, 0)
         rows = self.conn.execute(
             "SELECT value, count(*) FROM conversations c, json_each(c.labels) GROUP BY value"
         ).fetchall()
         for value, count in rows:
             name = fold_label(value)
             counts[name] = counts.get(name, 0) + count
-        return [LabelCount(name=name, count=counts[name]) for name in sorted(counts)]
+        return [LabelCount(name=name, count=counts[name], color=colours.get(name)) for name in sorted(counts)]
 
     # --- canned responses and knowledge base ----------------------------------------------
 
@@ -982,7 +1039,11 @@ class Store:
         ).fetchall()
         return [msgspec.convert(dict(r), CannedResponse) for r in rows]
 
-    def kb_search(self, query: str, *, locale: str | None, limit: int) -> list[KbHit]:
+    def kb_search(
+        self, query: str, *, locale: str | None, limit: int, agent_id: int | None = None
+    ) -> list[KbHit]:
+        """Published articles matching `query`, best first. A search with no confident hit is
+        logged for the KB gap report (admin_store.record_kb_search)."""
         match = fts_query(query)
         if match is None:
             return []
@@ -991,6 +1052,7 @@ class Store:
             " snippet(kb_fts, 1, char(57344), char(57345), '…', 24) AS snip,"
             " bm25(kb_fts, 10.0, 1.0, 4.0) AS score"
             " FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid WHERE kb_fts MATCH ?"
+            " AND a.status = 'published'"
         )
         params: list[Any] = [match]
         if locale:
@@ -998,7 +1060,7 @@ class Store:
             params.append(locale)
         sql += " ORDER BY score LIMIT ?"
         params.append(limit)
-        return [
+        hits = [
             KbHit(
                 id=r["id"],
                 title=r["title"],
@@ -1010,10 +1072,12 @@ class Store:
             )
             for r in self.conn.execute(sql, params)
         ]
+        self.record_kb_search(query, locale=locale, best=hits[0] if hits else None, agent_id=agent_id)
+        return hits
 
-    def get_kb_article(self, article_id: int) -> KbArticle:
+    def get_kb_article(self, article_id: int, *, drafts: bool = False) -> KbArticle:
         row = self.conn.execute("SELECT * FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
-        if row is None:
+        if row is None or (row["status"] != "published" and not drafts):
             raise NotFound(f"no knowledge-base article with id {article_id}")
         return msgspec.convert({**dict(row), "tags": json.loads(row["tags"])}, KbArticle)
 

@@ -191,7 +191,7 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Composer", ("composer.send", "composer.toggle_mode", "composer.leave")),
-    ("App", ("agent.presence", "help", "app.palette", "app.quit")),
+    ("App", ("agent.presence", "notify.quiet", "help", "app.palette", "app.quit")),
 )
 _PREFIX_GROUP = {
     "queue": "Queue",
@@ -290,6 +290,17 @@ def _is_text_box(widget: object) -> bool:
     from textual.widgets import Input, TextArea
 
     return isinstance(widget, (Input, TextArea))
+
+
+def key_hint(screen: Screen, ident: str, fallback: str) -> str:
+    """How to press the binding `ident` from where the agent is now: its key as bound (a remap
+    shows its new key), with `esc` first when a text box would take that key as text."""
+    keys = [key for key, active in screen.active_bindings.items() if active.binding.id == ident]
+    key = keys[0] if keys else fallback
+    focused = screen.focused
+    if focused is not None and _is_text_box(focused) and _typed_as_text(key):
+        return f"esc {key_name(key)}"
+    return key_name(key)
 
 
 def palette_help(screen: Screen, binding: Binding) -> str:

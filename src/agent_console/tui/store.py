@@ -9,18 +9,19 @@ so a burst of a thousand events costs one redraw, not a thousand.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 from textual.message import Message as TextualMessage
 
 from agent_console.client.outbox import OutboxItem
-from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, ConversationPage, Event, Team
+from agent_console.core.queue import server_order
 from agent_console.core.reducer import Change, DeskState
 from agent_console.core.visibility import customer_visible
 
@@ -45,6 +46,14 @@ class OutboxChanged(TextualMessage):
         self.item = item
 
 
+class KbArticlesChanged(TextualMessage):
+    """Articles changed on the desk (`kb.article.*` events): an open KB screen refreshes."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        super().__init__()
+        self.articles = articles  # the events' `article` views: id, title, revision...
+
+
 class ConnectionChanged(TextualMessage):
     def __init__(self, state: ConnectionState) -> None:
         super().__init__()
@@ -65,6 +74,7 @@ VIEW_TITLES = {
 }
 STATUS_VIEWS = {"pending": "pending", "snoozed": "snoozed", "resolved": "resolved"}
 RESOLVED_PAGE = 100  # resolved conversations fetched per page when the Resolved view asks
+MAX_DELTAS = 5_000  # count moves kept since the server last counted
 RECENT_RESOLVED = 200  # resolved while this console ran: kept, so "what did I just close" is at hand
 
 
@@ -79,9 +89,8 @@ class DeskStore:
     pending: list[Event] = field(default_factory=list)
     frame_interval: float = 1 / 30
     loaded: bool = False
-    read_marks: ReadMarks | None = None
-    # Newest customer message per conversation (from the snapshot's previews and the feed).
-    last_customer: dict[int, int] = field(default_factory=dict)
+    # Called with every batch of feed events once applied (the notifications room listens).
+    on_applied: Callable[[list[Event]], None] | None = None
     # Newest customer-visible message per conversation (id, body): the queue's preview.
     last_visible: dict[int, tuple[int, str]] = field(default_factory=dict)
     # Resolved conversations are not in the snapshot: the Resolved view pages them in.
@@ -97,25 +106,94 @@ class DeskStore:
     _counts: dict[str, int] = field(default_factory=dict)
     _recount: set[int] | None = None
     _counted_for: int | None = None
+    # A large desk: the console holds the snapshot's first rows in queue order (a prefix of every
+    # view, up to `prefix_end`), the window of the view on screen and what the feed touched.
+    # Counts are then the server's, moved by the events since (`_deltas`: seq, view, +1/-1);
+    # an event for a conversation not held (its old state unknown) asks the server again.
+    complete: bool = True
+    prefix_end: tuple[str, int] | None = None
+    server_counts: dict[str, int] | None = None
+    counts_seq: int = 0
+    recount_wanted: bool = False
+    _deltas: list[tuple[int, str, int]] = field(default_factory=list)
+    # The Urgent view also holds what breaches within this window ([tui] urgent_window).
+    urgent_window: timedelta = timedelta(minutes=15)
+    now: datetime = field(default_factory=clock.utcnow)
 
     # --- called by workers -----------------------------------------------------------
 
     def take_snapshot(self, snapshot: Snapshot) -> None:
+        """The snapshot, or one part of it (the first page comes before the rest)."""
+        if self.me is not None:
+            self.desk.me = self.me.id  # unread counts are this agent's
         if snapshot.replace:
             change = self.desk.replace_snapshot(snapshot.conversations, snapshot.head_seq)
             self.resolved_loaded = False  # pages read before the resync may be stale
         else:
             change = self.desk.load_snapshot(snapshot.conversations, snapshot.head_seq)
         self._recount = None
+        if snapshot.counts is not None:
+            self.server_counts = dict(snapshot.counts)
+            self.counts_seq = snapshot.counts_seq
+            self._deltas.clear()
+            change.presence = True  # the counts in the status bar and tabs moved
+        self.complete = snapshot.complete and snapshot.last
+        if snapshot.replace or snapshot.counts is not None:
+            self.prefix_end = None
+        if not self.complete and snapshot.conversations:
+            end = server_order(snapshot.conversations[-1])
+            self.prefix_end = end if self.prefix_end is None else max(self.prefix_end, end)
         if snapshot.agents is not None:
             self.take_agents(snapshot.agents)
             change.presence = True
         for conversation in snapshot.conversations:
             self._note_customer(conversation)
-        if self.read_marks is not None:
-            self.read_marks.start_horizon(max(self.last_customer.values(), default=0))
         self.loaded = True
         self.app.post_message(StateChanged(change, resynced=snapshot.replace))
+
+    def take_page(self, page: ConversationPage) -> None:
+        """Rows of a large view read as the agent scrolls or filters: held, not counted as changes."""
+        change = Change()
+        for conversation in page.items:
+            if self.desk.keep_personal(conversation):  # a REST copy: its unread count is ours
+                change.conversations.add(conversation.id)
+                self._changed((conversation.id,))
+                self._note_customer(conversation)
+        self.app.post_message(StateChanged(change))
+
+    def take_counts(self, counts: dict[str, int], seq: int) -> None:
+        """The server counted again (as of `seq`): events after it still move the counts."""
+        self.server_counts = dict(counts)
+        self.counts_seq = seq
+        self._deltas = [d for d in self._deltas if d[0] > seq]
+        self.app.post_message(StateChanged(Change(presence=True)))
+
+    def forget(self, ids: Iterable[int]) -> None:
+        """Drop conversations that scrolled out of the window (they are read again when needed)."""
+        for conversation_id in ids:
+            if self.desk.conversations.pop(conversation_id, None) is not None:
+                self.last_visible.pop(conversation_id, None)
+                self._members.pop(conversation_id, None)
+
+    def _account(self, conversation_id: int, before: Conversation | None, *, created: bool, seq: int) -> None:
+        """Move the server's counts by what a change did to one conversation (a large desk only)."""
+        if self.complete or self.server_counts is None or seq <= self.counts_seq:
+            return
+        if before is None and not created:
+            self.recount_wanted = True  # not held: what it counted in before is unknown
+            return
+        after = self.desk.conversations.get(conversation_id)
+        old = set(self._views(before)) if before is not None else set()
+        new = set(self._views(after)) if after is not None else set()
+        for view in old - new:
+            self._deltas.append((seq, view, -1))
+        for view in new - old:
+            self._deltas.append((seq, view, 1))
+        if len(self._deltas) > MAX_DELTAS:
+            self.recount_wanted = True  # a long quiet shift: fold them into a fresh count
+
+    def _views(self, conversation: Conversation) -> tuple[str, ...]:
+        return tuple(view for view in VIEWS[:-1] if self.in_view(conversation, view))
 
     def take_agents(self, agents: list[Agent]) -> None:
         """The roster as of a snapshot: presence from here on moves with the feed."""
@@ -143,8 +221,8 @@ class DeskStore:
     def take_conversation(self, conversation: Conversation) -> None:
         """A REST answer (after an action) carries the newest state: keep it if newer."""
         held = self.desk.conversations.get(conversation.id)
-        if held is None or held.seq <= conversation.seq:
-            self.desk.conversations[conversation.id] = conversation
+        if self.desk.keep_personal(conversation):  # its unread count is this agent's
+            self._account(conversation.id, held, created=False, seq=conversation.seq)
             self._changed((conversation.id,))
             self._note_customer(conversation)
             self.app.post_message(StateChanged(Change(conversations={conversation.id})))
@@ -153,7 +231,7 @@ class DeskStore:
         """A page of the Resolved view, read on demand."""
         change = Change()
         for conversation in page.items:
-            if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
+            if self.desk.keep_personal(conversation):
                 change.conversations.add(conversation.id)
                 self._changed((conversation.id,))
                 self._note_customer(conversation)
@@ -190,8 +268,14 @@ class DeskStore:
             for cid in touched - created
             if (c := self.desk.conversations.get(cid)) is None or c.status == "resolved"
         }
+        before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
+        self._kb_changed(events)
         self._changed(touched | change.conversations)
+        if not self.complete:
+            last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
+            for cid in touched:
+                self._account(cid, before[cid], created=cid in created, seq=last_seq[cid])
         now_resolved = {
             cid for cid in touched if (c := self.desk.conversations.get(cid)) and c.status == "resolved"
         }
@@ -208,12 +292,20 @@ class DeskStore:
         for message in change.messages:
             if customer_visible(message):
                 self._note_visible(message.conversation_id, message.id, message.body)
-            if message.kind == "incoming":
-                held = self.last_customer.get(message.conversation_id, 0)
-                self.last_customer[message.conversation_id] = max(held, message.id)
-                change.conversations.add(message.conversation_id)  # its mark may light up
         if change:
             self.app.post_message(StateChanged(change))
+        if self.on_applied is not None:
+            self.on_applied(events)
+
+    def _kb_changed(self, events: list[Event]) -> None:
+        """Article events go to the screens that show articles (the KB search and reader)."""
+        articles = [
+            e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
+        ]
+        if articles:
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_article_events", False):
+                    screen.post_message(KbArticlesChanged(articles))
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:
@@ -236,24 +328,18 @@ class DeskStore:
         last = conversation.last_message
         if customer_visible(last):
             self._note_visible(conversation.id, last.id, last.body)  # type: ignore[union-attr]
-        if last is not None and last.kind == "incoming":
-            held = self.last_customer.get(conversation.id, 0)
-            self.last_customer[conversation.id] = max(held, last.id)
 
-    # --- read marks --------------------------------------------------------------------
+    # --- read marks (kept on the server: core/reducer.py counts, client/ReadSync sends) -----
 
-    def is_unread(self, conversation_id: int) -> bool:
-        """The customer wrote since this agent last had the conversation on screen."""
-        newest = self.last_customer.get(conversation_id)
-        if newest is None or self.read_marks is None:
-            return False
-        return newest > self.read_marks.seen(conversation_id)
+    def unread(self, conversation_id: int) -> int:
+        """Messages from the customer or colleagues since this agent last read it."""
+        return self.desk.unread(conversation_id)
 
-    def mark_read(self, conversation_id: int, message_id: int | None) -> bool:
-        """The agent has the conversation on screen up to `message_id`. True if a mark moved."""
-        if message_id is None or self.read_marks is None:
-            return False
-        return self.read_marks.mark(conversation_id, message_id)
+    def mark_locally(self, conversation_id: int, *, read_to: int | None) -> None:
+        """Show a mark the agent just set at once; the server's `conversation.read` confirms it."""
+        if self.desk.mark_locally(conversation_id, read_to=read_to):
+            self._changed((conversation_id,))
+            self.app.post_message(StateChanged(Change(conversations={conversation_id})))
 
     # --- queries for widgets -----------------------------------------------------------
 
@@ -276,8 +362,23 @@ class DeskStore:
         if view == "unassigned":
             return conversation.assignee is None
         if view == "urgent":
-            return conversation.priority == "urgent"
+            return conversation.priority == "urgent" or (
+                conversation.due_at is not None and conversation.due_at <= self.now + self.urgent_window
+            )
         return True
+
+    def advance(self, now: datetime) -> bool:
+        """The wall clock moved: conversations whose due time came within the urgent window
+        join the Urgent view. True when one did (its counts and rows need a redraw)."""
+        before, self.now = self.now + self.urgent_window, now
+        after = now + self.urgent_window
+        entered = [
+            c.id
+            for c in self.desk.conversations.values()
+            if c.due_at is not None and before < c.due_at <= after
+        ]
+        self._changed(entered)
+        return bool(entered)
 
     def counts(self) -> dict[str, int | None]:
         """Conversations per view. Resolved: the server's total (None until first asked).
@@ -285,6 +386,14 @@ class DeskStore:
         Kept incrementally: only conversations changed since the last call are looked at
         again (every change asks for the counts; walking thousands each time cost P1 its
         budget). A snapshot, or another agent signed in, counts everything again."""
+        if not self.complete and self.server_counts is not None:
+            held = dict(self.server_counts)
+            for seq, view, step in self._deltas:
+                if seq > self.counts_seq:
+                    held[view] += step
+            server: dict[str, int | None] = dict(held)
+            server["resolved"] = self.resolved_total
+            return server
         me = self.me.id if self.me is not None else None
         if self._recount is None or me != self._counted_for:
             self._members = {}

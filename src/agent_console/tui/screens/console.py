@@ -20,11 +20,14 @@ from textual.widgets import Footer, Input, Static
 from agent_console.client.errors import BackendError
 from agent_console.core import clock
 from agent_console.core.models import CannedResponse, Conversation
+from agent_console.core.queue import server_order
 from agent_console.core.reducer import Change
+from agent_console.tui.queue_pager import QueuePager
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
+from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -57,7 +60,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -74,10 +77,14 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     """
 
     BINDINGS = [
-        Binding("1", "view('mine')", "Mine", id="view.mine"),
-        Binding("2", "view('unassigned')", "Unassigned", id="view.unassigned"),
-        Binding("3", "view('all')", "All", id="view.all"),
-        Binding("4", "view('urgent')", "Urgent", id="view.urgent"),
+        # Undo first, so that at 80 columns it is never the one cut off while it can be used.
+        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
+        # The view keys are taught by the tab bar ("1 Mine 2 Unassigned ..."), not the footer,
+        # which keeps its 80 columns for what acts on the conversation.
+        Binding("1", "view('mine')", "Mine", show=False, id="view.mine"),
+        Binding("2", "view('unassigned')", "Unassigned", show=False, id="view.unassigned"),
+        Binding("3", "view('all')", "All", show=False, id="view.all"),
+        Binding("4", "view('urgent')", "Urgent", show=False, id="view.urgent"),
         Binding("5", "view('pending')", "Pending", show=False, id="view.pending"),
         Binding("6", "view('snoozed')", "Snoozed", show=False, id="view.snoozed"),
         Binding("7", "view('resolved')", "Resolved", show=False, id="view.resolved"),
@@ -91,7 +98,6 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("x", "resolve", "Resolve+next", id="conv.resolve"),
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
-        Binding("u", "undo", "Undo", id="conv.undo"),  # in the footer only while undo is possible
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
@@ -101,6 +107,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
+        Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
+        Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
     ]
 
     def __init__(self) -> None:
@@ -121,6 +129,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         # closing (and the draft is saved on unmount, after the children are gone).
         self._pane = ConversationPane(id="pane")
         self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
+        self.pager = QueuePager(self)  # a large desk's views, read from the server as they scroll
+        self._queue.jump = self.pager.jump
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
         self._header = Static(id="queue-header")
@@ -150,8 +160,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def _preview(self, conversation: Conversation) -> str:
         return self.console.store.preview(conversation)
 
-    def _unread(self, conversation_id: int) -> bool:
-        return self.console.store.is_unread(conversation_id)
+    def _unread(self, conversation_id: int) -> int:
+        return self.console.store.unread(conversation_id)
 
     @property
     def queue(self) -> QueueList:
@@ -199,19 +209,30 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # full-screen repaints (Textual's background-screen path: ~35 KB at 160x48, and
             # a keystroke in the picker waits behind them); the clock catches up on resume.
             self.queue.tick(now)
+            if self.console.store.advance(now):  # due soon: into the Urgent view
+                self.refresh_tabs()
+                if self.view == "urgent":
+                    self.rebuild_queue()
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
                 self.pane.thread.tick(now)
+                conversation = self.console.store.desk.conversations.get(self.open_id)
+                if conversation is not None:
+                    self.pane.show_header(conversation)  # its SLA clocks count down too
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)
 
     # --- state → screen --------------------------------------------------------------
 
-    def apply(self, change: Change) -> None:
+    def apply(self, change: Change, *, resynced: bool = False) -> None:
         """Redraw what `change` touched."""
         store = self.console.store
+        if resynced:
+            self.pager.reset()
+        if store.recount_wanted:
+            self.pager.recount_later()
         if change.conversations and self.view != "resolved":
             # Only the Resolved view holds resolved conversations: memory stays bounded.
             store.forget_resolved(keep={self.open_id} if self.open_id is not None else set())
@@ -228,8 +249,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
             # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
-            # the same frame too, so the queue row is drawn once, without a `●` that a second
-            # frame would take back (the mark is a small local write, no fsync).
+            # the same frame too, so the queue row is drawn once, without a count that a second
+            # frame would take back (the mark is set in memory; a worker tells the server).
             if mine and self.pane.thread.add(mine):
                 self._mark_open_read()
         if change.activity and self.open_id in change.activity:
@@ -245,48 +266,55 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         return self.has_class("-wide") or self.has_class("-reading")
 
     def _mark_open_read(self) -> None:
-        """What is on screen in the open conversation has been read: its `●` goes out."""
+        """What is on screen in the open conversation has been read: its count goes out."""
         if self.open_id is None or not self._pane_visible() or self.composer_for != self.open_id:
             return
-        if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
-            self.queue.refresh_conversations({self.open_id})
+        self.console.reads.read(self.open_id, self.pane.thread.last_seen_id)
 
     def _reordered(self, ids: set[int]) -> bool:
         """Whether a changed conversation joined or left this view, or moved past a neighbour.
         If none did, the order of the rest stands and only their rows need a repaint."""
         store = self.console.store
-        needle = self.filter_text.strip().lower()
         rows, index = self.queue.rows, self.queue.index
+        order = queue_order if store.complete or self.view == "resolved" else server_order
         for conversation_id in ids:
             conversation = store.desk.conversations.get(conversation_id)
-            shown = conversation is not None and store.in_view(conversation, self.view)
-            if shown and needle:
-                shown = _matches(conversation, needle, store.preview(conversation))
+            shown = conversation is not None and self._shown(conversation)
             at = index.get(conversation_id)
             if shown != (at is not None):
                 return True
             if at is None:
                 continue
-            key = queue_order(conversation)
+            key = order(conversation)
             for neighbour, before in ((at - 1, True), (at + 1, False)):
                 if 0 <= neighbour < len(rows):
                     other = store.desk.conversations.get(rows[neighbour])
                     if other is None:
                         return True
-                    other_key = queue_order(other)
+                    other_key = order(other)
                     if (other_key > key) if before else (other_key < key):
                         return True
         return False
 
-    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+    def _shown(self, conversation: Conversation) -> bool:
+        """In this view and filter; on a large desk also inside the window the console holds."""
         store = self.console.store
         needle = self.filter_text.strip().lower()
-        rows = [
-            c
-            for c in store.desk.conversations.values()
-            if store.in_view(c, self.view) and (not needle or _matches(c, needle, store.preview(c)))
-        ]
-        rows.sort(key=queue_order)
+        if self.view == "resolved" or store.complete:
+            return store.in_view(conversation, self.view) and (
+                not needle or _matches(conversation, needle, store.preview(conversation))
+            )
+
+        def match() -> bool:
+            return _matches(conversation, needle, store.preview(conversation))
+
+        return self.pager.shown(conversation, self.view, needle, match)
+
+    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+        store = self.console.store
+        rows = [c for c in store.desk.conversations.values() if self._shown(c)]
+        # A large desk's window follows the server's order, so its edges are keyset positions.
+        rows.sort(key=queue_order if store.complete or self.view == "resolved" else server_order)
         self.queue.set_rows([c.id for c in rows], created=created)
         if self.view == "resolved":
             self._show_resolved_line()
@@ -421,6 +449,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         near_end = self.queue.cursor_row >= len(self.queue.rows) - 3
         if self.view == "resolved" and store.resolved_cursor and near_end:
             self.load_resolved(more=True)
+        elif self.view != "resolved" and not store.complete:
+            self.pager.near(self.queue.cursor_row, len(self.queue.rows))
 
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
@@ -518,6 +548,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if view == "resolved":
             self.load_resolved()
         self.rebuild_queue()
+        if not store.complete:
+            self.pager.let_go()  # the last view's window is not needed now
         self.refresh_tabs()
         self.remove_class("-reading")
         self.queue.focus()

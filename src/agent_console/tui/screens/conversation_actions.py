@@ -18,6 +18,7 @@ from agent_console.core import clock
 from agent_console.core.models import ConversationPatch
 from agent_console.core.undo import fields_of, predict, reversal, touched
 from agent_console.tui.format import zone
+from agent_console.tui.keys import key_hint
 from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.labels import LabelsScreen, count_labels
 from agent_console.tui.screens.pickers import Choice, PickerScreen, PromptScreen
@@ -141,7 +142,8 @@ class ConversationActions(_Screen):
             summary,
         )
         seconds = console.undo.seconds
-        self.notify(f"{summary}{why} · u undo ({seconds:g} s)", timeout=seconds, markup=False)
+        hint = key_hint(self, "conv.undo", "u")
+        self.notify(f"{summary}{why} · {hint} undo ({seconds:g} s)", timeout=seconds, markup=False)
         self.refresh_bindings()
         # Hide `u` from the footer once the window has passed.
         self.set_timer(seconds + 0.1, self.refresh_bindings)

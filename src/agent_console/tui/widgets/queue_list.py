@@ -29,12 +29,21 @@ from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
-from agent_console.tui.format import channel_short, priority_mark, sla_label
+from agent_console.tui.format import channel_short, priority_mark
+from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
+from agent_console.tui.sla_display import sla_label
 
 Lookup = Callable[[int], Conversation | None]
-Unread = Callable[[int], bool]
+Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
-UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
+
+
+def unread_cell(count: int) -> str:
+    """The `new` column (3 cells): messages from the customer or colleagues since you last read
+    the conversation; blank when none, `99+` past two digits."""
+    if count <= 0:
+        return "   "
+    return str(count).center(3) if count < 100 else "99+"
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -61,7 +70,7 @@ class QueueList(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    QueueList { height: 1fr; }
+    QueueList { height: 1fr; overflow-x: hidden; }  /* rows are cut to fit: never a sideways bar */
     QueueList > .queue--cursor { background: $primary 40%; }
     QueueList:focus > .queue--cursor { background: $primary 70%; text-style: bold; }
     QueueList > .queue--breached { color: $error; text-style: bold; }
@@ -105,13 +114,16 @@ class QueueList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id)
         self.lookup = lookup
         self.preview = preview or wire_preview
-        self.unread = unread or (lambda _conversation_id: False)
+        self.unread = unread or (lambda _conversation_id: 0)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
         self.unseen_new: set[int] = set()
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._now = clock.utcnow()
+        # home/end on a list that holds part of a view: True when the owner reads that end first
+        # (and moves the cursor there when it is in).
+        self.jump: Callable[[str], bool] = lambda _where: False
 
     # --- data --------------------------------------------------------------------------
 
@@ -139,7 +151,7 @@ class QueueList(ScrollView, can_focus=True):
         # Repaint only the lines that now show another conversation (or none): a new order
         # below the fold costs nothing on the terminal.
         top = int(self.scroll_y)
-        for offset in range(self.size.height):
+        for offset in range(self.lines_shown):
             before = old_rows[old_top + offset] if old_top + offset < len(old_rows) else None
             after = rows[top + offset] if top + offset < len(rows) else None
             if before != after:
@@ -148,7 +160,7 @@ class QueueList(ScrollView, can_focus=True):
     def refresh_conversations(self, ids: set[int]) -> None:
         """Repaint only the visible rows that show one of `ids`."""
         top = int(self.scroll_y)
-        for offset in range(self.size.height):
+        for offset in range(self.lines_shown):
             row = top + offset
             if row < len(self.rows) and self.rows[row] in ids:
                 self._repaint(offset)
@@ -167,7 +179,7 @@ class QueueList(ScrollView, can_focus=True):
         if now.replace(second=0, microsecond=0) == before.replace(second=0, microsecond=0):
             return
         top = int(self.scroll_y)
-        for offset, conversation_id in enumerate(self.rows[top : top + self.size.height]):
+        for offset, conversation_id in enumerate(self.rows[top : top + self.lines_shown]):
             conversation = self.lookup(conversation_id)
             if conversation is not None and sla_label(conversation, before) != sla_label(conversation, now):
                 self._repaint(offset)
@@ -175,7 +187,7 @@ class QueueList(ScrollView, can_focus=True):
     def _mark_seen(self) -> None:
         if self.unseen_new:
             top = int(self.scroll_y)
-            visible = set(self.rows[top : top + self.size.height])
+            visible = set(self.rows[top : top + self.lines_shown])
             self.unseen_new -= visible
             below = sum(1 for c in self.unseen_new if self.index.get(c, 0) >= top)
             self.post_message(self.NewBelow(below))
@@ -219,7 +231,7 @@ class QueueList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: int) -> Strip:
         base = self.rich_style
         # Low-bandwidth mode (over SSH) draws a row in one style: every change of colour costs
         # an escape sequence, and a repainted row is mostly those. The whole row takes the
@@ -232,7 +244,7 @@ class QueueList(ScrollView, can_focus=True):
             return Style() if one_style else self._style(name)
 
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(label.rjust(5), style(f"queue--{level}"))
+        line.append(label.rjust(SLA_WIDTH), style(f"queue--{level}"))
         line.append(" ")
         mark, weight = priority_mark(conversation.priority)
         line.append(mark, style(f"queue--{weight}") if weight else Style())
@@ -251,7 +263,7 @@ class QueueList(ScrollView, can_focus=True):
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             line.append(_fit(who, assignee_width), style("queue--dim"))
         line.append(" ")
-        line.append((UNREAD_MARK if unread else " ").center(3), style("queue--unread"))
+        line.append(unread_cell(unread), style("queue--unread"))
         if one_style and level in ("breached", "soon"):
             line.stylize(self._style(f"queue--{level}"))
         if is_cursor:
@@ -268,7 +280,7 @@ class QueueList(ScrollView, can_focus=True):
         for conversation_id in (old, new):
             if conversation_id is not None and conversation_id in self.index:
                 offset = self.index[conversation_id] - int(self.scroll_y)
-                if 0 <= offset < self.size.height:
+                if 0 <= offset < self.lines_shown:
                     self._repaint(offset)
 
     def _move_to(self, row: int) -> None:
@@ -279,9 +291,15 @@ class QueueList(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + self.size.height:
-            self.scroll_to(y=row - self.size.height + 1, animate=False, immediate=True)
+        elif row >= top + self.lines_shown:
+            self.scroll_to(y=row - self.lines_shown + 1, animate=False, immediate=True)
         self.post_message(self.Highlighted(self.cursor_id))
+
+    @property
+    def lines_shown(self) -> int:
+        """Rows on screen: the widget's height less any scrollbar, so the cursor is never
+        scrolled to a line the scrollbar covers."""
+        return self.scrollable_content_region.height
 
     @property
     def cursor_row(self) -> int:
@@ -294,16 +312,18 @@ class QueueList(ScrollView, can_focus=True):
         self._move_to(self.cursor_row - 1)
 
     def action_page_down(self) -> None:
-        self._move_to(self.cursor_row + max(1, self.size.height - 1))
+        self._move_to(self.cursor_row + max(1, self.lines_shown - 1))
 
     def action_page_up(self) -> None:
-        self._move_to(self.cursor_row - max(1, self.size.height - 1))
+        self._move_to(self.cursor_row - max(1, self.lines_shown - 1))
 
     def action_first(self) -> None:
-        self._move_to(0)
+        if not self.jump("start"):
+            self._move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(len(self.rows) - 1)
+        if not self.jump("end"):
+            self._move_to(len(self.rows) - 1)
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
@@ -337,17 +357,18 @@ def columns(width: int) -> tuple[int, int, int]:
     and the subject keeps at least 10 cells."""
     customer = 18 if width >= 100 else 14
     assignee = 14 if width >= 100 else (10 if width >= 70 else 0)
-    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
+    fixed = SLA_WIDTH + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
     return customer, max(10, width - fixed), assignee
 
 
 def header(width: int) -> str:
     """Column titles aligned with the rows."""
     customer, subject, assignee = columns(width)
-    text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
+    sla = "SLA".rjust(SLA_WIDTH)
+    text = f"{sla} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
-    return text + " new"  # over the unread mark: the customer wrote since you last opened it
+    return text + " new"  # over the unread count: messages since you last read it
 
 
 def _fit(text: str, width: int) -> str:
