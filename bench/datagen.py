@@ -8,7 +8,7 @@ except the one admin agent whose token the benchmarks use (`ensure_agent`).
 What the data looks like, and why:
 
 - Every open conversation that "waits" (the customer wrote last; 85 % of them) has its
-  `due_at`/`queue_key` computed with `core.sla.due_at`, exactly as the store would, so a
+  `due_at`/`queue_key` computed from the desk's starting SLA policies as the store would, so a
   new customer message to it keeps its place in the queue: the benchmarks can aim
   messages at rows they know are on screen.
 - Contact names are unique and at most 18 cells (the queue's name column), e.g.
@@ -30,7 +30,7 @@ import random
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # Short names: "Omar Chen 2bi1" is at most 14 cells, the queue's narrowest name column.
@@ -145,9 +145,40 @@ class Vocabulary:
         return " ".join(self.sentence(6, 16) for _ in range(sentences))
 
 
+def _default_targets(conn: sqlite3.Connection) -> dict[str, tuple[int | None, int | None]]:
+    """(first response, next response) seconds by priority, from the 24/7 policies a new desk
+    starts with (the migration seeds them): the one for the priority, else the default."""
+    rows = conn.execute(
+        "SELECT priorities, is_default, first_response_s, next_response_s FROM sla_policies ORDER BY position"
+    ).fetchall()
+    default = next((r[2], r[3]) for r in rows if r[1])
+    targets = {name: default for name in PRIORITIES}
+    for priorities, _, frt, nrt in reversed(rows):
+        for name in json.loads(priorities):
+            targets[name] = (frt, nrt)
+    return targets
+
+
+def _due(
+    targets: dict[str, tuple[int | None, int | None]],
+    status: str,
+    priority: str,
+    created: datetime,
+    waiting_since: datetime | None,
+    first_response: datetime | None,
+) -> datetime | None:
+    """The nearest due clock as the store sets it for those policies: the first response is
+    due from creation, a next response from the oldest unanswered customer message."""
+    if status != "open" or waiting_since is None:
+        return None
+    frt, nrt = targets[priority]
+    if first_response is None:
+        return None if frt is None else created + timedelta(seconds=frt)
+    return None if nrt is None else waiting_since + timedelta(seconds=nrt)
+
+
 def generate(path: Path, spec: Spec) -> Generated:
     """Create `path` (replacing it) and fill it as `spec` says."""
-    from agent_console.core import sla
     from agent_console.core.clock import to_iso, utcnow
     from agent_console.server import db
     from agent_console.server.store import QUEUE_TAIL, Store, ensure_agent, hash_token, new_token
@@ -171,6 +202,7 @@ def generate(path: Path, spec: Spec) -> Generated:
             "INSERT INTO teams(name, description) VALUES (?, ?)",
             [("Tier 1", "first line"), ("Billing", "money matters"), ("Tech", "devices and networks")],
         )
+        targets = _default_targets(conn)
         agent_ids = [admin.id]
         agent_names = {admin.id: admin.name}
         stamp = to_iso(now)
@@ -269,12 +301,7 @@ def generate(path: Path, spec: Spec) -> Generated:
             status = "open" if is_open else rng.choice(("resolved", "resolved", "pending"))
             if status != "open":
                 waiting_since = None
-            due = sla.due_at(
-                status=status,
-                priority=priority,
-                waiting_since=waiting_since,
-                first_response_at=first_response,
-            )
+            due = _due(targets, status, priority, created, waiting_since, first_response)
             subject = None
             if channel not in SUBJECTLESS or not spec.subjectless_channels:
                 subject = vocab.sentence(3, 7)[:-1]
@@ -384,7 +411,7 @@ def canned_rows(vocab: Vocabulary, count: int) -> list[tuple[str, str, str, str]
         body = "Hi {{contact.first_name}}, " + " ".join(topic) + "."
         while len(body) < length:
             body += " " + vocab.sentence(6, 16)
-        body = body[:length - 1].rstrip() + "."
+        body = body[: length - 1].rstrip() + "."
         rows.append(
             (
                 canned_shortcode(index, topic[0]),
