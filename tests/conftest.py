@@ -102,3 +102,28 @@ def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
     running = start_desk(tmp_path / "desk.db", demo=False, extra_args=("--event-window", "100"))
     yield running
     running.server.stop()
+
+
+@pytest.fixture
+def chatwoot() -> Iterator[object]:
+    """An emulated Chatwoot account (HTTP + ActionCable) of the test's own; the test fails if
+    anything said to or by it broke Chatwoot's published document."""
+    from tests.backends import start_chatwoot
+
+    running = start_chatwoot()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture(params=["native", "chatwoot"])
+def helpdesk(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The same test on both help desks: the desk server and the Chatwoot emulator
+    (tests/backends.py gives both one face)."""
+    from tests.backends import ChatwootHelpdesk, NativeHelpdesk
+
+    if request.param == "native":
+        yield NativeHelpdesk(request.getfixturevalue("desk"))
+    else:
+        yield ChatwootHelpdesk(request.getfixturevalue("chatwoot"))

@@ -652,7 +652,8 @@ def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(tmp_path: Pa
     before = conn.execute("SELECT id, body FROM messages ORDER BY id").fetchall()
     order = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY queue_key, id")]
     as_left = _on_time(conn, NOW - timedelta(days=3))
-    assert _on_time(conn, NOW)[0] == 0  # three days later, untouched: every row late
+    # Three days later, untouched: late, but for clocks that stood still over closed office hours.
+    assert _on_time(conn, NOW)[0] < as_left[0] // 10
     shift = rebase_demo(conn, now=NOW)
     # The off time, counted from the desk's last sign of life (its newest message here).
     assert timedelta(days=3) <= shift < timedelta(days=3, minutes=5)

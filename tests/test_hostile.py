@@ -19,6 +19,7 @@ import sqlite3
 import stat
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -51,7 +52,10 @@ class LoggedServer(ServerProcess):
 
 
 def start(db: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Desk:
-    server = LoggedServer(db, demo=True, env=env, extra_args=args)
+    # Seeded as of now with the SLA schedule held: the dumps compare what requests did, not
+    # what the clock did (a breach firing mid-test is a change, but not the request's).
+    held = ("--demo-now", datetime.now(UTC).isoformat())
+    server = LoggedServer(db, demo=True, env=env, extra_args=(*held, *args))
     server.start()
     admin = add_agent(db, name="Hostile Admin", email="admin@hostile.example", role="admin")
     agent = add_agent(db, name="Hostile Agent", email="agent@hostile.example")

@@ -259,7 +259,11 @@ def test_reply_and_private_note(desk: Desk) -> None:
     note = desk.agent.post(f"/conversations/{cid}/messages", json={"body": "VIP", "private": True})
     assert note.json()["kind"] == "note"
     conversation = desk.agent.get(f"/conversations/{cid}").json()
-    assert conversation["waiting_since"] is None and conversation["due_at"] is None
+    assert conversation["waiting_since"] is None
+    # Nobody waits for an answer: only the resolution clock (when the policy has one) still runs.
+    running = [c for c in conversation["sla"]["clocks"] if c["state"] == "running"]
+    assert [c["name"] for c in running] in ([], ["rt"])
+    assert conversation["due_at"] == (running[0]["due_at"] if running else None)
     assert conversation["first_response_at"] is not None and conversation["unread_count"] == 0
 
 

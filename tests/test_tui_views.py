@@ -34,9 +34,9 @@ def row_of(app, name: str) -> str | None:  # noqa: ANN001
 
 
 def mark_of(app, name: str) -> str | None:  # noqa: ANN001
-    """`●` or a blank: what the row shows in its `new` column (its last four cells)."""
+    """The unread count the row shows in its `new` column (its last four cells), or a blank."""
     row = row_of(app, name)
-    return None if row is None else ("●" if "●" in row[-4:] else " ")
+    return None if row is None else (row[-4:].strip() or " ")
 
 
 async def filter_to(pilot, name: str) -> None:  # noqa: ANN001
@@ -55,7 +55,7 @@ async def test_unread_mark_means_the_customer_wrote_since_you_opened_it(desk: De
         cid, name = new_customer(desk, body="Hello, anyone?")
         await wait_for(pilot, lambda: cid in app.store.desk.conversations, what="the new conversation")
         await filter_to(pilot, name)
-        await wait_for(pilot, lambda: mark_of(app, name) == "●", what="the mark on a new customer message")
+        await wait_for(pilot, lambda: mark_of(app, name) == "1", what="the count on a new customer message")
         # Opening it reads it: the mark goes out, and stays out back in the queue.
         await pilot.press("enter")
         screen = console(app)
@@ -64,9 +64,10 @@ async def test_unread_mark_means_the_customer_wrote_since_you_opened_it(desk: De
         await wait_for(pilot, lambda: mark_of(app, name) == " ", what="the mark gone after opening")
         # The customer writes while the agent is on the queue: the mark comes back.
         customer_writes(desk, cid, name, "Still there?")
-        await wait_for(pilot, lambda: mark_of(app, name) == "●", what="the mark back on a new message")
-        # A colleague's reply or note is not the customer writing.
+        await wait_for(pilot, lambda: mark_of(app, name) == "1", what="the count back on a new message")
+        # A colleague's note counts too: the agent has not read it.
         desk.admin.post(f"/conversations/{cid}/messages", json={"body": "On it", "private": True})
+        await wait_for(pilot, lambda: mark_of(app, name) == "2", what="the colleague's note counted")
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.pane.thread.shown and "Still there?" in screen_text(app))
         await pilot.press("escape")

@@ -77,6 +77,22 @@ def login(
     make_default: Annotated[
         bool, typer.Option("--default", help="Make this the default profile.")
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="KIND",
+            help="Which help desk answers at --server: native (the desk server, default) or chatwoot.",
+        ),
+    ] = None,
+    account: Annotated[
+        int | None,
+        typer.Option("--account", metavar="N", min=1, help="Chatwoot: the account number (in its URLs)."),
+    ] = None,
+    portal: Annotated[
+        str | None,
+        typer.Option("--portal", metavar="SLUG", help="Chatwoot: the help-center portal for KB search."),
+    ] = None,
 ) -> None:
     """Verify a token with the server and remember it in a profile.
 
@@ -90,6 +106,7 @@ def login(
       agent-console auth login --server https://desk.example.com
       agent-console auth login --server http://127.0.0.1:8765 --profile local --token-stdin < token.txt
       agent-console auth login --server https://desk.example.com --token-file ~/.config/agent-console/token
+      agent-console auth login --backend chatwoot --server https://chat.example.com --account 1
     """
     from agent_console.cli import runtime
     from agent_console.client import credentials
@@ -118,13 +135,27 @@ def login(
         bundle = existing.ca_bundle
     if bundle is not None and not Path(bundle).is_file():
         raise typer.BadParameter(f"{bundle} is not a file", param_hint="--ca-bundle")
+    kind = (backend or (existing.backend if existing else None) or "native").lower()
+    if kind not in ("native", "chatwoot"):
+        raise typer.BadParameter(f"{kind!r}: use native or chatwoot", param_hint="--backend")
+    account_id = account or (existing.account_id if existing and existing.backend == "chatwoot" else None)
+    portal = portal or (existing.portal if existing and existing.backend == "chatwoot" else None)
+    if kind == "chatwoot" and account_id is None:
+        raise typer.BadParameter("Chatwoot needs its account number", param_hint="--account")
+    if kind == "native" and (account or portal):
+        raise typer.BadParameter("--account and --portal are for --backend chatwoot", param_hint="--backend")
     token = _read_token(token_stdin)
 
     async def check(backend):
+        # Chatwoot: GET /api/v1/profile, which also proves the user belongs to the account.
         return await backend.me()
 
     agent = runtime.run_with(
-        Connection(server=server, token=token, profile=name, ca_bundle=bundle), check
+        Connection(
+            server=server, token=token, profile=name, ca_bundle=bundle, backend=kind,
+            account_id=account_id, portal=portal,
+        ),
+        check,
     )
 
     stored_in: str | None
@@ -146,7 +177,15 @@ def login(
             stored_in = None
     if existing is not None and existing.token_file and existing.token_file != saved_file:
         Path(existing.token_file).unlink(missing_ok=True)  # do not leave an old copy behind
-    config.profiles[name] = Profile(server=server, ca_bundle=bundle, token_file=saved_file)
+    chatwoot = kind == "chatwoot"
+    config.profiles[name] = Profile(
+        server=server,
+        ca_bundle=bundle,
+        token_file=saved_file,
+        backend="chatwoot" if chatwoot else None,
+        account_id=account_id if chatwoot else None,
+        portal=portal if chatwoot else None,
+    )
     if make_default or config.default_profile is None:
         config.default_profile = name
     path = save_config(config)
@@ -197,7 +236,10 @@ def logout(
         path = Path(profile.token_file).expanduser()
         removed = path.exists() or removed
         path.unlink(missing_ok=True)
-        config.profiles[name] = Profile(server=profile.server, ca_bundle=profile.ca_bundle)
+        config.profiles[name] = Profile(
+            server=profile.server, ca_bundle=profile.ca_bundle, backend=profile.backend,
+            account_id=profile.account_id, portal=profile.portal,
+        )
     if forget:
         del config.profiles[name]
         if config.default_profile == name:
@@ -262,6 +304,9 @@ def status(settings: Settings) -> None:
         ]
         if conn.ca_bundle:
             lines.append(f"CA:       {conn.ca_bundle}")
+        if conn.backend == "chatwoot":
+            portal = f", help center {conn.portal!r}" if conn.portal else ", no help-center portal set"
+            lines.append(f"desk:     Chatwoot account {conn.account_id}{portal}")
         lines.append(
             f"agent:    {_safe(agent.name)} <{_safe(agent.email)}> ({agent.role}),"
             f" {agent.timezone}, {agent.presence}"

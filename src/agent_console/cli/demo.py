@@ -242,7 +242,9 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         settings = config.tui or TuiSettings()
         options = {name: getattr(settings, name) for name in settings.__struct_fields__}
         options["theme"] = theme
-        return run_console(server=server.url, token=agent_token, keymap=config.keys, **options)
+        return run_console(
+            server=server.url, token=agent_token, keymap=config.keys, notify=config.notify, **options
+        )
     finally:
         # Shutting down: a second signal must not cut this short and orphan a child.
         for signum in STOP_SIGNALS:

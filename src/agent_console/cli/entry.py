@@ -48,4 +48,5 @@ def _bare_console() -> int | None:
         low_bandwidth=settings.low_bandwidth,
         undo_seconds=settings.undo_seconds,
         take_on_reply=settings.take_on_reply,
+        notify=config.notify,
     )

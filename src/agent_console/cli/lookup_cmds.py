@@ -124,19 +124,37 @@ def canned_show(
     _run(settings, fetch, lambda o, out, item: o.show_one(out, item, o.CANNED))
 
 
-def agents(settings: Settings) -> None:
+def agents(
+    settings: Settings,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Deactivated agents too, with languages and whether active.")
+    ] = False,
+) -> None:
     """List agents with their role, presence and time zone.
 
     \b
     Examples:
       agent-console agents
       agent-console agents -o csv
+      agent-console agents --all
     """
 
     async def fetch(backend):
+        if all_:
+            from agent_console.client.admin import require_admin_calls
+
+            return await require_admin_calls(backend).all_agents()
         return await backend.agents()
 
-    _run(settings, fetch, lambda o, out, items: o.show_list(out, items, o.AGENTS))
+    def show(o, out, items):  # noqa: ANN001, ANN202
+        if all_:
+            from agent_console.cli.admin_output import ACCOUNTS
+
+            o.show_list(out, items, ACCOUNTS)
+        else:
+            o.show_list(out, items, o.AGENTS)
+
+    _run(settings, fetch, show)
 
 
 def teams(settings: Settings) -> None:

@@ -11,7 +11,17 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import auth_cmds, lookup_cmds, queue_cmds, server_cmds, tail
+from agent_console.cli import (
+    admin_cmds,
+    auth_cmds,
+    kb_admin_cmds,
+    lookup_cmds,
+    queue_cmds,
+    read_cmds,
+    server_cmds,
+    sla_cmds,
+    tail,
+)
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -101,6 +111,11 @@ def root(
             low_bandwidth=settings.low_bandwidth,
             undo_seconds=settings.undo_seconds,
             take_on_reply=settings.take_on_reply,
+            urgent_window=settings.urgent_window,
+            notify=config.notify,
+            backend_kind=conn.backend,
+            account_id=conn.account_id,
+            portal=conn.portal,
         )
     )
 
@@ -110,6 +125,10 @@ lookup_cmds.register(app)
 tail.register(app)
 auth_cmds.register(app)
 server_cmds.register(app)
+admin_cmds.register(app)
+kb_admin_cmds.register(app)
+sla_cmds.register(app)
+read_cmds.register()  # conv ID read|unread
 
 
 def run() -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from agent_console.cli import attachment_cmds
 from agent_console.cli.groups import ConvGroup, require_conv_id
 from agent_console.cli.options import EPILOG, Settings, command
 
@@ -589,4 +590,5 @@ def register(app: typer.Typer) -> None:
         ("label", label),
     ):
         command(conv_app, name, epilog=EPILOG)(func)
+    attachment_cmds.register(conv_app)
     app.add_typer(conv_app, name="conv")

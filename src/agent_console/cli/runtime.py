@@ -28,8 +28,6 @@ def open_backend(conn: Connection) -> Backend:
     # not need. A None entry makes that optional import fail fast, as httpx expects it may.
     if "httpx" not in sys.modules:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    from agent_console.client.native import NativeBackend
-
     verify = conn.verify
     if conn.server.startswith("http://"):
         # No TLS to a plain-http server, so skip loading the CA store (~40 ms). The context
@@ -37,6 +35,15 @@ def open_backend(conn: Connection) -> Backend:
         import ssl
 
         verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # type: ignore[assignment]
+    if conn.backend == "chatwoot":
+        from agent_console.client.chatwoot import ChatwootBackend
+
+        assert conn.account_id is not None  # resolve_connection refuses Chatwoot without one
+        return ChatwootBackend(
+            conn.server, conn.token, account_id=conn.account_id, portal=conn.portal, verify=verify
+        )
+    from agent_console.client.native import NativeBackend
+
     return NativeBackend(conn.server, conn.token, verify=verify)
 
 

@@ -32,7 +32,11 @@ def serve(
     ] = 100_000,
     demo_now: Annotated[
         str | None,
-        typer.Option(help="Seed the demo as of this UTC time (reproducible screenshots).", hidden=True),
+        typer.Option(
+            help="Seed the demo as of this UTC time, SLA warnings and breaches held there"
+            " (reproducible screenshots).",
+            hidden=True,
+        ),
     ] = None,
     ping_interval: Annotated[
         float,
@@ -46,6 +50,52 @@ def serve(
             help="Base URL customers reach this desk at (KB links in replies); kept in the database.",
         ),
     ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Receive email on this port (0 picks a free one); off unless given.", min=0, max=65535
+        ),
+    ] = None,
+    smtp_host: Annotated[
+        str, typer.Option(help="Address the email listener binds; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
+    mail_address: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="An address the desk receives mail for (repeat for several; the first one sends"
+            " replies). Kept in the database.",
+        ),
+    ] = None,
+    smtp_relay: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AGENT_CONSOLE_SMTP_RELAY",
+            metavar="HOST[:PORT]",
+            help="SMTP relay for email replies (port 587 unless given).",
+        ),
+    ] = None,
+    smtp_relay_tls: Annotated[
+        str, typer.Option(metavar="MODE", help="starttls, tls (implicit, port 465) or none (loopback only).")
+    ] = "starttls",
+    smtp_relay_user: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AGENT_CONSOLE_SMTP_USER",
+            help="Relay login; the password is read from AGENT_CONSOLE_SMTP_PASSWORD, never an option.",
+        ),
+    ] = None,
+    smtp_relay_ca: Annotated[
+        Path | None,
+        typer.Option(help="CA bundle that signs the relay's certificate (default: the system's)."),
+    ] = None,
+    smtp_retry_base: Annotated[
+        float,
+        typer.Option(help="Seconds before the relay's second try (doubles per try).", min=0.01, hidden=True),
+    ] = 5.0,
+    mail_attachment_limit: Annotated[
+        int, typer.Option(metavar="BYTES", help="Larger attachments keep only their description.", min=0)
+    ] = 10 * 1024 * 1024,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -68,6 +118,14 @@ def serve(
         except ValueError as exc:
             typer.echo(f"error: --public-url: {exc}", err=True)
             raise typer.Exit(2) from None
+    relay = _relay_config(smtp_relay, smtp_relay_tls, smtp_relay_user, smtp_relay_ca, smtp_retry_base)
+    for address in mail_address or ():
+        if "@" not in address or address.count("@") != 1 or "+" in address.partition("@")[0]:
+            typer.echo(
+                f"error: --mail-address {address!r} must be a plain address like support@example.com",
+                err=True,
+            )
+            raise typer.Exit(2)
     try:
         run_server(
             host=host,
@@ -79,6 +137,11 @@ def serve(
             log_level=log_level,
             event_window=event_window,
             public_url=public_url,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            mail_addresses=mail_address or (),
+            relay=relay,
+            attachment_limit=mail_attachment_limit,
         )
     except SchemaTooNew as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -86,6 +149,34 @@ def serve(
     except OSError as exc:
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _relay_config(relay: str | None, tls: str, user: str | None, ca: Path | None, retry_base: float):
+    """The relay settings from the options, or a usage error naming the option."""
+    if relay is None:
+        return None
+    import os
+
+    from agent_console.server.email_outbound import RelayConfig, parse_relay
+
+    if tls not in ("starttls", "tls", "none"):
+        typer.echo(f"error: --smtp-relay-tls must be starttls, tls or none, not {tls!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        host, port = parse_relay(relay)
+    except ValueError as exc:
+        typer.echo(f"error: --smtp-relay: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return RelayConfig(
+        host=host,
+        port=port,
+        tls=tls,  # type: ignore[arg-type]
+        username=user,
+        password=os.environ.get("AGENT_CONSOLE_SMTP_PASSWORD"),
+        ca_file=str(ca) if ca else None,
+        retry_base=retry_base,
+        retry_cap=max(retry_base * 64, 1.0),
+    )
 
 
 @server_app.command("add-agent")

@@ -32,7 +32,7 @@ BACKOFF_CAP = 30.0
 _TYPE_HELP = (
     "Only events of this type (repeat, or comma-separate; `conversation.*` matches a family):"
     " conversation.created, conversation.updated, message.created, presence.updated,"
-    " typing, viewing."
+    " typing, viewing, conversation.read."
 )
 
 

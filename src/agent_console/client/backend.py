@@ -11,6 +11,7 @@ from typing import Protocol
 
 from agent_console.core.models import (
     Agent,
+    Attachment,
     CannedResponse,
     Contact,
     Conversation,
@@ -22,6 +23,10 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyPatch,
     Team,
 )
 
@@ -86,7 +91,11 @@ class Backend(Protocol):
         last_seen_message_id: int | None = None,
         force: bool = False,
         idempotency_key: str | None = None,
-    ) -> Message: ...
+        retry_since: float | None = None,
+    ) -> Message:
+        """`retry_since` (epoch seconds, when the reply was first queued): an earlier try may
+        have landed. A help desk without idempotency keys reads back before sending again."""
+        ...
 
     async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None: ...
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None: ...
@@ -109,3 +118,20 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # SLA policies: anyone reads them, admins change them.
+    async def sla_policies(self) -> list[SlaPolicy]: ...
+    async def sla_policy(self, policy_id: int) -> SlaPolicy: ...
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy: ...
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy: ...
+    async def delete_sla_policy(self, policy_id: int) -> None: ...
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        """Move this agent's read mark: read up to `message_id`, or (`unread`) make the newest
+        message from the customer or a colleague unread again. Marks live on the server."""
+        ...
+    # Email attachments (a help desk without them lists none).
+    async def attachments(self, conversation_id: int) -> list[Attachment]: ...
+    async def attachment(self, attachment_id: int) -> Attachment: ...
+    async def attachment_content(self, attachment_id: int) -> bytes: ...

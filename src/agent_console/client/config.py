@@ -28,6 +28,15 @@ The config file is TOML at `platformdirs.user_config_path("agent-console")/confi
     [keys]
     "conv.resolve" = "ctrl+r"
 
+    [notify]
+    mention = true           # per kind: new_conversation, customer_reply, sla_warning,
+    new_conversation = false #   sla_breached, mention (all on by default)
+    bell = true              # the terminal bell
+    desktop = "auto"         # auto (by TERM_PROGRAM/TERM), osc9, osc777 or off
+    toast = true
+    quiet = false            # start in quiet mode (no bell, no desktop notice; `M` toggles)
+    interval = 10            # seconds: a burst within it comes as one summary (1-3600)
+
 Parsing is strict: an unknown key or a wrong type is an error that names the key and line.
 """
 
@@ -38,7 +47,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -49,6 +58,9 @@ SERVER_ENV = "AGENT_CONSOLE_SERVER"
 TOKEN_ENV = "AGENT_CONSOLE_TOKEN"
 PROFILE_ENV = "AGENT_CONSOLE_PROFILE"
 CA_BUNDLE_ENV = "AGENT_CONSOLE_CA_BUNDLE"
+BACKEND_ENV = "AGENT_CONSOLE_BACKEND"
+ACCOUNT_ENV = "AGENT_CONSOLE_ACCOUNT"
+BACKENDS = ("native", "chatwoot")
 DEFAULT_PROFILE = "default"
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -65,6 +77,11 @@ class Profile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_def
     ca_bundle: str | None = None
     # Only when the agent opted in with `auth login --token-file PATH` (no keyring here).
     token_file: str | None = None
+    # Which help desk answers at `server`: None (our desk server) or "chatwoot".
+    backend: Literal["native", "chatwoot"] | None = None
+    # Chatwoot: the account (its number in the dashboard's URL) and help-center portal slug.
+    account_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    portal: str | None = None
 
 
 class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -76,6 +93,25 @@ class TuiSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
     undo_seconds: Annotated[int, msgspec.Meta(ge=3, le=600)] | None = None
     # A reply to an unassigned conversation assigns it to you (None: true).
     take_on_reply: bool | None = None
+    # Minutes: the Urgent view also shows conversations due within this (None: 15).
+    urgent_window: Annotated[int, msgspec.Meta(ge=0, le=1440)] | None = None
+
+
+class NotifySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    # Per kind of notice (None: on).
+    new_conversation: bool | None = None
+    customer_reply: bool | None = None
+    sla_warning: bool | None = None
+    sla_breached: bool | None = None
+    mention: bool | None = None
+    # Outputs (None: on; desktop None: auto, by TERM_PROGRAM/TERM).
+    toast: bool | None = None
+    bell: bool | None = None
+    desktop: Literal["auto", "osc9", "osc777", "off"] | None = None
+    # Start in quiet mode: toasts only, no bell or desktop notice (None: false).
+    quiet: bool | None = None
+    # Seconds between notices: what comes within it is one summary (None: 10).
+    interval: Annotated[int, msgspec.Meta(ge=1, le=3600)] | None = None
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -84,6 +120,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     tui: TuiSettings | None = None
     # Key remaps for the console: binding id -> keys ("conv.resolve" = "ctrl+r").
     keys: dict[str, str] = {}
+    notify: NotifySettings | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +132,9 @@ class Connection:
     profile: str | None = None
     ca_bundle: str | None = None
     token_source: str = "env"  # "env" | "keyring" | "file"
+    backend: str = "native"  # "native" (our desk server) | "chatwoot"
+    account_id: int | None = None  # Chatwoot's account
+    portal: str | None = None  # Chatwoot's help-center portal slug (KB search)
 
     @property
     def verify(self) -> bool | str:
@@ -195,7 +235,7 @@ def _explain(message: str, text: str, path: Path | str, base: list[str]) -> str:
     at = f", line {line}" if line else ""
     hint = ""
     if unknown:
-        known = {"profiles": Profile, "tui": TuiSettings}
+        known = {"profiles": Profile, "tui": TuiSettings, "notify": NotifySettings}
         allowed = known.get(location[0], Config).__struct_fields__ if location else Config.__struct_fields__
         hint = f" (known keys: {', '.join(allowed)})"
     return f"config file {path}{at}: {problem}{scope}{hint}"
@@ -241,7 +281,7 @@ def dump_config(config: Config) -> str:
         for key in Profile.__struct_fields__:
             value = getattr(profile, key)
             if value is not None:
-                lines.append(f"{key} = {_toml_str(value)}")
+                lines.append(f"{key} = {_toml_value(value)}")
     settings = config.tui or TuiSettings()
     tui = [
         f"{key} = {_toml_value(getattr(settings, key))}"
@@ -253,6 +293,14 @@ def dump_config(config: Config) -> str:
     if config.keys:
         lines += ["", "[keys]"] if lines else ["[keys]"]
         lines += [f"{_toml_str(ident)} = {_toml_str(keys)}" for ident, keys in sorted(config.keys.items())]
+    notify = config.notify or NotifySettings()
+    notify_lines = [
+        f"{key} = {_toml_value(getattr(notify, key))}"
+        for key in NotifySettings.__struct_fields__
+        if getattr(notify, key) is not None
+    ]
+    if notify_lines:
+        lines += ["", "[notify]", *notify_lines] if lines else ["[notify]", *notify_lines]
     return "\n".join(lines) + "\n"
 
 
@@ -370,10 +418,37 @@ def resolve_connection(server: str | None = None, profile: str | None = None) ->
         if name and name != DEFAULT_PROFILE:
             login += f" --profile {name}"
         raise NotAuthenticated(f"no token for {server_url}: run `{login}`, or set {TOKEN_ENV}")
+    backend, account_id, portal = _backend_settings(chosen if same_server else None)
     return Connection(
         server=server_url,
         token=token,
         profile=name if same_server else None,
         ca_bundle=ca_bundle,
         token_source=source,
+        backend=backend,
+        account_id=account_id,
+        portal=portal,
     )
+
+
+def _backend_settings(profile: Profile | None) -> tuple[str, int | None, str | None]:
+    """Which help desk, and (Chatwoot) which account and portal: environment first, then the
+    profile. A Chatwoot connection without an account is refused here, with what to set."""
+    env = os.environ
+    chosen = profile.backend if profile else None
+    backend = (env.get(BACKEND_ENV) or "").strip().lower() or chosen or "native"
+    if backend not in BACKENDS:
+        raise ConfigError(f"{BACKEND_ENV}={backend!r}: the backend is one of {', '.join(BACKENDS)}")
+    account_text = (env.get(ACCOUNT_ENV) or "").strip()
+    account_id = profile.account_id if profile else None
+    if account_text:
+        if not account_text.isdigit() or int(account_text) < 1:
+            raise ConfigError(f"{ACCOUNT_ENV}={account_text!r} is not an account number (e.g. 1)")
+        account_id = int(account_text)
+    portal = profile.portal if profile else None
+    if backend == "chatwoot" and account_id is None:
+        raise ConfigError(
+            f"a Chatwoot connection needs its account: set {ACCOUNT_ENV}, or log in with"
+            " `agent-console auth login --backend chatwoot --account N`"
+        )
+    return backend, account_id, portal

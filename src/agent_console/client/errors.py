@@ -57,3 +57,10 @@ class ResyncRequired(Exception):
     def __init__(self, seq: int) -> None:
         super().__init__(f"resync required at seq {seq}")
         self.seq = seq
+
+
+class NotAvailable(BackendError):
+    """The help desk behind this profile has no such feature (e.g. Chatwoot has no viewing
+    signal). Front ends show the message as it is: nothing failed, it just is not there."""
+
+    exit_code = 1

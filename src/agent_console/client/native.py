@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import msgspec
 
+from agent_console.client.admin import AdminCalls
 from agent_console.client.backend import FeedItem
 from agent_console.client.errors import (
     BackendError,
@@ -25,6 +26,8 @@ from agent_console.client.errors import (
 from agent_console.core.models import (
     Agent,
     AgentList,
+    Attachment,
+    AttachmentList,
     CannedList,
     CannedResponse,
     Contact,
@@ -42,6 +45,11 @@ from agent_console.core.models import (
     LabelList,
     Message,
     MessagePage,
+    ReadState,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyList,
+    SlaPolicyPatch,
     Team,
     TeamList,
 )
@@ -66,7 +74,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend:
+class NativeBackend(AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"
@@ -227,6 +235,7 @@ class NativeBackend:
         last_seen_message_id: int | None = None,
         force: bool = False,
         idempotency_key: str | None = None,
+        retry_since: float | None = None,  # the Idempotency-Key already makes a resend safe
     ) -> Message:
         payload: dict[str, Any] = {"body": body, "private": private, "force": force}
         if last_seen_message_id is not None:
@@ -249,6 +258,23 @@ class NativeBackend:
 
     async def set_presence(self, presence: str) -> Agent:
         return await self._call("PATCH", "/me", Agent, body={"presence": presence})
+
+    # --- SLA policies ---------------------------------------------------------------------
+
+    async def sla_policies(self) -> list[SlaPolicy]:
+        return (await self._call("GET", "/sla/policies", SlaPolicyList)).items
+
+    async def sla_policy(self, policy_id: int) -> SlaPolicy:
+        return await self._call("GET", f"/sla/policies/{policy_id}", SlaPolicy)
+
+    async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy:
+        return await self._call("POST", "/sla/policies", SlaPolicy, body=policy)
+
+    async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy:
+        return await self._call("PATCH", f"/sla/policies/{policy_id}", SlaPolicy, body=patch)
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        await self._call("DELETE", f"/sla/policies/{policy_id}", None)
 
     # --- live feed -----------------------------------------------------------------------
 
@@ -296,6 +322,34 @@ class NativeBackend:
             raise Unreachable(f"the live feed answered HTTP {status}", status=status) from None
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise Unreachable(f"live feed lost: {type(exc).__name__}") from None
+
+    # --- read marks ----------------------------------------------------------------------
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
+        return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
+    # --- email attachments ---------------------------------------------------------------
+
+    async def attachments(self, conversation_id: int) -> list[Attachment]:
+        path = f"/conversations/{conversation_id}/attachments"
+        return (await self._call("GET", path, AttachmentList)).items
+
+    async def attachment(self, attachment_id: int) -> Attachment:
+        return await self._call("GET", f"/attachments/{attachment_id}", Attachment)
+
+    async def attachment_content(self, attachment_id: int) -> bytes:
+        """The file's bytes, exactly as they came with the mail."""
+        try:
+            response = await self._http.get(f"/attachments/{attachment_id}/content")
+        except httpx.TimeoutException:
+            raise Unreachable(f"{self.server} did not answer in time") from None
+        except httpx.TransportError:
+            raise Unreachable(f"cannot reach the desk server at {self.server}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response.content
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

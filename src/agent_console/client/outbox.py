@@ -596,6 +596,8 @@ class OutboxSender:
                 last_seen_message_id=payload.get("last_seen_message_id"),
                 force=bool(payload.get("force", False)),
                 idempotency_key=item.idempotency_key,
+                # Tried before with no settled answer: it may be there already.
+                retry_since=item.created_at if item.attempts else None,
             )
             return message.id
         if item.kind == "patch":

@@ -6,7 +6,7 @@ document is generated from these same classes, so a field exists in exactly one 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -45,6 +45,8 @@ class Agent(Struct, kw_only=True):
     timezone: str
     presence: Presence
     team_ids: list[int] = []
+    languages: list[str] = []
+    active: bool = True  # a deactivated agent keeps its history; its token no longer works
 
 
 class Desk(Struct, kw_only=True):
@@ -113,6 +115,13 @@ class Conversation(Struct, kw_only=True):
     # Sequence number of the last event that changed this conversation: a client keeps
     # whichever copy has the higher seq, so a late event never overwrites newer state.
     seq: int
+    # Every SLA clock of the applied policy (None: no policy applies, or an older server).
+    sla: SlaInfo | None = None
+    # The asking agent's read mark (REST answers only; the feed's copies are not personal,
+    # see docs/PROTOCOL.md "Unread"): the newest message id they have read here (0: none),
+    # and the seq of the `conversation.read` event that last set it.
+    last_read_message_id: int = 0
+    read_seq: int = 0
 
 
 class Author(Struct, kw_only=True):
@@ -128,6 +137,8 @@ class Message(Struct, kw_only=True):
     body: str
     author: Author
     created_at: datetime
+    # Files that came with it (email); described below, next to the other email types.
+    attachments: list[Attachment] = []
 
 
 class CannedResponse(Struct, kw_only=True):
@@ -162,6 +173,11 @@ class KbArticle(Struct, kw_only=True):
     tags: list[str]
     locale: str
     updated_at: datetime
+    status: Literal["draft", "published"] = "published"  # agents see published ones only
+    # Articles sharing this key are translations of one article.
+    translation_key: str = ""
+    revision: int = 1
+    updated_by: str | None = None
 
 
 # --- list envelopes -------------------------------------------------------------------
@@ -205,6 +221,7 @@ class CannedList(Struct, kw_only=True):
 class LabelCount(Struct, kw_only=True):
     name: str
     count: int  # conversations carrying it, whatever their status
+    color: str | None = None  # "#rrggbb" for a label on the managed list
 
 
 class LabelList(Struct, kw_only=True):
@@ -311,8 +328,321 @@ EVENT_TYPES: tuple[str, ...] = (
     "presence.updated",
     "typing",
     "viewing",
+    "sla.warning",
+    "sla.breached",
+    "conversation.read",
     "csat.submitted",
 )
+
+
+# --- SLA policies ---------------------------------------------------------------------
+
+SlaClockName = Literal["frt", "nrt", "rt"]
+SlaClockState = Literal["running", "paused", "hit", "missed"]
+SlaStatus = Literal["active", "hit", "missed", "active_with_misses"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Seconds = Annotated[int, Meta(ge=1, le=366 * 86400)]
+ClockText = Annotated[str, Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+
+
+class SlaClock(Struct, kw_only=True):
+    name: SlaClockName
+    due_at: datetime
+    state: SlaClockState
+    # How late the clock stopped (missed ones that stopped); None while running or on time.
+    breached_by_s: int | None = None
+    # From when only the policy's warning share of the target is left (colour it "soon").
+    warn_at: datetime | None = None
+
+
+class SlaInfo(Struct, kw_only=True):
+    policy_id: int
+    policy: str
+    status: SlaStatus
+    clocks: list[SlaClock]
+
+
+class SlaHoursRange(Struct, kw_only=True, forbid_unknown_fields=True):
+    day: Weekday
+    start: ClockText
+    end: ClockText
+
+
+class SlaBusinessHours(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Weekly opening hours in an IANA zone, and dates (in that zone) the desk is closed."""
+
+    zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    hours: Annotated[list[SlaHoursRange], Meta(min_length=1, max_length=100)]
+    holidays: Annotated[list[date], Meta(max_length=1000)] = []
+
+
+class SlaPolicy(Struct, kw_only=True):
+    id: int
+    name: str
+    # Lower first; the first policy that matches a conversation applies.
+    position: int
+    is_default: bool
+    priorities: list[Priority]
+    channels: list[Channel]
+    team_ids: list[int]
+    first_response_s: int | None
+    next_response_s: int | None
+    resolution_s: int | None
+    warn_share: float
+    business_hours: SlaBusinessHours | None
+
+
+class SlaPolicyList(Struct, kw_only=True):
+    items: list[SlaPolicy]
+
+
+class SlaPolicyInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new policy. Empty priorities/channels/team_ids match any; null thresholds mean no
+    target for that clock; no business_hours means 24/7."""
+
+    name: ShortText
+    position: Annotated[int, Meta(ge=0, le=100_000)] = 100
+    is_default: bool = False
+    priorities: Annotated[list[Priority], Meta(max_length=4)] = []
+    channels: Annotated[list[Channel], Meta(max_length=5)] = []
+    team_ids: Annotated[list[Id], Meta(max_length=100)] = []
+    first_response_s: Seconds | None = None
+    next_response_s: Seconds | None = None
+    resolution_s: Seconds | None = None
+    warn_share: Annotated[float, Meta(gt=0, lt=1)] = 0.25
+    business_hours: SlaBusinessHours | None = None
+
+
+class SlaPolicyPatch(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are."""
+
+    name: ShortText | msgspec.UnsetType = msgspec.UNSET
+    position: Annotated[int, Meta(ge=0, le=100_000)] | msgspec.UnsetType = msgspec.UNSET
+    is_default: bool | msgspec.UnsetType = msgspec.UNSET
+    priorities: Annotated[list[Priority], Meta(max_length=4)] | msgspec.UnsetType = msgspec.UNSET
+    channels: Annotated[list[Channel], Meta(max_length=5)] | msgspec.UnsetType = msgspec.UNSET
+    team_ids: Annotated[list[Id], Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    first_response_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    next_response_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    resolution_s: Seconds | None | msgspec.UnsetType = msgspec.UNSET
+    warn_share: Annotated[float, Meta(gt=0, lt=1)] | msgspec.UnsetType = msgspec.UNSET
+    business_hours: SlaBusinessHours | None | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- read marks (unread counts per agent) ------------------------------------------------
+
+
+class ReadUpTo(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="read"):
+    """`{"mark": "read", "message_id": N}`: read up to N (a mark only moves forward this way)."""
+
+    message_id: Id
+
+
+class MarkUnread(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="mark", tag="unread"):
+    """`{"mark": "unread"}`: the newest message from the customer or a colleague is unread again."""
+
+
+ReadUpdate = ReadUpTo | MarkUnread
+
+
+class ReadState(Struct, kw_only=True):
+    """One agent's read mark in one conversation; also the `conversation.read` event's data."""
+
+    conversation_id: int
+    agent_id: int
+    last_read_message_id: int
+    # That agent's unread count when the mark was set: messages after it from the customer
+    # or a colleague (never the agent's own, never activity lines).
+    unread_count: int
+
+
+# --- running the desk: admin writes (issue 18) ----------------------------------------
+
+EVENT_TYPES += (
+    "agent.created",
+    "agent.updated",
+    "team.created",
+    "team.updated",
+    "canned.created",
+    "canned.updated",
+    "canned.deleted",
+    "label.created",
+    "label.updated",
+    "kb.article.created",
+    "kb.article.updated",
+)
+
+Locale = Annotated[str, Meta(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+# IANA names; the server's document lists the zones it knows as an enum.
+TimeZone = Annotated[str, Meta(min_length=1, max_length=64)]
+# Whitespace spelt out as in LABEL_PATTERN, so the document and the decoder agree exactly.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+Email = Annotated[str, Meta(min_length=3, max_length=200, pattern=f"^[^@{_SPACE}]+@[^@{_SPACE}]+$")]
+# Something to read: a character that is neither white space, a control nor a bidi override.
+_VISIBLE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202a-\u202f\u205f\u2066-\u2069\u3000]"
+# One line: no control characters, and something visible on it.
+OneLine = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=f"^[^\\x00-\\x1f\\x7f-\\x9f]*{_VISIBLE}[^\\x00-\\x1f\\x7f-\\x9f]*$",
+    ),
+]
+Shortcode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")]
+Slug = Annotated[str, Meta(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Tag = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Colour = Annotated[str, Meta(pattern=r"^#[0-9a-f]{6}$")]
+ArticleStatus = Literal["draft", "published"]
+KB_STATUSES: tuple[str, ...] = ("draft", "published")
+Title = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=300,
+        pattern=f"^[^\\x00-\\x1f\\x7f-\\x9f]*{_VISIBLE}[^\\x00-\\x1f\\x7f-\\x9f]*$",
+    ),
+]
+# 50,000 characters is a long article (the demo's longest is 2,500); schemathesis cannot build
+# 200,000-character strings that match a pattern, so the bound stays where it can test it.
+ArticleBody = Annotated[str, Meta(min_length=1, max_length=50_000, pattern=_VISIBLE)]
+CannedBody = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=_VISIBLE)]
+
+
+class AgentToken(Struct, kw_only=True):
+    """The token is in this answer only: the desk keeps its hash, never the token."""
+
+    agent: Agent
+    token: str
+
+
+class NewAgent(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: OneLine
+    email: Email
+    role: Literal["agent", "admin"] = "agent"
+    timezone: TimeZone = "UTC"
+    languages: Annotated[list[Locale], Meta(max_length=20)] = []
+    team_ids: Annotated[list[Id], Meta(max_length=50)] = []
+
+
+class AgentUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay; `active: false` deactivates (its token stops working at once)."""
+
+    name: OneLine | msgspec.UnsetType = msgspec.UNSET
+    role: Literal["agent", "admin"] | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    languages: Annotated[list[Locale], Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    team_ids: Annotated[list[Id], Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class NewTeam(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: OneLine
+    description: Annotated[str, Meta(max_length=500)] = ""
+    member_ids: Annotated[list[Id], Meta(max_length=500)] = []
+
+
+class TeamUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """`member_ids` replaces the members (agents join and leave in the same write)."""
+
+    name: OneLine | msgspec.UnsetType = msgspec.UNSET
+    description: Annotated[str, Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    member_ids: Annotated[list[Id], Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamDetail(Struct, kw_only=True):
+    id: int
+    name: str
+    description: str
+    member_ids: list[int]
+
+
+class NewCanned(Struct, kw_only=True, forbid_unknown_fields=True):
+    shortcode: Shortcode
+    title: Title
+    body: CannedBody
+    locale: Locale
+
+
+class CannedUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    shortcode: Shortcode | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    body: CannedBody | msgspec.UnsetType = msgspec.UNSET
+    locale: Locale | msgspec.UnsetType = msgspec.UNSET
+
+
+class NewLabel(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Label
+    color: Colour = "#808080"
+
+
+class LabelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new `name` renames; if that label exists already, the two merge into it."""
+
+    name: Label | msgspec.UnsetType = msgspec.UNSET
+    color: Colour | msgspec.UnsetType = msgspec.UNSET
+
+
+class KbArticleList(Struct, kw_only=True):
+    items: list[KbArticle]
+
+
+class KbArticleInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Create an article, or (on import) create or update the one with this slug and locale."""
+
+    slug: Slug
+    title: Title
+    body: ArticleBody
+    locale: Locale
+    tags: Annotated[list[Tag], Meta(max_length=30)] = []
+    status: ArticleStatus = "draft"
+    # The slug of the article this one translates (its group); none: a group of its own.
+    translation_key: Slug | None = None
+
+
+class KbArticleUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    body: ArticleBody | msgspec.UnsetType = msgspec.UNSET
+    tags: Annotated[list[Tag], Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
+    status: ArticleStatus | msgspec.UnsetType = msgspec.UNSET
+    translation_key: Slug | msgspec.UnsetType = msgspec.UNSET
+
+
+class KbImportResult(Struct, kw_only=True):
+    article: KbArticle
+    outcome: Literal["created", "updated", "unchanged"]
+
+
+class KbRevision(Struct, kw_only=True):
+    revision: int
+    title: str
+    body: str
+    tags: list[str]
+    status: ArticleStatus
+    author_id: int | None
+    author_name: str
+    at: datetime
+
+
+class KbRevisionList(Struct, kw_only=True):
+    items: list[KbRevision]
+
+
+class KbGap(Struct, kw_only=True):
+    """Questions that found no confident article, grouped by wording and language."""
+
+    key: str  # the normalised words the group shares
+    locale: str  # "" when the search named no language
+    count: int
+    example: str  # the wording seen most often
+    sources: list[str]
+    last_at: datetime
+
+
+class KbGapReport(Struct, kw_only=True):
+    items: list[KbGap]
+    since: datetime
+    threshold: float
 
 
 # --- web chat widget: the customer side (server/widget_*.py) ------------------------------
@@ -412,3 +742,23 @@ class WidgetConfig(Struct, kw_only=True):
     desk_name: str
     availability: WidgetAvailability
     max_body: int
+
+
+# --- email attachments ---------------------------------------------------------------------
+
+
+class Attachment(Struct, kw_only=True):
+    """A file that came with a message (email). `filename` and `content_type` are what the
+    sender claimed: untrusted text, never a path. `stored` is False when the file was over the
+    size limit and only its description was kept."""
+
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    stored: bool = True
+
+
+class AttachmentList(Struct, kw_only=True):
+    items: list[Attachment]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from agent_console.core.models import AgentRef, Author, Conversation, Event, Message
+from agent_console.core.models import AgentRef, Author, Conversation, Event, Message, ReadState
 
 TYPING_TTL = timedelta(seconds=8)  # a typing signal not renewed within this fades
 
@@ -56,9 +56,34 @@ class Signal:
     until: datetime | None
 
 
+@dataclass(slots=True)
+class ReadMark:
+    """This agent's read state in one conversation, and how fresh it is.
+
+    `as_of`: the conversation seq the count includes (a message event at or below it is
+    counted already); `read_seq`: the seq of the `conversation.read` event that set the mark.
+    """
+
+    last_read: int = 0
+    unread: int = 0
+    read_seq: int = 0
+    as_of: int = 0
+
+
+def counts_as_unread(message: Message, me: int | None) -> bool:
+    """The customer's messages and colleagues' replies and notes; never one's own, a bot's or
+    an activity line (the server counts the same way: server/reads.py)."""
+    if message.kind == "incoming":
+        return True
+    return message.kind in ("outgoing", "note") and message.author.type == "agent" and message.author.id != me
+
+
 @dataclass
 class DeskState:
     seq: int = 0
+    # The agent this state is for: unread counts are theirs (None: nobody's, all zero).
+    me: int | None = None
+    reads: dict[int, ReadMark] = field(default_factory=dict)
     conversations: dict[int, Conversation] = field(default_factory=dict)
     presence: dict[int, str] = field(default_factory=dict)
     signals: dict[int, dict[str, Signal]] = field(default_factory=dict)
@@ -69,7 +94,7 @@ class DeskState:
         """Take a REST snapshot read at `head_seq` (older copies never win)."""
         change = Change()
         for conversation in conversations:
-            if self._keep(conversation):
+            if self.keep_personal(conversation):
                 change.conversations.add(conversation.id)
         self.seq = max(self.seq, head_seq)
         return change
@@ -77,7 +102,10 @@ class DeskState:
     def replace_snapshot(self, conversations: Iterable[Conversation], head_seq: int) -> Change:
         """After `resync_required`: the snapshot is the truth, whatever was held before."""
         old = set(self.conversations)
-        self.conversations = {c.id: c for c in conversations}
+        self.conversations = {}
+        self.reads = {}
+        for conversation in conversations:
+            self.keep_personal(conversation)
         self.seq = head_seq
         return Change(conversations=old | set(self.conversations))
 
@@ -85,8 +113,78 @@ class DeskState:
         held = self.conversations.get(conversation.id)
         if held is not None and held.seq > conversation.seq:
             return False
-        self.conversations[conversation.id] = conversation
+        self.conversations[conversation.id] = self._overlay(conversation)
         return True
+
+    def keep_personal(self, conversation: Conversation) -> bool:
+        """A copy from a REST answer: its unread count and mark are this agent's own. They
+        replace what is held unless the held ones are fresher (a later message or mark)."""
+        mark = self.reads.get(conversation.id)
+        if mark is None or (conversation.seq >= mark.as_of and conversation.read_seq >= mark.read_seq):
+            self.reads[conversation.id] = ReadMark(
+                last_read=conversation.last_read_message_id,
+                unread=conversation.unread_count,
+                read_seq=conversation.read_seq,
+                as_of=conversation.seq,
+            )
+        kept = self._keep(conversation)
+        if not kept:
+            self._restamp(conversation.id)
+        return kept
+
+    def _overlay(self, conversation: Conversation) -> Conversation:
+        """Feed copies are the same bytes for every agent: put this agent's count on them."""
+        mark = self.reads.get(conversation.id) or ReadMark()
+        if (conversation.unread_count, conversation.last_read_message_id, conversation.read_seq) == (
+            mark.unread,
+            mark.last_read,
+            mark.read_seq,
+        ):
+            return conversation
+        return msgspec.structs.replace(
+            conversation,
+            unread_count=mark.unread,
+            last_read_message_id=mark.last_read,
+            read_seq=mark.read_seq,
+        )
+
+    def _restamp(self, conversation_id: int) -> None:
+        held = self.conversations.get(conversation_id)
+        if held is not None:
+            self.conversations[conversation_id] = self._overlay(held)
+
+    def _count_message(self, message: Message, seq: int) -> bool:
+        """Count a new message for this agent; True if their count changed."""
+        mark = self.reads.setdefault(message.conversation_id, ReadMark())
+        if seq <= mark.as_of:
+            return False  # the count already includes it
+        mark.as_of = seq
+        before = mark.unread
+        if message.author.type == "agent" and message.author.id == self.me and self.me is not None:
+            # Writing there is reading it: the server moved this agent's mark to the message.
+            mark.last_read = max(mark.last_read, message.id)
+            mark.unread = 0
+        elif message.id > mark.last_read and counts_as_unread(message, self.me):
+            mark.unread += 1
+        self._restamp(message.conversation_id)
+        return mark.unread != before
+
+    def mark_locally(self, conversation_id: int, *, read_to: int | None) -> bool:
+        """What the agent just did, shown before the server's `conversation.read` confirms it:
+        read up to `read_to`, or (None) the newest message unread. True if the count moved."""
+        mark = self.reads.setdefault(conversation_id, ReadMark())
+        before = mark.unread
+        if read_to is not None:
+            mark.last_read = max(mark.last_read, read_to)
+            mark.unread = 0
+        else:
+            mark.unread = max(mark.unread, 1)
+        self._restamp(conversation_id)
+        return mark.unread != before
+
+    def unread(self, conversation_id: int) -> int:
+        mark = self.reads.get(conversation_id)
+        return mark.unread if mark is not None else 0
 
     def apply(self, event: Event, now: datetime) -> Change:
         change = Change()
@@ -108,8 +206,24 @@ class DeskState:
                 if held is not None:
                     held[message.id] = message
                 change.messages.append(message)
+                # Where the message stands in the conversation's history: the seq its copy
+                # was stamped with (the event's own, unless the copy is a late one).
+                position = data["conversation"].get("seq", event.seq) if "conversation" in data else event.seq
+                if self._count_message(message, position):
+                    change.conversations.add(message.conversation_id)
                 # A message ends that author's typing.
                 self._drop_signal(message.conversation_id, _author_key(message.author), change)
+        elif kind == "conversation.read":
+            read = msgspec.convert(data, ReadState, strict=False)
+            if read.agent_id == self.me and self.me is not None:
+                mark = self.reads.setdefault(read.conversation_id, ReadMark())
+                if event.seq > mark.read_seq:
+                    mark.last_read = read.last_read_message_id
+                    mark.unread = read.unread_count
+                    mark.read_seq = event.seq
+                    mark.as_of = max(mark.as_of, event.seq)
+                    self._restamp(read.conversation_id)
+                    change.conversations.add(read.conversation_id)
         elif kind == "presence.updated":
             # One agent, or several coalesced into one event: {agents: [{agent_id, presence}]}.
             for item in data.get("agents") or [data]:

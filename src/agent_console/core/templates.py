@@ -68,3 +68,24 @@ def fill(body: str, values: dict[str, str]) -> Filled:
         position = match.end()
     out.append(body[position:])
     return Filled("".join(out), cursor)
+
+
+# What `context_for` fills, plus `{{cursor}}` (where the caret lands, at most once): the
+# only placeholders a canned response may use, checked when an admin writes one.
+KNOWN_PLACEHOLDERS: frozenset[str] = frozenset(
+    {"contact.name", "contact.first_name", "contact.email", "agent.name", "agent.first_name"}
+    | {"conversation.id", "cursor"}
+)
+_ANY_BRACES = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def placeholder_problem(body: str) -> str | None:
+    """Why `body` cannot be a canned response's text, or None when every placeholder is known."""
+    names = [name.strip() for name in _ANY_BRACES.findall(body)]
+    unknown = sorted({name for name in names if name not in KNOWN_PLACEHOLDERS})
+    if unknown:
+        known = ", ".join("{{" + name + "}}" for name in sorted(KNOWN_PLACEHOLDERS))
+        return f"unknown placeholder {{{{{unknown[0]}}}}}; known: {known}"
+    if names.count("cursor") > 1:
+        return "{{cursor}} may appear once"
+    return None

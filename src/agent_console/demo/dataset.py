@@ -40,6 +40,7 @@ from agent_console.demo.seeds import (
     MessageSeed,
     TeamSeed,
 )
+from agent_console.demo.sla import fit_to_sla
 
 __all__ = [
     "ALLOWED_PLACEHOLDERS",
@@ -891,6 +892,8 @@ def build_dataset(seed: int = 7, now: datetime | None = None, conversations: int
     plans = builder.plans(conversations)
     contacts = builder.contacts(plans)
     seeds = [builder.conversation(plan) for plan in plans]
+    # Its own random stream: the rest of the data set stays exactly as it was.
+    seeds = fit_to_sla(seeds, now, random.Random(f"sla-{seed}"))
     seeds.sort(key=lambda c: (c.created_at, c.contact_key))
     return DemoDataset(
         agents=load_agents(),

@@ -9,10 +9,9 @@ commit order without locks.
 from __future__ import annotations
 
 import copy
-import html
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import msgspec.inspect
@@ -53,17 +52,27 @@ from agent_console.core.models import (
     View,
     ViewingUpdate,
 )
-from agent_console.server import db
-from agent_console.server.checks import MAX_ID
+from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
+from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
+from agent_console.server.email_service import MailService
+from agent_console.server.email_store import DeskStore
 from agent_console.server.errors import handle_error
 from agent_console.server.feed import EventsEndpoint, Hub
 from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
+from agent_console.server.read_routes import ROUTES as READ_ROUTES
+from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
+from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
+
+if TYPE_CHECKING:
+    from agent_console.server.email_inbound import ListenerConfig
+    from agent_console.server.email_outbound import RelayConfig
 
 MAX_BODY = MAX_REQUEST_BODY
 API = "/api/v1"
@@ -101,9 +110,9 @@ async def get_desk(request: Request, me: Agent) -> Desk:
     return _store(request).desk()
 
 
-@get(f"{API}/agents", summary="All agents")
-async def list_agents(request: Request, me: Agent) -> AgentList:
-    return AgentList(items=_store(request).list_agents())
+@get(f"{API}/agents", summary="All agents (active ones, unless asked for all)")
+async def list_agents(request: Request, me: Agent, include_inactive: bool = False) -> AgentList:
+    return AgentList(items=_store(request).list_agents(include_inactive=include_inactive))
 
 
 @get(f"{API}/teams", summary="All teams")
@@ -158,7 +167,8 @@ async def list_conversations(
     for value in statuses:
         if value not in STATUSES:
             raise Invalid(f"unknown status {value!r}", field="status")
-    return _store(request).list_conversations(
+    store = _store(request)
+    page = store.list_conversations(
         me=me.id,
         view=view,
         statuses=statuses,
@@ -169,11 +179,13 @@ async def list_conversations(
         cursor=cursor,
         before=before,
     )
+    return store.personal_page(me.id, page)  # unread counts are the caller's own
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}", summary="One conversation")
 async def get_conversation(request: Request, me: Agent, conversation_id: PositiveId) -> Conversation:
-    return _store(request).get_conversation(conversation_id)
+    store = _store(request)
+    return store.personal(me.id, store.get_conversation(conversation_id))
 
 
 @patch(
@@ -183,7 +195,8 @@ async def get_conversation(request: Request, me: Agent, conversation_id: Positiv
 async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
-    return _store(request).patch_conversation(conversation_id, data, me)
+    store = _store(request)
+    return store.personal(me.id, store.patch_conversation(conversation_id, data, me))
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Messages, oldest first")
@@ -300,19 +313,21 @@ async def kb_search(
     locale: Annotated[str | None, Parameter(max_length=16)] = None,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
 ) -> KbSearchResult:
-    return KbSearchResult(items=_store(request).kb_search(q, locale=locale or None, limit=limit))
+    hits = _store(request).kb_search(q, locale=locale or None, limit=limit, agent_id=me.id)
+    return KbSearchResult(items=hits)
 
 
 @get(f"{API}/kb/articles/{{article_id:int}}", summary="One knowledge-base article")
 async def get_kb_article(request: Request, me: Agent, article_id: PositiveId) -> KbArticle:
-    return _store(request).get_kb_article(article_id)
+    return _store(request).get_kb_article(article_id, drafts=me.role == "admin")
 
 
 @get("/kb/{article_id:int}", include_in_schema=False, media_type="text/html")
 async def public_kb_article(request: Request, article_id: int) -> Response[str]:
     """The help-center page a link in a reply points at: public, like any help center.
 
-    Article text is escaped, never interpreted: it is plain text in a <pre>-like block.
+    The article's Markdown becomes HTML with raw HTML in it shown as text, never passed
+    through (server/kb_page.py); only published articles are served.
     """
     try:
         if not 1 <= article_id <= MAX_ID:
@@ -320,13 +335,7 @@ async def public_kb_article(request: Request, article_id: int) -> Response[str]:
         article = _store(request).get_kb_article(article_id)
     except NotFound:
         return Response("<h1>Not found</h1>", status_code=404, media_type="text/html")
-    title = html.escape(article.title)
-    body = html.escape(article.body)
-    page = (
-        f'<!doctype html><html lang="{html.escape(article.locale)}"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head><body><h1>{title}</h1>"
-        f'<article style="white-space: pre-wrap; max-width: 45em">{body}</article></body></html>'
-    )
+    page = kb_page.render(article)
     return Response(page, media_type="text/html", headers={"Content-Security-Policy": "default-src 'none'"})
 
 
@@ -341,6 +350,7 @@ _ERROR_STATUSES = {
     "get": (401, 404, 422),
     "patch": (400, 401, 403, 404, 409, 413, 422),
     "post": (400, 401, 403, 404, 409, 413, 422),
+    "delete": (401, 403, 404, 409, 422),
 }
 _DESCRIPTIONS = {
     400: "Malformed JSON",
@@ -353,12 +363,6 @@ _DESCRIPTIONS = {
     413: "Request body over 1 MiB (the message states its size and the limit)",
     422: "Validation failed; `error.field` names the field",
 }
-
-
-# The shape the body decoder takes for a date-time, with the time zone a stored instant needs.
-DATE_TIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
-)
 
 
 def _exact_dates(struct: Any, schema: dict[str, Any]) -> dict[str, Any]:
@@ -397,6 +401,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
     for name, schema in components.items():
         struct = getattr(models, name, None)
         schemas[name] = _exact_dates(struct, schema) if struct in requests else schema
+    describe_sla(schemas)
     # Request bodies refuse unknown fields: say so, so clients and fuzzers know.
     for name, schema in schemas.items():
         struct = getattr(models, name, None)
@@ -434,6 +439,9 @@ def create_app(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     limits: Limits | None = None,
+    sla_interval: float | None = 1.0,
+    smtp: ListenerConfig | None = None,
+    relay: RelayConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
@@ -443,9 +451,11 @@ def create_app(
         hub.publish(events)
         customers.publish(events)
 
-    store = Store(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
+    mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -476,12 +486,18 @@ def create_app(
             openapi_document,
             public_kb_article,
             events,
+            *SLA_ROUTES,
+            *READ_ROUTES,
+            *admin_routes.ROUTES,
             widget_router,
+            *EMAIL_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
+        on_startup=[runner.start, mail.start],
+        on_shutdown=[runner.stop, mail.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
@@ -495,7 +511,9 @@ def create_app(
     )
     app.state.store = store
     app.state.hub = hub
-    app.state.openapi = build_openapi(app)
+    app.state.openapi = admin_routes.document(
+        build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"}
+    )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)
     widget = customers.widget = app.state.widget = WidgetStore(store)

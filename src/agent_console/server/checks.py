@@ -23,6 +23,12 @@ _INTEGER = re.compile(r"-?[0-9]{1,19}")
 _DIGITS = re.compile(r"-?[0-9]+")
 
 
+# The shape the body decoder takes for a date-time, with the time zone a stored instant needs.
+DATE_TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
+)
+
+
 class BadInput(ValueError):
     """A value that breaks one of the rules; the message says which, for the client."""
 

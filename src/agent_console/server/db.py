@@ -163,7 +163,125 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO kb_fts(kb_fts) VALUES ('rebuild');
     """,
-    # 4: the web chat widget: site keys with the origins allowed to embed it, visitors (a
+    # SLA policies, each conversation's clocks, the durable warning/breach schedule and the
+    # breach record. The four policies carry the targets the desk used before policies existed.
+    """
+    CREATE TABLE sla_policies (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        position INTEGER NOT NULL,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        priorities TEXT NOT NULL DEFAULT '[]',
+        channels TEXT NOT NULL DEFAULT '[]',
+        team_ids TEXT NOT NULL DEFAULT '[]',
+        first_response_s INTEGER,
+        next_response_s INTEGER,
+        resolution_s INTEGER,
+        warn_share REAL NOT NULL DEFAULT 0.25,
+        business_hours TEXT
+    );
+    CREATE UNIQUE INDEX sla_policies_one_default ON sla_policies(is_default) WHERE is_default = 1;
+    INSERT INTO sla_policies(name, position, is_default, priorities, first_response_s, next_response_s)
+    VALUES ('Urgent', 10, 0, '["urgent"]', 900, 900),
+           ('High', 20, 0, '["high"]', 3600, 3600),
+           ('Low', 30, 0, '["low"]', 86400, 28800),
+           ('Standard', 1000, 1, '[]', 14400, 7200);
+    ALTER TABLE conversations ADD COLUMN sla_policy_id INTEGER;
+    ALTER TABLE conversations ADD COLUMN sla_paused_since TEXT;
+    ALTER TABLE conversations ADD COLUMN sla TEXT;
+    CREATE TABLE sla_clocks (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        clock TEXT NOT NULL CHECK (clock IN ('frt', 'nrt', 'rt')),
+        started_at TEXT NOT NULL,
+        paused_s REAL NOT NULL DEFAULT 0,
+        stopped_at TEXT,
+        missed_at TEXT,
+        PRIMARY KEY (conversation_id, clock)
+    );
+    CREATE TABLE sla_schedule (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        clock TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('warning', 'breach')),
+        fire_at TEXT NOT NULL,
+        fired_at TEXT,
+        PRIMARY KEY (conversation_id, clock, started_at, kind)
+    );
+    -- The background task's one question: what is due and not yet fired.
+    CREATE INDEX sla_schedule_due ON sla_schedule(fire_at) WHERE fired_at IS NULL;
+    CREATE TABLE sla_breaches (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        clock TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        policy_id INTEGER,
+        policy TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        breached_at TEXT NOT NULL,
+        breached_by_s INTEGER NOT NULL,
+        UNIQUE (conversation_id, clock, started_at)
+    );
+    """,
+    # read marks: each agent's newest read message per conversation (server/reads.py). An
+    # agent's horizon is the newest message when they joined: what was there counts as read.
+    """
+    CREATE TABLE read_marks (
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (agent_id, conversation_id)
+    );
+    ALTER TABLE agents ADD COLUMN read_horizon INTEGER NOT NULL DEFAULT 0;
+    UPDATE agents SET read_horizon = (SELECT coalesce(max(id), 0) FROM messages);
+    CREATE TRIGGER agents_read_horizon AFTER INSERT ON agents BEGIN
+        UPDATE agents SET read_horizon = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = new.id;
+    END;
+    """,
+    # Running the desk (issue 18): deactivated agents and their languages, managed labels,
+    # article state with translation groups and revisions, and the KB gap log. A gap's
+    # `source` says who found no answer ('search' now; the bot's hand-offs later).
+    """
+    ALTER TABLE agents ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE agents ADD COLUMN languages TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE labels (
+        name TEXT PRIMARY KEY,
+        color TEXT NOT NULL
+    );
+    ALTER TABLE kb_articles ADD COLUMN status TEXT NOT NULL DEFAULT 'published';
+    ALTER TABLE kb_articles ADD COLUMN translation_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE kb_articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE kb_articles ADD COLUMN updated_by TEXT;
+    UPDATE kb_articles SET translation_key = slug WHERE translation_key = '';
+    CREATE INDEX kb_articles_translation ON kb_articles(translation_key, locale);
+    CREATE TABLE kb_revisions (
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        revision INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        status TEXT NOT NULL,
+        author_id INTEGER,
+        author_name TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    );
+    INSERT INTO kb_revisions(article_id, revision, title, body, tags, status, author_id, author_name, at)
+        SELECT id, 1, title, body, tags, status, NULL, '', updated_at FROM kb_articles;
+    CREATE TABLE kb_gaps (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        query TEXT NOT NULL,
+        norm TEXT NOT NULL,
+        locale TEXT NOT NULL DEFAULT '',
+        best_score REAL,
+        agent_id INTEGER,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX kb_gaps_at ON kb_gaps(at);
+    CREATE INDEX kb_gaps_agent ON kb_gaps(agent_id, at);
+    """,
+    # The web chat widget: site keys with the origins allowed to embed it, visitors (a
     # contact and the hash of its browser's token) and the customers' CSAT ratings.
     """
     CREATE TABLE widget_site_keys (
@@ -185,6 +303,54 @@ MIGRATIONS: tuple[str, ...] = (
         comment TEXT NOT NULL DEFAULT '',
         created_at TEXT NOT NULL
     );
+    """,
+    # Email in and out (server/email_*.py): attachments, the Message-IDs that thread mail
+    # into conversations, the durable queue of replies for the SMTP relay, the desk's addresses.
+    """
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        -- NULL when the file was over the size limit: only its description is kept.
+        content BLOB
+    );
+    CREATE INDEX attachments_message ON attachments(message_id, id);
+    CREATE TABLE email_threads (
+        header_id TEXT PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        message_id INTEGER REFERENCES messages(id),
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out'))
+    );
+    CREATE INDEX email_threads_conversation ON email_threads(conversation_id);
+    CREATE TABLE email_outbox (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        header_id TEXT NOT NULL,
+        in_reply_to TEXT,
+        refs TEXT NOT NULL DEFAULT '',
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX email_outbox_due ON email_outbox(state, next_attempt_at);
+    CREATE TABLE mail_addresses (
+        address TEXT PRIMARY KEY COLLATE NOCASE,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE mail_secret (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        secret TEXT NOT NULL
+    );
+    INSERT INTO mail_secret(singleton, secret) VALUES (1, lower(hex(randomblob(32))));
     """,
 )
 

@@ -37,6 +37,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 FEED_EXTENSION = "agent_console.feed"
 SLOW_CLOSE = 4008
+REVOKED_CLOSE = 4001
 log = logging.getLogger("agent_console.server")
 
 
@@ -223,6 +224,16 @@ class Hub:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+
+    def revoke(self, agent_id: int) -> None:
+        """The agent's token no longer works (deactivated, or rotated): end its open feeds
+        now, with close code 4001, instead of letting them run on an old handshake."""
+        for sub in tuple(self.subscribers):
+            if sub.agent_id == agent_id and not sub.dropped.is_set():
+                sub.fast = False
+                sub.dropped.set()
+                sub.pending = []
+                sub.sink.close(REVOKED_CLOSE, "token revoked")
 
 
 # --- the endpoint ---------------------------------------------------------------------------

@@ -83,7 +83,7 @@ async def check_request(request: Request) -> Response[Any] | None:
     signature = _signature(request.route_handler.fn)
     if signature is None:
         raise NotFoundException()
-    if request.method not in ("GET", "POST", "PATCH"):
+    if request.method not in ("GET", "POST", "PATCH", "DELETE"):
         return None
     if signature.needs_auth:
         # Who is asking comes before what they asked: 401 beats 422.

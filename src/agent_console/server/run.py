@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 import socket
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from agent_console.server import db
 
+if TYPE_CHECKING:
+    from agent_console.server.email_outbound import RelayConfig
+
 PUBLIC_URL_ENV = "AGENT_CONSOLE_PUBLIC_URL"
+SMTP_READY_PREFIX = "agent-console smtp listening on "  # on stderr: stdout's first line is the URL's
 
 
 def check_public_url(url: str) -> str:
@@ -25,11 +31,21 @@ def check_public_url(url: str) -> str:
 
 
 def prepare_database(
-    path: Path, *, demo: bool, demo_now: datetime | None = None, public_url: str | None = None
+    path: Path,
+    *,
+    demo: bool,
+    demo_now: datetime | None = None,
+    public_url: str | None = None,
+    mail_addresses: Sequence[str] = (),
 ) -> bool:
     """Migrate the schema; with `demo`, seed an empty database. True when it seeded."""
     conn = db.connect(path)
     try:
+        if mail_addresses:
+            # Kept in the database (a desk setting): replies and threading read them there.
+            from agent_console.server.email_store import DeskStore
+
+            DeskStore(conn).set_mail_addresses(mail_addresses)
         if public_url is not None:
             # Stored, so every process on this database (and /api/v1/desk) agrees on it.
             from agent_console.server.store import Store
@@ -80,6 +96,11 @@ def serve(
     event_window: int = 100_000,
     ping_interval: float = 15.0,
     public_url: str | None = None,
+    smtp_host: str = "127.0.0.1",
+    smtp_port: int | None = None,
+    mail_addresses: Sequence[str] = (),
+    relay: RelayConfig | None = None,
+    attachment_limit: int = 10 * 1024 * 1024,
 ) -> None:
     import uvicorn
 
@@ -99,8 +120,27 @@ def serve(
 
     limits = Limits.from_env()
     limits = dataclasses.replace(limits, max_connections=raise_fd_limit(limits.max_connections))
-    seeded = prepare_database(db_path, demo=demo, demo_now=demo_now, public_url=public_url)
-    app = create_app(db_path, event_window=event_window, ping_interval=ping_interval, limits=limits)
+    seeded = prepare_database(
+        db_path, demo=demo, demo_now=demo_now, public_url=public_url, mail_addresses=mail_addresses
+    )
+    smtp = None
+    if smtp_port is not None:
+        from agent_console.server.email_inbound import ListenerConfig
+
+        smtp_sock = bind(smtp_host, smtp_port)
+        smtp = ListenerConfig(sock=smtp_sock, max_attachment=attachment_limit)
+        shown_smtp = f"[{smtp_host}]" if ":" in smtp_host else smtp_host
+        print(f"{SMTP_READY_PREFIX}{shown_smtp}:{smtp_sock.getsockname()[1]}", file=sys.stderr, flush=True)
+    app = create_app(
+        db_path,
+        event_window=event_window,
+        ping_interval=ping_interval,
+        limits=limits,
+        # A demo seeded as of a fixed time keeps its SLA clocks there too (reproducible screens).
+        sla_interval=None if demo_now is not None else 1.0,
+        smtp=smtp,
+        relay=relay,
+    )
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timedelta
+from importlib import resources
 
-from agent_console.core import sla
 from agent_console.core.clock import from_iso, to_iso, utcnow
+from agent_console.core.kbdoc import parse_kb_file
 from agent_console.core.urgency import raised_priority
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
-from agent_console.server.store import QUEUE_TAIL, hash_token, new_token
+from agent_console.demo.sla import DEMO_POLICIES
+from agent_console.server.admin_store import upsert_article, upsert_canned
+from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
 SIMULATOR_EMAIL = "simulator@lumo.example"
@@ -31,8 +34,12 @@ _TIME_COLUMNS = {
         "waiting_since",
         "snoozed_until",
         "due_at",
+        "sla_paused_since",
     ),
     "messages": ("created_at",),
+    "sla_clocks": ("started_at", "stopped_at", "missed_at"),
+    "sla_schedule": ("started_at", "fire_at", "fired_at"),
+    "sla_breaches": ("started_at", "due_at", "breached_at"),
     "contacts": ("created_at",),
     "agents": ("created_at",),
     "kb_articles": ("updated_at",),
@@ -57,11 +64,38 @@ def seed_demo(
     try:
         _insert(conn, data, now)
         conn.execute("UPDATE desk SET name = ?", (DEMO_DESK_NAME,))
+        _insert_policies(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    # The clocks follow from each thread's history, as the live store would have kept them.
+    Store(conn).sla_backfill(now=now)
     return data
+
+
+def _insert_policies(conn: sqlite3.Connection) -> None:
+    """The demo desk's SLA policies (demo/sla.py) instead of the built-in ones."""
+    conn.execute("DELETE FROM sla_policies")
+    teams = {name: ident for ident, name in conn.execute("SELECT id, name FROM teams")}
+    for policy in DEMO_POLICIES:
+        conn.execute(
+            "INSERT INTO sla_policies(name, position, is_default, priorities, channels, team_ids,"
+            " first_response_s, next_response_s, resolution_s, warn_share, business_hours)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0.25, ?)",
+            (
+                policy.name,
+                policy.position,
+                int(policy.is_default),
+                json.dumps(list(policy.priorities)),
+                json.dumps(list(policy.channels)),
+                json.dumps([teams[name] for name in policy.teams if name in teams]),
+                policy.first_response_s,
+                policy.next_response_s,
+                policy.resolution_s,
+                None if policy.business_hours is None else json.dumps(policy.business_hours),
+            ),
+        )
 
 
 def is_demo_desk(conn: sqlite3.Connection) -> bool:
@@ -104,11 +138,26 @@ def rebase_demo(conn: sqlite3.Connection, *, now: datetime | None = None) -> tim
             assignments = ", ".join(f"{column} = ?" for column in columns)
             conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", moved)
         conn.execute("UPDATE conversations SET queue_key = COALESCE(due_at, ?)", (QUEUE_TAIL,))
+        _shift_sla(conn, shift)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return shift
+
+
+def _shift_sla(conn: sqlite3.Connection, shift: timedelta) -> None:
+    """Each conversation's published clocks move with everything else (as it was left)."""
+    rows = conn.execute("SELECT id, sla FROM conversations WHERE sla IS NOT NULL").fetchall()
+    moved = []
+    for conversation_id, text in rows:
+        info = json.loads(text)
+        for clock in info["clocks"]:
+            for key in ("due_at", "warn_at"):
+                if clock.get(key):
+                    clock[key] = to_iso(from_iso(clock[key]) + shift)
+        moved.append((json.dumps(info, separators=(",", ":")), conversation_id))
+    conn.executemany("UPDATE conversations SET sla = ? WHERE id = ?", moved)
 
 
 def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
@@ -157,23 +206,35 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
     names = {agent.email: agent.name for agent in data.agents}
     for conversation in data.conversations:
         _insert_conversation(conn, conversation, contact_ids, agent_ids, team_ids, names)
-    for article in data.kb_articles:
-        conn.execute(
-            "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                article.slug,
-                article.title,
-                article.body,
-                json.dumps(list(article.tags)),
-                article.locale,
-                to_iso(article.updated_at),
-            ),
+    # The bundled KB and canned responses go in through the import path an admin uses
+    # (`kb import`, POST /canned-responses): the same parser, checks and revisions.
+    for name, text in demo_kb_files():
+        doc = parse_kb_file(name, text)
+        upsert_article(
+            conn,
+            now=now,
+            slug=doc.slug,
+            locale=doc.locale,
+            title=doc.title,
+            body=doc.body,
+            tags=doc.tags,
+            status=doc.status,
+            translation_key=doc.translation_key,
+            author_id=None,
+            author_name="demo seed",
+            updated_at=doc.updated,
         )
     for canned in data.canned:
-        conn.execute(
-            "INSERT OR REPLACE INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?)",
-            (canned.shortcode, canned.title, canned.body, canned.locale),
+        upsert_canned(
+            conn, shortcode=canned.shortcode, locale=canned.locale, title=canned.title, body=canned.body
         )
+
+
+def demo_kb_files() -> list[tuple[str, str]]:
+    """The demo's bundled articles as (file name, text), read from the package."""
+    folder = resources.files("agent_console.demo").joinpath("kb")
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".md")), key=lambda e: e.name)
+    return [(entry.name, entry.read_text(encoding="utf-8")) for entry in entries]
 
 
 def _insert_conversation(
@@ -199,12 +260,7 @@ def _insert_conversation(
             waiting_since = None
             unread = 0
             first_response = first_response or message.at
-    due = sla.due_at(
-        status=seed.status,
-        priority=priority,
-        waiting_since=waiting_since,
-        first_response_at=first_response,
-    )
+    due = None  # the SLA clocks are worked out after the insert (Store.sla_backfill)
     last_at = seed.messages[-1].at if seed.messages else seed.created_at
 
     def iso(moment: datetime | None) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from agent_console.core import sla, urgency
+from agent_console.core import urgency
 from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.labels import fold_label, label_problem
 from agent_console.core.models import (
@@ -49,7 +49,10 @@ from agent_console.core.models import (
     TeamRef,
 )
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
+from agent_console.server.admin_store import AdminStore
 from agent_console.server.checks import is_id_text
+from agent_console.server.reads import ReadsMixin
+from agent_console.server.sla_store import SlaStoreMixin, decode_info
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
@@ -185,7 +188,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store:
+class Store(SlaStoreMixin, ReadsMixin, AdminStore):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -291,7 +294,9 @@ class Store:
         return Team(id=cursor.lastrowid, name=name, description=description)
 
     def authenticate(self, token: str) -> Agent | None:
-        row = self.conn.execute("SELECT id FROM agents WHERE token_hash = ?", (hash_token(token),)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM agents WHERE token_hash = ? AND active = 1", (hash_token(token),)
+        ).fetchone()
         return None if row is None else self.get_agent(row[0])
 
     def get_agent(self, agent_id: int) -> Agent:
@@ -304,8 +309,11 @@ class Store:
         row = self.conn.execute("SELECT * FROM agents WHERE email = ?", (email,)).fetchone()
         return None if row is None else self._agent(row)
 
-    def list_agents(self) -> list[Agent]:
-        rows = self.conn.execute("SELECT * FROM agents WHERE role != 'integration' ORDER BY name").fetchall()
+    def list_agents(self, *, include_inactive: bool = False) -> list[Agent]:
+        active = "" if include_inactive else " AND active = 1"
+        rows = self.conn.execute(
+            f"SELECT * FROM agents WHERE role != 'integration'{active} ORDER BY name"
+        ).fetchall()
         return [self._agent(row) for row in rows]
 
     def _agent(self, row: sqlite3.Row) -> Agent:
@@ -315,7 +323,10 @@ class Store:
                 "SELECT team_id FROM agent_teams WHERE agent_id = ? ORDER BY team_id", (row["id"],)
             )
         ]
-        return msgspec.convert({**dict(row), "team_ids": team_ids}, Agent)
+        fields = {**dict(row), "team_ids": team_ids}
+        fields["languages"] = json.loads(fields.get("languages") or "[]")
+        fields["active"] = bool(fields.get("active", 1))
+        return msgspec.convert(fields, Agent)
 
     def list_teams(self) -> list[Team]:
         rows = self.conn.execute("SELECT * FROM teams ORDER BY name").fetchall()
@@ -575,25 +586,12 @@ class Store:
             message_count=row["message_count"],
             last_message=last,
             seq=row["seq"],
+            sla=decode_info(row["sla"]),
         )
 
     def _refresh_due(self, tx: _Tx, conversation_id: int) -> None:
-        """Recompute due_at/queue_key from the row's status, priority and waiting time."""
-        row = tx.conn.execute(
-            "SELECT status, priority, waiting_since, first_response_at FROM conversations WHERE id = ?",
-            (conversation_id,),
-        ).fetchone()
-        due = sla.due_at(
-            status=row["status"],
-            priority=row["priority"],
-            waiting_since=parse_optional(row["waiting_since"]),
-            first_response_at=parse_optional(row["first_response_at"]),
-        )
-        due_text = None if due is None else to_iso(due)
-        tx.conn.execute(
-            "UPDATE conversations SET due_at = ?, queue_key = ? WHERE id = ?",
-            (due_text, due_text or QUEUE_TAIL, conversation_id),
-        )
+        """Recompute the SLA clocks, due_at and queue_key (server/sla_store.py)."""
+        self._sla_refresh(tx, conversation_id)
 
     def _stamp(self, tx: _Tx, conversation_id: int) -> Conversation:
         """Mark the conversation as changed by the next event and return its new state."""
@@ -693,7 +691,7 @@ class Store:
                 f"UPDATE conversations SET {assignments} WHERE id = ?",
                 [*sets.values(), conversation_id],
             )
-            if {"status", "priority"} & set(changed):
+            if {"status", "priority", "team"} & set(changed):
                 self._refresh_due(tx, conversation_id)
             for note in notes:
                 message = self._insert_message(
@@ -823,14 +821,20 @@ class Store:
                 body=new.body,
                 author=Author(type="agent", id=actor.id, name=actor.name),
             )
+            self._advance_mark(tx.conn, actor.id, conversation_id, message.id)
             tx.emit(
                 "message.created",
                 {"message": message, "conversation": self._stamp(tx, conversation_id)},
             )
         return message
 
-    def inbound(self, inbound: InboundMessage) -> InboundResult:
-        """A customer wrote in on a channel: create or continue a conversation."""
+    def inbound(
+        self, inbound: InboundMessage, *, on_message: Callable[[_Tx, Message], None] | None = None
+    ) -> InboundResult:
+        """A customer wrote in on a channel: create or continue a conversation.
+
+        `on_message` runs in the same transaction right after the message is written and
+        before its event goes out (a channel's extras, e.g. an email's attachments)."""
         with self._write() as tx:
             created = inbound.conversation_id is None
             if created:
@@ -886,6 +890,8 @@ class Store:
                 body=inbound.body,
                 author=Author(type="contact", id=contact.id, name=contact.name),
             )
+            if on_message is not None:
+                on_message(tx, message)
             conversation = self._stamp(tx, conversation_id)
             if created:
                 tx.emit("conversation.created", {"conversation": conversation})
@@ -1002,17 +1008,19 @@ class Store:
     # --- labels ---------------------------------------------------------------------------
 
     def list_labels(self) -> list[LabelCount]:
-        """Every label in use, with how many conversations carry it, by name.
+        """Every label in use or on the managed list (with its colour), with how many
+        conversations carry it, by name.
 
         Folded here too: rows written before labels were folded count with their folded form."""
-        counts: dict[str, int] = {}
+        colours = {row[0]: row[1] for row in self.conn.execute("SELECT name, color FROM labels")}
+        counts: dict[str, int] = dict.fromkeys(colours, 0)
         rows = self.conn.execute(
             "SELECT value, count(*) FROM conversations c, json_each(c.labels) GROUP BY value"
         ).fetchall()
         for value, count in rows:
             name = fold_label(value)
             counts[name] = counts.get(name, 0) + count
-        return [LabelCount(name=name, count=counts[name]) for name in sorted(counts)]
+        return [LabelCount(name=name, count=counts[name], color=colours.get(name)) for name in sorted(counts)]
 
     # --- canned responses and knowledge base ----------------------------------------------
 
@@ -1031,7 +1039,11 @@ class Store:
         ).fetchall()
         return [msgspec.convert(dict(r), CannedResponse) for r in rows]
 
-    def kb_search(self, query: str, *, locale: str | None, limit: int) -> list[KbHit]:
+    def kb_search(
+        self, query: str, *, locale: str | None, limit: int, agent_id: int | None = None
+    ) -> list[KbHit]:
+        """Published articles matching `query`, best first. A search with no confident hit is
+        logged for the KB gap report (admin_store.record_kb_search)."""
         match = fts_query(query)
         if match is None:
             return []
@@ -1040,6 +1052,7 @@ class Store:
             " snippet(kb_fts, 1, char(57344), char(57345), '…', 24) AS snip,"
             " bm25(kb_fts, 10.0, 1.0, 4.0) AS score"
             " FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid WHERE kb_fts MATCH ?"
+            " AND a.status = 'published'"
         )
         params: list[Any] = [match]
         if locale:
@@ -1047,7 +1060,7 @@ class Store:
             params.append(locale)
         sql += " ORDER BY score LIMIT ?"
         params.append(limit)
-        return [
+        hits = [
             KbHit(
                 id=r["id"],
                 title=r["title"],
@@ -1059,10 +1072,12 @@ class Store:
             )
             for r in self.conn.execute(sql, params)
         ]
+        self.record_kb_search(query, locale=locale, best=hits[0] if hits else None, agent_id=agent_id)
+        return hits
 
-    def get_kb_article(self, article_id: int) -> KbArticle:
+    def get_kb_article(self, article_id: int, *, drafts: bool = False) -> KbArticle:
         row = self.conn.execute("SELECT * FROM kb_articles WHERE id = ?", (article_id,)).fetchone()
-        if row is None:
+        if row is None or (row["status"] != "published" and not drafts):
             raise NotFound(f"no knowledge-base article with id {article_id}")
         return msgspec.convert({**dict(row), "tags": json.loads(row["tags"])}, KbArticle)
 

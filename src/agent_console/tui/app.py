@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,22 @@ from textual.screen import Screen
 
 from agent_console.client.backend import Backend, desk_key
 from agent_console.client.backoff import full_jitter
+from agent_console.client.config import NotifySettings
 from agent_console.client.drafts import Drafts
 from agent_console.client.errors import BackendError, NotAuthenticated, NotFound
 from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
-from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import SNAPSHOT_PAGE, ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap, palette_help
+from agent_console.tui.notifications import Notifications
+from agent_console.tui.reading import ReadSync
 from agent_console.tui.screens.console import ConsoleScreen
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
 from agent_console.tui.undo import DEFAULT_UNDO_SECONDS, UndoStack
+
+DEFAULT_URGENT_WINDOW = timedelta(minutes=15)  # [tui] urgent_window
 
 # Actions no binding declares but the app still performs (palette, Textual internals).
 ALWAYS_ALLOWED = {"quit", "command_palette", "focus_next", "focus_previous", "help", "back"}
@@ -62,6 +67,8 @@ class ConsoleApp(App[int]):
         undo_seconds: float = DEFAULT_UNDO_SECONDS,
         take_on_reply: bool = True,
         handle_signals: bool = False,
+        urgent_window: timedelta = DEFAULT_URGENT_WINDOW,
+        notify: NotifySettings | None = None,
     ) -> None:
         super().__init__()
         self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
@@ -74,7 +81,10 @@ class ConsoleApp(App[int]):
         self.undo = UndoStack(undo_seconds)  # recent actions `u` can take back
         self.undo_labels: dict[int, str] = {}  # undo item id -> the action it takes back
         self.take_on_reply = take_on_reply
-        self.store = DeskStore(self)
+        self.store = DeskStore(self, urgent_window=urgent_window)
+        self.reads = ReadSync(self)  # read marks: shown at once, kept on the server
+        self.notifications = Notifications(self, notify)
+        self.store.on_applied = self.notifications.take
         self.drafts = drafts
         self.heartbeat = heartbeat
         self.low_bandwidth = (
@@ -176,7 +186,6 @@ class ConsoleApp(App[int]):
         if self.drafts is not None:
             self.drafts.adopt(key)
         if self.store.me is not None:
-            self.store.read_marks = ReadMarks(self.outbox_path, key, str(self.store.me.id))
             self.start_outbox(str(self.store.me.id), key)
         self.engine = SyncEngine(
             self.backend,
@@ -383,8 +392,13 @@ def run_console(
     low_bandwidth: bool | None = None,
     undo_seconds: float | None = None,
     take_on_reply: bool | None = None,
+    urgent_window: int | None = None,
+    notify: NotifySettings | None = None,
+    backend_kind: str = "native",
+    account_id: int | None = None,
+    portal: str | None = None,
 ) -> int:
-    """Open the console on a desk server; returns the exit code.
+    """Open the console on a desk server (or Chatwoot: `backend_kind`); returns the exit code.
 
     0 when the agent quits; 128 + N when signal N ended it (143 for SIGTERM, 129 for
     SIGHUP), after the same clean exit: draft saved, terminal restored.
@@ -398,7 +412,12 @@ def run_console(
     # Everything logs to a file (never the terminal the console draws on), tokens redacted.
     level = os.environ.get("AGENT_CONSOLE_LOG_LEVEL", "WARNING").upper()
     log_handler = setup_logging(user_log_path("agent-console") / "console.log", level)
-    backend = NativeBackend(server, token, verify=verify)
+    if backend_kind == "chatwoot":
+        from agent_console.client.chatwoot import ChatwootBackend
+
+        backend = ChatwootBackend(server, token, account_id=account_id or 0, portal=portal, verify=verify)
+    else:
+        backend = NativeBackend(server, token, verify=verify)
     drafts = Drafts(default_path(), server)
     app = ConsoleApp(
         backend,
@@ -410,6 +429,8 @@ def run_console(
         handle_signals=True,
         undo_seconds=DEFAULT_UNDO_SECONDS if undo_seconds is None else undo_seconds,
         take_on_reply=True if take_on_reply is None else take_on_reply,
+        urgent_window=DEFAULT_URGENT_WINDOW if urgent_window is None else timedelta(minutes=urgent_window),
+        notify=notify,
     )
     try:
         result = app.run()

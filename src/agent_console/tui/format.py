@@ -6,9 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent_console.core import sla
-from agent_console.core.models import Conversation
-
 CHANNELS = {"web_chat": "chat", "email": "mail", "whatsapp": "wapp", "sms": "sms", "social": "soc"}
 CHANNEL_NAMES = {
     "web_chat": "Web chat",
@@ -18,7 +15,6 @@ CHANNEL_NAMES = {
     "social": "Social",
 }
 PRIORITY_MARKS = {"urgent": ("‼", "urgent"), "high": ("!", "high"), "normal": (" ", ""), "low": ("↓", "dim")}
-SOON = timedelta(minutes=15)
 
 
 def channel_short(channel: str) -> str:
@@ -39,18 +35,6 @@ def compact(delta: timedelta) -> str:
     else:
         text = f"{int(seconds // 86400)}d"
     return ("-" if delta.total_seconds() < 0 else "") + text
-
-
-def sla_label(conversation: Conversation, now: datetime) -> tuple[str, str]:
-    """The queue's first column and its urgency: time left, or how long it has been."""
-    left = sla.time_left(conversation.due_at, now)
-    if left is not None:
-        if left.total_seconds() < 0:
-            return compact(left), "breached"
-        return compact(left), "soon" if left <= SOON else "ok"
-    if conversation.status == "snoozed" and conversation.snoozed_until:
-        return "z" + compact(conversation.snoozed_until - now), "dim"
-    return "✓", "dim"  # nobody is waiting on us
 
 
 def zone(name: str | None) -> ZoneInfo | None:

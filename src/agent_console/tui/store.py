@@ -9,15 +9,15 @@ so a burst of a thousand events costs one redraw, not a thousand.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
 from textual.message import Message as TextualMessage
 
 from agent_console.client.outbox import OutboxItem
-from agent_console.client.readmarks import ReadMarks
 from agent_console.client.sync import ConnectionState, Snapshot
 from agent_console.core import clock
 from agent_console.core.models import Agent, Conversation, ConversationPage, Event, Team
@@ -44,6 +44,14 @@ class OutboxChanged(TextualMessage):
     def __init__(self, item: OutboxItem) -> None:
         super().__init__()
         self.item = item
+
+
+class KbArticlesChanged(TextualMessage):
+    """Articles changed on the desk (`kb.article.*` events): an open KB screen refreshes."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        super().__init__()
+        self.articles = articles  # the events' `article` views: id, title, revision...
 
 
 class ConnectionChanged(TextualMessage):
@@ -81,9 +89,8 @@ class DeskStore:
     pending: list[Event] = field(default_factory=list)
     frame_interval: float = 1 / 30
     loaded: bool = False
-    read_marks: ReadMarks | None = None
-    # Newest customer message per conversation (from the snapshot's previews and the feed).
-    last_customer: dict[int, int] = field(default_factory=dict)
+    # Called with every batch of feed events once applied (the notifications room listens).
+    on_applied: Callable[[list[Event]], None] | None = None
     # Newest customer-visible message per conversation (id, body): the queue's preview.
     last_visible: dict[int, tuple[int, str]] = field(default_factory=dict)
     # Resolved conversations are not in the snapshot: the Resolved view pages them in.
@@ -109,11 +116,16 @@ class DeskStore:
     counts_seq: int = 0
     recount_wanted: bool = False
     _deltas: list[tuple[int, str, int]] = field(default_factory=list)
+    # The Urgent view also holds what breaches within this window ([tui] urgent_window).
+    urgent_window: timedelta = timedelta(minutes=15)
+    now: datetime = field(default_factory=clock.utcnow)
 
     # --- called by workers -----------------------------------------------------------
 
     def take_snapshot(self, snapshot: Snapshot) -> None:
         """The snapshot, or one part of it (the first page comes before the rest)."""
+        if self.me is not None:
+            self.desk.me = self.me.id  # unread counts are this agent's
         if snapshot.replace:
             change = self.desk.replace_snapshot(snapshot.conversations, snapshot.head_seq)
             self.resolved_loaded = False  # pages read before the resync may be stale
@@ -136,8 +148,6 @@ class DeskStore:
             change.presence = True
         for conversation in snapshot.conversations:
             self._note_customer(conversation)
-        if self.read_marks is not None:
-            self.read_marks.start_horizon(max(self.last_customer.values(), default=0))
         self.loaded = True
         self.app.post_message(StateChanged(change, resynced=snapshot.replace))
 
@@ -145,7 +155,7 @@ class DeskStore:
         """Rows of a large view read as the agent scrolls or filters: held, not counted as changes."""
         change = Change()
         for conversation in page.items:
-            if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
+            if self.desk.keep_personal(conversation):  # a REST copy: its unread count is ours
                 change.conversations.add(conversation.id)
                 self._changed((conversation.id,))
                 self._note_customer(conversation)
@@ -163,7 +173,6 @@ class DeskStore:
         for conversation_id in ids:
             if self.desk.conversations.pop(conversation_id, None) is not None:
                 self.last_visible.pop(conversation_id, None)
-                self.last_customer.pop(conversation_id, None)
                 self._members.pop(conversation_id, None)
 
     def _account(self, conversation_id: int, before: Conversation | None, *, created: bool, seq: int) -> None:
@@ -212,8 +221,7 @@ class DeskStore:
     def take_conversation(self, conversation: Conversation) -> None:
         """A REST answer (after an action) carries the newest state: keep it if newer."""
         held = self.desk.conversations.get(conversation.id)
-        if held is None or held.seq <= conversation.seq:
-            self.desk.conversations[conversation.id] = conversation
+        if self.desk.keep_personal(conversation):  # its unread count is this agent's
             self._account(conversation.id, held, created=False, seq=conversation.seq)
             self._changed((conversation.id,))
             self._note_customer(conversation)
@@ -223,7 +231,7 @@ class DeskStore:
         """A page of the Resolved view, read on demand."""
         change = Change()
         for conversation in page.items:
-            if self.desk._keep(conversation):  # noqa: SLF001 - the reducer's own newer-copy rule
+            if self.desk.keep_personal(conversation):
                 change.conversations.add(conversation.id)
                 self._changed((conversation.id,))
                 self._note_customer(conversation)
@@ -262,6 +270,7 @@ class DeskStore:
         }
         before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
+        self._kb_changed(events)
         self._changed(touched | change.conversations)
         if not self.complete:
             last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
@@ -283,12 +292,20 @@ class DeskStore:
         for message in change.messages:
             if customer_visible(message):
                 self._note_visible(message.conversation_id, message.id, message.body)
-            if message.kind == "incoming":
-                held = self.last_customer.get(message.conversation_id, 0)
-                self.last_customer[message.conversation_id] = max(held, message.id)
-                change.conversations.add(message.conversation_id)  # its mark may light up
         if change:
             self.app.post_message(StateChanged(change))
+        if self.on_applied is not None:
+            self.on_applied(events)
+
+    def _kb_changed(self, events: list[Event]) -> None:
+        """Article events go to the screens that show articles (the KB search and reader)."""
+        articles = [
+            e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
+        ]
+        if articles:
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_article_events", False):
+                    screen.post_message(KbArticlesChanged(articles))
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:
@@ -311,24 +328,18 @@ class DeskStore:
         last = conversation.last_message
         if customer_visible(last):
             self._note_visible(conversation.id, last.id, last.body)  # type: ignore[union-attr]
-        if last is not None and last.kind == "incoming":
-            held = self.last_customer.get(conversation.id, 0)
-            self.last_customer[conversation.id] = max(held, last.id)
 
-    # --- read marks --------------------------------------------------------------------
+    # --- read marks (kept on the server: core/reducer.py counts, client/ReadSync sends) -----
 
-    def is_unread(self, conversation_id: int) -> bool:
-        """The customer wrote since this agent last had the conversation on screen."""
-        newest = self.last_customer.get(conversation_id)
-        if newest is None or self.read_marks is None:
-            return False
-        return newest > self.read_marks.seen(conversation_id)
+    def unread(self, conversation_id: int) -> int:
+        """Messages from the customer or colleagues since this agent last read it."""
+        return self.desk.unread(conversation_id)
 
-    def mark_read(self, conversation_id: int, message_id: int | None) -> bool:
-        """The agent has the conversation on screen up to `message_id`. True if a mark moved."""
-        if message_id is None or self.read_marks is None:
-            return False
-        return self.read_marks.mark(conversation_id, message_id)
+    def mark_locally(self, conversation_id: int, *, read_to: int | None) -> None:
+        """Show a mark the agent just set at once; the server's `conversation.read` confirms it."""
+        if self.desk.mark_locally(conversation_id, read_to=read_to):
+            self._changed((conversation_id,))
+            self.app.post_message(StateChanged(Change(conversations={conversation_id})))
 
     # --- queries for widgets -----------------------------------------------------------
 
@@ -351,8 +362,23 @@ class DeskStore:
         if view == "unassigned":
             return conversation.assignee is None
         if view == "urgent":
-            return conversation.priority == "urgent"
+            return conversation.priority == "urgent" or (
+                conversation.due_at is not None and conversation.due_at <= self.now + self.urgent_window
+            )
         return True
+
+    def advance(self, now: datetime) -> bool:
+        """The wall clock moved: conversations whose due time came within the urgent window
+        join the Urgent view. True when one did (its counts and rows need a redraw)."""
+        before, self.now = self.now + self.urgent_window, now
+        after = now + self.urgent_window
+        entered = [
+            c.id
+            for c in self.desk.conversations.values()
+            if c.due_at is not None and before < c.due_at <= after
+        ]
+        self._changed(entered)
+        return bool(entered)
 
     def counts(self) -> dict[str, int | None]:
         """Conversations per view. Resolved: the server's total (None until first asked).

@@ -74,7 +74,13 @@ class Composing(_Screen):
 
         from agent_console.tui.screens.kb import KbScreen  # on first use: Markdown costs start-up ~50 ms
 
-        kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale)
+        me = self.console.store.me
+        admin = (
+            backend
+            if me is not None and me.role == "admin" and hasattr(backend, "update_kb_article")
+            else None
+        )
+        kb = KbScreen(search, backend.kb_article, self.console.kb_link, locale=locale, admin=admin)
         self.app.push_screen(kb, insert)
 
     # --- composer ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
+from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -59,7 +60,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -106,6 +107,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         Binding("f2", "presence", "Presence", show=False, id="agent.presence"),
         Binding("escape", "back", "Back", show=False, id="conv.back"),
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
+        Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
+        Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
     ]
 
     def __init__(self) -> None:
@@ -157,8 +160,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
     def _preview(self, conversation: Conversation) -> str:
         return self.console.store.preview(conversation)
 
-    def _unread(self, conversation_id: int) -> bool:
-        return self.console.store.is_unread(conversation_id)
+    def _unread(self, conversation_id: int) -> int:
+        return self.console.store.unread(conversation_id)
 
     @property
     def queue(self) -> QueueList:
@@ -206,10 +209,17 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
             # full-screen repaints (Textual's background-screen path: ~35 KB at 160x48, and
             # a keystroke in the picker waits behind them); the clock catches up on resume.
             self.queue.tick(now)
+            if self.console.store.advance(now):  # due soon: into the Urgent view
+                self.refresh_tabs()
+                if self.view == "urgent":
+                    self.rebuild_queue()
             self.refresh_status()
             if self.open_id is not None:
                 self._show_signals(self.open_id)
                 self.pane.thread.tick(now)
+                conversation = self.console.store.desk.conversations.get(self.open_id)
+                if conversation is not None:
+                    self.pane.show_header(conversation)  # its SLA clocks count down too
         if self.typing_until is not None and now > self.typing_until and self.open_id is not None:
             self.typing_until = None
             self.console.signal_typing(self.open_id, False, self.pane.composer.private)
@@ -239,8 +249,8 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         if change.messages and self.open_id is not None:
             mine = [m for m in change.messages if m.conversation_id == self.open_id]
             # Drawn from the feed's copy in this same step: no REST call, no worker hop. Read in
-            # the same frame too, so the queue row is drawn once, without a `●` that a second
-            # frame would take back (the mark is a small local write, no fsync).
+            # the same frame too, so the queue row is drawn once, without a count that a second
+            # frame would take back (the mark is set in memory; a worker tells the server).
             if mine and self.pane.thread.add(mine):
                 self._mark_open_read()
         if change.activity and self.open_id in change.activity:
@@ -256,11 +266,10 @@ class ConsoleScreen(ConversationActions, Composing, Screen[None]):
         return self.has_class("-wide") or self.has_class("-reading")
 
     def _mark_open_read(self) -> None:
-        """What is on screen in the open conversation has been read: its `●` goes out."""
+        """What is on screen in the open conversation has been read: its count goes out."""
         if self.open_id is None or not self._pane_visible() or self.composer_for != self.open_id:
             return
-        if self.console.store.mark_read(self.open_id, self.pane.thread.last_seen_id):
-            self.queue.refresh_conversations({self.open_id})
+        self.console.reads.read(self.open_id, self.pane.thread.last_seen_id)
 
     def _reordered(self, ids: set[int]) -> bool:
         """Whether a changed conversation joined or left this view, or moved past a neighbour.

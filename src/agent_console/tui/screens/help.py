@@ -15,7 +15,12 @@ from agent_console.tui.keys import help_rows
 
 # What the marks and the escape key mean: no key shows these, so help says them.
 LEGEND = (
-    ("●", "in the queue's `new` column: the customer wrote since you last opened the conversation"),
+    (
+        "3",
+        "in the queue's `new` column: messages from the customer or colleagues since you last read"
+        " the conversation (your own never count); opening it reads it, m marks read or unread",
+    ),
+    ("99+", "in the `new` column: a hundred or more unread"),
     ("esc", "steps back one level: composer → thread → queue; clears the filter; closes any window"),
 )
 

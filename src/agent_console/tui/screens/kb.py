@@ -5,6 +5,7 @@ Markdown are never opened."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -16,9 +17,10 @@ from textual.widgets import Input, Markdown, Static
 
 from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, KbArticle, KbHit
 from agent_console.core.plain_markdown import to_plain
-from agent_console.core.sanitize import sanitize
+from agent_console.core.sanitize import sanitize, sanitize_line
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.pickers import PromptScreen
+from agent_console.tui.store import KbArticlesChanged
 from agent_console.tui.widgets.choice_list import ChoiceList
 from agent_console.tui.widgets.steady import SteadyInput
 
@@ -83,16 +85,27 @@ class KbScreen(ModalScreen[str | None]):
     KbScreen #kb-hint { color: $text-muted; height: auto; }
     KbScreen #kb-status { color: $text-muted; height: 1; }
     """
+    # The store sends `kb.article.*` events to screens that say they want them.
+    wants_article_events = True
     BINDINGS = [
         Binding("escape", "back", "Back / close", id="kb.back"),
         Binding("ctrl+l", "insert_link", "Insert link", id="kb.insert_link"),
         Binding("ctrl+o", "insert_quote", "Insert quote", id="kb.insert_quote"),
         Binding("down", "move(1)", "Down", show=False, id="kb.down"),
         Binding("up", "move(-1)", "Up", show=False, id="kb.up"),
+        # Priority: the search box keeps focus while reading, and an Input takes ctrl+e as "end".
+        Binding("ctrl+e", "edit_article", "Edit in $EDITOR", id="kb.edit", priority=True),
     ]
 
     def __init__(
-        self, search: Search, fetch: Fetch, link_for: LinkFor, *, query: str = "", locale: str | None = None
+        self,
+        search: Search,
+        fetch: Fetch,
+        link_for: LinkFor,
+        *,
+        query: str = "",
+        locale: str | None = None,
+        admin: Any = None,
     ) -> None:
         super().__init__()
         self.search = search
@@ -102,6 +115,9 @@ class KbScreen(ModalScreen[str | None]):
         self.locale = locale
         self.hits: list[KbHit] = []
         self.article: KbArticle | None = None
+        # The admin calls (client/admin.AdminCalls) when the agent is an admin: edit in $EDITOR.
+        self.admin = admin
+        self._stale_hits = False  # articles changed while reading: search again on the way back
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -112,9 +128,10 @@ class KbScreen(ModalScreen[str | None]):
             # those lines, with no layout of the window per keystroke (as OptionList did).
             yield ChoiceList(id="kb-results", row_height=2)
             yield Markdown(id="kb-reader", open_links=False)
-            yield Static(
-                Text("enter read · ctrl+l insert link · ctrl+o insert quote · esc back"), id="kb-hint"
-            )
+            hint = "enter read · ctrl+l insert link · ctrl+o insert quote · esc back"
+            if self.admin is not None:
+                hint += " · ctrl+e edit in $EDITOR"
+            yield Static(Text(hint), id="kb-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -256,5 +273,79 @@ class KbScreen(ModalScreen[str | None]):
             self.remove_class("-reading")
             self.article = None
             self.query_one(Input).focus()
+            if self._stale_hits:
+                self._stale_hits = False
+                self.run_search(self.query_one(Input).value)
         else:
             self.dismiss(None)
+
+    # --- live updates and editing (admins) ------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_article":
+            return self.admin is not None  # agents never see the key
+        return True
+
+    @on(KbArticlesChanged)
+    def _articles_changed(self, message: KbArticlesChanged) -> None:
+        changed = {a.get("id"): a for a in message.articles}
+        if self.article is not None and self.has_class("-reading") and self.article.id in changed:
+            view = changed[self.article.id]
+            self.query_one("#kb-status", Static).update(
+                untrusted_line(
+                    f"updated just now: revision {view.get('revision')} of {view.get('title', '')}"
+                )
+            )
+            self.open_article(self.article.id)
+        query = self.query_one(Input).value
+        if query.strip():
+            # A new, changed, published or unpublished article moves the list: search again now,
+            # or, while reading, on the way back (the notice above stays until then).
+            if self.has_class("-reading"):
+                self._stale_hits = True
+            else:
+                self.run_search(query)
+
+    def action_edit_article(self) -> None:
+        if self.admin is None:
+            return
+        item = self._current()
+        if item is not None:
+            self.edit_article(item.id)
+
+    @work(exclusive=True, group="kb-edit")
+    async def edit_article(self, article_id: int) -> None:
+        from agent_console.client.errors import BackendError
+        from agent_console.tui.kb_edit import edit
+
+        try:
+            article = await self.fetch(article_id)
+        except BackendError as exc:
+            self.notify(
+                sanitize_line(f"could not open the article: {exc.message}"), severity="error", markup=False
+            )
+            return
+        edited = edit(self.app, article)
+        self.refresh()
+        if not self._gone():
+            self.query_one("#kb-status", Static).update(untrusted_line(edited.message))
+        if edited.update is None:
+            self.notify(
+                sanitize_line(edited.message),
+                severity="error" if edited.kept else "information",
+                markup=False,
+            )
+            return
+        try:
+            saved = await self.admin.update_kb_article(article_id, edited.update)
+        except BackendError as exc:
+            self.notify(
+                sanitize_line(f"not saved: {exc.message}"), severity="error", timeout=12, markup=False
+            )
+            return
+        done = f"saved: revision {saved.revision} of {saved.title}"
+        self.notify(sanitize_line(done), markup=False)
+        if not self._gone():
+            self.query_one("#kb-status", Static).update(untrusted_line(done))
+        if self.has_class("-reading"):
+            self.open_article(article_id)

@@ -16,6 +16,7 @@ from agent_console.core.models import Conversation, Message
 from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import CHANNEL_NAMES, local_time
 from agent_console.tui.safe_text import untrusted_line
+from agent_console.tui.sla_display import header_line
 from agent_console.tui.widgets.composer import Composer
 from agent_console.tui.widgets.thread import ThreadView
 
@@ -81,6 +82,7 @@ class ConversationPane(Vertical):
         self._signals = Static(id="presence-line")
         self._signals_text: Text | None = None
         self._header_text: Text | None = None
+        self.agent_zone: str | None = None  # SLA due times in the header are in the agent's zone
 
     def compose(self) -> ComposeResult:
         yield self._header
@@ -111,6 +113,10 @@ class ConversationPane(Vertical):
             text.append(
                 f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC"
             )
+        sla_line = header_line(conversation, clock.utcnow(), self.agent_zone)
+        if sla_line is not None:
+            text.append("\n")
+            text.append_text(sla_line)
         if text != self._header_text:
             # Asked again with every change to the open conversation (each customer message):
             # the same header must cost no layout pass.
@@ -137,6 +143,7 @@ class ConversationPane(Vertical):
         """Draw a loaded conversation; False (nothing drawn) if the agent has moved on."""
         if not self.thread.show(conversation, messages, agent_zone):
             return False
+        self.agent_zone = agent_zone
         self.show_header(conversation)
         self._contact.show(conversation, earlier)
         return True

@@ -29,12 +29,21 @@ from agent_console.core import clock
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
-from agent_console.tui.format import channel_short, priority_mark, sla_label
+from agent_console.tui.format import channel_short, priority_mark
+from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
+from agent_console.tui.sla_display import sla_label
 
 Lookup = Callable[[int], Conversation | None]
-Unread = Callable[[int], bool]
+Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
-UNREAD_MARK = "●"  # the customer wrote since you last opened the conversation
+
+
+def unread_cell(count: int) -> str:
+    """The `new` column (3 cells): messages from the customer or colleagues since you last read
+    the conversation; blank when none, `99+` past two digits."""
+    if count <= 0:
+        return "   "
+    return str(count).center(3) if count < 100 else "99+"
 
 
 class QueueList(ScrollView, can_focus=True):
@@ -105,7 +114,7 @@ class QueueList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id)
         self.lookup = lookup
         self.preview = preview or wire_preview
-        self.unread = unread or (lambda _conversation_id: False)
+        self.unread = unread or (lambda _conversation_id: 0)
         self.rows: list[int] = []
         self.index: dict[int, int] = {}
         self.unseen_new: set[int] = set()
@@ -221,7 +230,7 @@ class QueueList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: bool) -> Strip:
+    def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: int) -> Strip:
         base = self.rich_style
         # Low-bandwidth mode (over SSH) draws a row in one style: every change of colour costs
         # an escape sequence, and a repainted row is mostly those. The whole row takes the
@@ -234,7 +243,7 @@ class QueueList(ScrollView, can_focus=True):
             return Style() if one_style else self._style(name)
 
         line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(label.rjust(5), style(f"queue--{level}"))
+        line.append(label.rjust(SLA_WIDTH), style(f"queue--{level}"))
         line.append(" ")
         mark, weight = priority_mark(conversation.priority)
         line.append(mark, style(f"queue--{weight}") if weight else Style())
@@ -253,7 +262,7 @@ class QueueList(ScrollView, can_focus=True):
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             line.append(_fit(who, assignee_width), style("queue--dim"))
         line.append(" ")
-        line.append((UNREAD_MARK if unread else " ").center(3), style("queue--unread"))
+        line.append(unread_cell(unread), style("queue--unread"))
         if one_style and level in ("breached", "soon"):
             line.stylize(self._style(f"queue--{level}"))
         if is_cursor:
@@ -347,17 +356,18 @@ def columns(width: int) -> tuple[int, int, int]:
     and the subject keeps at least 10 cells."""
     customer = 18 if width >= 100 else 14
     assignee = 14 if width >= 100 else (10 if width >= 70 else 0)
-    fixed = 5 + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
+    fixed = SLA_WIDTH + 1 + 1 + 1 + 4 + 1 + customer + 1 + 2 + 1 + 4 + (assignee + 1 if assignee else 0)
     return customer, max(10, width - fixed), assignee
 
 
 def header(width: int) -> str:
     """Column titles aligned with the rows."""
     customer, subject, assignee = columns(width)
-    text = f"{'SLA':>5} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
+    sla = "SLA".rjust(SLA_WIDTH)
+    text = f"{sla} P chan {_fit('customer', customer)} {'la'} {_fit('subject / last message', subject)}"
     if assignee:
         text += f" {_fit('assignee', assignee)}"
-    return text + " new"  # over the unread mark: the customer wrote since you last opened it
+    return text + " new"  # over the unread count: messages since you last read it
 
 
 def _fit(text: str, width: int) -> str:

@@ -26,6 +26,7 @@ from agent_console.client.outbox import OutboxItem
 from agent_console.core import clock
 from agent_console.core.models import Conversation, Message
 from agent_console.core.sanitize import DISPLAY_LIMIT, clip
+from agent_console.tui.attachments import attachments_text
 from agent_console.tui.format import local_time, stamp, zone
 from agent_console.tui.safe_text import untrusted, untrusted_line
 
@@ -411,6 +412,8 @@ class ThreadView(ScrollView, can_focus=True):
         text = Text.assemble(header, "\n", untrusted(body))
         if hidden:
             text.append(f"\n… {hidden:,} more characters (press e to show all)", "bold italic")
+        if files := attachments_text(message):
+            text.append_text(Text("\n").append_text(files))
         return text
 
     @staticmethod

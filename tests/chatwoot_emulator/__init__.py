@@ -1,0 +1,1 @@
+"""An emulated Chatwoot (HTTP + ActionCable) judged by Chatwoot's published OpenAPI document."""
