@@ -34,6 +34,8 @@ def test_a_customer_reads_only_their_own_conversations_over_rest(wdesk: WidgetDe
     alice, bob = Visitor(wdesk), Visitor(wdesk)
     posted = alice.say("my router is broken alicerouter")
     conv = posted["conversation"]["id"]
+    # A web chat conversation is a desk conversation like any other: queued with its SLA clock.
+    assert wdesk.agent.get(f"/conversations/{conv}").json()["due_at"] is not None
     wdesk.agent.post(
         f"/conversations/{conv}/messages", json={"body": "secret note alicenote", "private": True}
     )
