@@ -17,12 +17,14 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
-from agent_console.core.clock import from_iso, parse_optional, to_iso
+from agent_console.core import sla
+from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.models import (
     Author,
     Csat,
@@ -367,7 +369,22 @@ class WidgetStore:
             agents_online=online,
             typical_reply_minutes=typical if online else None,
             reply_by_email=online == 0,
+            opens_at=None if online else self._opens_at(),
         )
+
+    def _opens_at(self) -> datetime | None:
+        """When the business hours of the policy a new web chat falls under open next, if they
+        are closed now (None: open now, or no hours set)."""
+        policy = sla.choose(
+            self.store.list_sla_policies(), priority="normal", channel="web_chat", team_id=None
+        )
+        if policy is None:
+            return None
+        calendar = sla.calendar_of(policy)
+        now = utcnow()
+        if calendar.is_open(now):
+            return None
+        return next((opened for opened, _ in calendar.open_intervals(now)), None)
 
 
 # --- rate limits ------------------------------------------------------------------------------
