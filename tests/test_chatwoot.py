@@ -258,3 +258,64 @@ def test_a_chatwoot_profile_is_strict_toml_and_round_trips(tmp_path, monkeypatch
         parse_config(text.replace("account_id = 3", "account_id = 0"))
     with pytest.raises(ConfigError, match="account_id"):
         parse_config(text.replace("account_id = 3", 'account_id = "3"'))
+
+
+async def test_read_marks_use_chatwoots_last_seen(chatwoot) -> None:
+    backend = chatwoot.backend()
+    try:
+        chatwoot.customer_says(2, "still there?")
+        assert (await backend.conversation(2)).unread_count >= 1
+        read = await backend.mark_read(2, message_id=None)
+        assert read.unread_count == 0 and read.agent_id == chatwoot.agent.id
+        assert (await backend.conversation(2)).unread_count == 0
+        again = await backend.mark_read(2, unread=True)
+        assert again.unread_count >= 1
+        newest_incoming = max(m.id for m in chatwoot.account.thread(2) if m.message_type == 0)
+        assert again.last_read_message_id < newest_incoming
+        with pytest.raises(NotAvailable, match="SLA policies"):
+            await backend.sla_policies()
+    finally:
+        await backend.aclose()
+
+
+async def test_attachments_are_listed_and_downloads_are_said_plainly(chatwoot) -> None:
+    def attach() -> int:
+        message = chatwoot.account.customer_message(1, "here is the invoice")
+        message.attachments = [
+            {
+                "id": 77,
+                "file_type": "file",
+                "extension": "pdf",
+                "data_url": "https://files.example/rails/active_storage/blobs/invoice-4411.pdf?sig=x",
+                "file_size": 48213,
+            }
+        ]
+        return message.id
+
+    message_id = chatwoot.emulator.call(attach)
+    backend = chatwoot.backend()
+    try:
+        listed = await backend.attachments(1)
+        assert [(a.id, a.message_id, a.filename, a.size) for a in listed] == [
+            (77, message_id, "invoice-4411.pdf", 48213)
+        ]
+        assert (await backend.attachment(77)).content_type == "file/pdf"
+        with pytest.raises(NotAvailable, match="attachment"):
+            await backend.attachment_content(77)
+    finally:
+        await backend.aclose()
+
+
+def test_the_adapter_has_every_method_of_the_backend_protocol() -> None:
+    """A method added to the protocol must be given to Chatwoot too (or raise NotAvailable)."""
+    import inspect
+
+    from agent_console.client.backend import Backend
+    from agent_console.client.chatwoot import ChatwootBackend
+
+    wanted = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
+    assert wanted - set(dir(ChatwootBackend)) == set()
+    for name in wanted:
+        theirs = inspect.signature(getattr(Backend, name)).parameters
+        ours = inspect.signature(getattr(ChatwootBackend, name)).parameters
+        assert set(theirs) <= set(ours), f"{name}: {set(theirs) - set(ours)} missing"

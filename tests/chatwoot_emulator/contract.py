@@ -43,7 +43,8 @@ def document_path() -> Path:
 # --- what Chatwoot serves beyond the document, by name ---------------------------------------------
 
 # Routes outside the document: (method, path template) -> operation name. Their shapes follow
-# Chatwoot's own serializers (SOURCES.md): articles of a portal, one article, typing.
+# Chatwoot's own serializers (SOURCES.md): articles of a portal, one article, typing, and the
+# agent's last-seen mark (read, unread).
 EXTRA_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/accounts/{account_id}/portals/{portal_slug}/articles"): "x-list-portal-articles",
     ("GET", "/api/v1/accounts/{account_id}/portals/{portal_slug}/articles/{article_id}"): "x-show-article",
@@ -51,6 +52,11 @@ EXTRA_ROUTES: dict[tuple[str, str], str] = {
         "POST",
         "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_typing_status",
     ): "x-toggle-typing-status",
+    (
+        "POST",
+        "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen",
+    ): "x-update-last-seen",
+    ("POST", "/api/v1/accounts/{account_id}/conversations/{conversation_id}/unread"): "x-unread",
 }
 # Query parameters served but not declared: the message list's `before`/`after` (MessageFinder).
 EXTRA_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
@@ -80,6 +86,8 @@ EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"payload": {"$ref": "#/x-article"}},
     },
     "x-toggle-typing-status": {},
+    "x-update-last-seen": {},
+    "x-unread": {},
 }
 EXTRA_QUERY: dict[str, dict[str, dict[str, Any]]] = {
     "x-list-portal-articles": {
@@ -90,6 +98,8 @@ EXTRA_QUERY: dict[str, dict[str, dict[str, Any]]] = {
     },
     "x-show-article": {},
     "x-toggle-typing-status": {},
+    "x-update-last-seen": {},
+    "x-unread": {},
 }
 EXTRA_BODIES: dict[str, dict[str, Any] | None] = {
     "x-list-portal-articles": None,
@@ -102,6 +112,8 @@ EXTRA_BODIES: dict[str, dict[str, Any] | None] = {
             "is_private": {"type": "boolean"},
         },
     },
+    "x-update-last-seen": None,
+    "x-unread": None,
 }
 # Answers the document types too narrowly, by what Chatwoot's serializers send: a snoozed
 # conversation's status, and toggle_status reporting pending or snoozed.

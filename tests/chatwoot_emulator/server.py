@@ -501,6 +501,22 @@ class Emulator:
         )
         return 200, _EMPTY
 
+    def op_x_update_last_seen(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+        row = self._row(args)
+        if row is None:
+            return 404, {"error": "Resource could not be found"}
+        row.agent_last_seen_at = self.account.now() + 1  # everything so far is seen
+        return 200, _EMPTY
+
+    def op_x_unread(self, user: User, args: Any, params: Any, body: Any) -> tuple[int, Any]:
+        row = self._row(args)
+        if row is None:
+            return 404, {"error": "Resource could not be found"}
+        incoming = [m for m in self.account.thread(row.display_id) if m.message_type == 0]
+        if incoming:
+            row.agent_last_seen_at = incoming[-1].created_at - 1  # the newest one is unread again
+        return 200, _EMPTY
+
     def _article(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
             **item,

@@ -49,6 +49,7 @@ class MessageRow:
     sender_id: int | None
     created_at: int
     echo_id: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -341,6 +342,9 @@ class Account:
                 }
         if m.echo_id is not None:
             out["echo_id"] = m.echo_id
+        if m.attachments:
+            # Chatwoot's attachment serializer (push_event_data), next to the document's `attachment`.
+            out["attachments"] = [{**a, "message_id": m.id, "account_id": self.id} for a in m.attachments]
         return out
 
     def conversation_json(self, row: ConversationRow) -> dict[str, Any]:

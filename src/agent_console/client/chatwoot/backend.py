@@ -28,9 +28,10 @@ from agent_console.client.chatwoot import feed as cable
 from agent_console.client.chatwoot import mapping
 from agent_console.client.chatwoot.http import ChatwootHttp, RateBudget
 from agent_console.client.chatwoot.live import PAGE, ChatwootLive
-from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable
+from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable, NotFound
 from agent_console.core.models import (
     Agent,
+    Attachment,
     CannedResponse,
     Contact,
     Conversation,
@@ -42,6 +43,7 @@ from agent_console.core.models import (
     KbHit,
     LabelCount,
     Message,
+    ReadState,
     Team,
 )
 
@@ -92,6 +94,7 @@ class ChatwootBackend(ChatwootLive):
         self._echo: OrderedDict[str, Message] = OrderedDict()  # echo_id -> the message it became
         self._tried: dict[str, float] = {}  # reply key -> first try (epoch s), this process
         self._counts: ConversationCounts | None = None
+        self._attachments: dict[int, Attachment] = {}
         self.catch_ups = 0  # refetches after a (re)connection, for tests
 
     def __repr__(self) -> str:  # never show the token
@@ -488,6 +491,66 @@ class ChatwootBackend(ChatwootLive):
     async def set_typing(self, conversation_id: int, *, active: bool, private: bool = False) -> None:
         body = {"typing_status": "on" if active else "off", "is_private": private}
         await self._post(f"/conversations/{conversation_id}/toggle_typing_status", body)
+
+    async def mark_read(
+        self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
+    ) -> ReadState:
+        """Chatwoot keeps one "last seen" time per conversation, not a mark per message: read
+        means read to the newest (`update_last_seen`), unread makes the newest customer message
+        unread again (`unread`). What it left is read back."""
+        base = f"/conversations/{conversation_id}"
+        await self._post(f"{base}/unread" if unread else f"{base}/update_last_seen", None)
+        fresh = await self.conversation(conversation_id)
+        raws = ((await self._get(f"{base}/messages")) or {}).get("payload") or []
+        ids = sorted(int(r["id"]) for r in raws)
+        newest_incoming = max((int(r["id"]) for r in raws if int(r.get("message_type") or 0) == 0), default=0)
+        if unread:
+            last_read = max((i for i in ids if i < newest_incoming), default=0)
+        else:
+            last_read = max(ids, default=message_id or 0)
+        me = (await self.profile())["id"]
+        return ReadState(
+            conversation_id=conversation_id,
+            agent_id=int(me),
+            last_read_message_id=last_read,
+            unread_count=fresh.unread_count,
+        )
+
+    async def attachments(self, conversation_id: int) -> list[Attachment]:
+        """The files on this conversation's messages (Chatwoot's `attachments` on each message)."""
+        raws = await self._history(conversation_id)
+        found = [
+            mapping.attachment(item, int(raw["id"])) for raw in raws for item in raw.get("attachments") or []
+        ]
+        self._attachments.update((a.id, a) for a in found)
+        return found
+
+    async def attachment(self, attachment_id: int) -> Attachment:
+        if attachment_id not in self._attachments:
+            raise NotFound(
+                f"attachment {attachment_id} is not among the conversations read so far", status=404
+            )
+        return self._attachments[attachment_id]
+
+    async def attachment_content(self, attachment_id: int) -> bytes:
+        # Chatwoot serves files from its storage host by signed URL; the console does not fetch them.
+        raise _not_on_chatwoot("downloading an attachment from the console (open it in Chatwoot)")
+
+    # SLA policies are an enterprise add-on of Chatwoot, outside its Application API document.
+    async def sla_policies(self) -> list[Any]:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def sla_policy(self, policy_id: int) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def create_sla_policy(self, policy: Any) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def update_sla_policy(self, policy_id: int, patch: Any) -> Any:
+        raise _not_on_chatwoot("SLA policies")
+
+    async def delete_sla_policy(self, policy_id: int) -> None:
+        raise _not_on_chatwoot("SLA policies")
 
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")

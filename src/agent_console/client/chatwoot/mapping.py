@@ -18,6 +18,7 @@ from typing import Any
 from agent_console.core.models import (
     Agent,
     AgentRef,
+    Attachment,
     Author,
     CannedResponse,
     Contact,
@@ -197,6 +198,20 @@ def conversation(raw: dict[str, Any], *, seq: int, message_count: int = 0) -> Co
         message_count=message_count,
         last_message=preview(last),
         seq=seq,
+    )
+
+
+def attachment(raw: dict[str, Any], message_id: int) -> Attachment:
+    """One of a message's `attachments` (Chatwoot's attachment serializer)."""
+    url = str(raw.get("data_url") or "")
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0] or f"attachment-{raw['id']}"
+    kind = str(raw.get("file_type") or "file")
+    return Attachment(
+        id=int(raw["id"]),
+        message_id=int(raw.get("message_id") or message_id),
+        filename=name,
+        content_type=kind if "/" in kind else f"{kind}/{raw.get('extension') or '*'}",
+        size=int(raw.get("file_size") or 0),
     )
 
 
