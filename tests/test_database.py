@@ -42,7 +42,8 @@ def test_server_refuses_a_database_from_a_newer_version(tmp_path: Path) -> None:
 
 def _article(conn: sqlite3.Connection, slug: str, title: str, body: str) -> None:
     conn.execute(
-        "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at) VALUES (?, ?, ?, '[]', 'en', ?)",
+        "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at)"
+        " VALUES (?, ?, ?, '[]', 'en', ?)",
         (slug, title, body, "2026-11-01T00:00:00.000000Z"),
     )
 

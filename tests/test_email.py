@@ -260,6 +260,50 @@ def test_auto_replies_bounces_and_own_mail_never_open_or_reopen_or_get_an_answer
     assert len(sink.messages()) == 1
 
 
+def delivery_report(returned_id: str, *, headers_only: bool = False) -> bytes:
+    """A DSN (RFC 3464) as a receiving server sends one back for a reply it could not deliver."""
+    kind = "text/rfc822-headers" if headers_only else "message/rfc822"
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.cust.test>\r\nTo: support@desk.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.cust.test\r\n\r\n"
+        "Final-Recipient: rfc822; rita@cust.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\r\n\r\n"
+        f"--B\r\nContent-Type: {kind}\r\n\r\nFrom: support@desk.test\r\nTo: rita@cust.test\r\n"
+        f"Subject: Re: Invoice question\r\nMessage-ID: {returned_id}\r\n\r\nDone.\r\n--B--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("headers_only", [False, True], ids=["whole-mail", "headers-only"])
+def test_a_bounce_of_a_reply_is_a_note_for_the_agent_and_never_reopens(
+    mail: MailDesk, sink: RelaySink, headers_only: bool
+) -> None:
+    sink.start()
+    agent = mail.desk.agent
+    conv_id = first_conversation(mail, customer_mail(message_id="<m1@cust.test>"))["id"]
+    reply(agent, conv_id, "Done.")
+    [sent] = wait_for(sink.messages, what="the reply at the relay")
+    agent.patch(f"/conversations/{conv_id}", json={"status": "resolved"})
+    with smtplib.SMTP("127.0.0.1", mail.smtp_port, timeout=30) as client:
+        assert (
+            client.sendmail(
+                "", [DESK_ADDRESS], delivery_report(sent["Message-ID"], headers_only=headers_only)
+            )
+            == {}
+        )
+        # A report about a mail the desk never sent changes nothing.
+        assert client.sendmail("", [DESK_ADDRESS], delivery_report("<stranger@cust.test>")) == {}
+    [note] = [m for m in messages(agent, conv_id) if m["kind"] == "activity" and "undelivered" in m["body"]]
+    assert (
+        "rita@cust.test" in note["body"] and "5.1.1" in note["body"] and "mailbox unavailable" in note["body"]
+    )
+    assert agent.get(f"/conversations/{conv_id}").json()["status"] == "resolved"
+    assert [c["id"] for c in conversations(agent)] == [conv_id]
+    assert len(sink.messages()) == 1  # nothing answered the report
+
+
 # --- mail out -------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_console.core import clock
-from agent_console.tui.format import sla_label
+from agent_console.tui.sla_display import sla_label
 from tests.conftest import Desk
 from tests.test_tui_flows import console, make_app, ready
 from tests.tui_helpers import wait_for

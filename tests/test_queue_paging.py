@@ -12,11 +12,15 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from agent_console.client.native import NativeBackend
 from agent_console.client.sync import Snapshot, SyncEngine
-from agent_console.core.queue import END_CURSOR
+from agent_console.core.models import Conversation
+from agent_console.core.queue import END_CURSOR, server_order
+from agent_console.server import db
+from agent_console.server.store import Store
 from tests.conftest import Desk, start_desk
 from tests.test_tui_flows import NARROW, WIDE, console, make_app, new_customer, ready
 from tests.tui_helpers import region_text, wait_async, wait_for
@@ -272,7 +276,17 @@ def test_pages_over_several_statuses_merge_in_queue_order(big_desk) -> None:  # 
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert seen == [i for i in ids if i not in parked] + parked
+        # The queue order by its definition, from each status on its own (earlier tests may
+        # have moved a due time: a reopened conversation is due again from then).
+        single = [
+            msgspec.convert(item, Conversation)
+            for status in ("open", "pending")
+            for item in desk.agent.get("/conversations", params={"status": status, "limit": 500}).json()[
+                "items"
+            ]
+        ]
+        assert seen == [c.id for c in sorted(single, key=server_order)]
+        assert seen[-2:] == parked  # nobody waits on them: last, by id
         last = desk.agent.get(
             "/conversations", params={"status": "open,pending", "before": END_CURSOR}
         ).json()
@@ -280,3 +294,32 @@ def test_pages_over_several_statuses_merge_in_queue_order(big_desk) -> None:  # 
     finally:
         for cid in parked:
             desk.admin.patch(f"/conversations/{cid}", json={"status": "open"})
+
+
+def test_pages_and_counts_walk_the_queue_indexes(big_desk) -> None:  # noqa: ANN001
+    """Every statement a page runs for its ids and counts is planned on a `conv_*_queue` index,
+    with no sort of the whole view (SQLite hands the statements over with their values bound)."""
+    desk, _ids = big_desk
+    conn = db.connect(desk.db)
+    statements: list[str] = []
+    try:
+        conn.set_trace_callback(statements.append)
+        store = Store(conn)
+        for view in ("all", "mine", "unassigned", "urgent"):
+            page = store.list_conversations(
+                me=2, view=view, statuses=("open", "pending", "snoozed"), limit=50
+            )
+            if page.next_cursor:
+                store.list_conversations(
+                    me=2, view=view, statuses=("open",), limit=50, cursor=page.next_cursor
+                )
+            store.list_conversations(me=2, view=view, statuses=("open",), limit=50, before=END_CURSOR)
+        conn.set_trace_callback(None)
+        walks = [q for q in statements if q.startswith(("SELECT c.queue_key, c.id", "SELECT count(*)"))]
+        assert len(walks) >= 4 * 6
+        for statement in walks:
+            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "USING COVERING INDEX conv_" in plan and "_queue" in plan, (statement, plan)
+            assert "TEMP B-TREE" not in plan, (statement, plan)
+    finally:
+        conn.close()

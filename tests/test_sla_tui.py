@@ -34,7 +34,8 @@ def sla_cell(queue: QueueList, conversation_id: int) -> tuple[str, str] | None:
 
 
 async def test_the_countdown_names_its_clock_and_changes_colour(fresh_desk: Desk, tmp_path: Path) -> None:
-    add_policy(fresh_desk, name="Blink", channels=["web_chat"], first_response_s=6, warn_share=0.5)
+    # Fifteen seconds in each colour: time enough to see each one on a loaded machine.
+    add_policy(fresh_desk, name="Blink", channels=["web_chat"], first_response_s=30, warn_share=0.5)
     app = make_app(fresh_desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
@@ -43,8 +44,12 @@ async def test_the_countdown_names_its_clock_and_changes_colour(fresh_desk: Desk
         await wait_for(pilot, lambda: sla_cell(queue, cid) is not None, what="the row")
         text, level = sla_cell(queue, cid)  # type: ignore[misc]
         assert text.startswith("FRT") and level == "ok"
-        await wait_for(pilot, lambda: (sla_cell(queue, cid) or ("", ""))[1] == "soon", what="under 50 % left")
-        await wait_for(pilot, lambda: (sla_cell(queue, cid) or ("", ""))[1] == "breached", what="past due")
+        await wait_for(
+            pilot, lambda: (sla_cell(queue, cid) or ("", ""))[1] == "soon", timeout=30, what="under 50 % left"
+        )
+        await wait_for(
+            pilot, lambda: (sla_cell(queue, cid) or ("", ""))[1] == "breached", timeout=30, what="past due"
+        )
         assert sla_cell(queue, cid)[0].startswith("FRT")  # type: ignore[index]
 
 

@@ -101,16 +101,28 @@ class SyncEngine:
         counts: dict[str, int] | None = None
         counts_seq = 0
         handed = False  # the first part went out already
+        early_agents: list[Agent] | None = None
         held = 0
         while True:
             # The first page painted early is a few screens: it is on screen sooner.
             first = self.early_first_page and cursor is None
-            page = await self.backend.conversations(
+            reading = self.backend.conversations(
                 view="all",
                 statuses=SNAPSHOT_STATUSES,
                 limit=min(self.page_size, FIRST_PAGE) if first else self.page_size,
                 cursor=cursor,
             )
+            if first and self.hold is not None:
+                # The roster and the counts are read alongside the first page, not after it.
+                page, early_agents, (counts, counts_seq) = await asyncio.gather(
+                    reading, self.backend.agents(), read_counts(self.backend)
+                )
+                if counts_seq < page.head_seq:
+                    # Counted before an event the page already shows: the feed resumes after it,
+                    # so it would never move the counts. Count again (now after the page).
+                    counts, counts_seq = await read_counts(self.backend)
+            else:
+                page = await reading
             head = page.head_seq if head is None else min(head, page.head_seq)
             conversations += page.items
             held += len(page.items)
@@ -121,12 +133,7 @@ class SyncEngine:
             if self.early_first_page and not handed:
                 # The first page paints while the rest loads. Resume from its head: anything
                 # after it is replayed, and the per-conversation seq keeps an older copy out.
-                if self.hold is not None:
-                    agents, (counts, counts_seq) = await asyncio.gather(
-                        self.backend.agents(), read_counts(self.backend)
-                    )
-                else:
-                    agents = await self.backend.agents()
+                agents = early_agents if self.hold is not None else await self.backend.agents()
                 self.seq = head
                 await self._emit(
                     self.on_snapshot(

@@ -416,7 +416,8 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             statuses = _ERROR_STATUSES[method]
             if "{" not in path:
-                statuses = tuple(s for s in statuses if s != 404 or "inbound" in path)
+                # inbound: its conversation_id; SLA policies: their team_ids.
+                statuses = tuple(s for s in statuses if s != 404 or "inbound" in path or "sla/" in path)
             for status in statuses:
                 responses[str(status)] = {
                     "description": _DESCRIPTIONS[status],

@@ -12,7 +12,8 @@ import email.policy
 import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
@@ -49,6 +50,9 @@ class ParsedMail:
     attachments: list[ParsedAttachment] = field(default_factory=list)
     # Why this mail must not open or reopen a conversation (auto-reply, bounce, bulk), or None.
     noise: str | None = None
+    # For a delivery report (RFC 3464): the Message-ID of the mail that came back, and why.
+    bounce_of: str | None = None
+    bounce_reason: str = ""
 
 
 # --- headers ------------------------------------------------------------------------------
@@ -310,7 +314,46 @@ def _parse(raw: bytes, max_attachment: int) -> ParsedMail:
         text=text,
         attachments=_attachments(message, max_attachment),
         noise=noise_reason(message, sender),
+        **_bounce(message),
     )
+
+
+def _bounce(message: EmailMessage) -> dict[str, str | None]:
+    """Which mail a delivery report returns (its Message-ID) and the status it gives."""
+    if message.get_content_type() != "multipart/report":
+        return {}
+    returned: str | None = None
+    reasons: list[str] = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822" and returned is None:
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            if isinstance(inner, Message):
+                found = message_ids(_header(inner, "Message-ID"))  # type: ignore[arg-type]
+                returned = found[0] if found else None
+        elif kind == "text/rfc822-headers" and returned is None:
+            headers = HeaderParser(policy=email.policy.default).parsestr(_payload_text(part))
+            found = message_ids(str(headers.get("Message-ID") or ""))
+            returned = found[0] if found else None
+        elif kind == "message/delivery-status":
+            text = _payload_text(part)
+            for field_name in ("Status", "Diagnostic-Code"):
+                match = re.search(rf"^{field_name}:\s*(.{{1,200}})$", text, re.MULTILINE | re.IGNORECASE)
+                if match:
+                    reasons.append(match[1].strip())
+    return {"bounce_of": returned, "bounce_reason": "; ".join(dict.fromkeys(reasons))[:300]}
+
+
+def _payload_text(part: Message) -> str:
+    """A part's text, whatever the policy made of it (delivery-status parts become header blocks)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return "\n".join(str(block) for block in payload)
+    if isinstance(payload, str):
+        return payload
+    raw = part.get_payload(decode=True) or b""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 def address_parts(address: str) -> tuple[str, str, str] | None:

@@ -125,6 +125,8 @@ class EmailStoreMixin:
             return MailOutcome(None, dropped="no readable From address")
         if f"{sender_parts[0]}@{sender_parts[2]}" in own:
             return MailOutcome(None, dropped="sent from the desk's own address (a loop)")
+        if mail.bounce_of:
+            self._note_bounce(mail)  # a note for the agent; never a reopen, never an answer
         if null_sender:
             return MailOutcome(None, dropped="null return path (a bounce or an automatic reply)")
         if mail.noise:
@@ -160,6 +162,30 @@ class EmailStoreMixin:
                 (header_id, result.conversation_id, result.message.id),
             )
         return MailOutcome(result.conversation_id, created=result.created)
+
+    def _note_bounce(self: DeskStore, mail: ParsedMail) -> None:
+        """A delivery report about a reply we sent: say so in its conversation (activity only)."""
+        row = self.conn.execute(
+            "SELECT t.conversation_id, o.recipient FROM email_threads t"
+            " LEFT JOIN email_outbox o ON o.header_id = t.header_id"
+            " WHERE t.header_id = ? AND t.direction = 'out'",
+            (mail.bounce_of,),
+        ).fetchone()
+        if row is None:
+            return
+        reason = f": {mail.bounce_reason}" if mail.bounce_reason else ""
+        with self._write() as tx:
+            note = self._insert_message(
+                tx,
+                row["conversation_id"],
+                kind="activity",
+                body=f"The email reply to {row['recipient'] or 'the customer'} came back undelivered{reason}",
+                author=Author(type="system", name=""),
+            )
+            tx.emit(
+                "message.created",
+                {"message": note, "conversation": self._stamp(tx, row["conversation_id"])},
+            )
 
     def _thread_target(self: DeskStore, mail: ParsedMail, recipients: Sequence[str]) -> int | None:
         """The conversation this mail continues: by reply token, then In-Reply-To, then

@@ -116,8 +116,8 @@ class QueuePager:
     def jump(self, where: str) -> bool:
         """home/end: True when the rows there must be read first (the cursor follows them)."""
         window = self.window
-        if window is None:
-            return False
+        if window is None or self.store.complete or self.screen.view == "resolved":
+            return False  # the whole view is held
         if where == "end" and window.hi is not None:
             self._read("end")
             return True

@@ -168,8 +168,9 @@ class QueueList(ScrollView, can_focus=True):
     def _repaint(self, offset: int) -> None:
         """Repaint screen line `offset` of the list. (`refresh_line` takes a virtual row and
         subtracts the scroll offset: given a screen line, it repainted another line once the
-        list was scrolled.)"""
-        self.refresh(Region(0, offset, self.size.width, 1))
+        list was scrolled.) The row's cells only: with the scrollbar's cells in the region, every
+        row repaint rewrote the scrollbar's cells on that line too (~30 bytes)."""
+        self.refresh(Region(0, offset, self.scrollable_content_region.width, 1))
 
     def tick(self, now: datetime) -> None:
         """The SLA clocks move: repaint the rows whose label changed (most read the same for

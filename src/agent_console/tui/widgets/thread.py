@@ -278,12 +278,6 @@ class ThreadView(ScrollView, can_focus=True):
         cache), repaint from the first line that changed, and keep the newest message in view
         if the reader was there."""
         width = self.scrollable_content_region.width
-        if width <= 0:
-            # Hidden, or not laid out yet: nothing to wrap for (at one cell a line a long message
-            # is thousands of lines). Drawn in full when it gets its width (`on_resize`).
-            self._follow = self._follow or follow
-            self._width, self._order, self._starts, self._strips = 0, [], [], {}
-            return
         now = clock.utcnow()
         day, theme = self._today(now), self.app.theme
         if (width, day, theme) != (self._width, self._day, self._theme):
@@ -348,7 +342,7 @@ class ThreadView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
-            self._relayout(follow=self._follow)
+            self._relayout()
         elif self._follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
 
@@ -357,9 +351,9 @@ class ThreadView(ScrollView, can_focus=True):
         return isinstance(block, MessageItem) and block.message.kind == "activity"
 
     def render_line(self, y: int) -> Strip:
+        # A new width is wrapped for in `on_resize` (the scrollbar is always there, so only a
+        # resize changes it); until then the lines are cut or padded to fit.
         width = self.scrollable_content_region.width
-        if width != self._width and width > 0:
-            self.call_later(self._relayout)  # shown at another width: wrap again
         row = int(self.scroll_y) + y
         blank = self._blank.adjust_cell_length(width)
         if self.has_class("-stale") or not self._order:
