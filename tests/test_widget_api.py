@@ -34,6 +34,8 @@ def test_a_customer_reads_only_their_own_conversations_over_rest(wdesk: WidgetDe
     alice, bob = Visitor(wdesk), Visitor(wdesk)
     posted = alice.say("my router is broken alicerouter")
     conv = posted["conversation"]["id"]
+    # A web chat conversation is a desk conversation like any other: queued with its SLA clock.
+    assert wdesk.agent.get(f"/conversations/{conv}").json()["due_at"] is not None
     wdesk.agent.post(
         f"/conversations/{conv}/messages", json={"body": "secret note alicenote", "private": True}
     )
@@ -274,3 +276,28 @@ def test_one_visitor_may_hold_only_a_few_live_sockets(wdesk: WidgetDesk) -> None
                 return False
 
     poll(room_again, what="a socket accepted after the others closed")
+
+
+def test_outside_business_hours_the_widget_says_when_the_desk_opens(wdesk: WidgetDesk) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    assert wdesk.agent.patch("/me", json={"presence": "offline"}).status_code == 200
+    policies = wdesk.admin.get("/sla/policies").json()["items"]
+    default = next(p for p in policies if p["is_default"])
+    # Open one day a week, two days from now (UTC): closed right now whatever the hour.
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    name = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
+    hours = {"zone": "UTC", "hours": [{"day": name, "start": "09:00", "end": "17:00"}]}
+    answer = wdesk.admin.patch(f"/sla/policies/{default['id']}", json={"business_hours": hours})
+    assert answer.status_code == 200, answer.text
+    try:
+        config = httpx.get(f"{wdesk.api}/widget/config", params={"key": wdesk.site_key}).json()
+        availability = config["availability"]
+        assert availability["online"] is False and availability["reply_by_email"] is True
+        assert availability["opens_at"] == f"{day.isoformat()}T09:00:00Z"
+    finally:
+        wdesk.admin.patch(
+            f"/sla/policies/{default['id']}", json={"business_hours": default["business_hours"]}
+        )
+    config = httpx.get(f"{wdesk.api}/widget/config", params={"key": wdesk.site_key}).json()
+    assert config["availability"]["opens_at"] is None or default["business_hours"] is not None

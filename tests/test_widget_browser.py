@@ -115,8 +115,10 @@ def test_history_on_return_and_a_follow_up_email(browser: Any, wdesk: WidgetDesk
     expect(page.locator(".acw-log")).to_contain_text("I will come back historyword", timeout=WAIT)
     expect(page.locator(".acw-log")).to_contain_text("Welcome back answer")
     expect(page.locator(".acw-email-saved")).to_have_text("We will write to returning@customer.example.")
-    contact = wdesk.agent.get(f"/conversations/{conv['id']}").json()["contact"]
-    assert contact["email"] == "returning@customer.example"
+    notes = [m["body"] for m in wdesk.agent.get(f"/conversations/{conv['id']}/messages").json()["items"]]
+    assert "The customer left an email for follow-up (not verified): returning@customer.example" in notes
+    # Unverified: it never becomes the contact's address (mail threads by that).
+    assert wdesk.agent.get(f"/conversations/{conv['id']}").json()["contact"]["email"] is None
 
     stranger = open_widget(browser, wdesk)  # another browser: nobody's history
     expect(stranger.locator(".acw-msg")).to_have_count(0)
@@ -174,7 +176,11 @@ def test_offline_form_when_nobody_is_on_shift(browser: Any, wdesk: WidgetDesk) -
     expect(page.locator(".acw-status")).to_have_text("Thank you. We will answer by email.", timeout=WAIT)
     expect(page.locator(".acw-log")).to_contain_text("offlineword")
     conv = conversation_with(wdesk, "offlineword")
-    assert conv["contact"]["email"] == "night@customer.example"
+    notes = [m["body"] for m in wdesk.agent.get(f"/conversations/{conv['id']}/messages").json()["items"]]
+    assert notes == [
+        "My bill is wrong offlineword",
+        "The customer left an email for follow-up (not verified): night@customer.example",
+    ]
     live(page)
     # Someone comes on shift: the widget says so without a reload.
     on_shift(wdesk)

@@ -736,6 +736,8 @@ class WidgetAvailability(Struct, kw_only=True):
     typical_reply_minutes: int | None
     # Nobody on shift: the widget offers the offline form and says the answer comes by email.
     reply_by_email: bool
+    # Outside the web chat SLA policy's business hours: when the desk opens again.
+    opens_at: datetime | None = None
 
 
 class WidgetConfig(Struct, kw_only=True):

@@ -17,12 +17,14 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
-from agent_console.core.clock import from_iso, parse_optional, to_iso
+from agent_console.core import sla
+from agent_console.core.clock import from_iso, parse_optional, to_iso, utcnow
 from agent_console.core.models import (
     Author,
     Csat,
@@ -89,6 +91,10 @@ def widget_message(row: sqlite3.Row | dict[str, Any]) -> WidgetMessage:
         author_name=author_name,
         created_at=from_iso(row["created_at"]) if isinstance(row["created_at"], str) else row["created_at"],
     )
+
+
+def follow_up_note(email: str) -> str:
+    return f"The customer left an email for follow-up (not verified): {email}"
 
 
 class WidgetStore:
@@ -254,6 +260,11 @@ class WidgetStore:
                     conversation_id=conversation_id,
                 )
             )
+            if new.conversation_id is None:
+                # Left before writing (the offline form): the new conversation says where to answer.
+                email = self.contact(contact_id).email
+                if email:
+                    self._activity(tx, conversation_id, follow_up_note(email))
         message = result.message
         return WidgetPosted(
             conversation=self.conversation(conversation_id),
@@ -271,26 +282,19 @@ class WidgetStore:
     def set_email(self, contact_id: int, email: str) -> WidgetContact:
         """Keep the customer's follow-up address, and tell the agents in their latest conversation.
 
-        Unverified, so it never merges this visitor into the contact that owns that address
-        (that would hand a stranger someone else's history): it fills the contact's own email
-        only when nobody has it yet."""
+        Unverified, so it stays with the widget's visitor and never becomes the contact's email:
+        mail threads by that, and a stranger who typed someone else's address must not be
+        handed that person's mail or history."""
         store = self.store
         with store._write() as tx:
             tx.conn.execute(
                 "UPDATE widget_visitors SET follow_up_email = ? WHERE contact_id = ?", (email, contact_id)
             )
-            taken = tx.conn.execute(
-                "SELECT 1 FROM contacts WHERE email = ? AND id != ?", (email, contact_id)
-            ).fetchone()
-            if taken is None:
-                tx.conn.execute(
-                    "UPDATE contacts SET email = ? WHERE id = ? AND email IS NULL", (email, contact_id)
-                )
             latest = tx.conn.execute(
                 "SELECT id FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1", (contact_id,)
             ).fetchone()
             if latest is not None:
-                self._activity(tx, latest[0], f"The customer left an email for follow-up: {email}")
+                self._activity(tx, latest[0], follow_up_note(email))
         return self.contact(contact_id)
 
     def rate(self, contact_id: int, conversation_id: int, submit: CsatSubmit) -> Csat:
@@ -365,7 +369,22 @@ class WidgetStore:
             agents_online=online,
             typical_reply_minutes=typical if online else None,
             reply_by_email=online == 0,
+            opens_at=None if online else self._opens_at(),
         )
+
+    def _opens_at(self) -> datetime | None:
+        """When the business hours of the policy a new web chat falls under open next, if they
+        are closed now (None: open now, or no hours set)."""
+        policy = sla.choose(
+            self.store.list_sla_policies(), priority="normal", channel="web_chat", team_id=None
+        )
+        if policy is None:
+            return None
+        calendar = sla.calendar_of(policy)
+        now = utcnow()
+        if calendar.is_open(now):
+            return None
+        return next((opened for opened, _ in calendar.open_intervals(now)), None)
 
 
 # --- rate limits ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
       rate: "How did we do? (1 = poor, 5 = great)", stars: "{n} of 5", comment: "Comment (optional)",
       sendRating: "Send rating", rated: "Thank you for rating us {n} of 5.", resolved: "This conversation is resolved.",
       tooMany: "Too many messages. Try again in {n} s.", failed: "Not sent. Check your connection and try again.",
-      reconnecting: "Reconnecting…", tooLong: "At most {n} characters."
+      opens: "We open again {time}.", reconnecting: "Reconnecting…", tooLong: "At most {n} characters."
     },
     de: {
       open: "Chatten Sie mit uns", close: "Chat schließen", log: "Unterhaltung", you: "Sie",
@@ -31,7 +31,7 @@
       rate: "Wie waren wir? (1 = schlecht, 5 = sehr gut)", stars: "{n} von 5", comment: "Kommentar (optional)",
       sendRating: "Bewertung senden", rated: "Danke für Ihre Bewertung: {n} von 5.", resolved: "Diese Unterhaltung ist abgeschlossen.",
       tooMany: "Zu viele Nachrichten. Bitte in {n} s erneut versuchen.", failed: "Nicht gesendet. Bitte Verbindung prüfen.",
-      reconnecting: "Verbinde erneut…", tooLong: "Höchstens {n} Zeichen."
+      opens: "Wir sind wieder da: {time}.", reconnecting: "Verbinde erneut…", tooLong: "Höchstens {n} Zeichen."
     },
     es: {
       open: "Chatea con nosotros", close: "Cerrar chat", log: "Conversación", you: "Tú",
@@ -43,7 +43,7 @@
       rate: "¿Qué tal lo hicimos? (1 = mal, 5 = muy bien)", stars: "{n} de 5", comment: "Comentario (opcional)",
       sendRating: "Enviar valoración", rated: "Gracias por tu valoración: {n} de 5.", resolved: "Esta conversación está resuelta.",
       tooMany: "Demasiados mensajes. Inténtalo en {n} s.", failed: "No enviado. Revisa tu conexión.",
-      reconnecting: "Reconectando…", tooLong: "Como máximo {n} caracteres."
+      opens: "Volvemos a abrir: {time}.", reconnecting: "Reconectando…", tooLong: "Como máximo {n} caracteres."
     },
     fr: {
       open: "Discutez avec nous", close: "Fermer le chat", log: "Conversation", you: "Vous",
@@ -55,7 +55,7 @@
       rate: "Comment était notre aide ? (1 = mauvaise, 5 = excellente)", stars: "{n} sur 5", comment: "Commentaire (facultatif)",
       sendRating: "Envoyer la note", rated: "Merci pour votre note : {n} sur 5.", resolved: "Cette conversation est résolue.",
       tooMany: "Trop de messages. Réessayez dans {n} s.", failed: "Non envoyé. Vérifiez votre connexion.",
-      reconnecting: "Reconnexion…", tooLong: "{n} caractères au plus."
+      opens: "Réouverture : {time}.", reconnecting: "Reconnexion…", tooLong: "{n} caractères au plus."
     },
     pt: {
       open: "Fale connosco", close: "Fechar chat", log: "Conversa", you: "Você",
@@ -67,7 +67,7 @@
       rate: "Como correu? (1 = mal, 5 = muito bem)", stars: "{n} de 5", comment: "Comentário (opcional)",
       sendRating: "Enviar avaliação", rated: "Obrigado pela avaliação: {n} de 5.", resolved: "Esta conversa está resolvida.",
       tooMany: "Demasiadas mensagens. Tente de novo em {n} s.", failed: "Não enviado. Verifique a ligação.",
-      reconnecting: "A ligar de novo…", tooLong: "No máximo {n} caracteres."
+      opens: "Voltamos a abrir: {time}.", reconnecting: "A ligar de novo…", tooLong: "No máximo {n} caracteres."
     }
   };
   var langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
@@ -193,10 +193,13 @@
     state.online = a.online;
     status.textContent = a.online
       ? (a.typical_reply_minutes ? t("onlineIn", { n: a.typical_reply_minutes }) : S.online)
-      : (state.offlineSent ? S.offlineDone : S.offline);
+      : (state.offlineSent ? S.offlineDone : S.offline) + (a.opens_at ? " " + t("opens", { time: when(a.opens_at) }) : "");
     var offlineNow = !a.online && !state.email;
     offline.hidden = !offlineNow;
     compose.hidden = offlineNow;
+  }
+  function when(iso) {
+    return new Date(iso).toLocaleString(lang, { weekday: "long", hour: "2-digit", minute: "2-digit" });
   }
   function renderEmail() {
     emailSaved.textContent = state.email ? t("emailSaved", { email: state.email }) : "";
