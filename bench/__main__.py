@@ -19,8 +19,11 @@ from bench.common import BENCHMARKS, DEFAULT_RESULTS, DEFAULT_RUN, Context, Resu
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help=f"comma-separated benchmarks: {', '.join(BENCHMARKS)}"
-                        f" (default: {','.join(DEFAULT_RUN)}; P4 includes cli)")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated benchmarks: {', '.join(BENCHMARKS)}"
+        f" (default: {','.join(DEFAULT_RUN)}; P4 includes cli)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: few repeats")
     parser.add_argument("--repeats", type=int, help="samples per metric (default 15, quick 5)")
     parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="results JSON path")

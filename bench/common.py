@@ -117,8 +117,11 @@ def time_command(
     for index in range(warmup + repeats):
         start = time.perf_counter()
         done = subprocess.run(
-            list(argv), env=full_env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            list(argv),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         elapsed = (time.perf_counter() - start) * 1000
         if check and done.returncode != 0:
@@ -180,8 +183,9 @@ def desk_server(workdir: Path, *, conversations: int = 240, seed: int = 7) -> It
     conn = db.connect(path)
     try:
         seed_demo(conn, seed=seed, conversations=conversations)
-        _, token = ensure_agent(Store(conn), email="bench@bench.example", name="Bench",
-                                role="admin", timezone="UTC")
+        _, token = ensure_agent(
+            Store(conn), email="bench@bench.example", name="Bench", role="admin", timezone="UTC"
+        )
         count = conn.execute("SELECT count(*) FROM conversations").fetchone()[0]
     finally:
         conn.close()

@@ -210,6 +210,7 @@ def _in_process(library: list, language: str, runs: int) -> tuple[list[float], l
             index.ranked(index.scan(parsed)) if parsed else index.everything()
             samples.append((time.perf_counter() - start) * 1000)
         ours.append(percentile(samples, 95))
+
     # The old way: Textual's fuzzy matcher on label, detail and body, for every entry. It
     # explodes with the query's length, so it is timed on the 1-2 letter prefixes, and once
     # on a 3-letter one; longer queries are not run (seconds to minutes per key).

@@ -92,14 +92,11 @@ class Ran:
         return f"Ran(code={self.code}, stdout={self.stdout[:300]!r}, stderr={self.stderr[:300]!r})"
 
 
-def run_cli(*args: str, env: dict[str, str | None], input: str | None = None,
-            timeout: float = 60) -> Ran:
+def run_cli(*args: str, env: dict[str, str | None], input: str | None = None, timeout: float = 60) -> Ran:
     """`python -m agent_console ARGS` in a child process."""
     child_env = {k: v for k, v in os.environ.items() if k not in CLI_ENV_NAMES}
     child_env.update({k: v for k, v in env.items() if v is not None})
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p
-    )
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
         [sys.executable, "-m", "agent_console", *args],
         input=input,

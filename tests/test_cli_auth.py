@@ -25,8 +25,9 @@ def test_login_stores_the_token_in_the_keyring_and_the_server_in_the_config(
     desk: Desk, tmp_path: Path
 ) -> None:
     env = base_env(tmp_path)
-    ran = run_cli("auth", "login", "--server", desk.url + "/", "--token-stdin", env=env,
-                  input=desk.agent_token + "\n")
+    ran = run_cli(
+        "auth", "login", "--server", desk.url + "/", "--token-stdin", env=env, input=desk.agent_token + "\n"
+    )
     assert ran.code == 0, ran
     assert ran.stdout.startswith(f"logged in to {desk.url} as Sam Agent (agent); profile 'default'")
     assert desk.agent_token not in ran.stdout + ran.stderr
@@ -49,8 +50,17 @@ def test_login_stores_the_token_in_the_keyring_and_the_server_in_the_config(
     assert desk.agent_token not in text_status.stdout
 
     # A second, named profile; the default stays.
-    admin = run_cli("auth", "login", "--profile", "boss", "--token-stdin", "--server", desk.url,
-                    env=env, input=desk.admin_token)
+    admin = run_cli(
+        "auth",
+        "login",
+        "--profile",
+        "boss",
+        "--token-stdin",
+        "--server",
+        desk.url,
+        env=env,
+        input=desk.admin_token,
+    )
     assert admin.code == 0, admin
     assert run_cli("me", "--profile", "boss", "-q", env=env).stdout != me.stdout
     assert run_cli("--profile", "boss", "me", "-o", "json", env=env).json()["role"] == "admin"
@@ -78,12 +88,12 @@ def test_login_stores_the_token_in_the_keyring_and_the_server_in_the_config(
 
 def test_login_refuses_bad_tokens_and_unreachable_servers(desk: Desk, tmp_path: Path) -> None:
     env = base_env(tmp_path)
-    bad = run_cli("auth", "login", "--server", desk.url, "--token-stdin", env=env,
-                  input="acd_wrong-secret-token")
+    bad = run_cli(
+        "auth", "login", "--server", desk.url, "--token-stdin", env=env, input="acd_wrong-secret-token"
+    )
     assert bad.code == 3 and "acd_wrong-secret-token" not in bad.stdout + bad.stderr
     assert not (tmp_path / "config.toml").exists() and keyring_data(tmp_path) == {}
-    down = run_cli("auth", "login", "--server", "http://127.0.0.1:9", "--token-stdin", env=env,
-                   input="acd_x")
+    down = run_cli("auth", "login", "--server", "http://127.0.0.1:9", "--token-stdin", env=env, input="acd_x")
     assert down.code == 6
     no_tty = run_cli("auth", "login", "--server", desk.url, env=env)
     assert no_tty.code == 2 and "--token-stdin" in no_tty.stderr
@@ -91,15 +101,15 @@ def test_login_refuses_bad_tokens_and_unreachable_servers(desk: Desk, tmp_path: 
     assert empty.code == 2
     no_server = run_cli("auth", "login", "--token-stdin", env=env, input="acd_x")
     assert no_server.code == 2 and "--server" in no_server.stderr
-    bad_url = run_cli("auth", "login", "--server", "desk.example.com", "--token-stdin", env=env,
-                      input="acd_x")
+    bad_url = run_cli(
+        "auth", "login", "--server", "desk.example.com", "--token-stdin", env=env, input="acd_x"
+    )
     assert bad_url.code == 2
 
 
 def test_without_a_keyring_nothing_is_written_in_plain_text(desk: Desk, tmp_path: Path) -> None:
     env = base_env(tmp_path, PYTHON_KEYRING_BACKEND=NO_KEYRING)
-    ran = run_cli("auth", "login", "--server", desk.url, "--token-stdin", env=env,
-                  input=desk.agent_token)
+    ran = run_cli("auth", "login", "--server", desk.url, "--token-stdin", env=env, input=desk.agent_token)
     assert ran.code == 1
     assert "NOT saved" in ran.stderr and "AGENT_CONSOLE_TOKEN" in ran.stderr
     assert "--token-file" in ran.stderr
@@ -115,8 +125,17 @@ def test_without_a_keyring_nothing_is_written_in_plain_text(desk: Desk, tmp_path
 def test_token_file_is_an_explicit_opt_in(desk: Desk, tmp_path: Path) -> None:
     env = base_env(tmp_path, PYTHON_KEYRING_BACKEND=NO_KEYRING)
     token_file = tmp_path / "secrets" / "desk-token"
-    ran = run_cli("auth", "login", "--server", desk.url, "--token-stdin", "--token-file",
-                  str(token_file), env=env, input=desk.agent_token)
+    ran = run_cli(
+        "auth",
+        "login",
+        "--server",
+        desk.url,
+        "--token-stdin",
+        "--token-file",
+        str(token_file),
+        env=env,
+        input=desk.agent_token,
+    )
     assert ran.code == 0, ran
     assert ran.stderr.startswith("warning: the token is stored in plain text in ")
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -154,12 +173,16 @@ def test_config_path_and_show(desk: Desk, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[profiles.work]\nserver = "https://a.example"\nsever = "x"\n',
-         "line 3: unknown key 'sever' in [profiles.work]"),
-        ('default_profile = "work"\n[profiles.work]\nserver = 42\n',
-         "line 3: server: expected `str`, got `int` in [profiles.work]"),
+        (
+            '[profiles.work]\nserver = "https://a.example"\nsever = "x"\n',
+            "line 3: unknown key 'sever' in [profiles.work]",
+        ),
+        (
+            'default_profile = "work"\n[profiles.work]\nserver = 42\n',
+            "line 3: server: expected `str`, got `int` in [profiles.work]",
+        ),
         ('[profiles.work]\nca_bundle = "/x"\n', "missing required key 'server' in [profiles.work]"),
-        ('color = true\n', "line 1: unknown key 'color'"),
+        ("color = true\n", "line 1: unknown key 'color'"),
         ('[profiles.work]\nserver = "https://a.example\n', "is not valid TOML"),
         ('default_profile = "nope"\n', "line 1: default_profile 'nope' names no [profiles.nope]"),
         ('[profiles.work]\nserver = "desk.example.com"\n', "line 2: [profiles.work] server"),
@@ -197,23 +220,33 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_resolve_precedence(clean_env: Path, keyring_file: None, tmp_path: Path,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resolve_precedence(
+    clean_env: Path, keyring_file: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agent_console.client import credentials
 
     bundle = tmp_path / "ca.pem"
     bundle.write_text("not really a certificate")
-    cfg.save_config(cfg.Config(default_profile="a", profiles={
-        "a": cfg.Profile(server="https://a.example"),
-        "b": cfg.Profile(server="https://b.example", ca_bundle=str(bundle)),
-    }))
+    cfg.save_config(
+        cfg.Config(
+            default_profile="a",
+            profiles={
+                "a": cfg.Profile(server="https://a.example"),
+                "b": cfg.Profile(server="https://b.example", ca_bundle=str(bundle)),
+            },
+        )
+    )
     assert stat.S_IMODE(os.stat(clean_env).st_mode) == 0o600
     credentials.store_token("a", "https://a.example", "tok-a")
     credentials.store_token("b", "https://b.example", "tok-b")
 
     conn = cfg.resolve_connection()
     assert (conn.server, conn.token, conn.profile, conn.token_source) == (
-        "https://a.example", "tok-a", "a", "keyring")
+        "https://a.example",
+        "tok-a",
+        "a",
+        "keyring",
+    )
     assert conn.verify is True and "tok-a" not in repr(conn)
     conn = cfg.resolve_connection(profile="b")
     assert (conn.server, conn.token, conn.verify) == ("https://b.example", "tok-b", str(bundle))
@@ -276,9 +309,12 @@ def test_config_errors_with_server_and_token_in_the_environment(
 
 
 def test_dump_config_round_trips_odd_names_and_values() -> None:
-    config = cfg.Config(default_profile="a.b-c_d", profiles={
-        "a.b-c_d": cfg.Profile(server="https://x.example", ca_bundle='/p/"q"\\r\x7fé'),
-    })
+    config = cfg.Config(
+        default_profile="a.b-c_d",
+        profiles={
+            "a.b-c_d": cfg.Profile(server="https://x.example", ca_bundle='/p/"q"\\r\x7fé'),
+        },
+    )
     assert cfg.parse_config(cfg.dump_config(config)) == config
 
 
@@ -297,7 +333,11 @@ def test_login_prompts_for_the_token_without_echo(desk: Desk, tmp_path: Path) ->
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent_console", "auth", "login", "--server", desk.url],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
     )
     os.close(slave)
     seen = b""

@@ -20,7 +20,11 @@ def test_bench_quick_cli_smoke(tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(REPO)
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "cli", "--out", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

@@ -99,9 +99,7 @@ def test_unexpected_errors_are_one_line_unless_verbose(
     env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
     quiet = invoke("agents", env=env)
     assert quiet.code == 1
-    assert quiet.stderr == (
-        "error: unexpected RuntimeError: kaboom (run again with --verbose for details)\n"
-    )
+    assert quiet.stderr == ("error: unexpected RuntimeError: kaboom (run again with --verbose for details)\n")
     loud = invoke("--verbose", "agents", env=env)
     assert loud.code == 1 and "Traceback" in loud.stderr and "kaboom" in loud.stderr
 
@@ -120,9 +118,10 @@ def test_broken_pipe_is_quiet(desk: Desk, tmp_path: Path) -> None:
     env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
     child_env = {k: v for k, v in {**dict(__import__("os").environ), **env}.items() if v is not None}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent_console", "convs", "--status", "all", "--all-pages",
-         "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env,
+        [sys.executable, "-m", "agent_console", "convs", "--status", "all", "--all-pages", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env,
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(10).startswith(b"[{")
@@ -237,7 +236,10 @@ def probe(tmp_path: Path, args: list[str], env: dict) -> dict:
     child_env["PYTHONPATH"] = str(REPO)
     subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(args), str(report)],
-        env=child_env, capture_output=True, check=True, timeout=60,
+        env=child_env,
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     return json.loads(report.read_text())
 

@@ -80,8 +80,9 @@ def test_canned(desk: Desk, env: dict) -> None:
     assert text.startswith("/greet: ") and "{{contact.first_name}}" in text
     other = next((c for c in wire if c["locale"] != "en"), None)
     if other is not None:
-        shown = invoke("canned", "show", other["shortcode"], "--locale", other["locale"], "-o",
-                       "json", env=env)
+        shown = invoke(
+            "canned", "show", other["shortcode"], "--locale", other["locale"], "-o", "json", env=env
+        )
         assert shown.json() == other
     missing = invoke("canned", "show", "no-such-shortcode", env=env)
     assert missing.code == 4 and "no-such-shortcode" in missing.stderr

@@ -31,13 +31,27 @@ class Terminal(io.StringIO):
 def conversation(**changes: object) -> Conversation:
     now = datetime.now(UTC)
     fields: dict[str, object] = dict(
-        id=7, channel="email", status="open", priority="urgent", subject=EVIL, language="en",
+        id=7,
+        channel="email",
+        status="open",
+        priority="urgent",
+        subject=EVIL,
+        language="en",
         contact=Contact(id=3, name=EVIL, email="eve@example.com"),
-        assignee=AgentRef(id=1, name="Ana"), team=None, labels=["vip", "billing"],
-        created_at=now, updated_at=now, last_activity_at=now, first_response_at=None,
-        waiting_since=now, snoozed_until=None, due_at=now - timedelta(minutes=5),
-        unread_count=1, message_count=1,
-        last_message=MessagePreview(id=9, kind="incoming", body=EVIL, created_at=now), seq=4,
+        assignee=AgentRef(id=1, name="Ana"),
+        team=None,
+        labels=["vip", "billing"],
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+        first_response_at=None,
+        waiting_since=now,
+        snoozed_until=None,
+        due_at=now - timedelta(minutes=5),
+        unread_count=1,
+        message_count=1,
+        last_message=MessagePreview(id=9, kind="incoming", body=EVIL, created_at=now),
+        seq=4,
     )
     fields.update(changes)
     return Conversation(**fields)  # type: ignore[arg-type]
@@ -62,8 +76,9 @@ def test_rich_table_on_a_terminal_is_sanitized(no_color: bool, monkeypatch: pyte
 def test_narrow_terminal_drops_minor_columns_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     stream = Terminal()
-    output.show_list(output.Out(Settings(no_color=True), stream=stream), [conversation()],
-                     conv_output.CONVERSATIONS)
+    output.show_list(
+        output.Out(Settings(no_color=True), stream=stream), [conversation()], conv_output.CONVERSATIONS
+    )
     header = stream.getvalue().splitlines()[0].split()
     assert header[:4] == ["ID", "STATUS", "PRIORITY", "DUE"] and header[-1] == "SUMMARY"
     assert "CHANNEL" not in header and "TEAM" not in header
@@ -86,8 +101,15 @@ def test_record_and_transcript_on_a_terminal(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_kb_snippets_lose_their_markers_in_text_and_csv_keeps_data() -> None:
-    hit = KbHit(id=1, title="T", locale="en", tags=["a"], snippet="x \ue000esim\ue001 y", score=1.0,
-                updated_at=datetime.now(UTC))
+    hit = KbHit(
+        id=1,
+        title="T",
+        locale="en",
+        tags=["a"],
+        snippet="x \ue000esim\ue001 y",
+        score=1.0,
+        updated_at=datetime.now(UTC),
+    )
     stream = io.StringIO()
     output.show_list(output.Out(Settings(), stream=stream), [hit], output.KB_HITS)
     assert "x esim y" in stream.getvalue()
@@ -110,8 +132,7 @@ def test_a_note_not_looked_up_is_never_shown_as_the_summary() -> None:
     )
     for fmt in ("text", "csv"):
         stream = io.StringIO()
-        output.show_list(output.Out(Settings(output=fmt), stream=stream), [chat],
-                         conv_output.CONVERSATIONS)
+        output.show_list(output.Out(Settings(output=fmt), stream=stream), [chat], conv_output.CONVERSATIONS)
         assert "PRIVATE" not in stream.getvalue()
     visible = MessagePreview(id=8, kind="bot", body="Hello from the bot", created_at=now)
     stream = io.StringIO()
@@ -128,8 +149,7 @@ def test_relative_times() -> None:
     assert output.relative(None, now) == ""
 
 
-def test_bare_command_opens_the_console(desk: Desk, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bare_command_opens_the_console(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from agent_console.tui import app as tui_app
 
     calls: list[dict] = []
@@ -142,13 +162,20 @@ def test_bare_command_opens_the_console(desk: Desk, tmp_path: Path,
     env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url + "/", AGENT_CONSOLE_TOKEN=desk.agent_token)
     ran = invoke(env=env)
     assert ran.code == 0, ran
-    expected = {"server": desk.url, "token": desk.agent_token, "verify": True, "theme": None,
-                "keymap": {}, "low_bandwidth": None}
+    expected = {
+        "server": desk.url,
+        "token": desk.agent_token,
+        "verify": True,
+        "theme": None,
+        "keymap": {},
+        "low_bandwidth": None,
+    }
     assert len(calls) == 1 and {k: calls[0].get(k) for k in expected} == expected
 
 
-def test_bare_command_passes_theme_and_keys_from_config(desk: Desk, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bare_command_passes_theme_and_keys_from_config(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agent_console.tui import app as tui_app
 
     calls: list[dict] = []

@@ -65,8 +65,7 @@ def test_convs_filters_and_paging(desk: Desk, env: dict) -> None:
 
     pending = invoke("convs", "--status", "pending,snoozed", "-o", "json", "--all-pages", env=env)
     assert {c["status"] for c in pending.json()} == {"pending", "snoozed"}
-    repeated = invoke("convs", "--status", "pending", "--status", "snoozed", "-q", "--all-pages",
-                      env=env)
+    repeated = invoke("convs", "--status", "pending", "--status", "snoozed", "-q", "--all-pages", env=env)
     assert repeated.stdout.split() == [str(c["id"]) for c in pending.json()]
 
     unassigned = invoke("convs", "--view", "unassigned", "-o", "json", "--all-pages", env=env)
@@ -105,15 +104,13 @@ def new_chat_with_a_note_last(desk: Desk) -> tuple[int, str, str, str]:
     """A chat (no subject): the customer writes, the agent replies, then adds a private note."""
     marker = uuid.uuid4().hex[:10]
     customer = f"my roaming {marker} stopped"
-    payload = {"channel": "sms", "contact": {"name": "Chat Customer", "phone": "+15550123"},
-               "body": customer}
+    payload = {"channel": "sms", "contact": {"name": "Chat Customer", "phone": "+15550123"}, "body": customer}
     response = desk.admin.post("/inbound", json=payload)
     assert response.status_code == 201, response.text
     conv_id = response.json()["conversation_id"]
     reply, note = f"Restart the phone please {marker}", f"PRIVATE suspect fraud {marker}"
     for body, private in ((reply, False), (note, True)):
-        sent = desk.agent.post(f"/conversations/{conv_id}/messages",
-                               json={"body": body, "private": private})
+        sent = desk.agent.post(f"/conversations/{conv_id}/messages", json={"body": body, "private": private})
         assert sent.status_code == 201, sent.text
     return conv_id, marker, reply, note
 
@@ -130,8 +127,7 @@ def test_chat_rows_show_the_last_visible_message_never_a_note(desk: Desk, env: d
     assert header.split()[-1] == "SUMMARY"
     assert row.endswith(reply) and "PRIVATE" not in text.stdout
 
-    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv",
-                                                  env=env).stdout)))
+    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv", env=env).stdout)))
     assert len(rows) == 1 and "PRIVATE" not in str(rows)
     assert rows[0]["subject"] == "" and rows[0]["summary"] == reply
     assert (rows[0]["last_message_kind"], rows[0]["last_message"]) == ("outgoing", reply)
@@ -150,16 +146,14 @@ def test_convs_csv_last_message_is_data_when_piped(desk: Desk, env: dict) -> Non
     marker = uuid.uuid4().hex[:10]
     body = f"line one {marker}\nline two \x1b[31mred"
     conv_id = new_conversation(desk, body=body)
-    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv",
-                                                  env=env).stdout)))
+    rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv", env=env).stdout)))
     assert [r["id"] for r in rows] == [str(conv_id)]
     assert rows[0]["last_message"] == body and rows[0]["last_message_kind"] == "incoming"
     assert rows[0]["summary"] == rows[0]["subject"] != ""  # an email: its subject
 
 
 def test_convs_bad_input_is_usage(env: dict) -> None:
-    for args in (["--status", "closed"], ["--view", "everyone"], ["--limit", "0"],
-                 ["--output", "xml"]):
+    for args in (["--status", "closed"], ["--view", "everyone"], ["--limit", "0"], ["--output", "xml"]):
         ran = invoke("convs", *args, env=env)
         assert ran.code == 2, (args, ran)
         assert ran.stderr.startswith("error: ") and len(ran.stderr.strip().splitlines()) == 1
@@ -188,8 +182,12 @@ def test_conv_view_every_format(desk: Desk, env: dict) -> None:
 
 
 def test_conv_unknown_id_is_4(env: dict) -> None:
-    for args in (["conv", "99999999"], ["conv", "99999999", "messages"],
-                 ["conv", "99999999", "resolve", "-o", "json"], ["conv", "99999999", "reply", "x"]):
+    for args in (
+        ["conv", "99999999"],
+        ["conv", "99999999", "messages"],
+        ["conv", "99999999", "resolve", "-o", "json"],
+        ["conv", "99999999", "reply", "x"],
+    ):
         ran = invoke(*args, env=env)
         assert ran.code == 4, (args, ran)
         assert ran.stderr == "error: no conversation with id 99999999\n"
@@ -218,11 +216,11 @@ def test_conv_messages(desk: Desk, env: dict) -> None:
     assert "    first line\n    second line" in text
     quiet = invoke("conv", str(conv_id), "messages", "-q", env=env).stdout.split()
     assert quiet == [str(m["id"]) for m in wire]
-    rows = list(csv.DictReader(io.StringIO(
-        invoke("conv", str(conv_id), "messages", "-o", "csv", env=env).stdout)))
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("conv", str(conv_id), "messages", "-o", "csv", env=env).stdout))
+    )
     assert rows[0]["body"] == "first line\nsecond line" and rows[0]["author_type"] == "contact"
-    after = invoke("conv", str(conv_id), "messages", "--after", str(wire[-1]["id"]), "-o", "json",
-                   env=env)
+    after = invoke("conv", str(conv_id), "messages", "--after", str(wire[-1]["id"]), "-o", "json", env=env)
     assert after.json() == []
 
 
@@ -292,8 +290,11 @@ def test_a_413_from_a_proxy_says_what_was_too_large(tmp_path: Path) -> None:
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
-        env = base_env(tmp_path, AGENT_CONSOLE_SERVER=f"http://127.0.0.1:{proxy.server_port}",
-                       AGENT_CONSOLE_TOKEN="acd_x")
+        env = base_env(
+            tmp_path,
+            AGENT_CONSOLE_SERVER=f"http://127.0.0.1:{proxy.server_port}",
+            AGENT_CONSOLE_TOKEN="acd_x",
+        )
         ran = invoke("conv", "1", "reply", "a long story", env=env)
     finally:
         proxy.shutdown()
@@ -305,13 +306,21 @@ def test_a_413_from_a_proxy_says_what_was_too_large(tmp_path: Path) -> None:
 def test_reply_conflict_is_5_then_force_sends(desk: Desk, env: dict) -> None:
     conv_id = new_conversation(desk)
     seen = api(desk, f"/conversations/{conv_id}/messages")["items"][-1]["id"]
-    desk.admin.post("/inbound", json={"channel": "email", "contact": {"name": "X"},
-                                      "body": "are you there?", "conversation_id": conv_id})
+    desk.admin.post(
+        "/inbound",
+        json={
+            "channel": "email",
+            "contact": {"name": "X"},
+            "body": "are you there?",
+            "conversation_id": conv_id,
+        },
+    )
     stale = invoke("conv", str(conv_id), "reply", "--last-seen", str(seen), "Done!", env=env)
     assert stale.code == 5, stale
     assert "not seen" in stale.stderr and "--force" in stale.stderr
-    forced = invoke("conv", str(conv_id), "reply", "--last-seen", str(seen), "--force", "Done!",
-                    "-o", "json", env=env)
+    forced = invoke(
+        "conv", str(conv_id), "reply", "--last-seen", str(seen), "--force", "Done!", "-o", "json", env=env
+    )
     assert forced.code == 0 and forced.json()["body"] == "Done!"
 
 
@@ -345,8 +354,12 @@ def test_snooze_times(desk: Desk, env: dict) -> None:
         return datetime.fromisoformat(ran.json()["snoozed_until"].replace("Z", "+00:00"))
 
     before = datetime.now(UTC)
-    for text, span in (("4h", timedelta(hours=4)), ("30m", timedelta(minutes=30)),
-                       ("2d", timedelta(days=2)), ("1h30m", timedelta(minutes=90))):
+    for text, span in (
+        ("4h", timedelta(hours=4)),
+        ("30m", timedelta(minutes=30)),
+        ("2d", timedelta(days=2)),
+        ("1h30m", timedelta(minutes=90)),
+    ):
         moment = snooze(text)
         assert before + span - timedelta(seconds=1) <= moment <= datetime.now(UTC) + span
     # `tomorrow` and local ISO times are in the agent's own zone (Sam Agent: Asia/Manila).
@@ -368,8 +381,17 @@ def test_snooze_is_bounded_to_a_year(desk: Desk, env: dict) -> None:
     conv_id = new_conversation(desk)
     before = api(desk, f"/conversations/{conv_id}")
     far = (datetime.now(UTC) + timedelta(days=400)).date()
-    for too_far in ("9999d", "366d", "53w", "8761h", "99999999999999999999w", f"{far}T09:00",
-                    f"{far}", "9999-12-31T23:59", "9999-12-31T23:59+05:00"):
+    for too_far in (
+        "9999d",
+        "366d",
+        "53w",
+        "8761h",
+        "99999999999999999999w",
+        f"{far}T09:00",
+        f"{far}",
+        "9999-12-31T23:59",
+        "9999-12-31T23:59+05:00",
+    ):
         ran = invoke("conv", str(conv_id), "snooze", "--until", too_far, env=env)
         assert ran.code == 2, (too_far, ran)
         assert "too far ahead: at most 365 days (a year) from now" in ran.stderr, ran.stderr
@@ -393,11 +415,20 @@ def test_assign_and_unassign(desk: Desk, env: dict) -> None:
     assert by_id.json()["assignee"]["id"] == me["id"]
 
     team = api(desk, "/teams")["items"][0]
-    by_team = invoke("conv", str(conv_id), "assign", "--team", team["name"].upper(), "-o", "json",
-                     env=env)
+    by_team = invoke("conv", str(conv_id), "assign", "--team", team["name"].upper(), "-o", "json", env=env)
     assert by_team.json()["team"]["id"] == team["id"]
-    both = invoke("conv", str(conv_id), "assign", "--agent", "admin@test.example", "--team",
-                  str(team["id"]), "-o", "json", env=env)
+    both = invoke(
+        "conv",
+        str(conv_id),
+        "assign",
+        "--agent",
+        "admin@test.example",
+        "--team",
+        str(team["id"]),
+        "-o",
+        "json",
+        env=env,
+    )
     assert both.json()["assignee"]["id"] == other["id"] and both.json()["team"]["id"] == team["id"]
 
     assert invoke("conv", str(conv_id), "assign", "--agent", "Nobody Atall", env=env).code == 4
@@ -446,8 +477,7 @@ def test_labels(desk: Desk, env: dict) -> None:
 def test_untrusted_text_is_sanitized_in_text_output_only(desk: Desk, env: dict) -> None:
     evil = "Mallory\x1b]52;c;SGVsbG8=\x07\u202e"
     conv_id = new_conversation(desk, body="hi \x1b[2J there", name=evil)
-    for args in (["conv", str(conv_id)], ["conv", str(conv_id), "messages"],
-                 ["convs", "--query", "Mallory"]):
+    for args in (["conv", str(conv_id)], ["conv", str(conv_id), "messages"], ["convs", "--query", "Mallory"]):
         ran = invoke(*args, env=env)
         assert ran.code == 0
         assert "\x1b" not in ran.stdout and "\x07" not in ran.stdout and "\u202e" not in ran.stdout

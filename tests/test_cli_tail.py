@@ -77,24 +77,37 @@ def run_follow(backend: ScriptedBackend, since: int | None, **kwargs: object):
 
     async def main() -> None:
         with pytest.raises(Stop):
-            await follow(backend, since, emit=lines.append, status=statuses.append, sleep=sleep,
-                         rng=random.Random(7), **kwargs)
+            await follow(
+                backend,
+                since,
+                emit=lines.append,
+                status=statuses.append,
+                sleep=sleep,
+                rng=random.Random(7),
+                **kwargs,
+            )
 
     asyncio.run(main())
     return [json.loads(line) for line in lines], statuses, delays
 
 
 def test_resumes_from_the_last_seq_without_gaps_or_duplicates() -> None:
-    backend = ScriptedBackend([
-        ([event(1), event(2), event(3)], Unreachable("live feed lost: ConnectionClosedError")),
-        ([], Unreachable("cannot connect")),
-        ([event(2), event(3), event(4)], None),  # a replay overlapping what was printed
-        ([event(5)], None),
-    ])
+    backend = ScriptedBackend(
+        [
+            ([event(1), event(2), event(3)], Unreachable("live feed lost: ConnectionClosedError")),
+            ([], Unreachable("cannot connect")),
+            ([event(2), event(3), event(4)], None),  # a replay overlapping what was printed
+            ([event(5)], None),
+        ]
+    )
     frames, statuses, delays = run_follow(backend, 0)
     assert [f["seq"] for f in frames] == [1, 2, 3, 4, 5]
-    assert frames[0] == {"seq": 1, "type": "message.created", "at": "2026-01-01T00:00:00.000000Z",
-                         "data": {"n": 1}}
+    assert frames[0] == {
+        "seq": 1,
+        "type": "message.created",
+        "at": "2026-01-01T00:00:00.000000Z",
+        "data": {"n": 1},
+    }
     assert backend.since_calls == [0, 3, 3, 4, 5]
     assert len(statuses) == 6  # a line per drop (4) and per successful reconnect (2)
     assert "reconnecting after seq 3" in statuses[0] and "ConnectionClosedError" in statuses[0]
@@ -115,13 +128,14 @@ def test_anchor_at_head_without_since_and_resync() -> None:
 
 
 def test_type_filter_still_advances_the_resume_point() -> None:
-    backend = ScriptedBackend([
-        ([event(1, "typing"), event(2), event(3, "conversation.updated")], None),
-    ])
+    backend = ScriptedBackend(
+        [
+            ([event(1, "typing"), event(2), event(3, "conversation.updated")], None),
+        ]
+    )
     wanted = type_filter(["message.created,conversation.*"])
     frames, _, _ = run_follow(backend, 0, wanted=wanted)
-    assert [(f["seq"], f["type"]) for f in frames] == [(2, "message.created"),
-                                                       (3, "conversation.updated")]
+    assert [(f["seq"], f["type"]) for f in frames] == [(2, "message.created"), (3, "conversation.updated")]
     assert backend.since_calls == [0, 3]
     with pytest.raises(Exception, match="not an event type"):
         type_filter(["message.create"])
@@ -155,7 +169,10 @@ class Tail:
         child_env["PYTHONPATH"] = str(REPO)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agent_console", "tail", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.status: queue.Queue[str] = queue.Queue()
@@ -219,13 +236,11 @@ def head_seq(desk: Desk) -> int:
 
 
 def inbound(desk: Desk, body: str) -> None:
-    payload = {"channel": "sms", "contact": {"name": "Tail Tester", "phone": "+15550199"},
-               "body": body}
+    payload = {"channel": "sms", "contact": {"name": "Tail Tester", "phone": "+15550199"}, "body": body}
     assert desk.admin.post("/inbound", json=payload).status_code == 201
 
 
-def test_tail_survives_a_server_restart_without_gaps_or_duplicates(fresh_desk: Desk,
-                                                                   tmp_path: Path) -> None:
+def test_tail_survives_a_server_restart_without_gaps_or_duplicates(fresh_desk: Desk, tmp_path: Path) -> None:
     desk = fresh_desk
     env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
     inbound(desk, "before the tail started")
@@ -246,8 +261,11 @@ def test_tail_survives_a_server_restart_without_gaps_or_duplicates(fresh_desk: D
 
         store = Store(db.connect(desk.db))
         for n in range(3):
-            store.inbound(InboundMessage(channel="email", body=f"while down {n}",
-                                         contact=InboundContact(name=f"Offline {n}")))
+            store.inbound(
+                InboundMessage(
+                    channel="email", body=f"while down {n}", contact=InboundContact(name=f"Offline {n}")
+                )
+            )
         during = store.head_seq()
         store.conn.close()
         assert during > before
@@ -284,8 +302,9 @@ def server_frames(desk: Desk, count: int) -> list[str]:
 
     url = desk.url.replace("http://", "ws://") + "/api/v1/events?since=0"
     raw: list[str] = []
-    with connect(url, additional_headers={"Authorization": f"Bearer {desk.admin_token}"},
-                 open_timeout=5) as socket:
+    with connect(
+        url, additional_headers={"Authorization": f"Bearer {desk.admin_token}"}, open_timeout=5
+    ) as socket:
         while len(raw) < count:
             frame = socket.recv(timeout=5)
             if json.loads(frame)["type"] != "ping":
@@ -363,8 +382,10 @@ def test_feed_presence_parameter_takes_0_or_1(fresh_desk: Desk) -> None:
             connect(f"{base}?presence={bad}", additional_headers=headers, open_timeout=5)
         response = caught.value.response
         assert response.status_code == 400
-        assert json.loads(response.body)["error"] == {"code": "bad_request",
-                                                      "message": "presence must be 0 or 1"}
+        assert json.loads(response.body)["error"] == {
+            "code": "bad_request",
+            "message": "presence must be 0 or 1",
+        }
     # presence=1 is the default: the agent's console connection puts them online.
     with connect(f"{base}?presence=1", additional_headers=headers, open_timeout=5):
         deadline = time.monotonic() + 10

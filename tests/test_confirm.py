@@ -25,6 +25,7 @@ def assign_to_colleague(desk: Desk, cid: int) -> None:
     response = desk.admin.patch(f"/conversations/{cid}", json={"assignee_id": colleague_id(desk)})
     assert response.status_code == 200, response.text
 
+
 async def focus_colleagues_conversation(pilot, cid: int, name: str) -> None:  # noqa: ANN001
     """Open a colleague's conversation and wait until the console knows whose it is."""
     await focus_conversation(pilot, cid, name)
@@ -110,8 +111,10 @@ async def test_unassigned_and_own_conversations_do_not_ask(desk: Desk, tmp_path:
         )
         await wait_for(
             pilot,
-            lambda: (app.store.desk.conversations[cid].assignee or me).id == me.id
-            and app.store.desk.conversations[cid].assignee is not None,
+            lambda: (
+                (app.store.desk.conversations[cid].assignee or me).id == me.id
+                and app.store.desk.conversations[cid].assignee is not None
+            ),
             what="the console to see it is mine",
         )
         await pilot.press("o")  # my own: at once

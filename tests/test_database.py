@@ -33,7 +33,9 @@ def test_server_refuses_a_database_from_a_newer_version(tmp_path: Path) -> None:
     raw.close()
     result = subprocess.run(
         [sys.executable, "-m", "agent_console", "serve", "--port", "0", "--db", str(db)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     assert "Upgrade agent-console" in result.stderr

@@ -92,8 +92,10 @@ async def kb_search(pilot) -> None:
     # Every keystroke starts a search: wait for the last one's results, not an earlier one's.
     await wait_for(
         pilot,
-        lambda: pilot.app.screen.hits
-        and not any(w.group == "kb-search" and not w.is_finished for w in pilot.app.workers),
+        lambda: (
+            pilot.app.screen.hits
+            and not any(w.group == "kb-search" and not w.is_finished for w in pilot.app.workers)
+        ),
         what="the KB results for the whole query",
     )
     await wait_steady(pilot)

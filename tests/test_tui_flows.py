@@ -541,8 +541,11 @@ async def test_a_reply_queued_but_never_sent_goes_out_once_at_the_next_start(
     app = make_app(desk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        await wait_for(pilot, lambda: any(m["body"] == "queued before closing" for m in messages(desk, cid)),
-                       what="the leftover reply on the server")
+        await wait_for(
+            pilot,
+            lambda: any(m["body"] == "queued before closing" for m in messages(desk, cid)),
+            what="the leftover reply on the server",
+        )
         await wait_for(pilot, lambda: app.outbox.counts()["pending"] == 0, what="the outbox drained")
     again = make_app(desk, tmp_path)
     async with again.run_test(size=WIDE) as pilot:
@@ -551,8 +554,11 @@ async def test_a_reply_queued_but_never_sent_goes_out_once_at_the_next_start(
         # The outbox sends a conversation's items in order: once this later reply is on the
         # server, a resend of the old one would have gone out before it.
         again.outbox.enqueue_message(cid, "after the restart")
-        await wait_for(pilot, lambda: any(m["body"] == "after the restart" for m in messages(desk, cid)),
-                       what="the later reply on the server")
+        await wait_for(
+            pilot,
+            lambda: any(m["body"] == "after the restart" for m in messages(desk, cid)),
+            what="the later reply on the server",
+        )
     bodies = [m["body"] for m in messages(desk, cid)]
     assert bodies.count("queued before closing") == 1
     assert bodies.index("queued before closing") < bodies.index("after the restart")
@@ -571,8 +577,11 @@ async def test_failed_reply_shows_the_reason_and_retries(desk: Desk, tmp_path: P
         # A reply that is refused in the open conversation shows in its thread with the reason.
         bad = app.outbox.enqueue_message(cid, "x" * 200_001)
         await wait_for(pilot, lambda: app.outbox.get(bad.id).state == "failed", what="the 422")
-        await wait_for(pilot, lambda: "not sent" in screen_text(app) and "R to retry" in screen_text(app),
-                       what="the failed line in the thread")
+        await wait_for(
+            pilot,
+            lambda: "not sent" in screen_text(app) and "R to retry" in screen_text(app),
+            what="the failed line in the thread",
+        )
         await pilot.press("R")
         await wait_for(pilot, lambda: app.outbox.get(bad.id).attempts >= 2, what="the retry")
 

@@ -74,9 +74,7 @@ def login(
         Path | None,
         typer.Option("--ca-bundle", metavar="PATH", help="Trust this CA bundle for the server's TLS."),
     ] = None,
-    make_default: Annotated[
-        bool, typer.Option("--default", help="Make this the default profile.")
-    ] = False,
+    make_default: Annotated[bool, typer.Option("--default", help="Make this the default profile.")] = False,
     backend: Annotated[
         str | None,
         typer.Option(
@@ -152,8 +150,13 @@ def login(
 
     agent = runtime.run_with(
         Connection(
-            server=server, token=token, profile=name, ca_bundle=bundle, backend=kind,
-            account_id=account_id, portal=portal,
+            server=server,
+            token=token,
+            profile=name,
+            ca_bundle=bundle,
+            backend=kind,
+            account_id=account_id,
+            portal=portal,
         ),
         check,
     )
@@ -199,8 +202,9 @@ def login(
             " only you can read"
         )
         raise typer.Exit(1)
-    print(f"logged in to {server} as {_safe(agent.name)} ({agent.role}); profile {name!r},"
-          f" token in {stored_in}")
+    print(
+        f"logged in to {server} as {_safe(agent.name)} ({agent.role}); profile {name!r}, token in {stored_in}"
+    )
 
 
 def _safe(text: str) -> str:
@@ -237,8 +241,11 @@ def logout(
         removed = path.exists() or removed
         path.unlink(missing_ok=True)
         config.profiles[name] = Profile(
-            server=profile.server, ca_bundle=profile.ca_bundle, backend=profile.backend,
-            account_id=profile.account_id, portal=profile.portal,
+            server=profile.server,
+            ca_bundle=profile.ca_bundle,
+            backend=profile.backend,
+            account_id=profile.account_id,
+            portal=profile.portal,
         )
     if forget:
         del config.profiles[name]
@@ -246,8 +253,10 @@ def logout(
             config.default_profile = None
     save_config(config)
     what = "removed its token" if removed else "it had no stored token"
-    print(f"logged out of profile {name!r} ({profile.server}): {what}"
-          + ("; profile forgotten" if forget else ""))
+    print(
+        f"logged out of profile {name!r} ({profile.server}): {what}"
+        + ("; profile forgotten" if forget else "")
+    )
 
 
 def status(settings: Settings) -> None:
@@ -350,8 +359,15 @@ def config_show(settings: Settings) -> None:
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         for name, profile in sorted(config.profiles.items()):
-            writer.writerow([name, profile.server, profile.ca_bundle or "", profile.token_file or "",
-                             "true" if name == config.default_profile else "false"])
+            writer.writerow(
+                [
+                    name,
+                    profile.server,
+                    profile.ca_bundle or "",
+                    profile.token_file or "",
+                    "true" if name == config.default_profile else "false",
+                ]
+            )
     elif not path.exists():
         print(f"# no config file at {path} yet: `agent-console auth login --server URL` writes one")
     else:

@@ -40,9 +40,7 @@ async def visible_last_messages(
 
     from agent_console.client.errors import NotFound
 
-    todo = [
-        c for c in conversations if needs_lookup(c) and not (subjectless_only and c.subject)
-    ]
+    todo = [c for c in conversations if needs_lookup(c) and not (subjectless_only and c.subject)]
     if not todo:
         return {}
     gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)

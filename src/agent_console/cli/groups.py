@@ -149,9 +149,7 @@ class ConvGroup(TyperGroup):
             if first.isdigit() and 0 < int(first) <= 2**53:
                 conv_id = int(first)
             elif not ctx.resilient_parsing:
-                raise _usage_exception()(
-                    f"conversation ID must be a positive number, not {first!r}", ctx=ctx
-                )
+                raise _usage_exception()(f"conversation ID must be a positive number, not {first!r}", ctx=ctx)
         ctx.meta[CONV_ID_KEY] = conv_id
         ctx.info_name = f"{ctx.info_name} {conv_id if conv_id is not None else 'ID'}"
         if conv_id is not None and not ctx.resilient_parsing:

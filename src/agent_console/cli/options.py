@@ -81,9 +81,7 @@ OutputOption = Annotated[
         help="text (a table on a terminal, aligned plain text when piped), json or csv.",
     ),
 ]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print ids only, one a line.")
-]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print ids only, one a line.")]
 
 _CONNECTION = (
     ("server", ServerOption, None),
@@ -111,9 +109,7 @@ def with_common(
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, kind, default in extra
     ]
-    context = inspect.Parameter(
-        _CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
-    )
+    context = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
     names = [name for name, _, _ in extra]
 
     @functools.wraps(func)

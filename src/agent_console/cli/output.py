@@ -210,9 +210,7 @@ def write_csv(out: Out, items: Iterable[Any], columns: Sequence[Column]) -> None
 
 
 def _cells(items: Sequence[Any], columns: Sequence[Column]) -> list[list[str]]:
-    return [
-        [truncate(sanitize_line(cell(c.get(item))), c.max_width) for c in columns] for item in items
-    ]
+    return [[truncate(sanitize_line(cell(c.get(item))), c.max_width) for c in columns] for item in items]
 
 
 def plain_table(out: Out, items: Sequence[Any], columns: Sequence[Column]) -> None:
@@ -247,8 +245,7 @@ def rich_table(out: Out, items: Sequence[Any], columns: Sequence[Column]) -> Non
     console = out.console()
     gap = 3  # Rich's padding and separator per column in this box style
     widest = [
-        max([len(column.header), *(r[index].cell_len for r in rows)])
-        for index, column in enumerate(columns)
+        max([len(column.header), *(r[index].cell_len for r in rows)]) for index, column in enumerate(columns)
     ]
     keep = list(range(len(columns)))
 

@@ -65,8 +65,7 @@ def convs(
         list[str] | None,
         typer.Option(
             metavar="STATUS[,STATUS]",
-            help="open, pending, snoozed, resolved (comma-separated or repeated), or all."
-            "  [default: open]",
+            help="open, pending, snoozed, resolved (comma-separated or repeated), or all.  [default: open]",
             show_default=False,
         ),
     ] = None,
@@ -313,8 +312,7 @@ def reply(
       fortune | agent-console conv 42 reply -
       agent-console conv 42 reply --last-seen 1200 "Done!"   # exit 5 if they wrote since
     """
-    _send(settings, text, private=False, last_seen=last_seen, force=force,
-          idempotency_key=idempotency_key)
+    _send(settings, text, private=False, last_seen=last_seen, force=force, idempotency_key=idempotency_key)
 
 
 def note(
@@ -331,8 +329,7 @@ def note(
       agent-console conv 42 note "Escalated to billing, ticket B-881."
       agent-console conv 42 note - < findings.txt
     """
-    _send(settings, text, private=True, last_seen=last_seen, force=force,
-          idempotency_key=idempotency_key)
+    _send(settings, text, private=True, last_seen=last_seen, force=force, idempotency_key=idempotency_key)
 
 
 def resolve(settings: Settings) -> None:
@@ -441,9 +438,7 @@ def assign(
         str | None,
         typer.Option("--agent", metavar="me|NAME|ID", help="Assign to an agent (name, email or id)."),
     ] = None,
-    team: Annotated[
-        str | None, typer.Option("--team", metavar="NAME|ID", help="Assign to a team.")
-    ] = None,
+    team: Annotated[str | None, typer.Option("--team", metavar="NAME|ID", help="Assign to a team.")] = None,
 ) -> None:
     """Assign the conversation to an agent, a team, or both.
 
@@ -529,9 +524,7 @@ def label(
         str | None,
         typer.Argument(metavar="[LABEL,...]", help="Set exactly these labels (comma-separated)."),
     ] = None,
-    add: Annotated[
-        str | None, typer.Option("--add", metavar="LABEL,...", help="Add these labels.")
-    ] = None,
+    add: Annotated[str | None, typer.Option("--add", metavar="LABEL,...", help="Add these labels.")] = None,
     remove: Annotated[
         str | None, typer.Option("--remove", metavar="LABEL,...", help="Remove these labels.")
     ] = None,

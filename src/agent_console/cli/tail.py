@@ -36,8 +36,9 @@ _TYPE_HELP = (
 )
 
 
-def backoff_delay(attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE,
-                  cap: float = BACKOFF_CAP) -> float:
+def backoff_delay(
+    attempt: int, rng: random.Random, *, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
+) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
     return full_jitter(attempt, rng, base=base, cap=cap)
 
@@ -131,9 +132,7 @@ async def follow(
         delay = backoff_delay(attempt, rng, cap=cap)
         attempt += 1
         dropped = True
-        status(
-            f"tail: {reason}; reconnecting after seq {last} in {delay:.1f}s (attempt {attempt})"
-        )
+        status(f"tail: {reason}; reconnecting after seq {last} in {delay:.1f}s (attempt {attempt})")
         await sleep(delay)
 
 
@@ -147,9 +146,7 @@ def tail(
             help="Replay events after this seq first (0: all the server keeps). Default: new ones.",
         ),
     ] = None,
-    event_type: Annotated[
-        list[str] | None, typer.Option("--type", metavar="TYPE", help=_TYPE_HELP)
-    ] = None,
+    event_type: Annotated[list[str] | None, typer.Option("--type", metavar="TYPE", help=_TYPE_HELP)] = None,
     backoff_cap: Annotated[
         float,
         typer.Option("--backoff-cap", min=0.0, metavar="SECONDS", help="Longest wait between reconnects."),

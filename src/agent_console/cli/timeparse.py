@@ -68,9 +68,7 @@ def check_until(text: str, now: datetime | None = None) -> None:
         return
     tomorrow = _TOMORROW.match(value)
     if tomorrow:
-        if tomorrow.group(1) is not None and (
-            int(tomorrow.group(1)) > 23 or int(tomorrow.group(2)) > 59
-        ):
+        if tomorrow.group(1) is not None and (int(tomorrow.group(1)) > 23 or int(tomorrow.group(2)) > 59):
             raise ValueError(f"{text!r} is not a time of day")
         return
     moment = _iso(text.strip().upper() if "t" in value else text.strip())

@@ -347,9 +347,7 @@ def normalize_server(url: str) -> str:
     text = url.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"server {url!r} is not an http:// or https:// URL (e.g. https://desk.example.com)"
-        )
+        raise ConfigError(f"server {url!r} is not an http:// or https:// URL (e.g. https://desk.example.com)")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError(f"server {url!r} must be a plain base URL, without query or credentials")
     return text.rstrip("/")

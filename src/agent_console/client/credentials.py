@@ -126,9 +126,7 @@ def read_token_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
         if sys.platform != "win32" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"token file {path} is accessible by other users; run `chmod 600 {path}`"
-            )
+            raise ConfigError(f"token file {path} is accessible by other users; run `chmod 600 {path}`")
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise ConfigError(

@@ -330,6 +330,7 @@ class NativeBackend(AdminCalls):
     ) -> ReadState:
         body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
         return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
+
     # --- email attachments ---------------------------------------------------------------
 
     async def attachments(self, conversation_id: int) -> list[Attachment]:

@@ -23,9 +23,12 @@ HINT = "y: yes, do it · any other key cancels (stray keys are safe)"
 class ConfirmScreen(ModalScreen[bool]):
     """ "#82 is Ana Ruiz's. Set it to pending?" — True only for `y`."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="ConfirmScreen")
+        + """
     ConfirmScreen > Vertical { border: thick $warning; }
     """
+    )
 
     def __init__(self, conversation_id: int, assignee: str, question: str) -> None:
         super().__init__()
