@@ -104,7 +104,7 @@ def test_fresh_asks_first_on_a_terminal_and_the_config_theme_applies(tmp_path: P
         assert terminal.wait_for(b"Delete the demo database", 0, 30), terminal.text()[-500:]
         terminal.send(b"y\r")
         assert terminal.wait_for(b"removed the demo database", 0, 30)
-        assert terminal.wait_for(b"Unassigned", 0, 90)
+        assert terminal.wait_for(b"LIVE", 0, 90)  # loaded and on the feed
         # day-shift's background (#FAFAF7), not night-shift's (#10141A): the config's theme.
         assert terminal.wait_for(b"48;2;250;250;247", 0, 10)
         assert b"48;2;16;20;26" not in terminal.text()

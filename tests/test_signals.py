@@ -42,7 +42,7 @@ def start_demo(tmp_path: Path, rate: str = "6") -> Terminal:
     argv = [sys.executable, "-m", "agent_console", "demo", "--db", str(tmp_path / "demo.db"), "--rate", rate]
     terminal = Terminal(argv, env=demo_env(tmp_path), cols=120, rows=40)
     terminal.close_timeout = 20
-    assert terminal.wait_for(b"Unassigned", 0, 90), terminal.text()[-2000:]
+    assert terminal.wait_for(b"LIVE", 0, 90), terminal.text()[-2000:]  # loaded and on the feed
     terminal.wait_quiet(0.8, 20)
     return terminal
 
