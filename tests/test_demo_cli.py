@@ -105,6 +105,8 @@ def test_fresh_asks_first_on_a_terminal_and_the_config_theme_applies(tmp_path: P
         terminal.send(b"y\r")
         assert terminal.wait_for(b"removed the demo database", 0, 30)
         assert terminal.wait_for(b"LIVE", 0, 90)  # loaded and on the feed
+        # The widget's address, said inside the console (the line printed before it is hidden).
+        assert terminal.wait_for(b"Chat as a customer", 0, 20)
         # day-shift's background (#FAFAF7), not night-shift's (#10141A): the config's theme.
         assert terminal.wait_for(b"48;2;250;250;247", 0, 10)
         assert b"48;2;16;20;26" not in terminal.text()

@@ -243,7 +243,13 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         options = {name: getattr(settings, name) for name in settings.__struct_fields__}
         options["theme"] = theme
         return run_console(
-            server=server.url, token=agent_token, keymap=config.keys, notify=config.notify, **options
+            server=server.url,
+            token=agent_token,
+            keymap=config.keys,
+            notify=config.notify,
+            # The terminal line above is hidden behind the console: say it where the agent looks.
+            welcome=f"Chat as a customer: open {widget_url} in a browser",
+            **options,
         )
     finally:
         # Shutting down: a second signal must not cut this short and orphan a child.

@@ -69,8 +69,10 @@ class ConsoleApp(App[int]):
         handle_signals: bool = False,
         urgent_window: timedelta = DEFAULT_URGENT_WINDOW,
         notify: NotifySettings | None = None,
+        welcome: str | None = None,
     ) -> None:
         super().__init__()
+        self.welcome = welcome  # shown once at start (the demo: where its web chat widget is)
         self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
         self.stopped_by: int | None = None  # the signal that ended the console, if one did
         self._previous_handlers: dict[int, Any] = {}
@@ -122,6 +124,8 @@ class ConsoleApp(App[int]):
         for problem in self.keymap_problems:
             self.notify(problem, title="Key remap skipped", severity="warning", timeout=12, markup=False)
         self.push_screen(ConsoleScreen())
+        if self.welcome:
+            self.notify(self.welcome, timeout=30, markup=False)
         self.connect()
         if self.handle_signals:
             self._install_signal_handlers()
@@ -397,6 +401,7 @@ def run_console(
     backend_kind: str = "native",
     account_id: int | None = None,
     portal: str | None = None,
+    welcome: str | None = None,
 ) -> int:
     """Open the console on a desk server (or Chatwoot: `backend_kind`); returns the exit code.
 
@@ -431,6 +436,7 @@ def run_console(
         take_on_reply=True if take_on_reply is None else take_on_reply,
         urgent_window=DEFAULT_URGENT_WINDOW if urgent_window is None else timedelta(minutes=urgent_window),
         notify=notify,
+        welcome=welcome,
     )
     try:
         result = app.run()
