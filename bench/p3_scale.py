@@ -193,7 +193,8 @@ def _peer_rows(ctx: Context, db_path, size: int) -> tuple[str, str]:
     from agent_console.core.sanitize import sanitize_line
     from agent_console.server import db
     from agent_console.server.store import _CONVERSATION_SELECT, Store
-    from agent_console.tui.format import channel_short, priority_mark, sla_label
+    from agent_console.tui.format import channel_short, priority_mark
+    from agent_console.tui.sla_display import sla_label
     from agent_console.tui.screens.console import queue_order
 
     conn = db.connect(db_path)
