@@ -118,3 +118,34 @@ async def test_reading_older_messages_keeps_the_place_and_the_end_follows(desk: 
         await wait_for(pilot, lambda: "WHILE-READING" in region_text(app, thread), what="the end again")
         _write(desk, cid, contact, "FOLLOWS-AGAIN last words")
         await wait_for(pilot, lambda: "FOLLOWS-AGAIN" in region_text(app, thread), what="followed")
+
+
+async def test_at_the_end_new_messages_go_into_room_below_without_moving_the_lines_above(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """A full thread that follows its end jumps once, leaving room below the newest message; the
+    messages after it are drawn into that room, and the lines already on screen stay where they
+    are (each message costs its own lines on the terminal, not a repaint of the thread)."""
+    cid, contact = _customer(desk, 30)
+    app = make_app(desk, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await _open(pilot, cid, contact["name"])
+        thread = console(app).pane.thread
+        await wait_for(pilot, lambda: len(thread.shown) == 31 and thread.max_scroll_y > 0, what="the history")
+        tops: list[int] = []
+        previous: list[int] = []
+        for n in range(8):
+            _write(desk, cid, contact, f"ROOM-{n} still waiting")
+            await wait_for(pilot, lambda n=n: f"ROOM-{n}" in region_text(app, thread), what=f"ROOM-{n} shown")
+            rows = region_rows(app, thread.scrollable_content_region)
+            if n:
+                # The message before this one is still on the same screen line, unless the room
+                # ran out and the thread jumped (then the new one sits near the top).
+                at = [y for y, text in rows.items() if f"ROOM-{n - 1}" in text]
+                assert at == previous or tops[-1] != int(thread.scroll_y)
+            previous = [y for y, text in rows.items() if f"ROOM-{n}" in text]
+            tops.append(int(thread.scroll_y))
+            assert thread.scroll_y == thread.max_scroll_y  # still following the end
+        # Eight 3-line messages in a 39-line thread: at most two jumps, not one scroll each.
+        assert len(set(tops)) <= 3, tops

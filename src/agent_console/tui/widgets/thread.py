@@ -6,6 +6,12 @@ each reply still in the outbox) is rendered once into lines for the current widt
 cached; the thread is those blocks one after another. A live message is a few new lines
 and no layout of widgets: mounting a widget per message cost a layout pass and a repaint
 of the thread region for every message, 50-90 ms at 20 messages a second (P1).
+
+Following the newest message does not scroll the thread by each message's lines (Textual has
+no terminal scrolling: every line of the region would be drawn again, ~7 KB and most of the
+CPU of a message at 160x48). When a new message does not fit below the last one, the thread
+jumps once so that it sits near the top with a few lines of context above and room below;
+the next messages are drawn into that room, a few lines each, until it is full.
 """
 
 from __future__ import annotations
@@ -130,6 +136,8 @@ class ThreadView(ScrollView, can_focus=True):
         self._day: date | None = None  # the agent's date the stamps were written for
         self._theme = ""
         self._follow = True  # at the newest message: new ones stay in view
+        self._lines = 0  # lines the blocks take
+        self._room = 0  # the scroll length kept past them (blank room for the next messages)
         self._base = Style()
         self._blank = Strip.blank(0)
 
@@ -157,7 +165,7 @@ class ThreadView(ScrollView, can_focus=True):
         self.queued = {}
         self.reading_history = True
         self.remove_class("-stale")
-        self._relayout(follow=True)
+        self._relayout(follow=True, fresh=True)
 
     def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> bool:
         """Show a whole thread (a different conversation, or after a reload). False, and nothing
@@ -172,7 +180,7 @@ class ThreadView(ScrollView, can_focus=True):
         self.shown = [m.id for m in messages]
         self.items = [MessageItem(m) for m in messages]
         self._strips.clear()
-        self._relayout(follow=True)
+        self._relayout(follow=True, fresh=True)
         return True
 
     def add(self, messages: list[Message]) -> int:
@@ -273,14 +281,15 @@ class ThreadView(ScrollView, can_focus=True):
         tz = zone(self.agent_zone)
         return (now.astimezone(tz) if tz else now).date()
 
-    def _relayout(self, *, follow: bool = False) -> None:
+    def _relayout(self, *, follow: bool = False, fresh: bool = False) -> None:
         """Lay the blocks out again (new, changed or gone ones rendered, the rest from the
-        cache), repaint from the first line that changed, and keep the newest message in view
-        if the reader was there."""
+        cache), repaint the lines that changed, and keep the newest message in view if the
+        reader was there. `fresh`: a whole thread drawn anew, its end at the bottom."""
         width = self.scrollable_content_region.width
         now = clock.utcnow()
         day, theme = self._today(now), self.app.theme
         if (width, day, theme) != (self._width, self._day, self._theme):
+            fresh = fresh or width != self._width  # rewrapped: the room is measured again
             self._strips.clear()
             self._width, self._day, self._theme = width, day, theme
             self._base = self.rich_style  # computed once: it walks the DOM every time
@@ -313,15 +322,33 @@ class ThreadView(ScrollView, can_focus=True):
         if changed is None and len(before) != len(order):
             changed = line  # blocks at the end went away
         self._strips, self._starts, self._order = strips, starts, order
-        self._grow(Size(width, line + (1 if self.reading_history and not order else 0)))
+        drawn_before, self._lines = self._lines, line + (1 if self.reading_history and not order else 0)
+        top, height = int(self.scroll_y), self.scrollable_content_region.height
+        target = None
+        if fresh:
+            self._room = 0
+        if follow and (fresh or self._lines > top + height):
+            if fresh or height <= 0:
+                target = max(0, self._lines - height)  # the end at the bottom
+            else:
+                # Jump: the first new line near the top, a quarter of the view of context above
+                # it, the end in view, and room below for what comes next.
+                first = self._lines if changed is None else changed
+                target = max(0, self._lines - height, first - height // 4)
+                self._room = target + height
+        self._grow(Size(width, max(self._lines, self._room)))
         if follow:
             self._follow = True
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
-        top, height = int(self.scroll_y), self.size.height
-        if not order or changed is not None and changed < top + height:
-            # Lines above the change stand; a message below the reader's view costs nothing.
+            if target is not None:
+                self.scroll_to(y=target, animate=False, immediate=True, force=True)
+        top = int(self.scroll_y)
+        if not order or (changed is not None and changed < top + height):
+            # Lines above the change stand, and so do blank lines below both the old and the new
+            # end: a message below the reader's view, or into the room, costs its own lines.
             start = 0 if not order else max(0, changed - top)
-            self.refresh(Region(0, start, self.size.width, height - start))
+            end = height if not order else min(height, max(drawn_before, self._lines) - top)
+            if end > start:
+                self.refresh(Region(0, start, self.size.width, end - start))
 
     def _grow(self, size: Size) -> None:
         """The thread's new length. Only a new width needs a layout pass: a longer thread
@@ -344,6 +371,8 @@ class ThreadView(ScrollView, can_focus=True):
         if self.scrollable_content_region.width != self._width:
             self._relayout()
         elif self._follow:
+            self._room = 0  # measured for the old height: the end goes to the bottom again
+            self._grow(Size(self._width, self._lines))
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
 
     @staticmethod
