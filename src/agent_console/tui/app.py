@@ -16,6 +16,8 @@ from textual import work
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from agent_console.client.backend import Backend, desk_key
@@ -332,6 +334,31 @@ class ConsoleApp(App[int]):
         screen = self._console_screen()
         if screen is not None:
             screen.refresh_status()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Low-bandwidth mode: a notification is a line in the status bar, not a toast (a product
+        call for SSH links: a toast coming and going costs ~13 KB at 160x48, the line ~300 B)."""
+        screen = self._console_screen()
+        if not self.low_bandwidth or screen is None or self.screen is not screen:
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+            return
+        try:
+            text = Content.from_markup(message).plain if markup else message
+        except Exception:  # noqa: BLE001 - a bracket that is not markup: shown as written
+            text = message
+        screen.show_notice(
+            f"{title}: {text}" if title else text,
+            severity=severity,
+            timeout=self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+        )
 
     def report(self, exc: BackendError, *, prefix: str = "") -> None:
         """Errors can quote server text: sanitized, and never parsed as markup."""

@@ -359,6 +359,9 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
             low_bandwidth=self.console.low_bandwidth,
         )
 
+    def show_notice(self, text: str, *, severity: str, timeout: float) -> None:
+        self._status.show_notice(text, severity=severity, timeout=timeout)
+
     @on(QueueList.NewBelow)
     def _new_below(self, event: QueueList.NewBelow) -> None:
         if self.view == "resolved":

@@ -11,14 +11,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from agent_console.client.sync import ConnectionState
+from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.safe_text import untrusted_line
 
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
 PRESENCE_STYLES = {"online": "bold green", "busy": "bold yellow", "away": "bold magenta", "offline": "dim"}
+NOTICE_STYLES = {"information": "bold", "warning": "bold yellow", "error": "bold red"}
 
 
 def connection_label(state: ConnectionState, now_monotonic: float, *, short: bool = False) -> tuple[str, str]:
@@ -101,6 +107,23 @@ def _compose(
     return left, right
 
 
+def notice_text(
+    parts: StatusParts | None, notice: str, severity: str, width: int, now_monotonic: float
+) -> Text:
+    """A notification in the line: the connection state stays at the left, `? help` at the right."""
+    left = Text(no_wrap=True)
+    if parts is not None:
+        label, style = connection_label(parts.state, now_monotonic, short=True)
+        left.append(label, style)
+        left.append("  ")
+    left.append(f"⚑ {notice}", NOTICE_STYLES.get(severity, "bold"))
+    right = Text("? help", "dim")
+    room = width - right.cell_len - 2
+    if left.cell_len > room:
+        left.truncate(max(0, room), overflow="ellipsis")
+    return Text.assemble(left, " " * max(2, width - left.cell_len - right.cell_len), right, no_wrap=True)
+
+
 def _fit_right(text: Text, width: int) -> Text:
     """Narrower than the leanest line: keep the start (connection, presence)."""
     text.truncate(width, overflow="ellipsis")
@@ -116,6 +139,8 @@ class StatusBar(Static):
         super().__init__(id=id)
         self.parts: StatusParts | None = None
         self._drawn: Text | None = None
+        self.notice: tuple[str, str] | None = None  # (text, severity) shown instead of the counts
+        self._notice_timer: Timer | None = None
 
     def show(
         self,
@@ -128,13 +153,32 @@ class StatusBar(Static):
     ) -> None:
         self.parts = StatusParts(state, agent_name, presence, counts, low_bandwidth)
         # Asked on every clock tick and state change: an unchanged line costs no bytes.
-        if status_text(self.parts, self.content_size.width, time.monotonic()) != self._drawn:
+        if self._text() != self._drawn:
             self.refresh()
 
+    def show_notice(self, text: str, *, severity: str = "information", timeout: float = 5.0) -> None:
+        """A notification as this one line for `timeout` seconds (low-bandwidth mode: a toast
+        lays the screen out as it comes and goes, and repaints every scrollbar twice, ~13 KB
+        at 160x48 for one notice; this line costs a few hundred bytes)."""
+        self.notice = (sanitize_line(text), severity)
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+        self._notice_timer = self.set_timer(timeout, self._clear_notice)
+        self.refresh()
+
+    def _clear_notice(self) -> None:
+        self.notice = None
+        self._notice_timer = None
+        self.refresh()
+
+    def _text(self) -> Text:
+        now = time.monotonic()
+        if self.notice is not None:
+            return notice_text(self.parts, *self.notice, self.content_size.width, now)
+        return status_text(self.parts, self.content_size.width, now) if self.parts is not None else Text("")
+
     def render(self) -> Text:
-        if self.parts is None:
-            return Text("")
-        self._drawn = status_text(self.parts, self.content_size.width, time.monotonic())
+        self._drawn = self._text()
         return self._drawn
 
     def on_resize(self) -> None:
