@@ -16,6 +16,10 @@ def run() -> None:
     code = _bare_console() if _is_bare(sys.argv[1:]) else None
     if code is not None:
         sys.exit(code)
+    from agent_console.cli import commands
+
+    if not any(name.startswith("_AGENT_CONSOLE") for name in os.environ):  # completion needs all
+        commands.only = commands.command_asked(sys.argv[1:])
     from agent_console.cli.main import run as run_cli
 
     run_cli()

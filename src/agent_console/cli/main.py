@@ -1,8 +1,9 @@
 """The `agent-console` command.
 
 Import hygiene: this module imports only typer (and the CLI's own modules, which import
-only typer too). Each command imports what it needs when it runs, so `agent-console convs
---output json` never pays for Textual or the server, and `--help` pays for nothing.
+only typer too; run from the entry point, only those of the command asked for). Each
+command imports what it needs when it runs, so `agent-console convs --output json` never
+pays for Textual or the server, and `--help` pays for nothing.
 """
 
 from __future__ import annotations
@@ -11,17 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agent_console.cli import (
-    admin_cmds,
-    auth_cmds,
-    kb_admin_cmds,
-    lookup_cmds,
-    queue_cmds,
-    read_cmds,
-    server_cmds,
-    sla_cmds,
-    tail,
-)
+from agent_console.cli import commands
 from agent_console.cli.groups import RootGroup
 from agent_console.cli.options import (
     EPILOG,
@@ -120,15 +111,8 @@ def root(
     )
 
 
-queue_cmds.register(app)
-lookup_cmds.register(app)
-tail.register(app)
-auth_cmds.register(app)
-server_cmds.register(app)
-admin_cmds.register(app)
-kb_admin_cmds.register(app)
-sla_cmds.register(app)
-read_cmds.register()  # conv ID read|unread
+# Every command module, or only the one the entry point runs (cli/commands.py says why).
+commands.register(app)
 
 
 def run() -> None:
