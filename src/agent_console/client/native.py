@@ -6,10 +6,9 @@ import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import msgspec
 
 from agent_console.client.admin import AdminCalls
@@ -54,6 +53,9 @@ from agent_console.core.models import (
     TeamList,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 T = TypeVar("T")
 # Every REST connection: small requests and answers go out at once (no Nagle wait).
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -91,23 +93,37 @@ class NativeBackend(AdminCalls):
         self.server = server.rstrip("/")
         self._token = token
         self._verify = verify
-        tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-        self._http = httpx.AsyncClient(
-            base_url=f"{self.server}/api/v1",
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "agent-console"},
-            timeout=timeout,
-            # A CA bundle path becomes an SSL context: httpx no longer takes paths.
-            verify=tls,
-            # TCP_NODELAY said out loud: a request written in parts (head, body) must not wait
-            # for the server's delayed ACK.
-            transport=transport or httpx.AsyncHTTPTransport(verify=tls, socket_options=NODELAY),
-        )
+        self._timeout = timeout
+        self._transport = transport
+        # Made on first use: importing httpx and building its TLS context is ~80 ms that the
+        # console's first frame must not wait for (P4).
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            verify = self._verify
+            tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+            self._client = httpx.AsyncClient(
+                base_url=f"{self.server}/api/v1",
+                headers={"Authorization": f"Bearer {self._token}", "User-Agent": "agent-console"},
+                timeout=self._timeout,
+                # A CA bundle path becomes an SSL context: httpx no longer takes paths.
+                verify=tls,
+                # TCP_NODELAY said out loud: a request written in parts (head, body) must not
+                # wait for the server's delayed ACK.
+                transport=self._transport or httpx.AsyncHTTPTransport(verify=tls, socket_options=NODELAY),
+            )
+        return self._client
 
     def __repr__(self) -> str:  # never show the token
         return f"NativeBackend({self.server!r})"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -126,6 +142,8 @@ class NativeBackend(AdminCalls):
         if content is not None:
             request_headers["Content-Type"] = "application/json"
         clean = {k: v for k, v in (params or {}).items() if v is not None}
+        import httpx  # loaded with the client (see `_http`)
+
         try:
             response = await self._http.request(
                 method, path, params=clean, content=content, headers=request_headers
@@ -342,6 +360,8 @@ class NativeBackend(AdminCalls):
 
     async def attachment_content(self, attachment_id: int) -> bytes:
         """The file's bytes, exactly as they came with the mail."""
+        import httpx
+
         try:
             response = await self._http.get(f"/attachments/{attachment_id}/content")
         except httpx.TimeoutException:

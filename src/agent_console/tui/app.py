@@ -128,7 +128,9 @@ class ConsoleApp(App[int]):
         self.push_screen(ConsoleScreen())
         if self.welcome:
             self.notify(self.welcome, timeout=30, markup=False)
-        self.connect()
+        # After the first frame: making the HTTP client (httpx's import, its TLS context) and
+        # the first requests would otherwise hold that frame back (P4).
+        self.call_after_refresh(self.connect)
         if self.handle_signals:
             self._install_signal_handlers()
 
@@ -167,10 +169,11 @@ class ConsoleApp(App[int]):
         failures = 0
         while True:
             try:
-                self.store.me = await self.backend.me()
-                self.desk = await self._desk()
-                self.store.agents = await self.backend.agents()
-                self.store.teams = await self.backend.teams()
+                # Together: four round trips one after another held the first queue row back.
+                me, self.desk, agents, teams = await asyncio.gather(
+                    self.backend.me(), self._desk(), self.backend.agents(), self.backend.teams()
+                )
+                self.store.me, self.store.agents, self.store.teams = me, agents, teams
                 break
             except NotAuthenticated as exc:
                 self.store.take_connection(ConnectionState("offline", detail=exc.message))
