@@ -98,6 +98,7 @@ class ConsoleApp(App[int]):
             # Over SSH every frame costs bytes: no animation, fewer frames, slower clocks.
             self.animation_level = "none"
             self.store.frame_interval = 1 / 10
+            self.store.quiet_at_once = False
             # 256 colours: a styled cell's SGR is "38;5;N", not "38;2;R;G;B" (about half the
             # bytes of every repaint; the themes read the same).
             self.console._color_system = ColorSystem.EIGHT_BIT  # noqa: SLF001 - what Strip.render reads

@@ -75,6 +75,7 @@ VIEW_TITLES = {
 STATUS_VIEWS = {"pending": "pending", "snoozed": "snoozed", "resolved": "resolved"}
 RESOLVED_PAGE = 100  # resolved conversations fetched per page when the Resolved view asks
 MAX_DELTAS = 5_000  # count moves kept since the server last counted
+QUIET_BATCH = 2  # a batch this small is no burst: the next event need not wait for the clock
 RECENT_RESOLVED = 200  # resolved while this console ran: kept, so "what did I just close" is at hand
 
 
@@ -87,10 +88,8 @@ class DeskStore:
     teams: list[Team] = field(default_factory=list)
     connection: ConnectionState = field(default_factory=lambda: ConnectionState("connecting"))
     pending: list[Event] = field(default_factory=list)
-    # Least time between two applications of feed events: 0 in normal mode, where a burst
-    # is batched by frames (what arrives while one is drawn is applied after it) and nothing
-    # waits on a clock; low-bandwidth mode sets 1/10 s (fewer frames, fewer bytes).
-    frame_interval: float = 0.0
+    frame_interval: float = 1 / 30  # least time between two batches in a burst
+    quiet_at_once: bool = True  # off in low-bandwidth mode: every batch keeps to the clock
     loaded: bool = False
     # Called with every batch of feed events once applied (the notifications room listens).
     on_applied: Callable[[list[Event]], None] | None = None
@@ -104,6 +103,7 @@ class DeskStore:
     _flush_scheduled: bool = False
     _last_flush: float = 0.0
     _unpainted: bool = False  # applied events whose frame is not on the screen yet
+    _last_batch: int = 0
     # Incremental per-view counts: the views each held conversation counts in, the totals,
     # and what changed since (None: count everything again).
     _members: dict[int, tuple[str, ...]] = field(default_factory=dict)
@@ -210,19 +210,19 @@ class DeskStore:
         if self._flush_scheduled:
             return  # coalesced into the frame already due
         wait = self._last_flush + self.frame_interval - time.monotonic()
-        if wait <= 0 and not self._unpainted:
-            # The screen shows everything applied so far: apply at once (a customer message must
-            # not wait for a clock; at 20 a second, the echo of the agent's own read mark used to
-            # hold each one back up to a frame interval).
+        small = self.quiet_at_once and self._last_batch <= QUIET_BATCH
+        if wait <= 0 or (small and not self._unpainted):
+            # The first event of a quiet spell is applied at once (a lone customer message must
+            # not wait a frame), and so is one that comes after a small batch already on the
+            # screen: at 20 messages a second the echo of the agent's own read mark (~15 ms
+            # after each message) used to hold nearly every next message back to the clock.
             self.flush()
             return
-        # A frame is still being drawn (a burst): what arrives meanwhile is applied together
-        # right after it; low-bandwidth mode also keeps its slower frame rate.
         self._flush_scheduled = True
-        if wait > 0:
-            self.app.set_timer(wait, self.flush)
+        if small:
+            self.app.call_after_refresh(self.flush)  # right after the frame being drawn
         else:
-            self.app.call_after_refresh(self.flush)
+            self.app.set_timer(wait, self.flush)  # a burst: applied together, once a frame
 
     def take_connection(self, state: ConnectionState) -> None:
         self.connection = state
@@ -270,6 +270,7 @@ class DeskStore:
             return
         self._last_flush = time.monotonic()
         events, self.pending = self.pending, []
+        self._last_batch = len(events)
         touched = {cid for e in events if (cid := _conversation_id(e)) is not None}
         created = {cid for e in events if e.type == "conversation.created" and (cid := _conversation_id(e))}
         # Held as resolved, or not held at all (the snapshot holds every unresolved one).
