@@ -37,7 +37,9 @@ DAYTIME = Coverage(1, "Support", BusinessHours.build("UTC", weekdays("00:00", "2
 
 def test_who_is_on_and_next_across_three_zones() -> None:
     result = roster(team(tokyo=TOKYO, lisbon=LISBON, la=LOS_ANGELES), [DAYTIME], utc(2026, 3, 10, 8, 0))
-    assert [(s.name, s.start, s.end) for s in result.on] == [("tokyo", utc(2026, 3, 10, 0), utc(2026, 3, 10, 9))]
+    assert [(s.name, s.start, s.end) for s in result.on] == [
+        ("tokyo", utc(2026, 3, 10, 0), utc(2026, 3, 10, 9))
+    ]
     assert [(s.name, s.start, s.end) for s in result.next] == [
         ("lisbon", utc(2026, 3, 10, 9), utc(2026, 3, 10, 16)),
         ("la", utc(2026, 3, 10, 17), utc(2026, 3, 11, 0)),  # 10:00-17:00 PDT
@@ -150,4 +152,6 @@ def test_nobody_online_on_shift() -> None:
     decision = decide(agents(), team_id=3, team_name="Night", language=None, cap=5, mode="round_robin")
     assert (decision.agent_id, decision.outcome) == (None, "nobody")
     # No team: anyone on the desk; Maya (team 2, nothing open, never routed) is first.
-    assert decide(agents(), team_id=None, team_name=None, language="de", cap=5, mode="round_robin").agent_id == 4
+    assert (
+        decide(agents(), team_id=None, team_name=None, language="de", cap=5, mode="round_robin").agent_id == 4
+    )

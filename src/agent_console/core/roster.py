@@ -65,9 +65,7 @@ class Schedule:
                 )
             for j, other in enumerate(extras):
                 if other.day == day and start < other.end and other.start < end:
-                    raise CalendarError(
-                        f"{where} overlaps {field}.exceptions[{j}]", where, conflict=True
-                    )
+                    raise CalendarError(f"{where} overlaps {field}.exceptions[{j}]", where, conflict=True)
             extras.append(Extra(day, start, end))
         week = None
         if hours:

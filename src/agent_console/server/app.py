@@ -63,6 +63,8 @@ from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.read_routes import ROUTES as READ_ROUTES
+from agent_console.server.routing import RoutingConfig, RoutingRunner, env_config
+from agent_console.server.shift_routes import ROUTES as SHIFT_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
@@ -443,6 +445,7 @@ def create_app(
     sla_interval: float | None = 1.0,
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
+    routing: RoutingConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
@@ -451,12 +454,14 @@ def create_app(
     def publish(events: list[Any]) -> None:
         hub.publish(events)
         customers.publish(events)
+        router.observe(events)
 
     store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
+    router = RoutingRunner(store, routing or env_config())  # shift ends and routing (server/routing.py)
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -492,13 +497,14 @@ def create_app(
             *admin_routes.ROUTES,
             widget_router,
             *EMAIL_ROUTES,
+            *SHIFT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[runner.start, mail.start],
-        on_shutdown=[runner.stop, mail.stop],
+        on_startup=[runner.start, mail.start, router.start],
+        on_shutdown=[runner.stop, mail.stop, router.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
@@ -512,6 +518,7 @@ def create_app(
     )
     app.state.store = store
     app.state.hub = hub
+    app.state.routing = router
     app.state.openapi = admin_routes.document(
         build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"}
     )
