@@ -241,6 +241,7 @@ def test_offline_when_the_shift_ends_across_a_restart(tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         desk.server.stop()
         desk.server.start()  # the schedule and what was acted on live in the database
+        desk = Desk(desk.server.url, db, desk.admin_token, desk.agent_token, desk.server)
         presence(desk.agent, "online")
         assert desk.agent.get("/me").json()["presence"] == "online"
         until(lambda: desk.agent.get("/me").json()["presence"] == "offline", timeout=150, message="offline")

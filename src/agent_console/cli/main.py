@@ -19,6 +19,7 @@ from agent_console.cli import (
     queue_cmds,
     read_cmds,
     server_cmds,
+    shift_cmds,
     sla_cmds,
     tail,
 )
@@ -129,6 +130,7 @@ admin_cmds.register(app)
 kb_admin_cmds.register(app)
 sla_cmds.register(app)
 read_cmds.register()  # conv ID read|unread
+shift_cmds.register(app)
 
 
 def run() -> None:
