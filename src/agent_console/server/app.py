@@ -451,6 +451,8 @@ def create_app(
     hub = Hub()
     customers = CustomerHub()  # the widget's feed: its own hub, never the agents'
 
+    router = RoutingRunner(None, routing or env_config())  # shift ends and routing (server/routing.py)
+
     def publish(events: list[Any]) -> None:
         hub.publish(events)
         customers.publish(events)
@@ -461,7 +463,7 @@ def create_app(
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
-    router = RoutingRunner(store, routing or env_config())  # shift ends and routing (server/routing.py)
+    router.store = store
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
