@@ -65,6 +65,7 @@ from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.routing import RoutingConfig, RoutingRunner, env_config
 from agent_console.server.shift_routes import ROUTES as SHIFT_ROUTES
+from agent_console.server.shift_routes import document as shift_document
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
@@ -521,8 +522,8 @@ def create_app(
     app.state.store = store
     app.state.hub = hub
     app.state.routing = router
-    app.state.openapi = admin_routes.document(
-        build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"}
+    app.state.openapi = shift_document(
+        admin_routes.document(build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"})
     )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)

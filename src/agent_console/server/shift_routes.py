@@ -136,3 +136,27 @@ ROUTES: list[Any] = [
     get_handoff,
     get_routing,
 ]
+
+
+def document(openapi: dict[str, Any]) -> dict[str, Any]:
+    """What the generic pass cannot know: the zones a schedule or a coverage window may name,
+    and the 404 of a handoff naming a team, agent or conversation that does not exist."""
+    from agent_console.server.admin_store import known_timezones
+
+    schemas = openapi.get("components", {}).get("schemas", {})
+    for name, field in (("ScheduleInput", "timezone"), ("CoverageInput", "zone")):
+        zone = schemas.get(name, {}).get("properties", {}).get(field)
+        if zone is not None:
+            zone.pop("minLength", None)
+            zone.pop("maxLength", None)
+            zone["enum"] = sorted(known_timezones())
+    post = openapi.get("paths", {}).get(f"{API}/handoffs", {}).get("post")
+    if post is not None:
+        post.setdefault("responses", {}).setdefault(
+            "404",
+            {
+                "description": "No such team, agent or conversation",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+            },
+        )
+    return openapi

@@ -90,8 +90,11 @@ class ShiftRoom:
             elif event.type == "conversation.routed":
                 conversation_id = data.get("conversation_id")
                 if data.get("agent_id") is None:
+                    first = not self.waiting
                     self.waiting[conversation_id] = str(data.get("reason", ""))
-                    if me is not None and me.role == "admin":  # the lead sees a wait as it starts
+                    # The lead hears when the queue starts to back up, not of every wait after that
+                    # (the tabs line keeps the count).
+                    if first and me is not None and me.role == "admin":
                         self.app.notify(
                             f"#{conversation_id} waits: {data.get('reason', '')}",
                             title="Routing",
