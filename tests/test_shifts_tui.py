@@ -170,3 +170,27 @@ async def test_auto_away_after_idle_and_back_on_a_key(fresh_desk: Desk, tmp_path
         await pilot.press("j")
         await pilot.pause(0.5)
         assert app.store.me.presence == "away"
+
+
+async def test_the_lead_sees_conversations_waiting_at_the_cap(tmp_path: Path) -> None:
+    from tests.conftest import start_desk
+    from tests.test_shifts_server import ROUTING, arrive, new_agent, presence
+
+    desk = start_desk(tmp_path / "desk.db", demo=False, extra_args=ROUTING)
+    try:
+        team = desk.admin.post("/teams", json={"name": "Queue"}).json()["id"]
+        _, ben = new_agent(desk, "Ben", ["en"], [team])
+        presence(ben, "online")
+        lead = make_app(desk, desk.admin_token, tmp_path)
+        async with lead.run_test(size=WIDE) as pilot:
+            await ready(pilot)
+            assert "waiting for routing" not in screen_text(lead)
+            for _ in range(3):  # Ben takes two (the cap); the third waits in the team queue
+                arrive(desk, team, "en")
+            await wait_for(pilot, lambda: "⚑ 1 waiting for routing" in screen_text(lead), what="the mark")
+            await pilot.press("w")
+            await wait_for(
+                pilot, lambda: "at the cap of 2" in screen_text(lead), what="the reason in the roster"
+            )
+    finally:
+        desk.server.stop()
