@@ -176,10 +176,14 @@ def test_bad_schedules_and_coverage_are_refused_and_change_nothing(fresh_desk: D
         ),
         (
             {"exceptions": [{"date": "2026-12-24", "kind": "extra", "start": "10:00"}]},
-            422,
+            409,
             "schedule.exceptions[0].start",
         ),
-        ({"exceptions": [{"date": "2026-12-24", "kind": "off", "start": "10:00"}]}, 422, "exceptions[0]"),
+        (
+            {"exceptions": [{"date": "2026-12-24", "kind": "off", "start": "10:00"}]},
+            409,
+            "schedule.exceptions[0]",
+        ),
     ]
     for body, status, field in cases:
         answer = desk.admin.patch(f"/agents/{me}/schedule", json=body)
@@ -276,7 +280,7 @@ def test_handoff_moves_conversations_keeps_history_and_clocks(fresh_desk: Desk) 
         "notes": [{"conversation_id": mine[0], "note": "Promised a call back at 9."}],
     }
     refused = desk.agent.post("/handoffs", json={**body, "notes": [{"conversation_id": 999999, "note": "x"}]})
-    assert (refused.status_code, refused.json()["error"]["field"]) == (422, "notes[0].conversation_id")
+    assert (refused.status_code, refused.json()["error"]["field"]) == (409, "notes[0].conversation_id")
     assert all(assignee(desk, c) == sam for c in mine)  # nothing moved
     answer = desk.agent.post("/handoffs", json=body)
     assert answer.status_code == 201, answer.text

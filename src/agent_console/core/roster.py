@@ -56,7 +56,9 @@ class Schedule:
                 days_off.add(day)
                 continue
             if start_text is None or end_text is None:
-                raise CalendarError(f"{where}: an extra shift needs start and end", f"{where}.start")
+                raise CalendarError(
+                    f"{where}: an extra shift needs start and end", f"{where}.start", conflict=True
+                )
             start = parse_clock(start_text, f"{where}.start")
             end = parse_clock(end_text, f"{where}.end")
             if end <= start:

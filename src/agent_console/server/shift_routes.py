@@ -150,7 +150,12 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
             zone.pop("minLength", None)
             zone.pop("maxLength", None)
             zone["enum"] = sorted(known_timezones())
-    post = openapi.get("paths", {}).get(f"{API}/handoffs", {}).get("post")
+    paths = openapi.get("paths", {})
+    for path, name in ((f"{API}/roster", "at"), (f"{API}/handoffs", "since")):
+        for parameter in paths.get(path, {}).get("get", {}).get("parameters", ()):
+            if parameter["name"] == name:  # a date-time, not any text the pattern lets through
+                parameter["schema"] = {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}
+    post = paths.get(f"{API}/handoffs", {}).get("post")
     if post is not None:
         post.setdefault("responses", {}).setdefault(
             "404",

@@ -92,8 +92,9 @@ class ShiftStoreMixin(_Base):
         exceptions = msgspec.to_builtins(given)
         for i, exc in enumerate(given):
             if exc.kind == "off" and (exc.start is not None or exc.end is not None):
-                raise _st.Invalid(
-                    f"schedule.exceptions[{i}]: a day off has no start or end", field=f"exceptions[{i}]"
+                raise _st.Conflict(
+                    f"schedule.exceptions[{i}]: a day off has no start or end",
+                    field=f"schedule.exceptions[{i}]",
                 )
         try:
             schedule = build_schedule(zone, hours, exceptions)
@@ -165,18 +166,22 @@ class ShiftStoreMixin(_Base):
                 (team_id, data.zone, json.dumps(msgspec.to_builtins(data.hours)), data.min_agents),
             )
             coverage = self.get_coverage(team_id)
-            tx.emit("team.updated", {"coverage": coverage})
+            tx.emit("team.updated", {"team": self.team_detail(team_id), "coverage": coverage})
         return coverage
 
     def clear_coverage(self, team_id: int) -> None:
         self.get_coverage(team_id)
         with self._write() as tx:
             tx.conn.execute("DELETE FROM team_coverage WHERE team_id = ?", (team_id,))
-            tx.emit("team.updated", {"coverage": None, "team_id": team_id})
+            tx.emit("team.updated", {"team": self.team_detail(team_id), "coverage": None})
 
     # --- the roster ------------------------------------------------------------------------
 
     def roster_view(self, at: datetime) -> RosterView:
+        if not 2 <= at.year <= 9998:  # the week around it must stay inside the calendar
+            from agent_console.server import store as _st
+
+            raise _st.Conflict("at: a roster is for a time between the years 2 and 9998", field="at")
         schedules = self._schedules()
         people = []
         for agent in self.list_agents():
@@ -269,7 +274,7 @@ class ShiftStoreMixin(_Base):
         from agent_console.server import store as _st
 
         if data.to_team_id is None and not data.to_agent_ids:
-            raise _st.Invalid(
+            raise _st.Conflict(
                 "name a team (to_team_id) or agents (to_agent_ids) to hand over to", field="to_team_id"
             )
         team = None
@@ -286,7 +291,7 @@ class ShiftStoreMixin(_Base):
             if row is None:
                 raise _st.NotFound(f"no active agent with id {agent_id}", field="to_agent_ids")
             if agent_id == actor.id:
-                raise _st.Invalid("you cannot hand over to yourself", field="to_agent_ids")
+                raise _st.Conflict("you cannot hand over to yourself", field="to_agent_ids")
             receivers.append(self._agent(row))
         if data.conversation_ids is None:
             ids = [
@@ -311,7 +316,7 @@ class ShiftStoreMixin(_Base):
         per_conversation: dict[int, str] = {}
         for i, item in enumerate(data.notes):
             if item.conversation_id not in ids:
-                raise _st.Invalid(
+                raise _st.Conflict(
                     f"notes[{i}]: conversation {item.conversation_id} is not among those handed over",
                     field=f"notes[{i}].conversation_id",
                 )

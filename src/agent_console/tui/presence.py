@@ -35,7 +35,7 @@ class AutoAway:
                 self.app.set_presence("online")
 
     def check(self) -> None:
-        if not self.enabled or self.auto:
+        if not self.enabled:
             return
         me = self.app.store.me
         if me is None or me.presence != "online":
