@@ -309,3 +309,22 @@ def test_handoff_moves_conversations_keeps_history_and_clocks(fresh_desk: Desk) 
         (mine[1], kai),
     ]
     assert events[0]["data"]["conversation_note"] == "Promised a call back at 9."
+
+
+def test_a_handoff_to_the_next_shifts_team_is_routed_to_whoever_is_on(routing_desk: Desk) -> None:
+    desk = routing_desk
+    sam = desk.agent.get("/me").json()["id"]
+    team = desk.admin.post("/teams", json={"name": "Dublin"}).json()["id"]
+    other = desk.admin.post("/teams", json={"name": "Manila"}).json()["id"]
+    ana, ana_client = new_agent(desk, "Ana", ["en"], [team])
+    presence(ana_client, "online")
+    conversation = arrive(desk, other, "en")  # Manila's: nobody there is online, it waits
+    until(lambda: desk.agent.get("/routing").json()["waiting"], message="a wait")
+    assert desk.agent.patch(f"/conversations/{conversation}", json={"assignee_id": sam}).status_code == 200
+    answer = desk.agent.post("/handoffs", json={"to_team_id": team, "note": "Over to Dublin"})
+    assert answer.status_code == 201, answer.text
+    assert [i["to_team"]["id"] for i in answer.json()["items"]] == [team]
+    routed_to(desk, conversation, ana)
+    assert desk.admin.get(f"/conversations/{conversation}").json()["team"]["id"] == team
+    mine = ana_client.get("/handoffs").json()["items"]  # Ana's team received it
+    assert [h["note"] for h in mine] == ["Over to Dublin"]

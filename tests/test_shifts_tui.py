@@ -194,3 +194,22 @@ async def test_the_lead_sees_conversations_waiting_at_the_cap(tmp_path: Path) ->
             )
     finally:
         desk.server.stop()
+
+
+def test_presence_config_is_read_strictly(tmp_path: Path) -> None:
+    import pytest
+
+    from agent_console.client.config import ConfigError, load_config
+    from agent_console.tui.presence import parse_span
+
+    good = tmp_path / "good.toml"
+    good.write_text('[presence]\naway_after = "15m"\n')
+    assert parse_span(load_config(good).presence.away_after) == 900.0
+    off = tmp_path / "off.toml"
+    off.write_text("[presence]\naway_after = 0\n")
+    assert parse_span(load_config(off).presence.away_after) == 0.0
+    assert parse_span(None) == 600.0  # the default: ten minutes
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[presence]\naway_after = "soon"\n')
+    with pytest.raises(ConfigError, match="away_after"):
+        load_config(bad)
