@@ -102,6 +102,7 @@ def serve(
     mail_addresses: Sequence[str] = (),
     relay: RelayConfig | None = None,
     attachment_limit: int = 10 * 1024 * 1024,
+    triage_rules: Path | None = None,
     routing: RoutingConfig | None = None,  # None: from the environment
 ) -> None:
     import uvicorn
@@ -142,6 +143,7 @@ def serve(
         sla_interval=None if demo_now is not None else 1.0,
         smtp=smtp,
         relay=relay,
+        triage_rules=triage_rules,
         routing=routing,
     )
     sock = bind(host, port)
