@@ -51,12 +51,21 @@ def presence(client: httpx.Client, value: str) -> None:
     assert client.patch("/me", json={"presence": value}).status_code == 200
 
 
+# The server detects the language of what the customer writes (core/language.py): the text
+# must be in the language the test means.
+SAID = {
+    "de": "Hallo, mein Internet funktioniert seit gestern nicht mehr. Können Sie mir bitte helfen?",
+    "pt": "Olá, a minha internet não funciona desde ontem. Podem ajudar-me, por favor?",
+    "en": "Hello, my internet has not worked since yesterday. Could you please help me?",
+}
+
+
 def arrive(desk: Desk, team_id: int, language: str) -> int:
-    """A customer writes in; the admin puts the conversation in the team."""
+    """A customer writes in (in `language`); the admin puts the conversation in the team."""
     payload = {
         "channel": "web_chat",
         "contact": {"name": "Customer", "email": f"{uuid.uuid4().hex[:8]}@c.example", "language": language},
-        "body": "Hello, I need help",
+        "body": SAID[language],
     }
     answer = desk.admin.post("/inbound", json=payload)
     assert answer.status_code == 201, answer.text
