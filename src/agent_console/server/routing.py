@@ -217,18 +217,24 @@ class RoutingRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def run_once(self) -> None:
+    def run_once(self, *, shifts: bool = True) -> None:
         now = utcnow()
-        if self.config.offline_at_shift_end:
+        if shifts and self.config.offline_at_shift_end:
             self.store.shift_end_offline(now)
         if self.config.mode != "off":
             self.store.route_pending(self.config.mode, self.config.cap, now)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        checked = -float("inf")
         while True:
             self._wake.clear()
+            # Shift ends are a matter of time, not of events: once per interval, however busy.
+            shifts = loop.time() - checked >= self.config.interval
+            if shifts:
+                checked = loop.time()
             try:
-                self.run_once()
+                self.run_once(shifts=shifts)
             except Exception as exc:  # keep the runner alive; the log says what broke
                 log.error("routing run failed", exc_info=exc)
             with contextlib.suppress(TimeoutError):
