@@ -37,8 +37,9 @@ class HandoffScreen(ModalScreen[NewHandoff | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="HandoffScreen")
         + """
-    HandoffScreen #handoff-note { height: 5; }
-    HandoffScreen SelectionList { height: auto; max-height: 10; }
+    HandoffScreen > Vertical { overflow-y: auto; }
+    HandoffScreen #handoff-note { height: 4; }
+    HandoffScreen SelectionList { height: auto; max-height: 8; }
     HandoffScreen .part { color: $text-muted; padding: 1 0 0 0; }
     HandoffScreen #handoff-error { color: $error; height: auto; }
     """
