@@ -38,7 +38,8 @@ else:
     _Base = object
 
 log = logging.getLogger("agent_console.server")
-BATCH = 500
+BATCH = 500  # unassigned conversations read per pass, most urgent first
+SLICE = 50  # assignments per transaction: a backlog goes in slices, between requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,9 @@ class RoutingMixin(_Base):
             for a in self.list_agents()
         ]
 
-    def route_pending(self, mode: str, cap: int, now: datetime | None = None) -> int:
-        """Place what can be placed; returns how many conversations were assigned."""
+    def route_pending(self, mode: str, cap: int, now: datetime | None = None, *, limit: int = SLICE) -> int:
+        """Place what can be placed, at most `limit` in one transaction; returns how many
+        conversations were assigned (`limit`: call again, there may be more)."""
         rows = self.conn.execute(
             "SELECT c.id, c.team_id, c.language, t.name AS team FROM conversations c"
             " LEFT JOIN teams t ON t.id = c.team_id"
@@ -103,11 +105,16 @@ class RoutingMixin(_Base):
         candidates = self._candidates(now or utcnow())
         by_id = {c.agent_id: c for c in candidates}
         routed = 0
+        # Within a pass loads only grow, so a wait stays a wait: one decision per team and language.
+        waits_for: dict[tuple[int | None, str | None], Any] = {}
         with self._write() as tx:
             for stale in set(waits) - pending:  # taken by hand, resolved, ...: no longer waiting
                 tx.conn.execute("DELETE FROM routing_waits WHERE conversation_id = ?", (stale,))
             for row in rows:
-                decision = decide(
+                if routed >= limit:
+                    break
+                key = (row["team_id"], row["language"])
+                decision = waits_for.get(key) or decide(
                     candidates,
                     team_id=row["team_id"],
                     team_name=row["team"],
@@ -123,6 +130,7 @@ class RoutingMixin(_Base):
                     "reason": decision.reason,
                 }
                 if decision.agent_id is None:
+                    waits_for[key] = decision
                     if waits.get(row["id"]) == decision.reason:
                         continue
                     tx.conn.execute(
@@ -217,12 +225,14 @@ class RoutingRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def run_once(self, *, shifts: bool = True) -> None:
+    def run_once(self, *, shifts: bool = True) -> bool:
+        """One pass; True when routing stopped at its slice and has more to place."""
         now = utcnow()
         if shifts and self.config.offline_at_shift_end:
             self.store.shift_end_offline(now)
         if self.config.mode != "off":
-            self.store.route_pending(self.config.mode, self.config.cap, now)
+            return self.store.route_pending(self.config.mode, self.config.cap, now) >= SLICE
+        return False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -234,7 +244,9 @@ class RoutingRunner:
             if shifts:
                 checked = loop.time()
             try:
-                self.run_once(shifts=shifts)
+                while self.run_once(shifts=shifts):
+                    shifts = False
+                    await asyncio.sleep(0)  # a backlog goes in slices, between requests
             except Exception as exc:  # keep the runner alive; the log says what broke
                 log.error("routing run failed", exc_info=exc)
             with contextlib.suppress(TimeoutError):
