@@ -63,13 +63,16 @@ def team_details(names: dict[int, str]) -> Spec:
 
     return Spec(
         text_columns=[
-            *(c if c.header != "MEMBERS" else Column("MEMBERS", members, max_width=40)
-              for c in TEAM_DETAILS.text_columns),
+            *(
+                c if c.header != "MEMBERS" else Column("MEMBERS", members, max_width=40)
+                for c in TEAM_DETAILS.text_columns
+            ),
         ],
         csv_columns=TEAM_DETAILS.csv_columns,
         title=TEAM_DETAILS.title,
         fields=lambda t: [("ID", t.id), ("Members", members(t)), ("Description", t.description)],
     )
+
 
 LABELS = Spec(
     text_columns=[

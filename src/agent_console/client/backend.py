@@ -76,6 +76,8 @@ class Backend(Protocol):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,  # the rows just before this position, in queue order
+        # Seconds: the urgent view also holds what is due within this long (the console's window).
+        breaching_within: int | None = None,
     ) -> ConversationPage: ...
 
     async def conversation(self, conversation_id: int) -> Conversation: ...

@@ -175,6 +175,7 @@ class NativeBackend(AdminCalls):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -185,6 +186,7 @@ class NativeBackend(AdminCalls):
             "limit": limit,
             "cursor": cursor,
             "before": before,
+            "breaching_within": breaching_within,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 

@@ -24,6 +24,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agent_console.core import models
+from agent_console.core.clock import utcnow
 from agent_console.core.models import (
     STATUSES,
     Agent,
@@ -71,6 +72,9 @@ from agent_console.server.widget_routes import WidgetCors, origin_allowed, widge
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from agent_console.server.email_inbound import ListenerConfig
     from agent_console.server.email_outbound import RelayConfig
 
@@ -162,6 +166,16 @@ async def list_conversations(
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
+    breaching_within: Annotated[
+        int | None,
+        Parameter(
+            description="Seconds: the `urgent` view (and its count) also holds conversations whose SLA"
+            " answer is due within this long, late ones included (the console sends its urgent window,"
+            " 900 by default). Without it, `urgent` is priority urgent only.",
+            ge=0,
+            le=7 * 86400,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -178,6 +192,7 @@ async def list_conversations(
         limit=limit,
         cursor=cursor,
         before=before,
+        breaching_within=breaching_within,
     )
     return store.personal_page(me.id, page)  # unread counts are the caller's own
 
@@ -443,6 +458,7 @@ def create_app(
     sla_interval: float | None = 1.0,
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     hub = Hub()
@@ -452,7 +468,7 @@ def create_app(
         hub.publish(events)
         customers.publish(events)
 
-    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window, clock=clock or utcnow)
     store.reset_presence()  # nobody is connected to a server that is only starting
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)

@@ -353,7 +353,7 @@ class SlaStoreMixin:
         """Fire the warnings and breaches whose time has come (the server's background task
         calls this every second or so; after a restart it catches up on what fell due while
         the server was down). Returns how many schedule rows it settled."""
-        now_text = to_iso(now or _now())
+        now_text = to_iso(now or self.clock())  # type: ignore[attr-defined]
         among = "" if only is None else " AND conversation_id IN (SELECT value FROM json_each(?))"
         extra: tuple[Any, ...] = () if only is None else (json.dumps(only),)
         if (
@@ -459,12 +459,6 @@ class SlaStoreMixin:
             sql += " WHERE conversation_id = ?"
             params = (conversation_id,)
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY breached_at, id", params)]
-
-
-def _now() -> datetime:
-    from agent_console.core.clock import utcnow
-
-    return utcnow()
 
 
 def _iso(moment: datetime | None) -> str | None:

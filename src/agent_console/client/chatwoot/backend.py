@@ -210,6 +210,7 @@ class ChatwootBackend(ChatwootLive):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,  # Chatwoot's community edition has no SLA due times
     ) -> ConversationPage:
         if before is not None:
             # Chatwoot pages by number in its own order; it cannot read backwards from a queue position.
