@@ -553,6 +553,9 @@ class ChatwootBackend(ChatwootLive):
     async def delete_sla_policy(self, policy_id: int) -> None:
         raise _not_on_chatwoot("SLA policies")
 
+    async def sla_breaches(self, **filters: Any) -> Any:
+        raise _not_on_chatwoot("SLA breaches")
+
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")
 
