@@ -58,6 +58,22 @@ def _statuses(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted)) or ("open",)
 
 
+def _urgent_window(text: str | None) -> int | None:
+    """Seconds for `breaching_within`: the option, else the console's [tui] urgent_window."""
+    if text is not None:
+        from agent_console.cli.sla_cmds import parse_duration
+
+        return parse_duration(text, "--breaching-within")
+    from agent_console.client.config import ConfigError, load_config
+
+    try:
+        tui = load_config().tui
+    except ConfigError:
+        tui = None  # the console reports a bad config; a listing uses the default
+    minutes = tui.urgent_window if tui is not None and tui.urgent_window is not None else 15
+    return minutes * 60
+
+
 def convs(
     settings: Settings,
     view: Annotated[ViewName, typer.Option(help="Which queue view.")] = "all",
@@ -77,8 +93,21 @@ def convs(
     all_pages: Annotated[
         bool, typer.Option("--all-pages", help="Every matching conversation (ignores --limit).")
     ] = False,
+    breaching_within: Annotated[
+        str | None,
+        typer.Option(
+            "--breaching-within",
+            metavar="DURATION",
+            help="With --view urgent: also what is due within this long (15m, 1h; none: priority only)."
+            "  [default: the console's urgent_window, 15m]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List the queue, most urgent first (the one whose answer is due soonest on top).
+
+    The urgent view holds urgent conversations and, as in the console, those whose answer is
+    due within the urgent window (late ones included).
 
     SUMMARY is the subject, or for a chat the last message the customer saw (never a
     private note). CSV has it as `summary`, and that message as `last_message`,
@@ -91,6 +120,7 @@ def convs(
       agent-console convs --view unassigned -q | xargs -n1 -I{} agent-console conv {} assign --agent me
     """
     statuses = _statuses(status)
+    window = _urgent_window(breaching_within) if view == "urgent" else None
     from agent_console.cli import conv_output, output, runtime
 
     async def work(backend):
@@ -99,7 +129,13 @@ def convs(
         while True:
             want = 500 if all_pages else min(500, limit - len(items))
             page = await backend.conversations(
-                view=view, statuses=statuses, query=query, label=label, limit=want, cursor=cursor
+                view=view,
+                statuses=statuses,
+                query=query,
+                label=label,
+                limit=want,
+                cursor=cursor,
+                breaching_within=window,
             )
             items += page.items
             cursor = page.next_cursor

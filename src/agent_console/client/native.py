@@ -6,6 +6,7 @@ import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ from agent_console.client.errors import (
     NotFound,
     Unreachable,
 )
+from agent_console.core.clock import to_iso
 from agent_console.core.models import (
     Agent,
     AgentList,
@@ -46,6 +48,7 @@ from agent_console.core.models import (
     Message,
     MessagePage,
     ReadState,
+    SlaBreachPage,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyList,
@@ -175,6 +178,7 @@ class NativeBackend(AdminCalls):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -185,6 +189,7 @@ class NativeBackend(AdminCalls):
             "limit": limit,
             "cursor": cursor,
             "before": before,
+            "breaching_within": breaching_within,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 
@@ -275,6 +280,28 @@ class NativeBackend(AdminCalls):
 
     async def delete_sla_policy(self, policy_id: int) -> None:
         await self._call("DELETE", f"/sla/policies/{policy_id}", None)
+
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        params = {
+            "since": None if since is None else to_iso(since),
+            "conversation_id": conversation_id,
+            "team_id": team_id,
+            "agent_id": agent_id,
+            "clock": clock,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self._call("GET", "/sla/breaches", SlaBreachPage, params=params)
 
     # --- live feed -----------------------------------------------------------------------
 

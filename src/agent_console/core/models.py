@@ -798,3 +798,30 @@ class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
 
     language: LanguageCode
+# --- SLA breaches ---------------------------------------------------------------------------
+
+
+class SlaBreach(Struct, kw_only=True):
+    """A clock that passed its due time, as recorded (once per clock cycle). `breached_by_s` is
+    how late the clock stopped; while it still runs, what was known when it was recorded (0 when
+    the breach was caught on time by the schedule). `team` and `assignee` are the conversation's
+    now, not at the breach."""
+
+    id: int
+    conversation_id: int
+    clock: SlaClockName
+    policy_id: int | None = None
+    policy: str
+    started_at: datetime
+    due_at: datetime
+    breached_at: datetime
+    breached_by_s: int
+    team: TeamRef | None = None
+    assignee: AgentRef | None = None
+
+
+class SlaBreachPage(Struct, kw_only=True):
+    """Newest first; `next_cursor` reads on (older ones), None at the end."""
+
+    items: list[SlaBreach]
+    next_cursor: str | None = None

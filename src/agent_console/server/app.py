@@ -24,6 +24,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agent_console.core import models
+from agent_console.core.clock import utcnow
 from agent_console.core.models import (
     STATUSES,
     Agent,
@@ -73,6 +74,9 @@ from agent_console.server.widget_routes import WidgetCors, origin_allowed, widge
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from agent_console.server.email_inbound import ListenerConfig
     from agent_console.server.email_outbound import RelayConfig
 
@@ -164,6 +168,16 @@ async def list_conversations(
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
+    breaching_within: Annotated[
+        int | None,
+        Parameter(
+            description="Seconds: the `urgent` view (and its count) also holds conversations whose SLA"
+            " answer is due within this long, late ones included (the console sends its urgent window,"
+            " 900 by default). Without it, `urgent` is priority urgent only.",
+            ge=0,
+            le=7 * 86400,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -180,6 +194,7 @@ async def list_conversations(
         limit=limit,
         cursor=cursor,
         before=before,
+        breaching_within=breaching_within,
     )
     return store.personal_page(me.id, page)  # unread counts are the caller's own
 
@@ -446,6 +461,7 @@ def create_app(
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
     triage_rules: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
     limits = limits or Limits()
     rules = load_rules(triage_rules)  # a bad admin file stops the start with its line and key
@@ -456,7 +472,7 @@ def create_app(
         hub.publish(events)
         customers.publish(events)
 
-    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window, clock=clock or utcnow)
     store.reset_presence()  # nobody is connected to a server that is only starting
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay)

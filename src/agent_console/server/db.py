@@ -360,6 +360,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN triage_priority TEXT;
     ALTER TABLE conversations ADD COLUMN triage TEXT;
     """,
+    # Listing recorded SLA breaches newest first, and from a time on (`GET /sla/breaches`,
+    # the kpis counts): the columns stay as they were.
+    """
+    CREATE INDEX sla_breaches_time ON sla_breaches(breached_at, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

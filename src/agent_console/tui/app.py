@@ -200,6 +200,7 @@ class ConsoleApp(App[int]):
             page_size=self.queue_page,
             hold=self.queue_hold,
             early_first_page=True,
+            urgent_window=self.store.urgent_seconds,
         )
         try:
             await self.engine.run()
