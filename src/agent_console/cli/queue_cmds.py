@@ -240,7 +240,10 @@ def _send(
 
     conv_id = require_conv_id(settings.conv_id)
     what = "note" if private else "reply"
-    body = runtime.read_text_argument(text, what, max_chars=runtime.max_message_chars())
+    conn = runtime.connection(settings)
+    desk = "Chatwoot" if conn.backend == "chatwoot" else "the desk server"
+    limit = runtime.max_message_chars(conn.backend)
+    body = runtime.read_text_argument(text, what, max_chars=limit, desk=desk)
 
     async def work(backend):
         return await backend.send_message(
@@ -253,7 +256,7 @@ def _send(
         )
 
     try:
-        message = runtime.call(settings, work)
+        message = runtime.run_with(conn, work)
     except InvalidRequest as exc:
         if exc.status == 413 and exc.code != "payload_too_large":
             # Not the desk server's own answer (that one names the limit): a proxy's page.

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -28,7 +28,14 @@ from agent_console.client.chatwoot import feed as cable
 from agent_console.client.chatwoot import mapping
 from agent_console.client.chatwoot.http import ChatwootHttp, RateBudget
 from agent_console.client.chatwoot.live import PAGE, ChatwootLive
-from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable, NotFound
+from agent_console.client.errors import (
+    BackendError,
+    Conflict,
+    InvalidRequest,
+    NotAuthenticated,
+    NotAvailable,
+    NotFound,
+)
 from agent_console.core.models import (
     Agent,
     Attachment,
@@ -95,6 +102,7 @@ class ChatwootBackend(ChatwootLive):
         self._tried: dict[str, float] = {}  # reply key -> first try (epoch s), this process
         self._counts: ConversationCounts | None = None
         self._attachments: dict[int, Attachment] = {}
+        self._article_slugs: dict[int, str] = {}  # article id -> slug, for its public address
         self.catch_ups = 0  # refetches after a (re)connection, for tests
 
     def __repr__(self) -> str:  # never show the token
@@ -384,11 +392,22 @@ class ChatwootBackend(ChatwootLive):
         params = {"query": query, "locale": locale, "page": 1}
         data = (await self._get(f"/portals/{self._portal()}/articles", params)) or {}
         raws = data.get("payload") or []
+        self._article_slugs.update((int(raw["id"]), str(raw["slug"])) for raw in raws if raw.get("slug"))
         return [mapping.kb_hit(raw, query, rank) for rank, raw in enumerate(raws[:limit])]
 
     async def kb_article(self, article_id: int) -> KbArticle:
         data = (await self._get(f"/portals/{self._portal()}/articles/{article_id}")) or {}
-        return mapping.kb_article(data.get("payload") or data)
+        article = mapping.kb_article(data.get("payload") or data)
+        self._article_slugs[article.id] = article.slug
+        return article
+
+    def article_link(self, item: KbArticle | KbHit) -> str | None:
+        """The article's page in Chatwoot's public help center (`/hc/{portal}/articles/{slug}`),
+        which a customer can open; None for an article not read through this session."""
+        slug = self._article_slugs.get(item.id)
+        if slug is None or not self.portal:
+            return None
+        return f"{self.server}/hc/{quote(self.portal, safe='')}/articles/{quote(slug, safe='')}"
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -436,6 +455,13 @@ class ChatwootBackend(ChatwootLive):
         idempotency_key: str | None = None,
         retry_since: float | None = None,
     ) -> Message:
+        if len(body) > mapping.MAX_CONTENT:
+            raise InvalidRequest(
+                f"the message is {len(body):,} characters; Chatwoot takes at most {mapping.MAX_CONTENT:,}",
+                code="invalid",
+                status=422,
+                field="content",
+            )
         if idempotency_key and (retry_since is not None or idempotency_key in self._tried):
             since = min(self._tried.get(idempotency_key, time.time()), retry_since or time.time())
             landed = await self._read_back(conversation_id, idempotency_key, body, private, since)

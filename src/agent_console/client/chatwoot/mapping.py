@@ -45,6 +45,8 @@ _PRIORITY_IN = {"urgent": "urgent", "high": "high", "medium": "normal", "low": "
 PRIORITY_OUT = {"urgent": "urgent", "high": "high", "normal": "none", "low": "low"}
 _PRESENCE_IN = {"available": "online", "online": "online", "busy": "busy", "offline": "offline"}
 _STATUSES = ("open", "pending", "snoozed", "resolved")
+# Chatwoot's Message model refuses longer content (422, an answer its document does not list).
+MAX_CONTENT = 150_000
 
 
 def when(value: Any) -> datetime | None:
