@@ -94,6 +94,8 @@ class Helpdesk:
     colleague_email: str
     agent_zone: str  # the signed-in agent's time zone (CLI times like `tomorrow`)
     greeting: tuple[str, str]  # a canned response: what to type in the picker, its text's start
+    max_body: int  # the longest message the help desk takes
+    desk_name: str  # as the CLI names it in messages
     kb_queries: tuple[str, str]  # two searches that each find an article
 
     def backend(self, token: str | None = None): ...
@@ -110,6 +112,15 @@ class Helpdesk:
         ...
     def kb_link(self, article_id: int) -> str:  # the article's public address, as a customer opens it
         ...
+    def teams(self) -> list[dict[str, Any]]:  # id, name
+        ...
+    def count(self, status: str) -> int:  # conversations with this status ("all": every one)
+        ...
+    def ensure_conversations(self, status: str, at_least: int) -> None:
+        """At least this many conversations with this status, made by customers writing in."""
+        assert status in ("open", "all"), "new customers open conversations"
+        while self.count(status) < at_least:
+            self.new_customer("Filling the desk for a longer list")
 
     def bodies(self, conversation_id: int, kind: str | None = None) -> list[str]:
         return [m["body"] for m in self.messages(conversation_id) if kind is None or m["kind"] == kind]
@@ -135,6 +146,8 @@ class NativeHelpdesk(Helpdesk):
     # The seeded greeting: "Hi {{contact.first_name}}, ... I'm {{agent.first_name}} and ...".
     greeting = ("greet", "Hi {first}, thanks for contacting Lumo Mobile! I'm Sam and ")
     kb_queries = ("apn", "roaming")
+    max_body = 200_000
+    desk_name = "the desk server"
 
     def __init__(self, desk: Any) -> None:
         self.desk = desk
@@ -210,6 +223,13 @@ class NativeHelpdesk(Helpdesk):
         params = {"view": "all", "status": status, "limit": limit}
         return [c["id"] for c in self.desk.agent.get("/conversations", params=params).json()["items"]]
 
+    def teams(self) -> list[dict[str, Any]]:
+        return [{"id": t["id"], "name": t["name"]} for t in self.desk.agent.get("/teams").json()["items"]]
+
+    def count(self, status: str) -> int:
+        params = {"view": "all", "status": status, "limit": 1}
+        return self.desk.agent.get("/conversations", params=params).json()["counts"]["all"]
+
 
 class ChatwootHelpdesk(Helpdesk):
     kind = "chatwoot"
@@ -218,6 +238,8 @@ class ChatwootHelpdesk(Helpdesk):
     agent_zone = "UTC"  # Chatwoot keeps no per-agent time zone
     greeting = ("hello", "Hi {name}, thanks for reaching out!")  # "Hi {{contact.name}}, ..."
     kb_queries = ("refund", "plan")
+    max_body = 150_000
+    desk_name = "Chatwoot"
 
     def __init__(self, running: ChatwootDesk) -> None:
         self.running = running
@@ -302,3 +324,14 @@ class ChatwootHelpdesk(Helpdesk):
             return [r.display_id for r in account.ordered(rows)][:limit]
 
         return self._call(read)
+
+    def teams(self) -> list[dict[str, Any]]:
+        return self._call(
+            lambda: [{"id": t["id"], "name": t["name"]} for t in self.running.account.teams.values()]
+        )
+
+    def count(self, status: str) -> int:
+        account = self.running.account
+        return self._call(
+            lambda: sum(1 for r in account.conversations.values() if status in ("all", r.status))
+        )

@@ -15,6 +15,7 @@ Chatwoot has no event log, so this adapter makes the promises the sync engine re
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -121,15 +122,24 @@ class ChatwootBackend(ChatwootLive):
         return f"/api/v1/accounts/{self.account_id}{tail}"
 
     async def _get(self, tail: str, params: Any = None) -> Any:
-        return await self.http.call("GET", self._path(tail), params=params)
+        try:
+            return await self.http.call("GET", self._path(tail), params=params)
+        except NotFound as exc:
+            raise _named(exc, tail) from exc
 
     async def _post(self, tail: str, body: Any, params: Any = None) -> Any:
-        return await self.http.call("POST", self._path(tail), body=body, params=params)
+        try:
+            return await self.http.call("POST", self._path(tail), body=body, params=params)
+        except NotFound as exc:
+            raise _named(exc, tail) from exc
 
     def _conversation(self, raw: dict[str, Any], seq: int) -> Conversation:
         cid = int(raw["id"])
         held = self._cache.get(cid)
         conversation = mapping.conversation(raw, seq=seq, message_count=held.message_count if held else 0)
+        if conversation.last_message is None and held is not None and held.last_message is not None:
+            # A feed event carrying only an activity line: the last thing written is unchanged.
+            conversation = msgspec.structs.replace(conversation, last_message=held.last_message)
         self._labels_seen[cid] = list(conversation.labels)
         if held is None or held.seq <= seq:
             self._cache[cid] = conversation
@@ -583,6 +593,15 @@ class ChatwootBackend(ChatwootLive):
 
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
+
+
+def _named(exc: NotFound, tail: str) -> NotFound:
+    """Chatwoot's 404 says "Resource could not be found": name the conversation, as the desk
+    server does, when the route was one conversation's."""
+    found = re.match(r"/conversations/(\d+)(/|$)", tail)
+    if found is None:
+        return exc
+    return NotFound(f"no conversation with id {found.group(1)}", code=exc.code, status=exc.status)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
