@@ -47,6 +47,7 @@ class ChatwootDesk:
             "AGENT_CONSOLE_SERVER": self.url,
             "AGENT_CONSOLE_ACCOUNT": str(self.account.id),
             "AGENT_CONSOLE_TOKEN": self.agent.token,
+            "AGENT_CONSOLE_PORTAL": self.account.portal,
             **extra,
         }
 

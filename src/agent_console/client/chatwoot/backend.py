@@ -596,12 +596,16 @@ class ChatwootBackend(ChatwootLive):
 
 
 def _named(exc: NotFound, tail: str) -> NotFound:
-    """Chatwoot's 404 says "Resource could not be found": name the conversation, as the desk
-    server does, when the route was one conversation's."""
-    found = re.match(r"/conversations/(\d+)(/|$)", tail)
-    if found is None:
-        return exc
-    return NotFound(f"no conversation with id {found.group(1)}", code=exc.code, status=exc.status)
+    """Chatwoot's 404 says "Resource could not be found": name what was not there, as the desk
+    server does, when the route was one conversation's or one article's."""
+    for pattern, what in (
+        (r"/conversations/(\d+)(/|$)", "conversation"),
+        (r"/portals/[^/]+/articles/(\d+)$", "knowledge-base article"),
+    ):
+        found = re.match(pattern, tail)
+        if found is not None:
+            return NotFound(f"no {what} with id {found.group(1)}", code=exc.code, status=exc.status)
+    return exc
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
