@@ -115,6 +115,8 @@ class Helpdesk:
         ...
     def teams(self) -> list[dict[str, Any]]:  # id, name
         ...
+    def set_labels(self, conversation_id: int, labels: list[str]) -> None:  # as a colleague would
+        ...
     def count(self, status: str) -> int:  # conversations with this status ("all": every one)
         ...
     def ensure_conversations(self, status: str, at_least: int) -> None:
@@ -227,6 +229,10 @@ class NativeHelpdesk(Helpdesk):
     def teams(self) -> list[dict[str, Any]]:
         return [{"id": t["id"], "name": t["name"]} for t in self.desk.agent.get("/teams").json()["items"]]
 
+    def set_labels(self, conversation_id: int, labels: list[str]) -> None:
+        response = self.desk.admin.patch(f"/conversations/{conversation_id}", json={"labels": labels})
+        assert response.is_success, response.text
+
     def count(self, status: str) -> int:
         params = {"view": "all", "status": status, "limit": 1}
         return self.desk.agent.get("/conversations", params=params).json()["counts"]["all"]
@@ -336,3 +342,7 @@ class ChatwootHelpdesk(Helpdesk):
         return self._call(
             lambda: sum(1 for r in account.conversations.values() if status in ("all", r.status))
         )
+
+    def set_labels(self, conversation_id: int, labels: list[str]) -> None:
+        account, admin = self.running.account, self.running.admin
+        self._call(lambda: account.set_labels(account.conversations[conversation_id], admin, labels))

@@ -604,3 +604,26 @@ async def test_links_open_only_after_the_agent_sees_the_real_target(
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the confirmation")
         await pilot.press("y", "enter")
         await wait_for(pilot, lambda: opened == ["https://lumo.example/help"], what="the link opened")
+
+
+async def test_hostile_text_from_either_desk_is_shown_inert(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    """A customer's escape sequences and markup arrive through Chatwoot's API and feed too: the
+    console shows them as visible, inert text, never as terminal commands or markup."""
+    hostile = "pay here \x1b]52;c;SGVsbG8=\x07 [@click=app.quit]now[/] \u202eevil"
+    cid, name = helpdesk.new_customer("first line")
+    app = make_app(helpdesk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, cid, name)
+        helpdesk.customer_says(cid, hostile)
+        # Markup shown as typed (not run), the escape and the bidi override as placeholders;
+        # waited for together, as a toast may cover part of the thread for a moment.
+        shown = ("␛]52;c;SGVsbG8=␇", "[@click=app.quit]now[/]", "⟨U+202E⟩")
+        await wait_for(
+            pilot, lambda: all(part in screen_text(app) for part in shown), timeout=30, what="the inert text"
+        )
+        assert app.is_running  # the click action never ran
+        for _ in range(20):  # and no frame ever carries the raw controls
+            text = screen_text(app)
+            assert "\x1b" not in text and "\u202e" not in text
+            await pilot.pause(0.02)
