@@ -106,6 +106,7 @@ class Helpdesk:
     ) -> tuple[int, str]: ...
     def customer_says(self, conversation_id: int, text: str) -> None: ...
     def agent_writes(self, conversation_id: int, body: str, *, private: bool = False) -> int: ...
+    def colleague_writes(self, conversation_id: int, body: str, *, private: bool = False) -> int: ...
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:  # id, kind, body; oldest first
         ...
     def conversation(self, conversation_id: int) -> dict[str, Any]: ...
@@ -116,6 +117,8 @@ class Helpdesk:
     def teams(self) -> list[dict[str, Any]]:  # id, name
         ...
     def set_labels(self, conversation_id: int, labels: list[str]) -> None:  # as a colleague would
+        ...
+    def assign_to_colleague(self, conversation_id: int) -> None:  # the colleague takes it
         ...
     def count(self, status: str) -> int:  # conversations with this status ("all": every one)
         ...
@@ -200,6 +203,13 @@ class NativeHelpdesk(Helpdesk):
         assert sent.status_code == 201, sent.text
         return sent.json()["id"]
 
+    def colleague_writes(self, conversation_id: int, body: str, *, private: bool = False) -> int:
+        sent = self.desk.admin.post(
+            f"/conversations/{conversation_id}/messages", json={"body": body, "private": private}
+        )
+        assert sent.status_code == 201, sent.text
+        return sent.json()["id"]
+
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:
         items = self.desk.agent.get(f"/conversations/{conversation_id}/messages").json()["items"]
         return [{"id": m["id"], "kind": m["kind"], "body": m["body"]} for m in items]
@@ -228,6 +238,12 @@ class NativeHelpdesk(Helpdesk):
 
     def teams(self) -> list[dict[str, Any]]:
         return [{"id": t["id"], "name": t["name"]} for t in self.desk.agent.get("/teams").json()["items"]]
+
+    def assign_to_colleague(self, conversation_id: int) -> None:
+        agents = self.desk.admin.get("/agents").json()["items"]
+        colleague = next(a["id"] for a in agents if a["name"] == self.colleague)
+        response = self.desk.admin.patch(f"/conversations/{conversation_id}", json={"assignee_id": colleague})
+        assert response.is_success, response.text
 
     def set_labels(self, conversation_id: int, labels: list[str]) -> None:
         response = self.desk.admin.patch(f"/conversations/{conversation_id}", json={"labels": labels})
@@ -289,6 +305,10 @@ class ChatwootHelpdesk(Helpdesk):
         account, agent = self.running.account, self.running.agent
         return self._call(lambda: account.agent_message(conversation_id, agent, body, private=private).id)
 
+    def colleague_writes(self, conversation_id: int, body: str, *, private: bool = False) -> int:
+        account, admin = self.running.account, self.running.admin
+        return self._call(lambda: account.agent_message(conversation_id, admin, body, private=private).id)
+
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:
         kinds = {0: "incoming", 1: "outgoing", 2: "activity"}
 
@@ -346,3 +366,7 @@ class ChatwootHelpdesk(Helpdesk):
     def set_labels(self, conversation_id: int, labels: list[str]) -> None:
         account, admin = self.running.account, self.running.admin
         self._call(lambda: account.set_labels(account.conversations[conversation_id], admin, labels))
+
+    def assign_to_colleague(self, conversation_id: int) -> None:
+        account, admin = self.running.account, self.running.admin
+        self._call(lambda: account.assign(account.conversations[conversation_id], admin, admin.id))
