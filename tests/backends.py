@@ -120,6 +120,9 @@ class Helpdesk:
         ...
     def assign_to_colleague(self, conversation_id: int) -> None:  # the colleague takes it
         ...
+    def colleague_sets(
+        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+    ) -> None: ...
     def count(self, status: str) -> int:  # conversations with this status ("all": every one)
         ...
     def ensure_conversations(self, status: str, at_least: int) -> None:
@@ -243,6 +246,13 @@ class NativeHelpdesk(Helpdesk):
         agents = self.desk.admin.get("/agents").json()["items"]
         colleague = next(a["id"] for a in agents if a["name"] == self.colleague)
         response = self.desk.admin.patch(f"/conversations/{conversation_id}", json={"assignee_id": colleague})
+        assert response.is_success, response.text
+
+    def colleague_sets(
+        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+    ) -> None:
+        patch = {k: v for k, v in (("status", status), ("priority", priority)) if v is not None}
+        response = self.desk.admin.patch(f"/conversations/{conversation_id}", json=patch)
         assert response.is_success, response.text
 
     def set_labels(self, conversation_id: int, labels: list[str]) -> None:
@@ -370,3 +380,17 @@ class ChatwootHelpdesk(Helpdesk):
     def assign_to_colleague(self, conversation_id: int) -> None:
         account, admin = self.running.account, self.running.admin
         self._call(lambda: account.assign(account.conversations[conversation_id], admin, admin.id))
+
+    def colleague_sets(
+        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+    ) -> None:
+        account, admin = self.running.account, self.running.admin
+
+        def change() -> None:
+            row = account.conversations[conversation_id]
+            if status is not None:
+                account.set_status(row, admin, status, None)
+            if priority is not None:
+                account.set_priority(row, admin, None if priority == "normal" else priority)
+
+        self._call(change)
