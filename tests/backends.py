@@ -102,7 +102,12 @@ class Helpdesk:
     def backend(self, token: str | None = None): ...
     def env(self, tmp: Any) -> dict[str, str | None]: ...
     def new_customer(
-        self, body: str = "My eSIM will not activate", *, name: str | None = None, subject: str | None = None
+        self,
+        body: str = "My eSIM will not activate",
+        *,
+        name: str | None = None,
+        subject: str | None = None,
+        email: str | None = None,
     ) -> tuple[int, str]: ...
     def customer_says(self, conversation_id: int, text: str) -> None: ...
     def agent_writes(self, conversation_id: int, body: str, *, private: bool = False) -> int: ...
@@ -119,6 +124,8 @@ class Helpdesk:
     def set_labels(self, conversation_id: int, labels: list[str]) -> None:  # as a colleague would
         ...
     def assign_to_colleague(self, conversation_id: int) -> None:  # the colleague takes it
+        ...
+    def assign_to_me(self, conversation_id: int) -> None:  # setup: the signed-in agent's own
         ...
     def colleague_sets(
         self, conversation_id: int, *, status: str | None = None, priority: str | None = None
@@ -174,10 +181,15 @@ class NativeHelpdesk(Helpdesk):
         return base_env(tmp, AGENT_CONSOLE_SERVER=self.desk.url, AGENT_CONSOLE_TOKEN=self.desk.agent_token)
 
     def new_customer(
-        self, body: str = "My eSIM will not activate", *, name: str | None = None, subject: str | None = None
+        self,
+        body: str = "My eSIM will not activate",
+        *,
+        name: str | None = None,
+        subject: str | None = None,
+        email: str | None = None,
     ) -> tuple[int, str]:
         name = name or _unique_name()
-        contact = {"name": name, "email": _email(), "timezone": CUSTOMER_ZONE, "language": "en"}
+        contact = {"name": name, "email": email or _email(), "timezone": CUSTOMER_ZONE, "language": "en"}
         payload: dict[str, Any] = {
             "channel": "email" if subject else "web_chat",
             "contact": contact,
@@ -242,6 +254,12 @@ class NativeHelpdesk(Helpdesk):
     def teams(self) -> list[dict[str, Any]]:
         return [{"id": t["id"], "name": t["name"]} for t in self.desk.agent.get("/teams").json()["items"]]
 
+    def assign_to_me(self, conversation_id: int) -> None:
+        response = self.desk.agent.patch(
+            f"/conversations/{conversation_id}", json={"assignee_id": self.me["id"]}
+        )
+        assert response.is_success, response.text
+
     def assign_to_colleague(self, conversation_id: int) -> None:
         agents = self.desk.admin.get("/agents").json()["items"]
         colleague = next(a["id"] for a in agents if a["name"] == self.colleague)
@@ -296,13 +314,19 @@ class ChatwootHelpdesk(Helpdesk):
         return base_env(tmp, **self.running.env())
 
     def new_customer(
-        self, body: str = "My eSIM will not activate", *, name: str | None = None, subject: str | None = None
+        self,
+        body: str = "My eSIM will not activate",
+        *,
+        name: str | None = None,
+        subject: str | None = None,
+        email: str | None = None,
     ) -> tuple[int, str]:
         name = name or _unique_name()
         account = self.running.account
 
         def create() -> int:
-            contact = account.add_contact(name, _email(), timezone=CUSTOMER_ZONE, browser_language="en")
+            address = email or _email()
+            contact = account.add_contact(name, address, timezone=CUSTOMER_ZONE, browser_language="en")
             inbox = "email" if subject else "web"
             return account.open_conversation(contact, body, inbox=inbox, subject=subject).display_id
 
@@ -394,3 +418,7 @@ class ChatwootHelpdesk(Helpdesk):
                 account.set_priority(row, admin, None if priority == "normal" else priority)
 
         self._call(change)
+
+    def assign_to_me(self, conversation_id: int) -> None:
+        account, agent = self.running.account, self.running.agent
+        self._call(lambda: account.assign(account.conversations[conversation_id], agent, agent.id))
