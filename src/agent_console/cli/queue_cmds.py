@@ -7,6 +7,7 @@ Rich are imported inside the commands.
 from __future__ import annotations
 
 import re
+import time
 from typing import Annotated, Literal
 
 import typer
@@ -18,6 +19,7 @@ from agent_console.cli.options import EPILOG, Settings, command
 ViewName = Literal["mine", "unassigned", "all", "urgent"]
 PriorityName = Literal["urgent", "high", "normal", "low"]
 STATUS_NAMES = ("open", "pending", "snoozed", "resolved")
+KEY_WINDOW = 24 * 3600  # seconds a reply sent with --idempotency-key is looked for again
 
 conv_app = typer.Typer(
     name="conv",
@@ -276,7 +278,14 @@ def _send(
 
     conv_id = require_conv_id(settings.conv_id)
     what = "note" if private else "reply"
-    body = runtime.read_text_argument(text, what, max_chars=runtime.max_message_chars())
+    conn = runtime.connection(settings)
+    desk = "Chatwoot" if conn.backend == "chatwoot" else "the desk server"
+    limit = runtime.max_message_chars(conn.backend)
+    body = runtime.read_text_argument(text, what, max_chars=limit, desk=desk)
+
+    # A key names one message, so a run with it may be a retry of an earlier run: a help desk
+    # without idempotency keys (Chatwoot) first looks for that run's reply from the last day.
+    retry_since = time.time() - KEY_WINDOW if idempotency_key else None
 
     async def work(backend):
         return await backend.send_message(
@@ -286,10 +295,11 @@ def _send(
             last_seen_message_id=last_seen,
             force=force,
             idempotency_key=idempotency_key,
+            retry_since=retry_since,
         )
 
     try:
-        message = runtime.call(settings, work)
+        message = runtime.run_with(conn, work)
     except InvalidRequest as exc:
         if exc.status == 413 and exc.code != "payload_too_large":
             # Not the desk server's own answer (that one names the limit): a proxy's page.
