@@ -65,6 +65,7 @@ from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
+from agent_console.server.stats_routes import ROUTES as STATS_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
@@ -492,6 +493,7 @@ def create_app(
             *admin_routes.ROUTES,
             widget_router,
             *EMAIL_ROUTES,
+            *STATS_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
