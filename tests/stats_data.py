@@ -19,54 +19,54 @@ STANDARD, URGENT = 4, 1  # the starting SLA policies' ids (server/db.py)
 
 
 def ts(text: str) -> str:
-    """`2026-03-28 10:00:00` (UTC) in the stored fixed-width form."""
-    return text.replace(" ", "T") + ".000000Z"
+    """`03-28 10:00:00` (2026, UTC) in the stored fixed-width form."""
+    return "2026-" + text.replace(" ", "T") + ".000000Z"
 
 
 # id, created, first response, resolved, status, priority, team, assignee ("sam"/"avery"/None)
 CONVERSATIONS = (
-    (1, "2026-03-28 10:00:00", "2026-03-28 10:01:00", "2026-03-28 12:00:00", "resolved", "normal", "Billing", "sam"),
-    (2, "2026-03-28 23:30:00", "2026-03-28 23:50:00", None, "open", "urgent", "Billing", None),
-    (3, "2026-03-29 00:30:00", "2026-03-29 00:35:00", "2026-03-29 02:30:00", "resolved", "normal", "Tech", "avery"),
-    (4, "2026-03-29 01:30:00", "2026-03-29 01:40:00", None, "pending", "normal", "Tech", "sam"),
-    (5, "2026-03-30 10:00:00", None, None, "open", "high", None, "sam"),
-    (6, "2026-03-30 23:30:00", "2026-03-30 23:30:30", "2026-03-31 00:30:00", "resolved", "normal", "Billing", "sam"),
+    (1, "03-28 10:00:00", "03-28 10:01:00", "03-28 12:00:00", "resolved", "normal", "Billing", "sam"),
+    (2, "03-28 23:30:00", "03-28 23:50:00", None, "open", "urgent", "Billing", None),
+    (3, "03-29 00:30:00", "03-29 00:35:00", "03-29 02:30:00", "resolved", "normal", "Tech", "avery"),
+    (4, "03-29 01:30:00", "03-29 01:40:00", None, "pending", "normal", "Tech", "sam"),
+    (5, "03-30 10:00:00", None, None, "open", "high", None, "sam"),
+    (6, "03-30 23:30:00", "03-30 23:30:30", "03-31 00:30:00", "resolved", "normal", "Billing", "sam"),
     # Created before the period, resolved inside it: resolution and CSAT only.
-    (7, "2026-03-27 12:00:00", "2026-03-27 12:15:00", "2026-03-28 12:00:00", "resolved", "normal", "Tech", "avery"),
+    (7, "03-27 12:00:00", "03-27 12:15:00", "03-28 12:00:00", "resolved", "normal", "Tech", "avery"),
     # Created after the period: the backlog only.
-    (8, "2026-04-02 09:00:00", None, None, "open", "normal", "Tech", None),
-    (9, "2026-03-20 09:00:00", "2026-03-20 09:05:00", None, "snoozed", "low", "Billing", "avery"),
+    (8, "04-02 09:00:00", None, None, "open", "normal", "Tech", None),
+    (9, "03-20 09:00:00", "03-20 09:05:00", None, "snoozed", "low", "Billing", "avery"),
 )
 RATINGS = ((1, 5, "quick and kind"), (3, 2, ""), (7, 4, "slow but solved"))
 # conversation, clock, started, stopped, missed: written to sla_clocks in this order, so
 # conversation 3's second nrt cycle replaces its first there (sla_cycles keeps both).
 CLOCKS = (
-    (1, "frt", "2026-03-28 10:00:00", "2026-03-28 10:01:00", None),
-    (1, "rt", "2026-03-28 10:00:00", "2026-03-28 12:00:00", None),
-    (2, "frt", "2026-03-28 23:30:00", "2026-03-28 23:50:00", "2026-03-28 23:45:00"),
-    (2, "nrt", "2026-03-29 00:00:00", None, "2026-03-29 00:15:00"),
-    (2, "rt", "2026-03-28 23:30:00", None, None),  # Urgent has no resolution target: not counted
-    (3, "frt", "2026-03-29 00:30:00", "2026-03-29 00:35:00", None),
-    (3, "nrt", "2026-03-29 01:00:00", "2026-03-29 01:10:00", None),
-    (3, "nrt", "2026-03-29 02:00:00", "2026-03-29 04:10:00", "2026-03-29 04:00:00"),
-    (3, "rt", "2026-03-29 00:30:00", "2026-03-29 02:30:00", None),
-    (4, "frt", "2026-03-29 01:30:00", "2026-03-29 01:40:00", None),
-    (4, "rt", "2026-03-29 01:30:00", None, None),
-    (5, "frt", "2026-03-30 10:00:00", None, None),
-    (5, "rt", "2026-03-30 10:00:00", None, None),
-    (6, "frt", "2026-03-30 23:30:00", "2026-03-30 23:30:30", None),
-    (6, "rt", "2026-03-30 23:30:00", "2026-03-31 00:30:00", None),
-    (7, "frt", "2026-03-27 12:00:00", "2026-03-27 12:15:00", None),  # started before the period
+    (1, "frt", "03-28 10:00:00", "03-28 10:01:00", None),
+    (1, "rt", "03-28 10:00:00", "03-28 12:00:00", None),
+    (2, "frt", "03-28 23:30:00", "03-28 23:50:00", "03-28 23:45:00"),
+    (2, "nrt", "03-29 00:00:00", None, "03-29 00:15:00"),
+    (2, "rt", "03-28 23:30:00", None, None),  # Urgent has no resolution target: not counted
+    (3, "frt", "03-29 00:30:00", "03-29 00:35:00", None),
+    (3, "nrt", "03-29 01:00:00", "03-29 01:10:00", None),
+    (3, "nrt", "03-29 02:00:00", "03-29 04:10:00", "03-29 04:00:00"),
+    (3, "rt", "03-29 00:30:00", "03-29 02:30:00", None),
+    (4, "frt", "03-29 01:30:00", "03-29 01:40:00", None),
+    (4, "rt", "03-29 01:30:00", None, None),
+    (5, "frt", "03-30 10:00:00", None, None),
+    (5, "rt", "03-30 10:00:00", None, None),
+    (6, "frt", "03-30 23:30:00", "03-30 23:30:30", None),
+    (6, "rt", "03-30 23:30:00", "03-31 00:30:00", None),
+    (7, "frt", "03-27 12:00:00", "03-27 12:15:00", None),  # started before the period
 )
 # Events as the bot writes them (either payload shape): (type, at, data)
 BOT_EVENTS = (
-    ("conversation.bot_handoff", "2026-03-28 10:00:30", {"conversation": {"id": 1}, "reason": "asked_human"}),
-    ("conversation.bot_resolved", "2026-03-29 00:31:00", {"conversation_id": 3}),
-    ("conversation.bot_handoff", "2026-03-29 00:40:00", {"conversation_id": 3, "reason": "no_answer"}),
-    ("conversation.bot_handoff", "2026-03-29 01:31:00", {"conversation_id": 4, "reason": "upset"}),
-    ("conversation.bot_resolved", "2026-03-30 10:01:00", {"conversation_id": 5}),
-    ("conversation.bot_resolved", "2026-03-30 23:31:00", {"conversation": {"id": 6}}),
-    ("conversation.bot_resolved", "2026-04-02 09:01:00", {"conversation_id": 8}),  # after the period
+    ("conversation.bot_handoff", "03-28 10:00:30", {"conversation": {"id": 1}, "reason": "asked_human"}),
+    ("conversation.bot_resolved", "03-29 00:31:00", {"conversation_id": 3}),
+    ("conversation.bot_handoff", "03-29 00:40:00", {"conversation_id": 3, "reason": "no_answer"}),
+    ("conversation.bot_handoff", "03-29 01:31:00", {"conversation_id": 4, "reason": "upset"}),
+    ("conversation.bot_resolved", "03-30 10:01:00", {"conversation_id": 5}),
+    ("conversation.bot_resolved", "03-30 23:31:00", {"conversation": {"id": 6}}),
+    ("conversation.bot_resolved", "04-02 09:01:00", {"conversation_id": 8}),  # after the period
 )
 
 
@@ -83,7 +83,7 @@ def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
         contact = conn.execute(
             "INSERT INTO contacts(name, email, language, created_at) VALUES ('Kim Park', 'kim@example.com',"
             " 'en', ?)",
-            (ts("2026-03-01 00:00:00"),),
+            (ts("03-01 00:00:00"),),
         ).lastrowid
         for cid, created, first, resolved, status, priority, team, agent in CONVERSATIONS:
             conn.execute(
@@ -109,7 +109,7 @@ def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
         for cid, rating, comment in RATINGS:
             conn.execute(
                 "INSERT INTO csat_ratings(conversation_id, rating, comment, created_at) VALUES (?, ?, ?, ?)",
-                (cid, rating, comment, ts("2026-03-31 12:00:00")),
+                (cid, rating, comment, ts("03-31 12:00:00")),
             )
         for cid, clock, started, stopped, missed in CLOCKS:
             conn.execute(

@@ -65,7 +65,9 @@ def test_a_relayed_rating_is_kept_replaced_and_counted(csat_desk) -> None:
     assert answered["csat"]["resolved"] == before["csat"]["resolved"] + 1
 
     survey = desk.client(integration)
-    first = survey.post("/inbound/csat", json={"conversation_id": conversation_id, "rating": 4, "comment": " ok "})
+    first = survey.post(
+        "/inbound/csat", json={"conversation_id": conversation_id, "rating": 4, "comment": " ok "}
+    )
     assert first.status_code == 201, first.text
     assert (first.json()["rating"], first.json()["comment"]) == (4, "ok")
     assert desk.agent.get(f"/conversations/{conversation_id}/csat").json()["rating"] == 4
@@ -117,9 +119,14 @@ def test_the_same_idempotency_key_records_once(csat_desk) -> None:
 def test_bad_ratings_are_refused_and_change_nothing(csat_desk, body, status, field) -> None:
     desk, integration = csat_desk
     conversation_id = new_conversation(desk)
-    assert desk.admin.post("/inbound/csat", json={"conversation_id": conversation_id, "rating": 3}).status_code == 201
+    assert (
+        desk.admin.post("/inbound/csat", json={"conversation_id": conversation_id, "rating": 3}).status_code
+        == 201
+    )
     before = rating_rows(desk)
-    response = desk.client(integration).post("/inbound/csat", json={"conversation_id": conversation_id, **body})
+    response = desk.client(integration).post(
+        "/inbound/csat", json={"conversation_id": conversation_id, **body}
+    )
     assert response.status_code == status, response.text
     assert response.json()["error"]["field"] == field
     assert rating_rows(desk) == before
@@ -129,7 +136,9 @@ def test_an_unresolved_conversation_cannot_be_rated(csat_desk) -> None:
     desk, integration = csat_desk
     conversation_id = new_conversation(desk, resolve=False)
     before = rating_rows(desk)
-    response = desk.client(integration).post("/inbound/csat", json={"conversation_id": conversation_id, "rating": 5})
+    response = desk.client(integration).post(
+        "/inbound/csat", json={"conversation_id": conversation_id, "rating": 5}
+    )
     assert response.status_code == 409, response.text
     assert response.json()["error"]["field"] == "conversation_id"
     assert rating_rows(desk) == before
@@ -142,7 +151,9 @@ def test_only_admins_and_integrations_relay_ratings(csat_desk) -> None:
     body = {"conversation_id": conversation_id, "rating": 5}
     assert desk.agent.post("/inbound/csat", json=body).status_code == 403
     assert desk.client().post("/inbound/csat", json=body).status_code == 401
-    broken = desk.admin.post("/inbound/csat", content=b'{"rating": 5', headers={"Content-Type": "application/json"})
+    broken = desk.admin.post(
+        "/inbound/csat", content=b'{"rating": 5', headers={"Content-Type": "application/json"}
+    )
     assert broken.status_code == 400
     assert rating_rows(desk) == before
 

@@ -14,7 +14,9 @@ from tests.conftest import Desk, start_desk
 
 
 @pytest.fixture(scope="module")
-def kpi_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Desk, dict[str, int], dict[str, int]]]:
+def kpi_desk(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Desk, dict[str, int], dict[str, int]]]:
     """A desk of the module's own holding only the fixed data set (the tests only read)."""
     desk = start_desk(tmp_path_factory.mktemp("kpi") / "desk.db", demo=False)
     try:
@@ -114,7 +116,11 @@ def test_every_kpi_on_the_fixed_desk(kpi_desk) -> None:
     assert (avery["resolution"]["median_s"], avery["csat_average"], avery["backlog"]) == (46800.0, 3.0, 1)
     # Unassigned: created 2 (1200); waiting 2 and 8.
     nobody = group(body["agents"], None)
-    assert (nobody["conversations"], nobody["first_response"]["median_s"], nobody["backlog"]) == (1, 1200.0, 2)
+    assert (nobody["conversations"], nobody["first_response"]["median_s"], nobody["backlog"]) == (
+        1,
+        1200.0,
+        2,
+    )
 
 
 def test_hours_of_day_follow_the_viewers_zone_across_a_dst_change(kpi_desk) -> None:
@@ -162,7 +168,11 @@ def test_filters_by_team_and_agent(kpi_desk) -> None:
     assert billing["conversations"] == 3
     assert billing["first_response"] == {"count": 3, "median_s": 60.0, "p90_s": 972.0}
     assert billing["resolution"] == {"count": 2, "median_s": 5400.0, "p90_s": 6840.0}
-    assert (billing["csat"]["rated"], billing["csat"]["response_rate"], billing["csat"]["average"]) == (1, 0.5, 5.0)
+    assert (billing["csat"]["rated"], billing["csat"]["response_rate"], billing["csat"]["average"]) == (
+        1,
+        0.5,
+        5.0,
+    )
     assert [(c["clock"], c["met"], c["missed"], c["running"]) for c in billing["sla"]] == [
         ("frt", 2, 1, 0),
         ("nrt", 0, 1, 0),

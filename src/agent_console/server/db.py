@@ -404,7 +404,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX bot_outcomes_at ON bot_outcomes(at, conversation_id);
     INSERT INTO bot_outcomes(seq, conversation_id, outcome, at)
-        SELECT seq, coalesce(json_extract(data, '$.conversation_id'), json_extract(data, '$.conversation.id')),
+        SELECT seq,
+               coalesce(json_extract(data, '$.conversation_id'), json_extract(data, '$.conversation.id')),
                CASE type WHEN 'conversation.bot_resolved' THEN 'resolved' ELSE 'handoff' END, at
         FROM events
         WHERE type IN ('conversation.bot_resolved', 'conversation.bot_handoff')
@@ -417,7 +418,9 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         INSERT OR IGNORE INTO bot_outcomes(seq, conversation_id, outcome, at) VALUES (
             new.seq,
-            coalesce(json_extract(new.data, '$.conversation_id'), json_extract(new.data, '$.conversation.id')),
+            coalesce(
+                json_extract(new.data, '$.conversation_id'), json_extract(new.data, '$.conversation.id')
+            ),
             CASE new.type WHEN 'conversation.bot_resolved' THEN 'resolved' ELSE 'handoff' END,
             new.at
         );

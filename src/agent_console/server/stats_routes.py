@@ -47,7 +47,9 @@ def parse_when(text: str, zone: ZoneInfo, field: str) -> datetime:
         else:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
             if moment.tzinfo is None:
-                raise Invalid(f"{field}: {text!r} needs an offset (e.g. +01:00 or Z), or give a date", field=field)
+                raise Invalid(
+                    f"{field}: {text!r} needs an offset (e.g. +01:00 or Z), or give a date", field=field
+                )
         moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise Invalid(f"{field}: {text!r} is not a date or date-time ({WHEN})", field=field) from None
@@ -76,7 +78,9 @@ async def get_stats(
     until: Annotated[
         str | None, Parameter(pattern=WHEN_PATTERN, description=f"End: {WHEN} (default: now)")
     ] = None,
-    team: Annotated[int | None, Parameter(ge=1, le=2**53, description="Only this team's conversations")] = None,
+    team: Annotated[
+        int | None, Parameter(ge=1, le=2**53, description="Only this team's conversations")
+    ] = None,
     agent: Annotated[
         int | None, Parameter(ge=1, le=2**53, description="Only conversations assigned to this agent")
     ] = None,
@@ -95,9 +99,15 @@ async def get_stats(
     if end - start > MAX_PERIOD:
         raise Invalid(f"since: a period of at most {MAX_PERIOD.days} days", field="since")
     store = request.app.state.store
-    if team is not None and store.conn.execute("SELECT 1 FROM teams WHERE id = ?", (team,)).fetchone() is None:
+    if (
+        team is not None
+        and store.conn.execute("SELECT 1 FROM teams WHERE id = ?", (team,)).fetchone() is None
+    ):
         raise Invalid(f"team: no team with id {team}", field="team")
-    if agent is not None and store.conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None:
+    if (
+        agent is not None
+        and store.conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None
+    ):
         raise Invalid(f"agent: no agent with id {agent}", field="agent")
     query = Query(since=start, until=end, zone=zone, tz=zone_name, team_id=team, agent_id=agent)
     return StatsQueries(store.conn).stats(query)
@@ -115,7 +125,9 @@ async def post_inbound_csat(
     request: Request, me: Agent, data: CsatInbound, idempotency_key: IdempotencyKey = None
 ) -> Response[Csat]:
     if me.role not in ("admin", "integration"):
-        raise Forbidden(f"relaying a customer's rating needs an admin or integration token; yours is {me.role}")
+        raise Forbidden(
+            f"relaying a customer's rating needs an admin or integration token; yours is {me.role}"
+        )
     store = request.app.state.store
     widget = request.app.state.widget
     submit = CsatSubmit(rating=data.rating, comment=data.comment)

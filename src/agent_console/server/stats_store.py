@@ -203,7 +203,9 @@ class StatsQueries:
                     )
                 )
             # Busiest first; the "no team"/"unassigned" row last among equals.
-            rows.sort(key=lambda g: (-g.conversations, -g.backlog, g.id is None, g.name.casefold(), g.id or 0))
+            rows.sort(
+                key=lambda g: (-g.conversations, -g.backlog, g.id is None, g.name.casefold(), g.id or 0)
+            )
             groups[kind] = rows
 
         return Stats(

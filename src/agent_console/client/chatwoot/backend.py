@@ -552,6 +552,10 @@ class ChatwootBackend(ChatwootLive):
     async def delete_sla_policy(self, policy_id: int) -> None:
         raise _not_on_chatwoot("SLA policies")
 
+    # Chatwoot's reports are another API (v2 reports), outside the Application API document.
+    async def stats(self, **_: Any) -> Any:
+        raise _not_on_chatwoot("KPIs (use Chatwoot's reports)")
+
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")
 
