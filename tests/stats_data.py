@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import Desk, start_desk
 
 SINCE = "2026-03-28T00:00:00Z"
 UNTIL = "2026-04-01T00:00:00Z"
@@ -125,3 +130,17 @@ def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
         return teams
     finally:
         conn.close()
+
+
+def running_desk(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Desk, dict[str, int], dict[str, int]]]:
+    """A desk server holding only this data set, with the agents' and teams' ids (for a
+    module-scoped fixture: its tests only read)."""
+    desk = start_desk(tmp_path_factory.mktemp("kpi") / "desk.db", demo=False)
+    try:
+        agents = {"avery": desk.admin.get("/me").json()["id"], "sam": desk.agent.get("/me").json()["id"]}
+        teams = write(desk.db, agents)
+        yield desk, agents, teams
+    finally:
+        desk.server.stop()

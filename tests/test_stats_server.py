@@ -4,27 +4,17 @@ server. Every expected number is worked out by hand in the comments from that fi
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests import stats_data
-from tests.conftest import Desk, start_desk
+from tests.conftest import Desk
 
 
 @pytest.fixture(scope="module")
-def kpi_desk(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Desk, dict[str, int], dict[str, int]]]:
-    """A desk of the module's own holding only the fixed data set (the tests only read)."""
-    desk = start_desk(tmp_path_factory.mktemp("kpi") / "desk.db", demo=False)
-    try:
-        agents = {"avery": desk.admin.get("/me").json()["id"], "sam": desk.agent.get("/me").json()["id"]}
-        teams = stats_data.write(desk.db, agents)
-        yield desk, agents, teams
-    finally:
-        desk.server.stop()
+def kpi_desk(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    yield from stats_data.running_desk(tmp_path_factory)
 
 
 def stats(desk: Desk, **params: Any) -> dict[str, Any]:
