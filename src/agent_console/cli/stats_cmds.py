@@ -15,7 +15,6 @@ from agent_console.cli.options import EPILOG, OutputOption, Settings, command
 
 _SPAN = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 WHEN_HELP = "7d, 24h, 2w (that long ago), a date (midnight in --tz) or a date-time with an offset"
-CLOCK_NAMES = {"frt": "first response", "nrt": "next response", "rt": "resolution"}
 
 
 def parse_when(text: str, option: str, now: datetime | None = None) -> datetime | date:
@@ -126,74 +125,10 @@ def _local(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M")
 
 
-def group_name(group: Any, kind: str) -> str:
-    from agent_console.core.sanitize import sanitize_line
-
-    if group.id is None:
-        return "(no team)" if kind == "team" else "(unassigned)"
-    return sanitize_line(group.name)
-
-
-def summary_lines(s: Any) -> list[tuple[str, str]]:
-    """The headline figures as (label, text) rows: the report's and the dashboard's."""
-    from agent_console.core.kpis import duration_text as d
-    from agent_console.core.kpis import percent
-
-    fr, rs, csat, bot, backlog = s.first_response, s.resolution, s.csat, s.bot, s.backlog
-    sla = "  ".join(
-        f"{CLOCK_NAMES[c.clock]} {percent(c.attainment)} ({c.met} met, {c.missed} missed"
-        + (f", {c.running} running)" if c.running else ")")
-        for c in s.sla
-        if c.met or c.missed or c.running
-    )
-    stars = "  ".join(f"{star}★ {n}" for star, n in csat.distribution.items())
-    average = "–" if csat.average is None else f"{csat.average:.2f}/5"
-    priorities = " · ".join(f"{name} {n}" for name, n in backlog.open_by_priority.items())
-    return [
-        ("Conversations", f"{s.conversations} created"),
-        ("First response", f"median {d(fr.median_s)}, p90 {d(fr.p90_s)} ({fr.count} answered)"),
-        ("Resolution", f"median {d(rs.median_s)}, p90 {d(rs.p90_s)} ({rs.count} resolved)"),
-        ("SLA attained", sla or "no SLA clocks in the period"),
-        (
-            "CSAT",
-            f"{average} from {csat.rated} of {csat.resolved} resolved ({percent(csat.response_rate)} rated)",
-        ),
-        ("Ratings", stars),
-        (
-            "Bot",
-            f"{bot.handled} finished: {percent(bot.resolution_rate)} resolved,"
-            f" {percent(bot.handoff_rate)} handed off",
-        ),
-        (
-            "Backlog",
-            f"{backlog.total} waiting: {backlog.by_status['open']} open, {backlog.by_status['pending']}"
-            f" pending, {backlog.by_status['snoozed']} snoozed",
-        ),
-        ("Open", f"{priorities} · unassigned {backlog.open_unassigned}"),
-    ]
-
-
-def chart_lines(s: Any, *, height: int = 6) -> list[str]:
-    """Conversations by hour of day, then the median first response by hour."""
-    from agent_console.core.kpis import bars, duration_text, hour_axis
-
-    volume = [h.conversations for h in s.by_hour]
-    first = [h.first_response_median_s for h in s.by_hour]
-    busiest = max(volume, default=0)
-    slowest = max((v for v in first if v is not None), default=None)
-    return [
-        f"Conversations by hour of day ({s.tz}); the tallest is {busiest}",
-        *bars(volume, height=height),
-        hour_axis(),
-        f"Median first response by hour; the tallest is {duration_text(slowest)}",
-        *bars(first, height=max(2, height // 2)),
-        hour_axis(),
-    ]
-
-
 def _columns(kind: str) -> list[Any]:
     from agent_console.cli.output import Column
     from agent_console.core.kpis import duration_text as d
+    from agent_console.core.kpis import group_name
 
     return [
         Column(kind.upper(), lambda g: group_name(g, kind), max_width=24),
@@ -211,6 +146,7 @@ def report(s: Any) -> str:
 
     from agent_console.cli.options import Settings as _Settings
     from agent_console.cli.output import Out, plain_table
+    from agent_console.core.kpis import chart_lines, group_name, summary_lines
 
     scope = []
     if s.team_id is not None:
@@ -239,6 +175,8 @@ def report(s: Any) -> str:
 
 
 def csv_rows(s: Any) -> list[tuple[Any, ...]]:
+    from agent_console.core.kpis import CLOCK_NAMES, group_name
+
     rows: list[tuple[Any, ...]] = [
         ("period", "", s.tz, "since", s.since.isoformat()),
         ("period", "", s.tz, "until", s.until.isoformat()),

@@ -9,6 +9,9 @@ redraw as text like the rest of the screen (no canvas to clear, so nothing flick
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from agent_console.core.sanitize import sanitize_line
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 NONE = "–"
@@ -59,3 +62,70 @@ def hour_axis(*, width: int = 2, gap: int = 1, every: int = 3) -> str:
         for i, ch in enumerate(str(hour)):
             line[hour * step + i] = ch
     return "".join(line).rstrip()
+
+
+# --- a Stats answer (core.models.Stats) as lines of text: the report's and the dashboard's ---
+
+CLOCK_NAMES = {"frt": "first response", "nrt": "next response", "rt": "resolution"}
+
+
+def group_name(group: Any, kind: str) -> str:
+    """A team's or agent's name as safe plain text (names come from the server: untrusted)."""
+    if group.id is None:
+        return "(no team)" if kind == "team" else "(unassigned)"
+    return sanitize_line(group.name)
+
+
+def summary_lines(s: Any) -> list[tuple[str, str]]:
+    """The headline figures as (label, text) rows; a label of "" continues the row above."""
+    d = duration_text
+    fr, rs, csat, bot, backlog = s.first_response, s.resolution, s.csat, s.bot, s.backlog
+    clocks = [
+        f"{CLOCK_NAMES[c.clock]} {percent(c.attainment)} ({c.met} met, {c.missed} missed"
+        + (f", {c.running} running)" if c.running else ")")
+        for c in s.sla
+        if c.met or c.missed or c.running
+    ] or ["no SLA clocks in the period"]
+    stars = "  ".join(f"{star}★ {n}" for star, n in csat.distribution.items())
+    average = NONE if csat.average is None else f"{csat.average:.2f}/5"
+    priorities = " · ".join(f"{name} {n}" for name, n in backlog.open_by_priority.items())
+    status = backlog.by_status
+    return [
+        ("Conversations", f"{s.conversations} created"),
+        ("First response", f"median {d(fr.median_s)}, p90 {d(fr.p90_s)} ({fr.count} answered)"),
+        ("Resolution", f"median {d(rs.median_s)}, p90 {d(rs.p90_s)} ({rs.count} resolved)"),
+        *((("SLA attained" if i == 0 else ""), text) for i, text in enumerate(clocks)),
+        (
+            "CSAT",
+            f"{average} from {csat.rated} of {csat.resolved} resolved ({percent(csat.response_rate)} rated)",
+        ),
+        ("", stars),
+        (
+            "Bot",
+            f"{bot.handled} finished: {percent(bot.resolution_rate)} resolved,"
+            f" {percent(bot.handoff_rate)} handed off",
+        ),
+        (
+            "Backlog",
+            f"{backlog.total} waiting: {status['open']} open, {status['pending']} pending,"
+            f" {status['snoozed']} snoozed",
+        ),
+        ("Open", f"{priorities} · unassigned {backlog.open_unassigned}"),
+    ]
+
+
+def chart_lines(s: Any, *, height: int = 6, width: int = 2, gap: int = 1) -> list[str]:
+    """Conversations by hour of day, then the median first response by hour (half as tall)."""
+    volume = [h.conversations for h in s.by_hour]
+    first = [h.first_response_median_s for h in s.by_hour]
+    busiest = max(volume, default=0)
+    slowest = max((v for v in first if v is not None), default=None)
+    axis = hour_axis(width=width, gap=gap, every=3 if width + gap >= 3 else 6)
+    return [
+        f"Conversations by hour of day ({s.tz}); the tallest is {busiest}",
+        *bars(volume, height=height, width=width, gap=gap),
+        axis,
+        f"Median first response by hour; the tallest is {duration_text(slowest)}",
+        *bars(first, height=max(2, height // 2), width=width, gap=gap),
+        axis,
+    ]
