@@ -193,7 +193,7 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Composer", ("composer.send", "composer.toggle_mode", "composer.leave")),
-    ("App", ("agent.presence", "notify.quiet", "help", "app.palette", "app.quit")),
+    ("App", ("agent.presence", "notify.quiet", "stats.dashboard", "help", "app.palette", "app.quit")),
 )
 _PREFIX_GROUP = {
     "queue": "Queue",
