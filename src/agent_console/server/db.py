@@ -371,10 +371,12 @@ MIGRATIONS: tuple[str, ...] = (
             THEN strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z' ELSE NULL END
         WHERE id = new.id;
     END;
-    CREATE INDEX conv_created ON conversations(created_at);
-    CREATE INDEX conv_resolved ON conversations(resolved_at) WHERE resolved_at IS NOT NULL;
-    CREATE INDEX conv_team_created ON conversations(team_id, created_at);
-    CREATE INDEX conv_assignee_created ON conversations(assignee_id, created_at);
+    -- Covering: a period's conversations are read from the index alone, never the table.
+    CREATE INDEX conv_created ON conversations(created_at, team_id, assignee_id, first_response_at);
+    CREATE INDEX conv_resolved ON conversations(resolved_at, created_at, team_id, assignee_id)
+        WHERE resolved_at IS NOT NULL;
+    CREATE INDEX conv_team_created ON conversations(team_id, created_at, assignee_id, first_response_at);
+    CREATE INDEX conv_assignee_created ON conversations(assignee_id, created_at, team_id, first_response_at);
     CREATE TABLE sla_cycles (
         conversation_id INTEGER NOT NULL REFERENCES conversations(id),
         clock TEXT NOT NULL,
@@ -383,7 +385,7 @@ MIGRATIONS: tuple[str, ...] = (
         missed_at TEXT,
         PRIMARY KEY (conversation_id, clock, started_at)
     );
-    CREATE INDEX sla_cycles_started ON sla_cycles(started_at);
+    CREATE INDEX sla_cycles_started ON sla_cycles(started_at, clock, conversation_id, stopped_at, missed_at);
     INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
         SELECT conversation_id, clock, started_at, stopped_at, missed_at FROM sla_clocks;
     INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)

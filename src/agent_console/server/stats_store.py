@@ -13,8 +13,12 @@ Which conversations each figure counts (the period is [since, until)):
 A team filter keeps conversations of that team; an agent filter those assigned to the agent.
 
 Percentiles interpolate linearly between ranks (as numpy's default): the median of 10, 20,
-30, 40 is 25. SQLite has no percentile function; a window numbers each group's values and
-one pass picks the two ranks around the wanted one.
+30, 40 is 25. SQLite has no percentile function. Each measure is one query over a covering
+index that filters the period and sorts by the duration in SQL; the rows arrive in order and
+each group's (overall, hour, team, agent) percentiles are picked by rank as they stream in.
+Ranking with window functions instead (one `row_number() OVER (PARTITION BY ...)` per
+grouping) took 5.2 s for first responses on 100,000 conversations on the loaded bench
+machine; the one sorted pass takes 0.46 s there.
 
 Hours of day are in the viewer's zone. SQLite knows no zones, so the zone's UTC offsets over
 the period are found here (with their change instants) and become one CASE expression.
@@ -93,17 +97,6 @@ def hour_sql(column: str, spans: list[tuple[datetime, int]]) -> tuple[str, list[
     return f"(CASE {' '.join(cases)} ELSE {local(spans[-1][1])} END)", params
 
 
-def _rank(numerator: int, denominator: int) -> str:
-    """SQL for the p-th value (p = numerator/denominator) of a ranked group: the value at rank
-    floor(h), plus the fraction of h times the step to the next rank (integer arithmetic, so
-    no 0.9 * 10 = 8.999...)."""
-    low = f"((n - 1) * {numerator}) / {denominator}"
-    fraction = f"((max(n) - 1) * {numerator} % {denominator}) * 1.0 / {denominator}"
-    at_low = f"max(CASE WHEN i = {low} THEN v END)"
-    at_high = f"max(CASE WHEN i = {low} + 1 THEN v END)"
-    return f"{at_low} + {fraction} * (coalesce({at_high}, {at_low}) - {at_low})"
-
-
 def _seconds(later: str, earlier: str) -> str:
     return f"(julianday({later}) - julianday({earlier})) * 86400.0"
 
@@ -138,66 +131,51 @@ class StatsQueries:
         since, until = to_iso(query.since), to_iso(query.until)
         where, params = query.filters()
         hour, hour_params = hour_sql("c.created_at", offsets(query.zone, query.since, query.until))
-        created = f"c.created_at >= ? AND c.created_at < ?{where}"
-        resolved = f"c.resolved_at >= ? AND c.resolved_at < ?{where}"
 
-        # Volume: by hour, by team, by agent, in one pass over the period's conversations.
-        volume_hour: dict[int, int] = {}
-        volume = {"t": {}, "a": {}}  # type: dict[str, dict[int | None, int]]
-        for h, team, agent, count in self.conn.execute(
-            f"SELECT {hour} AS h, c.team_id, c.assignee_id, count(*) FROM conversations c"
-            f" WHERE {created} GROUP BY h, c.team_id, c.assignee_id",
+        # Created in the period: volume and first response by hour, team and agent, from one
+        # pass over the covering index in first-response order (unanswered ones first).
+        created = Groups()
+        for h, team, agent, seconds in self.conn.execute(
+            f"SELECT {hour}, c.team_id, c.assignee_id, {_seconds('c.first_response_at', 'c.created_at')} AS v"
+            f" FROM conversations c WHERE c.created_at >= ? AND c.created_at < ?{where} ORDER BY v",
             [*hour_params, since, until, *params],
         ):
-            volume_hour[h] = volume_hour.get(h, 0) + count
-            volume["t"][team] = volume["t"].get(team, 0) + count
-            volume["a"][agent] = volume["a"].get(agent, 0) + count
-
-        first = self._percentiles(
-            f"SELECT {hour} AS h, c.team_id, c.assignee_id,"
-            f" {_seconds('c.first_response_at', 'c.created_at')} AS v FROM conversations c"
-            f" WHERE {created} AND c.first_response_at IS NOT NULL",
-            [*hour_params, since, until, *params],
-            hours=True,
-        )
-        resolution = self._percentiles(
-            f"SELECT NULL AS h, c.team_id, c.assignee_id,"
-            f" {_seconds('c.resolved_at', 'c.created_at')} AS v FROM conversations c WHERE {resolved}",
+            created.add(seconds, h=h, t=team, a=agent)
+        # Resolved in the period: resolution time and CSAT, the same way.
+        resolved = Groups()
+        for team, agent, seconds, rating in self.conn.execute(
+            f"SELECT c.team_id, c.assignee_id, {_seconds('c.resolved_at', 'c.created_at')} AS v, r.rating"
+            " FROM conversations c LEFT JOIN csat_ratings r ON r.conversation_id = c.id"
+            f" WHERE c.resolved_at >= ? AND c.resolved_at < ?{where} ORDER BY v",
             [since, until, *params],
-            hours=False,
-        )
-        csat = self._csat(resolved, [since, until, *params])
+        ):
+            resolved.add(seconds, rating=rating, t=team, a=agent)
         backlog, backlog_groups = self._backlog(query)
 
         by_hour = [
             HourStats(
                 hour=h,
-                conversations=volume_hour.get(h, 0),
-                first_response_median_s=first.get(("h", h), _EMPTY).median_s,
+                conversations=created.count.get(("h", h), 0),
+                first_response_median_s=created.percentiles(("h", h)).median_s,
             )
             for h in range(24)
         ]
         groups = {}
         for kind, table in (("t", "teams"), ("a", "agents")):
-            keys = (
-                set(volume[kind])
-                | {k for (g, k) in first if g == kind}
-                | {k for (g, k) in resolution if g == kind}
-                | set(backlog_groups[kind])
-            )
+            keys = created.keys(kind) | resolved.keys(kind) | set(backlog_groups[kind])
             names = self._names(table, [k for k in keys if k is not None])
             rows = []
             for key in keys:
-                rated, average = csat["groups"][kind].get(key, (0, None))
+                rated, points = resolved.ratings.get((kind, key), (0, 0))
                 rows.append(
                     GroupStats(
                         id=key,
                         name=names.get(key, "") if key is not None else "",
-                        conversations=volume[kind].get(key, 0),
-                        first_response=first.get((kind, key), _EMPTY),
-                        resolved=resolution.get((kind, key), _EMPTY).count,
-                        resolution=resolution.get((kind, key), _EMPTY),
-                        csat_average=average,
+                        conversations=created.count.get((kind, key), 0),
+                        first_response=created.percentiles((kind, key)),
+                        resolved=resolved.count.get((kind, key), 0),
+                        resolution=resolved.percentiles((kind, key)),
+                        csat_average=_ratio(points, rated),
                         csat_rated=rated,
                         backlog=backlog_groups[kind].get(key, 0),
                     )
@@ -208,17 +186,25 @@ class StatsQueries:
             )
             groups[kind] = rows
 
+        rated, points = resolved.ratings.get(ALL, (0, 0))
+        count = resolved.count.get(ALL, 0)
         return Stats(
             since=query.since,
             until=query.until,
             tz=query.tz,
             team_id=query.team_id,
             agent_id=query.agent_id,
-            conversations=sum(volume_hour.values()),
-            first_response=first.get(("all", None), _EMPTY),
-            resolution=resolution.get(("all", None), _EMPTY),
+            conversations=created.count.get(ALL, 0),
+            first_response=created.percentiles(ALL),
+            resolution=resolved.percentiles(ALL),
             sla=self._sla(query, since, until),
-            csat=csat["all"],
+            csat=CsatStats(
+                resolved=count,
+                rated=rated,
+                response_rate=_ratio(rated, count),
+                average=_ratio(points, rated),
+                distribution={str(star): resolved.stars[star] for star in range(1, 6)},
+            ),
             bot=self._bot(query, since, until),
             backlog=backlog,
             by_hour=by_hour,
@@ -227,60 +213,6 @@ class StatsQueries:
         )
 
     # --- the parts -------------------------------------------------------------------------
-
-    def _percentiles(
-        self, base: str, params: list[Any], *, hours: bool
-    ) -> dict[tuple[str, int | None], Percentiles]:
-        """Median and p90 of `v` overall, per hour (when asked), per team and per agent.
-
-        One window sort over the base rows under each grouping (UNION ALL of the one
-        materialized base), not one query per group."""
-        branches = ["SELECT 'all' AS kind, NULL AS k, v FROM base"]
-        if hours:
-            branches.append("SELECT 'h', h, v FROM base")
-        branches += ["SELECT 't', team_id, v FROM base", "SELECT 'a', assignee_id, v FROM base"]
-        sql = (
-            f"WITH base AS MATERIALIZED ({base}),"
-            f" grouped(kind, k, v) AS ({' UNION ALL '.join(branches)}),"
-            " ranked AS (SELECT kind, k, v,"
-            "  row_number() OVER (PARTITION BY kind, k ORDER BY v) - 1 AS i,"
-            "  count(*) OVER (PARTITION BY kind, k) AS n FROM grouped)"
-            f" SELECT kind, k, max(n), {_rank(1, 2)}, {_rank(9, 10)} FROM ranked GROUP BY kind, k"
-        )
-        out = {}
-        for kind, key, n, median, p90 in self.conn.execute(sql, params):
-            out[(kind, key)] = Percentiles(count=n, median_s=_round(median), p90_s=_round(p90))
-        return out
-
-    def _csat(self, resolved: str, params: list[Any]) -> dict[str, Any]:
-        sql = (
-            "SELECT c.team_id, c.assignee_id, count(*), count(r.rating), sum(r.rating),"
-            " sum(r.rating = 1), sum(r.rating = 2), sum(r.rating = 3), sum(r.rating = 4), sum(r.rating = 5)"
-            " FROM conversations c LEFT JOIN csat_ratings r ON r.conversation_id = c.id"
-            f" WHERE {resolved} GROUP BY c.team_id, c.assignee_id"
-        )
-        total = [0] * 8
-        sums: dict[str, dict[int | None, list[int]]] = {"t": {}, "a": {}}
-        for team, agent, count, rated, points, *stars in self.conn.execute(sql, params):
-            row = [count, rated, points or 0, *(s or 0 for s in stars)]
-            total = [a + b for a, b in zip(total, row, strict=True)]
-            for kind, key in (("t", team), ("a", agent)):
-                acc = sums[kind].setdefault(key, [0, 0])
-                acc[0] += rated
-                acc[1] += points or 0
-        count, rated, points, *stars = total
-        return {
-            "all": CsatStats(
-                resolved=count,
-                rated=rated,
-                response_rate=_ratio(rated, count),
-                average=_ratio(points, rated),
-                distribution={str(star): n for star, n in enumerate(stars, start=1)},
-            ),
-            "groups": {
-                kind: {key: (r, _ratio(p, r)) for key, (r, p) in by.items() if r} for kind, by in sums.items()
-            },
-        }
 
     def _sla(self, query: Query, since: str, until: str) -> list[SlaAttainment]:
         where, params = query.filters()
@@ -366,6 +298,50 @@ class StatsQueries:
 
 
 _EMPTY = Percentiles(count=0, median_s=None, p90_s=None)
+ALL = ("all", None)
+
+
+class Groups:
+    """Counts, and the durations of each group in the order a sorted query yields them
+    (so each group's list is sorted as it grows): overall, per hour, team and agent."""
+
+    def __init__(self) -> None:
+        self.count: dict[tuple[str, int | None], int] = {}
+        self.values: dict[tuple[str, int | None], list[float]] = {}
+        self.ratings: dict[tuple[str, int | None], tuple[int, int]] = {}
+        self.stars = dict.fromkeys(range(1, 6), 0)
+
+    def add(self, seconds: float | None, *, rating: int | None = None, **keys: int | None) -> None:
+        places = [ALL, *((kind, key) for kind, key in keys.items())]
+        for place in places:
+            self.count[place] = self.count.get(place, 0) + 1
+            if seconds is not None:
+                self.values.setdefault(place, []).append(seconds)
+            if rating is not None:
+                rated, points = self.ratings.get(place, (0, 0))
+                self.ratings[place] = (rated + 1, points + rating)
+        if rating is not None:
+            self.stars[rating] += 1
+
+    def keys(self, kind: str) -> set[int | None]:
+        return {key for (k, key) in self.count if k == kind}
+
+    def percentiles(self, place: tuple[str, int | None]) -> Percentiles:
+        values = self.values.get(place)
+        if not values:
+            return _EMPTY
+        return Percentiles(count=len(values), median_s=_at(values, 1, 2), p90_s=_at(values, 9, 10))
+
+
+def _at(ordered: list[float], numerator: int, denominator: int) -> float:
+    """The p-th value (p = numerator/denominator) of sorted values, interpolating linearly
+    between the ranks around (n - 1) * p (integer arithmetic: no 0.9 * 10 = 8.999...)."""
+    n = len(ordered)
+    low, rest = divmod((n - 1) * numerator, denominator)
+    value = ordered[low]
+    if rest:
+        value += rest / denominator * (ordered[low + 1] - value)
+    return _round(value)  # type: ignore[return-value]
 
 
 def _round(value: float | None) -> float | None:
