@@ -377,6 +377,7 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE resolved_at IS NOT NULL;
     CREATE INDEX conv_team_created ON conversations(team_id, created_at, assignee_id, first_response_at);
     CREATE INDEX conv_assignee_created ON conversations(assignee_id, created_at, team_id, first_response_at);
+    CREATE INDEX conv_backlog ON conversations(status, priority, team_id, assignee_id);
     CREATE TABLE sla_cycles (
         conversation_id INTEGER NOT NULL REFERENCES conversations(id),
         clock TEXT NOT NULL,

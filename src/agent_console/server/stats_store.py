@@ -140,7 +140,7 @@ class StatsQueries:
             f" FROM conversations c WHERE c.created_at >= ? AND c.created_at < ?{where} ORDER BY v",
             [*hour_params, since, until, *params],
         ):
-            created.add(seconds, h=h, t=team, a=agent)
+            created.add(seconds, (ALL, ("h", h), ("t", team), ("a", agent)), None)
         # Resolved in the period: resolution time and CSAT, the same way.
         resolved = Groups()
         for team, agent, seconds, rating in self.conn.execute(
@@ -149,7 +149,7 @@ class StatsQueries:
             f" WHERE c.resolved_at >= ? AND c.resolved_at < ?{where} ORDER BY v",
             [since, until, *params],
         ):
-            resolved.add(seconds, rating=rating, t=team, a=agent)
+            resolved.add(seconds, (ALL, ("t", team), ("a", agent)), rating)
         backlog, backlog_groups = self._backlog(query)
 
         by_hour = [
@@ -311,17 +311,23 @@ class Groups:
         self.ratings: dict[tuple[str, int | None], tuple[int, int]] = {}
         self.stars = dict.fromkeys(range(1, 6), 0)
 
-    def add(self, seconds: float | None, *, rating: int | None = None, **keys: int | None) -> None:
-        places = [ALL, *((kind, key) for kind, key in keys.items())]
+    def add(
+        self, seconds: float | None, places: tuple[tuple[str, int | None], ...], rating: int | None
+    ) -> None:
+        count, values = self.count, self.values
         for place in places:
-            self.count[place] = self.count.get(place, 0) + 1
+            count[place] = count.get(place, 0) + 1
             if seconds is not None:
-                self.values.setdefault(place, []).append(seconds)
-            if rating is not None:
-                rated, points = self.ratings.get(place, (0, 0))
-                self.ratings[place] = (rated + 1, points + rating)
+                found = values.get(place)
+                if found is None:
+                    values[place] = [seconds]
+                else:
+                    found.append(seconds)
         if rating is not None:
             self.stars[rating] += 1
+            for place in places:
+                rated, points = self.ratings.get(place, (0, 0))
+                self.ratings[place] = (rated + 1, points + rating)
 
     def keys(self, kind: str) -> set[int | None]:
         return {key for (k, key) in self.count if k == kind}
