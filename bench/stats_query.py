@@ -44,15 +44,15 @@ def enrich(path, seed: int = 11) -> dict[str, int]:
         conn.execute("UPDATE conversations SET resolved_at = last_activity_at WHERE status = 'resolved'")
         conn.execute("UPDATE conversations SET sla_policy_id = ?", (standard,))
         conn.execute(
-            "INSERT INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)"
+            "INSERT INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at, policy_id)"
             " SELECT id, 'frt', created_at, first_response_at,"
             " CASE WHEN first_response_at IS NOT NULL"
             "  AND (julianday(first_response_at) - julianday(created_at)) * 86400 > 14400"
-            "  THEN first_response_at END FROM conversations"
+            "  THEN first_response_at END, sla_policy_id FROM conversations"
         )
         conn.execute(
-            "INSERT INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)"
-            " SELECT id, 'rt', created_at, resolved_at, NULL FROM conversations"
+            "INSERT INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at, policy_id)"
+            " SELECT id, 'rt', created_at, resolved_at, NULL, sla_policy_id FROM conversations"
         )
         resolved = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE status = 'resolved'")]
         rated = rng.sample(resolved, len(resolved) // 3)

@@ -63,6 +63,9 @@ def test_a_relayed_rating_is_kept_replaced_and_counted(csat_desk) -> None:
     assert answered["first_response"]["count"] == before["first_response"]["count"] + 1
     assert answered["resolution"]["count"] == before["resolution"]["count"] + 1
     assert answered["csat"]["resolved"] == before["csat"]["resolved"] + 1
+    # The server's own SLA clocks count: the first reply met the Standard policy's 4 h target.
+    assert answered["sla"][0]["clock"] == "frt"
+    assert answered["sla"][0]["met"] == before["sla"][0]["met"] + 1
 
     survey = desk.client(integration)
     first = survey.post(
@@ -178,3 +181,14 @@ def test_the_openapi_document_describes_both_routes(csat_desk) -> None:
     assert {p["name"] for p in stats["parameters"]} >= {"since", "until", "team", "agent", "tz"}
     assert stats["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Stats")
     assert "CsatInbound" in document["components"]["schemas"]
+
+
+def test_a_waiting_customers_clock_counts_as_running(csat_desk) -> None:
+    desk, _ = csat_desk
+    before = today_stats(desk)["sla"][0]
+    created = desk.admin.post(
+        "/inbound", json={"channel": "sms", "contact": {"name": "Ned", "phone": "+15550100"}, "body": "Hi?"}
+    )
+    assert created.status_code == 201, created.text
+    after = today_stats(desk)["sla"][0]
+    assert (after["clock"], after["running"], after["met"]) == ("frt", before["running"] + 1, before["met"])

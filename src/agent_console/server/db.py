@@ -384,20 +384,33 @@ MIGRATIONS: tuple[str, ...] = (
         started_at TEXT NOT NULL,
         stopped_at TEXT,
         missed_at TEXT,
+        -- the conversation's policy, kept in step by the triggers below (whether a cycle
+        -- counts depends on it; looking it up per cycle was most of the SLA query's time)
+        policy_id INTEGER,
         PRIMARY KEY (conversation_id, clock, started_at)
     );
-    CREATE INDEX sla_cycles_started ON sla_cycles(started_at, clock, conversation_id, stopped_at, missed_at);
+    CREATE INDEX sla_cycles_started ON sla_cycles(clock, started_at, policy_id, stopped_at, missed_at);
     INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
         SELECT conversation_id, clock, started_at, stopped_at, missed_at FROM sla_clocks;
     INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
         SELECT conversation_id, clock, started_at, breached_at, breached_at FROM sla_breaches;
+    UPDATE sla_cycles SET policy_id =
+        (SELECT sla_policy_id FROM conversations c WHERE c.id = sla_cycles.conversation_id);
     CREATE TRIGGER sla_cycles_insert AFTER INSERT ON sla_clocks BEGIN
-        INSERT OR REPLACE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
-        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at);
+        INSERT OR REPLACE INTO sla_cycles
+            (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
+        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
+                (SELECT sla_policy_id FROM conversations WHERE id = new.conversation_id));
     END;
     CREATE TRIGGER sla_cycles_update AFTER UPDATE ON sla_clocks BEGIN
-        INSERT OR REPLACE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
-        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at);
+        INSERT OR REPLACE INTO sla_cycles
+            (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
+        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
+                (SELECT sla_policy_id FROM conversations WHERE id = new.conversation_id));
+    END;
+    CREATE TRIGGER sla_cycles_policy AFTER UPDATE OF sla_policy_id ON conversations
+    WHEN new.sla_policy_id IS NOT old.sla_policy_id BEGIN
+        UPDATE sla_cycles SET policy_id = new.sla_policy_id WHERE conversation_id = new.id;
     END;
     CREATE TABLE bot_outcomes (
         seq INTEGER PRIMARY KEY,

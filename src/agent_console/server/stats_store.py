@@ -47,6 +47,7 @@ from agent_console.core.models import (
 
 WAITING = ("open", "pending", "snoozed")
 CLOCKS = ("frt", "nrt", "rt")
+_TARGETS = {"frt": "first_response_s", "nrt": "next_response_s", "rt": "resolution_s"}
 
 
 def offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
@@ -217,20 +218,25 @@ class StatsQueries:
     def _sla(self, query: Query, since: str, until: str) -> list[SlaAttainment]:
         where, params = query.filters()
         counts = {clock: [0, 0, 0] for clock in CLOCKS}
-        for clock, met, missed, running in self.conn.execute(
-            "SELECT s.clock,"
-            " sum(s.missed_at IS NULL AND s.stopped_at IS NOT NULL),"
-            " sum(s.missed_at IS NOT NULL),"
-            " sum(s.missed_at IS NULL AND s.stopped_at IS NULL)"
-            " FROM sla_cycles s JOIN conversations c ON c.id = s.conversation_id"
-            " JOIN sla_policies p ON p.id = c.sla_policy_id"
-            " WHERE s.started_at >= ? AND s.started_at < ?"
-            " AND (CASE s.clock WHEN 'frt' THEN p.first_response_s WHEN 'nrt' THEN p.next_response_s"
-            f" ELSE p.resolution_s END) IS NOT NULL{where} GROUP BY s.clock",
-            [since, until, *params],
-        ):
+        # Per clock, the cycles whose conversation's policy has a target for it (the cycle
+        # carries the policy); a team or agent filter takes the conversations it names.
+        among = ""
+        if where:
+            among = f" AND +s.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{where})"
+        selects, values = [], []
+        for clock, column in _TARGETS.items():
+            selects.append(
+                "SELECT s.clock,"
+                " sum(s.missed_at IS NULL AND s.stopped_at IS NOT NULL),"
+                " sum(s.missed_at IS NOT NULL),"
+                " sum(s.missed_at IS NULL AND s.stopped_at IS NULL)"
+                " FROM sla_cycles s WHERE s.clock = ? AND s.started_at >= ? AND s.started_at < ?"
+                f" AND s.policy_id IN (SELECT id FROM sla_policies WHERE {column} IS NOT NULL){among}"
+            )
+            values += [clock, since, until, *params]
+        for clock, met, missed, running in self.conn.execute(" UNION ALL ".join(selects), values):
             if clock in counts:
-                counts[clock] = [met, missed, running]
+                counts[clock] = [met or 0, missed or 0, running or 0]
         return [
             SlaAttainment(
                 clock=clock,  # type: ignore[arg-type]
