@@ -402,7 +402,9 @@ MIGRATIONS: tuple[str, ...] = (
         VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
                 (SELECT sla_policy_id FROM conversations WHERE id = new.conversation_id));
     END;
-    CREATE TRIGGER sla_cycles_update AFTER UPDATE ON sla_clocks BEGIN
+    -- A clock moved in time (the demo's re-base) moves its cycles itself.
+    CREATE TRIGGER sla_cycles_update AFTER UPDATE ON sla_clocks
+    WHEN new.started_at IS old.started_at BEGIN
         INSERT OR REPLACE INTO sla_cycles
             (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
         VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
