@@ -222,7 +222,7 @@ class StatsQueries:
         # carries the policy); a team or agent filter takes the conversations it names.
         among = ""
         if where:
-            among = f" AND +s.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{where})"
+            among = f" AND s.conversation_id IN (SELECT c.id FROM conversations c WHERE 1 = 1{where})"
         selects, values = [], []
         for clock, column in _TARGETS.items():
             selects.append(
