@@ -20,6 +20,7 @@ from agent_console.cli import (
     read_cmds,
     server_cmds,
     sla_cmds,
+    stats_cmds,
     tail,
 )
 from agent_console.cli.groups import RootGroup
@@ -129,6 +130,7 @@ admin_cmds.register(app)
 kb_admin_cmds.register(app)
 sla_cmds.register(app)
 read_cmds.register()  # conv ID read|unread
+stats_cmds.register(app)
 
 
 def run() -> None:

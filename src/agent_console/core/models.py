@@ -825,3 +825,101 @@ class SlaBreachPage(Struct, kw_only=True):
 
     items: list[SlaBreach]
     next_cursor: str | None = None
+# --- CSAT through the inbound API, and KPIs (server/stats_*.py) -----------------------------
+
+
+class CsatInbound(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A customer's rating, relayed by an integration (a survey tool, an SMS gateway)."""
+
+    conversation_id: Id
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class Percentiles(Struct, kw_only=True):
+    """A duration over `count` conversations, in seconds (linear interpolation between ranks)."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+
+
+class SlaAttainment(Struct, kw_only=True):
+    """One SLA clock's cycles that started in the period: met, missed and still running.
+    `attainment` is met / (met + missed); None when none has finished."""
+
+    clock: Literal["frt", "nrt", "rt"]
+    met: int
+    missed: int
+    running: int
+    attainment: float | None
+
+
+class CsatStats(Struct, kw_only=True):
+    """Ratings of the conversations resolved in the period."""
+
+    resolved: int
+    rated: int
+    response_rate: float | None  # rated / resolved
+    average: float | None
+    distribution: dict[str, int]  # "1".."5": how many ratings of each
+
+
+class BotStats(Struct, kw_only=True):
+    """Conversations the bot finished in the period, by its latest outcome."""
+
+    handled: int
+    resolved: int
+    handed_off: int
+    resolution_rate: float | None
+    handoff_rate: float | None
+
+
+class Backlog(Struct, kw_only=True):
+    """Conversations waiting now (not limited to the period)."""
+
+    total: int
+    by_status: dict[str, int]  # open, pending, snoozed
+    open_by_priority: dict[str, int]  # urgent, high, normal, low
+    open_unassigned: int
+
+
+class HourStats(Struct, kw_only=True):
+    hour: int  # 0-23 in the viewer's zone
+    conversations: int
+    first_response_median_s: float | None
+
+
+class GroupStats(Struct, kw_only=True):
+    """One team's or agent's share; `id` None is the conversations with no team / assignee."""
+
+    id: int | None
+    name: str
+    conversations: int
+    first_response: Percentiles
+    resolved: int
+    resolution: Percentiles
+    csat_average: float | None
+    csat_rated: int
+    backlog: int
+
+
+class Stats(Struct, kw_only=True):
+    """KPIs over [since, until): conversations created in it (volume, first response),
+    resolved in it (resolution, CSAT), SLA cycles started in it, bot outcomes in it."""
+
+    since: datetime
+    until: datetime
+    tz: str
+    team_id: int | None
+    agent_id: int | None
+    conversations: int
+    first_response: Percentiles
+    resolution: Percentiles
+    sla: list[SlaAttainment]
+    csat: CsatStats
+    bot: BotStats
+    backlog: Backlog
+    by_hour: list[HourStats]
+    teams: list[GroupStats]
+    agents: list[GroupStats]

@@ -66,6 +66,7 @@ from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
+from agent_console.server.stats_routes import ROUTES as STATS_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 from agent_console.server.triage_routes import ROUTES as TRIAGE_ROUTES
 from agent_console.server.triage_store import load_rules, warm_up
@@ -514,6 +515,7 @@ def create_app(
             widget_router,
             *EMAIL_ROUTES,
             *TRIAGE_ROUTES,
+            *STATS_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},

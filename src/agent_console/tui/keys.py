@@ -38,6 +38,7 @@ def scopes() -> dict[str, list[Binding]]:
     """Every place that declares bindings, by name (imported here to avoid cycles)."""
     from agent_console.tui.app import ConsoleApp
     from agent_console.tui.screens.console import ConsoleScreen
+    from agent_console.tui.screens.dashboard import DashboardScreen
     from agent_console.tui.screens.help import HelpScreen
     from agent_console.tui.screens.kb import KbScreen
     from agent_console.tui.screens.labels import LabelsScreen
@@ -58,6 +59,7 @@ def scopes() -> dict[str, list[Binding]]:
         PromptScreen,
         ReviewScreen,
         HelpScreen,
+        DashboardScreen,
     ]
     return {cls.__name__: [b for b in cls.BINDINGS if isinstance(b, Binding)] for cls in classes}
 
@@ -191,7 +193,7 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Composer", ("composer.send", "composer.toggle_mode", "composer.leave")),
-    ("App", ("agent.presence", "notify.quiet", "help", "app.palette", "app.quit")),
+    ("App", ("agent.presence", "notify.quiet", "stats.dashboard", "help", "app.palette", "app.quit")),
 )
 _PREFIX_GROUP = {
     "queue": "Queue",

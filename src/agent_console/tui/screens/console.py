@@ -109,6 +109,7 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
         Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
         Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
+        Binding("D", "dashboard", "Dashboard (KPIs)", show=False, id="stats.dashboard"),
     ]
 
     def __init__(self) -> None:
@@ -609,6 +610,13 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         else:
             place = "the conversation"
         self.app.push_screen(HelpScreen(self, f"Keys in {place}"))
+
+    def action_dashboard(self) -> None:
+        from agent_console.tui.screens.dashboard import DashboardScreen  # on first use
+
+        app = self.console
+        teams = list(app.store.teams or [])
+        self.app.push_screen(DashboardScreen(app.backend, teams=teams, low_bandwidth=app.low_bandwidth))
 
 
 def _matches(conversation: Conversation, needle: str, preview: str) -> bool:
