@@ -24,6 +24,7 @@ from agent_console.client.errors import (
     NotFound,
     Unreachable,
 )
+from agent_console.client.shifts import ShiftCalls
 from agent_console.core.clock import to_iso
 from agent_console.core.models import (
     Agent,
@@ -80,7 +81,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend(AdminCalls):
+class NativeBackend(ShiftCalls, AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"

@@ -923,3 +923,130 @@ class Stats(Struct, kw_only=True):
     by_hour: list[HourStats]
     teams: list[GroupStats]
     agents: list[GroupStats]
+
+
+# --- shifts, roster, handoff and routing (issue 12) ------------------------------------
+
+EVENT_TYPES += ("conversation.routed", "conversation.handed_over", "agent.shift")
+
+ShiftNote = Annotated[str, Meta(max_length=4000)]
+
+
+class ShiftException(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A date (in the agent's zone) off, or an extra shift on it (`start`-`end`)."""
+
+    date: date
+    kind: Literal["off", "extra"]
+    start: ClockText | None = None
+    end: ClockText | None = None
+
+
+class AgentSchedule(Struct, kw_only=True):
+    agent_id: int
+    timezone: str
+    hours: list[SlaHoursRange]
+    exceptions: list[ShiftException]
+
+
+class ScheduleInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields given replace the agent's weekly pattern or exceptions; `timezone` also sets the
+    agent's zone. Both empty clears the schedule (routing then treats the agent as always on)."""
+
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    hours: Annotated[list[SlaHoursRange], Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    exceptions: Annotated[list[ShiftException], Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamCoverage(Struct, kw_only=True):
+    team_id: int
+    zone: str
+    hours: list[SlaHoursRange]
+    min_agents: int
+
+
+class CoverageInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """When the team wants someone on, in `zone`, and how many at once."""
+
+    zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    hours: Annotated[list[SlaHoursRange], Meta(min_length=1, max_length=100)]
+    min_agents: Annotated[int, Meta(ge=1, le=1000)] = 1
+
+
+class RosterShift(Struct, kw_only=True):
+    agent_id: int
+    name: str
+    start: datetime
+    end: datetime
+    team_ids: list[int]
+    presence: Presence
+
+
+class RosterGap(Struct, kw_only=True):
+    team_id: int
+    team: str
+    start: datetime
+    end: datetime
+    have: int
+    need: int
+
+
+class RosterView(Struct, kw_only=True):
+    """Who is on at `at`, who starts next (within 24 h) and the coverage gaps in those 24 h."""
+
+    at: datetime
+    on: list[RosterShift]
+    next: list[RosterShift]
+    gaps: list[RosterGap]
+
+
+class HandoffConversationNote(Struct, kw_only=True, forbid_unknown_fields=True):
+    conversation_id: Id
+    note: Annotated[str, Meta(min_length=1, max_length=4000)]
+
+
+class NewHandoff(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Hand the caller's open conversations (or those listed) to a team or to named agents
+    (round-robin among them); the note is pinned on every one of them."""
+
+    to_team_id: Id | None = None
+    to_agent_ids: Annotated[list[Id], Meta(max_length=50)] = []
+    note: ShiftNote = ""
+    conversation_ids: Annotated[list[Id], Meta(max_length=1000)] | None = None
+    notes: Annotated[list[HandoffConversationNote], Meta(max_length=1000)] = []
+
+
+class HandoffItem(Struct, kw_only=True):
+    conversation_id: int
+    note: str
+    to_agent: AgentRef | None
+    to_team: TeamRef | None
+
+
+class Handoff(Struct, kw_only=True):
+    id: int
+    from_agent: AgentRef
+    to_team: TeamRef | None
+    to_agents: list[AgentRef]
+    note: str
+    created_at: datetime
+    items: list[HandoffItem]
+
+
+class HandoffList(Struct, kw_only=True):
+    items: list[Handoff]
+
+
+class RoutingWait(Struct, kw_only=True):
+    """An open, unassigned conversation routing could not place, and why."""
+
+    conversation_id: int
+    team_id: int | None
+    outcome: Literal["at_cap", "nobody"]
+    reason: str
+    since: datetime
+
+
+class RoutingStatus(Struct, kw_only=True):
+    mode: Literal["off", "round_robin", "least_loaded"]
+    cap: int
+    waiting: list[RoutingWait]

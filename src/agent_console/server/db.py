@@ -457,6 +457,54 @@ MIGRATIONS: tuple[str, ...] = (
         );
     END;
     """,
+    # Shifts (issue 12): agents' weekly patterns and exceptions, teams' coverage windows, the
+    # last shift end already acted on (presence goes offline once per end, across restarts),
+    # handoffs with their per-conversation notes, and routing's memory (who was routed to
+    # last, which conversations wait and why).
+    """
+    CREATE TABLE agent_schedules (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        hours TEXT NOT NULL DEFAULT '[]',
+        exceptions TEXT NOT NULL DEFAULT '[]',
+        last_end_applied TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE team_coverage (
+        team_id INTEGER PRIMARY KEY REFERENCES teams(id),
+        zone TEXT NOT NULL,
+        hours TEXT NOT NULL,
+        min_agents INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE handoffs (
+        id INTEGER PRIMARY KEY,
+        from_agent_id INTEGER NOT NULL REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        to_agent_ids TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE handoff_items (
+        handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        note TEXT NOT NULL DEFAULT '',
+        to_agent_id INTEGER REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        PRIMARY KEY (handoff_id, conversation_id)
+    );
+    CREATE INDEX handoff_items_conversation ON handoff_items(conversation_id, handoff_id);
+    CREATE INDEX handoff_items_agent ON handoff_items(to_agent_id, handoff_id);
+    CREATE TABLE routing_agents (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        last_routed_at TEXT NOT NULL
+    );
+    CREATE TABLE routing_waits (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        team_id INTEGER,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
