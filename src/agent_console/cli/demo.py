@@ -76,6 +76,16 @@ def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
     return agent_token, sim_token
 
 
+def demo_bot(db_path: Path) -> None:
+    """The FAQ bot greets the demo's web chats (on at the first run; an admin's later "off" stays)."""
+    store = Store(database.connect(db_path))
+    try:
+        if not store.conn.execute("SELECT 1 FROM bot_channels WHERE channel = 'web_chat'").fetchone():
+            store.set_bot_channel("web_chat", True)
+    finally:
+        store.conn.close()
+
+
 def demo_site_key(db_path: Path) -> str:
     """The demo desk's web chat site key (made on first run). It lists no other site: the
     desk's own /widget page works with any key, whatever port the demo got."""
@@ -218,6 +228,7 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
         keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
+        demo_bot(db_path)
         widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
         say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:

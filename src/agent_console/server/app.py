@@ -53,6 +53,7 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.bot_routes import ROUTES as BOT_ROUTES
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
 from agent_console.server.email_service import MailService
@@ -492,6 +493,7 @@ def create_app(
             *admin_routes.ROUTES,
             widget_router,
             *EMAIL_ROUTES,
+            *BOT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},

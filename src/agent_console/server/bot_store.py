@@ -311,8 +311,9 @@ class BotStoreMixin:
         lines = [f"Handed off by bot: {why} [{code}]", "", "Transcript:"]
         for author, body in rows:
             who = "Customer" if author == "contact" else "Bot"
-            first = body.strip().splitlines()[0] if body.strip() else ""
-            lines.append(f"{who}: {first if author != 'contact' else body.strip()}")
+            said = [line for line in body.strip().splitlines() if line.strip()]
+            # The bot's answers by their opening and the article's title; the customer in full.
+            lines.append(f"{who}: {' '.join(said[:2]) if author != 'contact' else body.strip()}")
         text = "\n".join(lines)
         return text if len(text) <= TRANSCRIPT_CHARS else text[: TRANSCRIPT_CHARS - 1] + "…"
 
