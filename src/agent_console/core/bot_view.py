@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-# The hand-off reasons (`conversation.bot_handoff`) in a few words, for a queue row.
+# The hand-off reasons (`conversation.bot_handoff`) in a few words: a queue row has little room.
 REASON_LABELS = {
-    "low_confidence": "no confident answer",
-    "asked_for_human": "asked for a person",
-    "upset": "customer upset",
+    "low_confidence": "no sure answer",
+    "asked_for_human": "wants a person",
+    "upset": "upset",
     "urgent": "urgent",
-    "unhelpful": "answers did not help",
+    "unhelpful": "didn't help",
     "error": "bot error",
 }
 
@@ -31,6 +31,14 @@ def short_line(conversation: Any) -> str | None:  # noqa: ANN401 - a Conversatio
     if status == "resolved":
         return "resolved by the bot"
     return None
+
+
+def compact_line(conversation: Any) -> str | None:  # noqa: ANN401 - a Conversation
+    """`short_line` for a narrow column: "bot: asked for a person"."""
+    line = short_line(conversation)
+    if line is None or not line.startswith("handed off by "):
+        return line
+    return line.removeprefix("handed off by ")
 
 
 def full_line(conversation: Any) -> str | None:  # noqa: ANN401 - a Conversation

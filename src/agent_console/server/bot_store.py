@@ -120,7 +120,9 @@ class BotStoreMixin:
                 conversation_id,
                 "error",
                 f"the bot failed ({type(exc).__name__}); a person should answer",
-                language=None,
+                language=tx.conn.execute(
+                    "SELECT language FROM conversations WHERE id = ?", (conversation_id,)
+                ).fetchone()[0],
             )
 
     def _bot_back_status(self: Store, patch: ConversationPatch) -> str:

@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_console.core import clock
-from agent_console.core.bot_view import short_line
+from agent_console.core.bot_view import compact_line, short_line
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
@@ -261,6 +261,8 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         preview = sanitize_line(self.preview(conversation))
         bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
+        if bot is not None and len(bot) + 10 > subject_width:
+            bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
         if bot is not None:
             cell = _fit(f"{bot} · {preview}", subject_width)
             line.append(cell[: len(bot)], style("queue--bot"))
