@@ -19,7 +19,7 @@ from tests.widget_helpers import Visitor, WidgetDesk, frames_until, poll, start_
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetDesk]:
     running = start_widget_desk(tmp_path_factory.mktemp("botdesk") / "desk.db", demo=True)
-    answer = running.admin.put("/bot/channels/web_chat", json={"enabled": True})
+    answer = running.admin.patch("/bot/channels/web_chat", json={"enabled": True})
     assert answer.status_code == 200, answer.text
     yield running
     running.server.stop()
@@ -114,7 +114,7 @@ def test_bot_channel_setting_routes(desk: WidgetDesk) -> None:
     assert listed.status_code == 200
     assert {c["channel"]: c["enabled"] for c in listed.json()["items"]}["web_chat"] is True
     # Agents read the setting; only admins change it.
-    refused = desk.agent.put("/bot/channels/email", json={"enabled": True})
+    refused = desk.agent.patch("/bot/channels/email", json={"enabled": True})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
 
 
@@ -127,11 +127,11 @@ def _table(desk: WidgetDesk) -> tuple[list, list]:
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "field"),
     [
-        ("put", "/bot/channels/fax", {"enabled": True}, 422, "channel"),
-        ("put", "/bot/channels/%1B%5B2J", {"enabled": True}, 422, "channel"),
-        ("put", "/bot/channels/web_chat", {"enabled": "yes"}, 422, "enabled"),
-        ("put", "/bot/channels/web_chat", {"enabled": True, "extra": 1}, 422, "extra"),
-        ("put", "/bot/channels/web_chat", {}, 422, "enabled"),
+        ("patch", "/bot/channels/fax", {"enabled": True}, 422, "channel"),
+        ("patch", "/bot/channels/%1B%5B2J", {"enabled": True}, 422, "channel"),
+        ("patch", "/bot/channels/web_chat", {"enabled": "yes"}, 422, "enabled"),
+        ("patch", "/bot/channels/web_chat", {"enabled": True, "extra": 1}, 422, "extra"),
+        ("patch", "/bot/channels/web_chat", {}, 422, "enabled"),
         ("patch", "/conversations/{id}", {"bot": False}, 422, "bot"),
         ("patch", "/conversations/{id}", {"bot": "[@click=app.quit]"}, 422, "bot"),
         ("patch", "/conversations/{id}", {"bot": True, "status": "resolved"}, 409, "status"),

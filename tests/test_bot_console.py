@@ -22,7 +22,7 @@ from tests.tui_helpers import region_text, screen_text, wait_for
 @pytest.fixture(scope="module")
 def bot_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     running = start_desk(tmp_path_factory.mktemp("botconsole") / "desk.db")
-    assert running.admin.put("/bot/channels/web_chat", json={"enabled": True}).status_code == 200
+    assert running.admin.patch("/bot/channels/web_chat", json={"enabled": True}).status_code == 200
     yield running
     running.server.stop()
 

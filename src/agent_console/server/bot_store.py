@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -32,7 +32,7 @@ import msgspec
 from agent_console.core import sla
 from agent_console.core.clock import from_iso, utcnow
 from agent_console.core.language import detect_language
-from agent_console.core.models import Author, BotChannel, Conversation, ConversationPatch, Message
+from agent_console.core.models import Author, BotChannel, Channel, Conversation, ConversationPatch, Message
 from agent_console.core.triage import assess
 from agent_console.server import bot, bot_text
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BOT_AUTHOR = Author(type="bot", name=bot_text.BOT_NAME)
-CHANNELS = ("web_chat", "email", "whatsapp", "sms", "social")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 UNHELPFUL_LIMIT = 2
 TRANSCRIPT_CHARS = 4000
 
