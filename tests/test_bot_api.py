@@ -220,3 +220,15 @@ def test_the_demo_turns_the_bot_on_for_web_chat(tmp_path: Path) -> None:
     store = Store(db.connect(path))
     assert not next(c.enabled for c in store.bot_channels() if c.channel == "web_chat")
     store.conn.close()
+
+
+def test_the_widgets_yes_button_is_a_yes_to_the_bot() -> None:
+    """The widget's "Yes, that solved it" button sends its label: the bot must hear a yes."""
+    import re
+
+    from agent_console.server.bot_text import says_solved
+
+    script = (Path(__file__).parent.parent / "src/agent_console/server/widget_assets/widget.js").read_text()
+    labels = re.findall(r'solvedIt: "([^"]+)"', script)
+    assert len(labels) == 5
+    assert all(says_solved(label) for label in labels), labels
