@@ -178,6 +178,42 @@ def test_asking_for_a_person_hands_off_at_once(store: Store, language: str, text
 
 
 @pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "This is ridiculous, my eSIM install failed three times"),
+        ("es", "Es una vergüenza, la eSIM no se instala en mi iPhone"),
+        ("de", "Das ist eine Frechheit, die eSIM auf meinem iPhone funktioniert nicht"),
+        ("fr", "C'est scandaleux, l'eSIM ne s'installe pas sur mon Android"),
+        ("pt", "Isso é um absurdo, o eSIM não instala no meu iPhone"),
+        ("en", "WHY DOES MY ESIM NOT WORK ON MY IPHONE"),
+    ],
+)
+def test_an_upset_customer_is_handed_off(store: Store, language: str, text: str) -> None:
+    """Upset words or shouting (core/triage's rules): a person, not an article, even when an
+    article would match."""
+    customer = Customer(store, language)
+    after = customer.say(text)
+    assert_handed_off(customer, after, "upset")
+    assert "upset" in (customer.conversation.bot_reason_text or "")
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "My account was hacked and someone else logged in"),
+        ("es", "Me hackearon la cuenta y no puedo entrar"),
+        ("de", "Mein Konto wurde gehackt, ich komme nicht mehr rein"),
+        ("fr", "Mon compte a été piraté, je ne peux plus me connecter"),
+    ],
+)
+def test_an_urgent_case_is_handed_off(store: Store, language: str, text: str) -> None:
+    customer = Customer(store, language)
+    after = customer.say(text)
+    assert_handed_off(customer, after, "urgent")
+    assert "security words" in (customer.conversation.bot_reason_text or "")
+
+
+@pytest.mark.parametrize(
     ("language", "first", "second", "third"),
     [
         ("en", "How do I install the eSIM on my iPhone?", "No. How do I top up more data?", "no"),
@@ -212,14 +248,22 @@ def test_two_unhelpful_answers_hand_off(
     assert_handed_off(customer, after, "unhelpful")
 
 
-@pytest.mark.parametrize("language", ["en", "es", "de", "fr"])
-def test_an_error_in_the_bot_hands_off_and_keeps_the_message(store: Store, language: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "How do I install the eSIM on my iPhone?"),
+        ("es", "¿Cómo instalo la eSIM en mi iPhone?"),
+        ("de", "Wie installiere ich die eSIM auf meinem iPhone?"),
+        ("fr", "Comment installer l'eSIM sur mon téléphone Android ?"),
+    ],
+)
+def test_an_error_in_the_bot_hands_off_and_keeps_the_message(store: Store, language: str, text: str) -> None:
     def broken(_text: str) -> None:
         raise RuntimeError("the knowledge base is on fire")
 
     store.bot_fault = broken
     customer = Customer(store, language)
-    after = customer.say("How do I install the eSIM on my iPhone?")
+    after = customer.say(text)
     assert_handed_off(customer, after, "error")
     assert "RuntimeError" in (customer.conversation.bot_reason_text or "")
     kinds = [

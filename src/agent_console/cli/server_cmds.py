@@ -96,6 +96,10 @@ def serve(
     mail_attachment_limit: Annotated[
         int, typer.Option(metavar="BYTES", help="Larger attachments keep only their description.", min=0)
     ] = 10 * 1024 * 1024,
+    triage_rules: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="Your triage rules (TOML), added to the shipped ones."),
+    ] = None,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -119,6 +123,14 @@ def serve(
             typer.echo(f"error: --public-url: {exc}", err=True)
             raise typer.Exit(2) from None
     relay = _relay_config(smtp_relay, smtp_relay_tls, smtp_relay_user, smtp_relay_ca, smtp_retry_base)
+    if triage_rules is not None:
+        from agent_console.server.triage_store import TriageRulesError, load_rules
+
+        try:
+            load_rules(triage_rules)  # checked here too: the error names the line and key, then we stop
+        except TriageRulesError as exc:
+            typer.echo(f"error: --triage-rules: {exc}", err=True)
+            raise typer.Exit(2) from None
     for address in mail_address or ():
         if "@" not in address or address.count("@") != 1 or "+" in address.partition("@")[0]:
             typer.echo(
@@ -142,6 +154,7 @@ def serve(
             mail_addresses=mail_address or (),
             relay=relay,
             attachment_limit=mail_attachment_limit,
+            triage_rules=triage_rules,
         )
     except SchemaTooNew as exc:
         typer.echo(f"error: {exc}", err=True)

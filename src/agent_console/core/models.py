@@ -123,6 +123,10 @@ class Conversation(Struct, kw_only=True):
     # and the seq of the `conversation.read` event that last set it.
     last_read_message_id: int = 0
     read_seq: int = 0
+    # Where `language` came from: the contact's profile, the text (core/language.py) or an
+    # agent's correction (which detection then leaves alone); and the latest triage.
+    language_source: LanguageSource = "contact"
+    triage: Triage | None = None
     # The FAQ bot (server/bot.py): "active" while it answers (status pending), then
     # "handed_off" (with the reason's code and text), "resolved", or "stopped" (an agent took
     # over); None when the bot never had it.
@@ -341,6 +345,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "sla.breached",
     "conversation.read",
     "csat.submitted",
+    "conversation.triaged",
 )
 
 
@@ -775,6 +780,33 @@ class AttachmentList(Struct, kw_only=True):
     items: list[Attachment]
 
 
+# --- triage (core/triage.py, server/triage_store.py) --------------------------------------
+
+LanguageSource = Literal["contact", "detected", "agent"]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+
+
+class TriageHit(Struct, kw_only=True):
+    rule: str
+    # Quotes the customer's words: render as plain text, never as markup.
+    reason: str
+
+
+class Triage(Struct, kw_only=True):
+    """The rules' suggestion for a conversation, from its customer's unanswered messages."""
+
+    priority: Priority | None
+    topics: list[str]
+    upset: bool
+    urgent: bool
+    rules: list[TriageHit]
+    at: datetime
+
+
+class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
+
+    language: LanguageCode
 # --- the FAQ bot (issue 16) ------------------------------------------------------------------
 
 EVENT_TYPES += ("conversation.bot_handoff", "conversation.bot_resolved")

@@ -67,6 +67,8 @@ from agent_console.server.read_routes import ROUTES as READ_ROUTES
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
+from agent_console.server.triage_routes import ROUTES as TRIAGE_ROUTES
+from agent_console.server.triage_store import load_rules, warm_up
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
@@ -444,8 +446,10 @@ def create_app(
     sla_interval: float | None = 1.0,
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
+    triage_rules: Path | None = None,
 ) -> Litestar:
     limits = limits or Limits()
+    rules = load_rules(triage_rules)  # a bad admin file stops the start with its line and key
     hub = Hub()
     customers = CustomerHub()  # the widget's feed: its own hub, never the agents'
 
@@ -455,6 +459,7 @@ def create_app(
 
     store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
     store.reset_presence()  # nobody is connected to a server that is only starting
+    store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
@@ -493,13 +498,14 @@ def create_app(
             *admin_routes.ROUTES,
             widget_router,
             *EMAIL_ROUTES,
+            *TRIAGE_ROUTES,
             *BOT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[runner.start, mail.start],
+        on_startup=[runner.start, mail.start, warm_up],
         on_shutdown=[runner.stop, mail.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(

@@ -30,11 +30,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from agent_console.core import sla
-from agent_console.core.clock import from_iso, utcnow
-from agent_console.core.language import detect_language
+from agent_console.core.clock import utcnow
 from agent_console.core.models import Author, BotChannel, Channel, Conversation, ConversationPatch, Message
-from agent_console.core.triage import assess
 from agent_console.server import bot, bot_text
+from agent_console.server.triage_store import decode_triage
 
 if TYPE_CHECKING:
     from agent_console.server.store import Store, _Tx
@@ -169,13 +168,16 @@ class BotStoreMixin:
     # --- one turn ---------------------------------------------------------------------------------
 
     def _bot_decide(self: Store, tx: _Tx, conversation_id: int, message: Message) -> None:
+        # The triage of this message ran first (store.inbound): the conversation's language is
+        # the detected one (core/language.py) and its assessment is core/triage.assess's, with
+        # the desk's own rules file.
         conv = tx.conn.execute(
-            "SELECT c.language, s.unhelpful, s.answered, s.awaiting FROM conversations c"
+            "SELECT c.language, c.triage, s.unhelpful, s.answered, s.awaiting FROM conversations c"
             " LEFT JOIN bot_sessions s ON s.conversation_id = c.id WHERE c.id = ?",
             (conversation_id,),
         ).fetchone()
         text = message.body
-        language = detect_language(text) or conv["language"]
+        language = conv["language"]
         awaiting = bool(conv["awaiting"])
         unhelpful = conv["unhelpful"] or 0
         answered: list[int] = json.loads(conv["answered"] or "[]")
@@ -192,11 +194,10 @@ class BotStoreMixin:
                 language=language,
             )
             return
-        waited = self._bot_waited(tx, conversation_id)
-        assessment = assess(self._bot_customer_texts(tx, conversation_id), language, waited_seconds=waited)
-        if assessment.upset or assessment.urgent:
-            code = "urgent" if assessment.urgent else "upset"
-            reasons = "; ".join(hit.reason for hit in assessment.rules) or code
+        triage = decode_triage(conv["triage"])
+        if triage is not None and (triage.upset or triage.urgent):
+            code = "urgent" if triage.urgent else "upset"
+            reasons = "; ".join(hit.reason for hit in triage.rules) or code
             self._bot_handoff(
                 tx, conversation_id, code, f"the customer is {code}: {reasons}", language=language
             )
@@ -289,20 +290,6 @@ class BotStoreMixin:
         self._bot_say(tx, conversation_id, text, kind="activity")
 
     # --- what a turn reads ------------------------------------------------------------------------
-
-    def _bot_customer_texts(self: Store, tx: _Tx, conversation_id: int) -> list[str]:
-        rows = tx.conn.execute(
-            "SELECT body FROM messages WHERE conversation_id = ? AND kind = 'incoming'"
-            " ORDER BY id DESC LIMIT 5",
-            (conversation_id,),
-        ).fetchall()
-        return [r[0] for r in reversed(rows)]
-
-    def _bot_waited(self: Store, tx: _Tx, conversation_id: int) -> float:
-        row = tx.conn.execute(
-            "SELECT created_at FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
-        return max((tx.now - from_iso(row[0])).total_seconds(), 0.0)
 
     def _bot_transcript(self: Store, tx: _Tx, conversation_id: int, code: str, why: str) -> str:
         rows = tx.conn.execute(

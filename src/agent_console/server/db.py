@@ -352,6 +352,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO mail_secret(singleton, secret) VALUES (1, lower(hex(randomblob(32))));
     """,
+    # Triage (server/triage_store.py): where the conversation's language came from (the
+    # contact, the text, an agent), the rules' suggested priority and the whole assessment
+    # (topics, sentiment, the rules that fired with their reasons) as JSON.
+    """
+    ALTER TABLE conversations ADD COLUMN language_source TEXT NOT NULL DEFAULT 'contact';
+    ALTER TABLE conversations ADD COLUMN triage_priority TEXT;
+    ALTER TABLE conversations ADD COLUMN triage TEXT;
+    """,
     # The FAQ bot (server/bot.py): which channels it greets, and its state per conversation.
     """
     CREATE TABLE bot_channels (

@@ -101,6 +101,7 @@ def serve(
     mail_addresses: Sequence[str] = (),
     relay: RelayConfig | None = None,
     attachment_limit: int = 10 * 1024 * 1024,
+    triage_rules: Path | None = None,
 ) -> None:
     import uvicorn
 
@@ -140,6 +141,7 @@ def serve(
         sla_interval=None if demo_now is not None else 1.0,
         smtp=smtp,
         relay=relay,
+        triage_rules=triage_rules,
     )
     sock = bind(host, port)
     actual = sock.getsockname()[1]

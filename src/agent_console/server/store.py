@@ -54,6 +54,7 @@ from agent_console.server.bot_store import BotStoreMixin
 from agent_console.server.checks import is_id_text
 from agent_console.server.reads import ReadsMixin
 from agent_console.server.sla_store import SlaStoreMixin, decode_info
+from agent_console.server.triage_store import TriageStoreMixin, decode_triage
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
@@ -189,7 +190,7 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store(SlaStoreMixin, ReadsMixin, AdminStore, BotStoreMixin):
+class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMixin):
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -588,6 +589,8 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, BotStoreMixin):
             last_message=last,
             seq=row["seq"],
             sla=decode_info(row["sla"]),
+            language_source=row["language_source"],
+            triage=decode_triage(row["triage"]),
             bot_status=row["bot_status"],
             bot_reason=row["bot_reason"],
             bot_reason_text=row["bot_reason_text"],
@@ -901,11 +904,14 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, BotStoreMixin):
             )
             if on_message is not None:
                 on_message(tx, message)
+            triaged = self._triage_incoming(tx, conversation_id)
             conversation = self._stamp(tx, conversation_id)
             if created:
                 tx.emit("conversation.created", {"conversation": conversation})
                 conversation = self._stamp(tx, conversation_id)
             tx.emit("message.created", {"message": message, "conversation": conversation})
+            if triaged:
+                self._announce_triage(tx, conversation_id)
             if raised is not None:
                 note = self._insert_message(
                     tx,
