@@ -807,6 +807,8 @@ class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
 
     language: LanguageCode
+
+
 # --- the FAQ bot (issue 16) ------------------------------------------------------------------
 
 EVENT_TYPES += ("conversation.bot_handoff", "conversation.bot_resolved")
