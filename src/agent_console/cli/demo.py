@@ -109,6 +109,16 @@ def leave_handoff(db_path: Path) -> None:
         store.conn.close()
 
 
+def demo_bot(db_path: Path) -> None:
+    """The FAQ bot greets the demo's web chats (on at the first run; an admin's later "off" stays)."""
+    store = Store(database.connect(db_path))
+    try:
+        if not store.conn.execute("SELECT 1 FROM bot_channels WHERE channel = 'web_chat'").fetchone():
+            store.set_bot_channel("web_chat", True)
+    finally:
+        store.conn.close()
+
+
 def demo_site_key(db_path: Path) -> str:
     """The demo desk's web chat site key (made on first run). It lists no other site: the
     desk's own /widget page works with any key, whatever port the demo got."""
@@ -254,6 +264,7 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
         leave_handoff(db_path)  # the night shift's note waits for the demo agent
+        demo_bot(db_path)
         widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
         say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:

@@ -191,6 +191,8 @@ def _show_written(settings: Settings, result) -> None:
 
 
 def _patch_summary(conversation) -> str:
+    from agent_console.core.bot_view import short_line
+
     assignee = conversation.assignee.name if conversation.assignee else "unassigned"
     parts = [
         f"conversation {conversation.id}:",
@@ -200,6 +202,7 @@ def _patch_summary(conversation) -> str:
         f"| {assignee}",
         f"| team {conversation.team.name}" if conversation.team else "",
         f"| labels {','.join(conversation.labels)}" if conversation.labels else "",
+        f"| {short_line(conversation)}" if short_line(conversation) else "",
     ]
     return " ".join(p for p in parts if p)
 
@@ -406,6 +409,17 @@ def pending(settings: Settings) -> None:
       agent-console conv 42 pending
     """
     _patch(settings, status="pending")
+
+
+def bot(settings: Settings) -> None:
+    """Send the conversation back to the FAQ bot: pending, and the bot answers the customer's
+    next message (from the knowledge base, or hands it to people again).
+
+    \b
+    Example:
+      agent-console conv 42 bot
+    """
+    _patch(settings, status="pending", bot=True)
 
 
 def snooze(
@@ -627,6 +641,7 @@ def register(app: typer.Typer) -> None:
         ("unassign", unassign),
         ("priority", priority),
         ("label", label),
+        ("bot", bot),
     ):
         command(conv_app, name, epilog=EPILOG)(func)
     attachment_cmds.register(conv_app)

@@ -20,6 +20,7 @@ Role = Literal["agent", "admin", "integration"]
 Presence = Literal["online", "busy", "away", "offline"]
 View = Literal["mine", "unassigned", "all", "urgent"]
 AuthorType = Literal["contact", "agent", "bot", "system"]
+BotStatus = Literal["active", "handed_off", "resolved", "stopped"]
 
 CHANNELS: tuple[str, ...] = ("web_chat", "email", "whatsapp", "sms", "social")
 STATUSES: tuple[str, ...] = ("open", "pending", "snoozed", "resolved")
@@ -126,6 +127,12 @@ class Conversation(Struct, kw_only=True):
     # agent's correction (which detection then leaves alone); and the latest triage.
     language_source: LanguageSource = "contact"
     triage: Triage | None = None
+    # The FAQ bot (server/bot.py): "active" while it answers (status pending), then
+    # "handed_off" (with the reason's code and text), "resolved", or "stopped" (an agent took
+    # over); None when the bot never had it.
+    bot_status: BotStatus | None = None
+    bot_reason: str | None = None
+    bot_reason_text: str | None = None
 
 
 class Author(Struct, kw_only=True):
@@ -248,6 +255,8 @@ class ConversationPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
     labels: Annotated[list[Label], Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
     snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    # true: send the conversation back to the FAQ bot (status pending, the bot answers again).
+    bot: Literal[True] | msgspec.UnsetType = msgspec.UNSET
 
 
 class NewMessage(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -1050,3 +1059,31 @@ class RoutingStatus(Struct, kw_only=True):
     mode: Literal["off", "round_robin", "least_loaded"]
     cap: int
     waiting: list[RoutingWait]
+
+
+# --- the FAQ bot (issue 16) ------------------------------------------------------------------
+
+EVENT_TYPES += ("conversation.bot_handoff", "conversation.bot_resolved")
+
+# Why the bot handed a conversation to people (the `reason` of `conversation.bot_handoff`).
+BOT_HANDOFF_REASONS: tuple[str, ...] = (
+    "low_confidence",
+    "asked_for_human",
+    "upset",
+    "urgent",
+    "unhelpful",
+    "error",
+)
+
+
+class BotChannel(Struct, kw_only=True):
+    channel: Channel
+    enabled: bool
+
+
+class BotChannelList(Struct, kw_only=True):
+    items: list[BotChannel]
+
+
+class BotChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool

@@ -54,6 +54,7 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.bot_routes import ROUTES as BOT_ROUTES
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
 from agent_console.server.email_service import MailService
@@ -525,6 +526,7 @@ def create_app(
             *TRIAGE_ROUTES,
             *STATS_ROUTES,
             *SHIFT_ROUTES,
+            *BOT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},

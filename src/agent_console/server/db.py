@@ -505,6 +505,23 @@ MIGRATIONS: tuple[str, ...] = (
         since TEXT NOT NULL
     );
     """,
+    # The FAQ bot (server/bot.py): which channels it greets, and its state per conversation.
+    """
+    CREATE TABLE bot_channels (
+        channel TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE conversations ADD COLUMN bot_status TEXT
+        CHECK (bot_status IN ('active', 'handed_off', 'resolved', 'stopped'));
+    ALTER TABLE conversations ADD COLUMN bot_reason TEXT;
+    ALTER TABLE conversations ADD COLUMN bot_reason_text TEXT;
+    CREATE TABLE bot_sessions (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        unhelpful INTEGER NOT NULL DEFAULT 0,
+        answered TEXT NOT NULL DEFAULT '[]',
+        awaiting INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -100,6 +100,7 @@ class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
+        Binding("b", "bot", "Back to the bot", show=False, id="conv.bot"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
         Binding("L", "labels", "Labels", show=False, id="conv.labels"),
