@@ -21,6 +21,7 @@ from agent_console.cli import (
     server_cmds,
     shift_cmds,
     sla_cmds,
+    stats_cmds,
     tail,
 )
 from agent_console.cli.groups import RootGroup
@@ -137,6 +138,7 @@ admin_cmds.register(app)
 kb_admin_cmds.register(app)
 sla_cmds.register(app)
 read_cmds.register()  # conv ID read|unread
+stats_cmds.register(app)
 shift_cmds.register(app)
 
 

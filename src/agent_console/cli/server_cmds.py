@@ -285,8 +285,9 @@ def demo(
         typer.Option(help="Database file; default demo.db in your user data directory. Kept between runs."),
     ] = None,
     rate: Annotated[
-        float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)
-    ] = 6.0,
+        float,
+        typer.Option(help="Simulated customer messages per minute (a night's pace); 0 for none.", min=0),
+    ] = 4.0,
     headless: Annotated[
         bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")
     ] = False,
@@ -327,18 +328,33 @@ def simulate(
 ) -> None:
     """Play customers writing in (new chats, follow-ups, impatient pings) against a running server.
 
+    With AGENT_CONSOLE_COLLEAGUE_TOKENS (a JSON object of agent email -> token, as `demo` sets it),
+    those agents answer their customers too, and take most new conversations.
+
     Example: AGENT_CONSOLE_TOKEN=... agent-console simulate --server http://127.0.0.1:8765 --rate 30
     """
     import asyncio
+    import json
+    import os
 
     from agent_console.client.errors import BackendError
     from agent_console.client.simulator import simulate as run_simulation
     from agent_console.server.process import die_with_parent
 
     die_with_parent()  # started by `demo`: never outlive it
+    try:
+        colleagues = json.loads(os.environ.get("AGENT_CONSOLE_COLLEAGUE_TOKENS") or "{}")
+    except ValueError:
+        typer.echo("error: AGENT_CONSOLE_COLLEAGUE_TOKENS is not a JSON object of email -> token", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(colleagues, dict) or not all(isinstance(v, str) for v in colleagues.values()):
+        typer.echo("error: AGENT_CONSOLE_COLLEAGUE_TOKENS is not a JSON object of email -> token", err=True)
+        raise typer.Exit(2)
 
     try:
-        sent = asyncio.run(run_simulation(server, token, rate=rate, count=count, seed=seed))
+        sent = asyncio.run(
+            run_simulation(server, token, rate=rate, count=count, seed=seed, colleagues=colleagues)
+        )
     except KeyboardInterrupt:
         return
     except BackendError as exc:

@@ -63,6 +63,7 @@ PROFILE_ENV = "AGENT_CONSOLE_PROFILE"
 CA_BUNDLE_ENV = "AGENT_CONSOLE_CA_BUNDLE"
 BACKEND_ENV = "AGENT_CONSOLE_BACKEND"
 ACCOUNT_ENV = "AGENT_CONSOLE_ACCOUNT"
+PORTAL_ENV = "AGENT_CONSOLE_PORTAL"  # Chatwoot's help-center slug, for KB search
 BACKENDS = ("native", "chatwoot")
 DEFAULT_PROFILE = "default"
 
@@ -460,7 +461,7 @@ def _backend_settings(profile: Profile | None) -> tuple[str, int | None, str | N
         if not account_text.isdigit() or int(account_text) < 1:
             raise ConfigError(f"{ACCOUNT_ENV}={account_text!r} is not an account number (e.g. 1)")
         account_id = int(account_text)
-    portal = profile.portal if profile else None
+    portal = (env.get(PORTAL_ENV) or "").strip() or (profile.portal if profile else None)
     if backend == "chatwoot" and account_id is None:
         raise ConfigError(
             f"a Chatwoot connection needs its account: set {ACCOUNT_ENV}, or log in with"

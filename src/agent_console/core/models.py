@@ -20,6 +20,7 @@ Role = Literal["agent", "admin", "integration"]
 Presence = Literal["online", "busy", "away", "offline"]
 View = Literal["mine", "unassigned", "all", "urgent"]
 AuthorType = Literal["contact", "agent", "bot", "system"]
+BotStatus = Literal["active", "handed_off", "resolved", "stopped"]
 
 CHANNELS: tuple[str, ...] = ("web_chat", "email", "whatsapp", "sms", "social")
 STATUSES: tuple[str, ...] = ("open", "pending", "snoozed", "resolved")
@@ -126,6 +127,12 @@ class Conversation(Struct, kw_only=True):
     # agent's correction (which detection then leaves alone); and the latest triage.
     language_source: LanguageSource = "contact"
     triage: Triage | None = None
+    # The FAQ bot (server/bot.py): "active" while it answers (status pending), then
+    # "handed_off" (with the reason's code and text), "resolved", or "stopped" (an agent took
+    # over); None when the bot never had it.
+    bot_status: BotStatus | None = None
+    bot_reason: str | None = None
+    bot_reason_text: str | None = None
 
 
 class Author(Struct, kw_only=True):
@@ -248,6 +255,8 @@ class ConversationPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
     labels: Annotated[list[Label], Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
     snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    # true: send the conversation back to the FAQ bot (status pending, the bot answers again).
+    bot: Literal[True] | msgspec.UnsetType = msgspec.UNSET
 
 
 class NewMessage(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -798,6 +807,131 @@ class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
 
     language: LanguageCode
+# --- SLA breaches ---------------------------------------------------------------------------
+
+
+class SlaBreach(Struct, kw_only=True):
+    """A clock that passed its due time, as recorded (once per clock cycle). `breached_by_s` is
+    how late the clock stopped; while it still runs, what was known when it was recorded (0 when
+    the breach was caught on time by the schedule). `team` and `assignee` are the conversation's
+    now, not at the breach."""
+
+    id: int
+    conversation_id: int
+    clock: SlaClockName
+    policy_id: int | None = None
+    policy: str
+    started_at: datetime
+    due_at: datetime
+    breached_at: datetime
+    breached_by_s: int
+    team: TeamRef | None = None
+    assignee: AgentRef | None = None
+
+
+class SlaBreachPage(Struct, kw_only=True):
+    """Newest first; `next_cursor` reads on (older ones), None at the end."""
+
+    items: list[SlaBreach]
+    next_cursor: str | None = None
+# --- CSAT through the inbound API, and KPIs (server/stats_*.py) -----------------------------
+
+
+class CsatInbound(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A customer's rating, relayed by an integration (a survey tool, an SMS gateway)."""
+
+    conversation_id: Id
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class Percentiles(Struct, kw_only=True):
+    """A duration over `count` conversations, in seconds (linear interpolation between ranks)."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+
+
+class SlaAttainment(Struct, kw_only=True):
+    """One SLA clock's cycles that started in the period: met, missed and still running.
+    `attainment` is met / (met + missed); None when none has finished."""
+
+    clock: Literal["frt", "nrt", "rt"]
+    met: int
+    missed: int
+    running: int
+    attainment: float | None
+
+
+class CsatStats(Struct, kw_only=True):
+    """Ratings of the conversations resolved in the period."""
+
+    resolved: int
+    rated: int
+    response_rate: float | None  # rated / resolved
+    average: float | None
+    distribution: dict[str, int]  # "1".."5": how many ratings of each
+
+
+class BotStats(Struct, kw_only=True):
+    """Conversations the bot finished in the period, by its latest outcome."""
+
+    handled: int
+    resolved: int
+    handed_off: int
+    resolution_rate: float | None
+    handoff_rate: float | None
+
+
+class Backlog(Struct, kw_only=True):
+    """Conversations waiting now (not limited to the period)."""
+
+    total: int
+    by_status: dict[str, int]  # open, pending, snoozed
+    open_by_priority: dict[str, int]  # urgent, high, normal, low
+    open_unassigned: int
+
+
+class HourStats(Struct, kw_only=True):
+    hour: int  # 0-23 in the viewer's zone
+    conversations: int
+    first_response_median_s: float | None
+
+
+class GroupStats(Struct, kw_only=True):
+    """One team's or agent's share; `id` None is the conversations with no team / assignee."""
+
+    id: int | None
+    name: str
+    conversations: int
+    first_response: Percentiles
+    resolved: int
+    resolution: Percentiles
+    csat_average: float | None
+    csat_rated: int
+    backlog: int
+
+
+class Stats(Struct, kw_only=True):
+    """KPIs over [since, until): conversations created in it (volume, first response),
+    resolved in it (resolution, CSAT), SLA cycles started in it, bot outcomes in it."""
+
+    since: datetime
+    until: datetime
+    tz: str
+    team_id: int | None
+    agent_id: int | None
+    conversations: int
+    first_response: Percentiles
+    resolution: Percentiles
+    sla: list[SlaAttainment]
+    csat: CsatStats
+    bot: BotStats
+    backlog: Backlog
+    by_hour: list[HourStats]
+    teams: list[GroupStats]
+    agents: list[GroupStats]
 
 
 # --- shifts, roster, handoff and routing (issue 12) ------------------------------------
@@ -925,3 +1059,31 @@ class RoutingStatus(Struct, kw_only=True):
     mode: Literal["off", "round_robin", "least_loaded"]
     cap: int
     waiting: list[RoutingWait]
+
+
+# --- the FAQ bot (issue 16) ------------------------------------------------------------------
+
+EVENT_TYPES += ("conversation.bot_handoff", "conversation.bot_resolved")
+
+# Why the bot handed a conversation to people (the `reason` of `conversation.bot_handoff`).
+BOT_HANDOFF_REASONS: tuple[str, ...] = (
+    "low_confidence",
+    "asked_for_human",
+    "upset",
+    "urgent",
+    "unhelpful",
+    "error",
+)
+
+
+class BotChannel(Struct, kw_only=True):
+    channel: Channel
+    enabled: bool
+
+
+class BotChannelList(Struct, kw_only=True):
+    items: list[BotChannel]
+
+
+class BotChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool

@@ -24,6 +24,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agent_console.core import models
+from agent_console.core.clock import utcnow
 from agent_console.core.models import (
     STATUSES,
     Agent,
@@ -53,6 +54,7 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.bot_routes import ROUTES as BOT_ROUTES
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
 from agent_console.server.email_service import MailService
@@ -68,6 +70,7 @@ from agent_console.server.shift_routes import ROUTES as SHIFT_ROUTES
 from agent_console.server.shift_routes import document as shift_document
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
+from agent_console.server.stats_routes import ROUTES as STATS_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 from agent_console.server.triage_routes import ROUTES as TRIAGE_ROUTES
 from agent_console.server.triage_store import load_rules, warm_up
@@ -76,6 +79,9 @@ from agent_console.server.widget_routes import WidgetCors, origin_allowed, widge
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from agent_console.server.email_inbound import ListenerConfig
     from agent_console.server.email_outbound import RelayConfig
 
@@ -167,6 +173,16 @@ async def list_conversations(
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
+    breaching_within: Annotated[
+        int | None,
+        Parameter(
+            description="Seconds: the `urgent` view (and its count) also holds conversations whose SLA"
+            " answer is due within this long, late ones included (the console sends its urgent window,"
+            " 900 by default). Without it, `urgent` is priority urgent only.",
+            ge=0,
+            le=7 * 86400,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -183,6 +199,7 @@ async def list_conversations(
         limit=limit,
         cursor=cursor,
         before=before,
+        breaching_within=breaching_within,
     )
     return store.personal_page(me.id, page)  # unread counts are the caller's own
 
@@ -449,6 +466,7 @@ def create_app(
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
     triage_rules: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
     routing: RoutingConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
@@ -463,7 +481,7 @@ def create_app(
         customers.publish(events)
         router.observe(events)
 
-    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window, clock=clock or utcnow)
     store.reset_presence()  # nobody is connected to a server that is only starting
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay)
@@ -506,7 +524,9 @@ def create_app(
             widget_router,
             *EMAIL_ROUTES,
             *TRIAGE_ROUTES,
+            *STATS_ROUTES,
             *SHIFT_ROUTES,
+            *BOT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},

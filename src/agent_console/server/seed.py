@@ -36,6 +36,7 @@ _TIME_COLUMNS = {
         "snoozed_until",
         "due_at",
         "sla_paused_since",
+        "resolved_at",
     ),
     "messages": ("created_at",),
     "sla_clocks": ("started_at", "stopped_at", "missed_at"),
@@ -44,6 +45,9 @@ _TIME_COLUMNS = {
     "contacts": ("created_at",),
     "agents": ("created_at",),
     "kb_articles": ("updated_at",),
+    "sla_cycles": ("started_at", "stopped_at", "missed_at"),
+    "bot_outcomes": ("at",),
+    "csat_ratings": ("created_at",),
 }
 
 
@@ -316,3 +320,8 @@ def _insert_conversation(
         if message.kind != "activity":
             last_id = cursor.lastrowid
     conn.execute("UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id))
+    if seed.status == "resolved":  # what the status trigger keeps on a live write (KPIs)
+        conn.execute(
+            "UPDATE conversations SET resolved_at = ? WHERE id = ?",
+            (to_iso(last_at), conversation_id),
+        )

@@ -211,6 +211,7 @@ class ConsoleApp(App[int]):
             page_size=self.queue_page,
             hold=self.queue_hold,
             early_first_page=True,
+            urgent_window=self.store.urgent_seconds,
         )
         try:
             await self.engine.run()
@@ -364,8 +365,12 @@ class ConsoleApp(App[int]):
         """The article's public address for a customer, or None when the desk has none.
 
         Never the console's own server URL: that is often loopback or an internal host a
-        customer cannot open.
+        customer cannot open. A help desk with a public help center of its own (Chatwoot) names
+        the article's page there.
         """
+        own = getattr(self.backend, "article_link", None)
+        if own is not None:
+            return own(item)
         public = self.desk.public_url if self.desk is not None else None
         return f"{public.rstrip('/')}/kb/{item.id}" if public else None
 

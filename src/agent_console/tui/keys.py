@@ -38,6 +38,7 @@ def scopes() -> dict[str, list[Binding]]:
     """Every place that declares bindings, by name (imported here to avoid cycles)."""
     from agent_console.tui.app import ConsoleApp
     from agent_console.tui.screens.console import ConsoleScreen
+    from agent_console.tui.screens.dashboard import DashboardScreen
     from agent_console.tui.screens.handoff import HandoffScreen
     from agent_console.tui.screens.help import HelpScreen
     from agent_console.tui.screens.kb import KbScreen
@@ -60,6 +61,7 @@ def scopes() -> dict[str, list[Binding]]:
         PromptScreen,
         ReviewScreen,
         HelpScreen,
+        DashboardScreen,
         RosterScreen,
         HandoffScreen,
     ]
@@ -201,6 +203,7 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "agent.presence",
             "shift.roster",
             "shift.handoff",
+            "stats.dashboard",
             "notify.quiet",
             "help",
             "app.palette",

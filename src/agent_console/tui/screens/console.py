@@ -100,6 +100,7 @@ class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
+        Binding("b", "bot", "Back to the bot", show=False, id="conv.bot"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
         Binding("L", "labels", "Labels", show=False, id="conv.labels"),
@@ -110,6 +111,7 @@ class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
         Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
         Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
+        Binding("D", "dashboard", "Dashboard (KPIs)", show=False, id="stats.dashboard"),
         Binding("w", "roster", "Roster", show=False, id="shift.roster"),
         Binding("H", "handoff", "Hand over (end of shift)", show=False, id="shift.handoff"),
     ]
@@ -616,6 +618,13 @@ class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing
         else:
             place = "the conversation"
         self.app.push_screen(HelpScreen(self, f"Keys in {place}"))
+
+    def action_dashboard(self) -> None:
+        from agent_console.tui.screens.dashboard import DashboardScreen  # on first use
+
+        app = self.console
+        teams = list(app.store.teams or [])
+        self.app.push_screen(DashboardScreen(app.backend, teams=teams, low_bandwidth=app.low_bandwidth))
 
 
 def _matches(conversation: Conversation, needle: str, preview: str) -> bool:
