@@ -359,3 +359,42 @@ def test_a_handoff_to_the_next_shifts_team_is_routed_to_whoever_is_on(routing_de
     assert desk.admin.get(f"/conversations/{conversation}").json()["team"]["id"] == team
     mine = ana_client.get("/handoffs").json()["items"]  # Ana's team received it
     assert [h["note"] for h in mine] == ["Over to Dublin"]
+
+
+def test_the_bots_conversations_are_routed_when_it_hands_them_off(routing_desk: Desk) -> None:
+    desk = routing_desk
+    assert desk.admin.patch("/bot/channels/web_chat", json={"enabled": True}).status_code == 200
+    article = {
+        "slug": "install-esim-iphone",
+        "title": "Install your eSIM on an iPhone",
+        "body": "Open Settings, then Mobile Service, then Add eSIM, and scan the QR code from your email.",
+        "tags": ["esim", "iphone", "install"],
+        "locale": "en",
+        "status": "published",
+    }
+    assert desk.admin.post("/kb/articles", json=article).status_code == 201
+    kim, kim_client = new_agent(desk, "Kim", ["en"], [])
+    presence(kim_client, "online")
+    start = desk.admin.get("/conversations", params={"limit": 1}).json()["head_seq"]
+    payload = {
+        "channel": "web_chat",
+        "contact": {"name": "Robin", "email": f"{uuid.uuid4().hex[:8]}@c.example", "language": "en"},
+        "body": "How do I install my eSIM on an iPhone?",
+    }
+    conversation = desk.admin.post("/inbound", json=payload).json()["conversation_id"]
+    held = desk.admin.get(f"/conversations/{conversation}").json()
+    assert (held["status"], held["assignee"]) == ("pending", None)  # the bot answered and holds it
+    # Someone who asks for a person at once is handed off and routed: a pass ran after the
+    # bot's conversation existed, and left it to the bot.
+    other = {**payload, "contact": {"name": "Sky", "email": f"{uuid.uuid4().hex[:8]}@c.example"}}
+    first = desk.admin.post("/inbound", json={**other, "body": "I want to talk to a human please"})
+    routed_to(desk, first.json()["conversation_id"], kim)
+    assert desk.admin.get(f"/conversations/{conversation}").json()["assignee"] is None
+    again = {**payload, "conversation_id": conversation, "body": "I want to talk to a human please"}
+    assert desk.admin.post("/inbound", json=again).status_code == 201
+    routed_to(desk, conversation, kim)  # handed off by the bot: now routing places it
+    decisions = [f["data"] for f in feed(desk, start, "conversation.routed", 2, placed=True)]
+    assert [(d["conversation_id"], d["agent_id"]) for d in decisions] == [
+        (first.json()["conversation_id"], kim),
+        (conversation, kim),
+    ]
