@@ -28,8 +28,10 @@ UNITS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("tail",): ("tail",),
     ("auth_cmds",): ("auth", "config"),
     ("server_cmds",): ("serve", "demo", "simulate", "server"),
-    ("admin_cmds",): ("labels", "agent", "team", "label"),
+    # shift_cmds adds `agent ID schedule` and `team ID coverage` to admin_cmds' groups.
+    ("admin_cmds", "shift_cmds"): ("labels", "agent", "team", "label", "roster", "handoff", "routing"),
     ("sla_cmds",): ("sla",),
+    ("stats_cmds",): ("stats",),
 }
 
 # What `agent-console --help` lists for each, in its order (commands, then groups).
@@ -46,6 +48,10 @@ LINES: dict[str, str] = {
         "Play customers writing in (new chats, follow-ups, impatient pings) against a running server."
     ),
     "labels": "List labels: the managed list with colours, and every label in use, with counts.",
+    "roster": "Who is on shift now, who is next, and coverage gaps over the next 24 hours (warnings).",
+    "handoff": "End your shift: hand your open conversations to a team or to named agents, with a note.",
+    "routing": "Routing's mode and cap, and the conversations waiting in team queues (and why).",
+    "stats": "The desk's KPIs: first response, resolution, SLA, CSAT, bot, backlog, by hour, team, agent.",
     "conv": "Act on one conversation: conv ID [VERB].",
     "kb": "Search and read the knowledge base.",
     "canned": "List and show canned responses.",

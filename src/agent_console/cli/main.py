@@ -107,8 +107,15 @@ def root(
             backend_kind=conn.backend,
             account_id=conn.account_id,
             portal=conn.portal,
+            away_after=_away_after(config),
         )
     )
+
+
+def _away_after(config) -> float:  # noqa: ANN001 - client.config.Config, imported when the TUI opens
+    from agent_console.tui.presence import parse_span
+
+    return parse_span(config.presence.away_after if config.presence else None)
 
 
 # Every command module, or only the one the entry point runs (cli/commands.py says why).
