@@ -565,7 +565,7 @@ async def test_failed_reply_shows_the_reason_and_retries(helpdesk: Helpdesk, tmp
         await wait_for(pilot, lambda: app.outbox.get(item.id).state == "failed", what="the refusal")
         assert "not found" in app.outbox.get(item.id).reason
         # A reply that is refused in the open conversation shows in its thread with the reason.
-        bad = app.outbox.enqueue_message(cid, "x" * 200_001)
+        bad = app.outbox.enqueue_message(cid, "x" * (helpdesk.max_body + 1))  # one over the desk's limit
         await wait_for(pilot, lambda: app.outbox.get(bad.id).state == "failed", what="the 422")
         await wait_for(
             pilot,
