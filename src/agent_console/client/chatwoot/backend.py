@@ -228,6 +228,7 @@ class ChatwootBackend(ChatwootLive):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,  # Chatwoot's community edition has no SLA due times
     ) -> ConversationPage:
         if before is not None:
             # Chatwoot pages by number in its own order; it cannot read backwards from a queue position.
@@ -587,6 +588,12 @@ class ChatwootBackend(ChatwootLive):
 
     async def delete_sla_policy(self, policy_id: int) -> None:
         raise _not_on_chatwoot("SLA policies")
+
+    async def sla_breaches(self, **filters: Any) -> Any:
+        raise _not_on_chatwoot("SLA breaches")
+    # Chatwoot's reports are another API (v2 reports), outside the Application API document.
+    async def stats(self, **_: Any) -> Any:
+        raise _not_on_chatwoot("KPIs (use Chatwoot's reports)")
 
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")
