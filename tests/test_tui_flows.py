@@ -595,8 +595,8 @@ async def test_links_open_only_after_the_agent_sees_the_real_target(
         tricky = "https://lumo.example/\u202egpj.exe"  # a right-to-left override hides the real end
         reader.post_message(Markdown.LinkClicked(reader, tricky))
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the confirmation")
-        text = screen_text(app)
-        assert "⟨U+202E⟩" in text and "\u202e" not in text
+        await wait_for(pilot, lambda: "⟨U+202E⟩" in screen_text(app), what="the link's real end, drawn")
+        assert "\u202e" not in screen_text(app)
         await pilot.press("n", "enter")
         await wait_for(pilot, lambda: app.screen is kb, what="back in the reader")
         assert opened == []
