@@ -182,8 +182,23 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Last activity", c.last_activity_at),
             ("Messages", f"{c.message_count} ({c.unread_count} unread)"),
             ("Last message", last_line(c)),
+            *triage_fields(c),
         ],
     )
+
+
+def triage_fields(c: Any) -> list[tuple[str, str]]:
+    """The language's source and the triage rules' suggestion, once the desk has triaged it."""
+    triage = getattr(c, "triage", None)
+    if triage is None:
+        return []
+    reasons = "; ".join(hit.reason for hit in triage.rules) or "no rule fired"
+    suggested = f"suggests {triage.priority}: " if triage.priority else ""
+    topics = f" (topics: {', '.join(triage.topics)})" if triage.topics else ""
+    return [
+        ("Language from", c.language_source),
+        ("Triage", suggested + reasons + topics + (" · upset" if triage.upset else "")),
+    ]
 
 
 CONVERSATIONS = conversation_spec()

@@ -27,6 +27,7 @@ from agent_console.core.models import (
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyPatch,
+    SuggestionList,
     Team,
 )
 
@@ -136,3 +137,8 @@ class Backend(Protocol):
     async def attachments(self, conversation_id: int) -> list[Attachment]: ...
     async def attachment(self, attachment_id: int) -> Attachment: ...
     async def attachment_content(self, attachment_id: int) -> bytes: ...
+
+    # Triage: an agent's correction of the language the desk detected (kept from then on).
+    async def set_language(self, conversation_id: int, language: str) -> Conversation: ...
+    # Suggested replies: canned responses and KB articles for the customer's last messages.
+    async def suggestions(self, conversation_id: int) -> SuggestionList: ...

@@ -558,6 +558,12 @@ class ChatwootBackend(ChatwootLive):
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
 
+    async def set_language(self, conversation_id: int, language: str) -> Any:
+        raise _not_on_chatwoot("correcting a conversation's language")
+
+    async def suggestions(self, conversation_id: int) -> Any:
+        raise _not_on_chatwoot("suggested replies")
+
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
     if not cursor:

@@ -28,6 +28,7 @@ from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.marks import ReadingActions
+from agent_console.tui.screens.triage_actions import TriageActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -60,7 +61,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ReadingActions, ConversationActions, Composing, TriageActions, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -109,6 +110,9 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
         Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
         Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
+        Binding("a", "accept_triage", "Accept suggested priority", show=False, id="conv.accept_triage"),
+        Binding("s", "suggest", "Suggested replies", show=False, id="conv.suggest"),
+        Binding("I", "language", "Correct the conversation's language", show=False, id="conv.language"),
     ]
 
     def __init__(self) -> None:

@@ -32,6 +32,7 @@ from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import channel_short, priority_mark
 from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
 from agent_console.tui.sla_display import sla_label
+from agent_console.tui.triage_display import row_tag, suggestion
 
 Lookup = Callable[[int], Conversation | None]
 Unread = Callable[[int], int]
@@ -257,7 +258,11 @@ class QueueList(ScrollView, can_focus=True):
         line.append(_fit(conversation.language[:2], 2), style("queue--dim"))
         line.append(" ")
         preview = self.preview(conversation)
-        line.append(_fit(sanitize_line(preview), subject_width))
+        # The rules' suggested priority and the rule that fired, before the preview (tui/triage_display.py).
+        tag = _fit(row_tag(conversation), subject_width * 2 // 3)
+        if tag.strip():
+            line.append(tag, style(f"queue--{suggestion(conversation)}"))
+        line.append(_fit(sanitize_line(preview), subject_width - cell_len(tag)))
         if assignee_width:
             line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
