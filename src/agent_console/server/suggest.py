@@ -38,7 +38,8 @@ STOPWORDS = frozenset(
     hallo danke bitte mein meine habe hat wie was
     les des une est pas que qui pour avec dans sur mon mes vous nous mais bonjour merci plus
     ete suis
-    uma para com nao que por mas meu minha voce ola obrigado obrigada favor esta estou tem
+    uma para com nao que por mas meu minha voce ola obrigado obrigada favor esta estou tem sem foi
+    ele ela como
     """.split()
 )
 
@@ -125,14 +126,15 @@ class Suggester:
 
 
 def _language_first(ranked: list[Suggestion], language: str) -> list[Suggestion]:
-    """The best PER_KIND in the language; when fewer, the best others after them, marked."""
+    """The best PER_KIND in the language; only when none matched there, the best others, marked
+    (a weak match in another language is no help next to a good one in the customer's)."""
     own = [s for s in ranked if s.locale == language][:PER_KIND]
-    if len(own) >= PER_KIND:
+    if own:
         return own
-    others = [s for s in ranked if s.locale != language][: PER_KIND - len(own)]
+    others = ranked[:PER_KIND]
     for suggestion in others:
         suggestion.fallback = True
-    return own + others
+    return others
 
 
 def _last_customer_texts(conn: sqlite3.Connection, conversation_id: int) -> list[str]:
@@ -156,14 +158,9 @@ def _suggest_kb(conn: sqlite3.Connection, query: list[str], language: str) -> li
         " WHERE kb_fts MATCH ? AND a.status = 'published' AND (? IS NULL OR a.locale = ?)"
         " ORDER BY score LIMIT ?"
     )
-    own = conn.execute(sql, (match, language, language, PER_KIND)).fetchall()
-    rows = list(own)
-    if len(own) < PER_KIND:
-        seen = {row["id"] for row in own}
-        others = conn.execute(sql, (match, None, None, PER_KIND * 3)).fetchall()
-        rows += [row for row in others if row["id"] not in seen and row["locale"] != language][
-            : PER_KIND - len(own)
-        ]
+    rows = conn.execute(sql, (match, language, language, PER_KIND)).fetchall()
+    if not rows:
+        rows = conn.execute(sql, (match, None, None, PER_KIND)).fetchall()
     out = []
     for row in rows:
         present = set(tokens(row["text"], fts_fold))
