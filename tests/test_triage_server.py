@@ -54,6 +54,15 @@ def test_too_short_to_tell_keeps_the_contacts_language(desk: Desk) -> None:
     assert conv["triage"]["rules"] == []
 
 
+def test_unsure_of_the_language_the_rules_read_every_languages_words(desk: Desk) -> None:
+    # Too short to tell (9 characters), and the contact's profile says English: the Spanish
+    # outage words still count.
+    cid = write_in(desk, "sin señal", language="en")
+    conv = conversation(desk, cid)
+    assert (conv["language"], conv["language_source"]) == ("en", "contact")
+    assert rules_of(conv)["outage"] == "outage words: 'sin señal'"
+
+
 def test_pings_count_unanswered_messages_and_a_reply_resets_them(desk: Desk) -> None:
     cid = write_in(desk, "Hallo, ich habe eine Frage zu meinem Tarif")
     write_in(desk, "Ist da jemand?", cid)
