@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.cli_support import base_env, invoke
 from tests.conftest import Desk
-from tests.test_cli_queue import new_conversation
 
 
 @pytest.fixture
 def env(desk: Desk, tmp_path: Path) -> dict[str, str | None]:
     return base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
+
+
+def new_conversation(desk: Desk, body: str) -> int:
+    payload = {
+        "channel": "email",
+        "subject": f"CLI test {uuid.uuid4().hex[:6]}",
+        "contact": {"name": "Cli Customer", "email": f"{uuid.uuid4().hex[:8]}@cust.example"},
+        "body": body,
+    }
+    response = desk.admin.post("/inbound", json=payload)
+    assert response.status_code == 201, response.text
+    return response.json()["conversation_id"]
 
 
 def test_conv_shows_the_language_source_and_the_triage(desk: Desk, env: dict) -> None:
