@@ -262,10 +262,11 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         preview = sanitize_line(self.preview(conversation))
         # The rules' suggested priority and the rule that fired, first (tui/triage_display.py).
-        tag = _fit(row_tag(conversation), subject_width * 2 // 3)
-        if tag.strip():
+        tag = row_tag(conversation)
+        if tag:
+            tag = _fit(tag, min(cell_len(tag), subject_width * 2 // 3))
             line.append(tag, style(f"queue--{suggestion(conversation)}"))
-        subject_width -= cell_len(tag)
+            subject_width -= cell_len(tag)
         bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
         if bot is not None and len(bot) + 10 > subject_width:
             bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
