@@ -178,6 +178,19 @@ def test_asking_for_a_person_hands_off_at_once(store: Store, language: str, text
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "My operator at home blocks roaming, what APN settings should I use?",
+        "Mi operador no me deja usar datos en el extranjero",
+        "Mon opérateur bloque les données à l'étranger",
+        "Meu operador não funciona no exterior",
+    ],
+)
+def test_a_carrier_is_not_a_request_for_a_person(text: str) -> None:
+    assert bot_text.asks_for_person(text) is None
+
+
+@pytest.mark.parametrize(
     ("language", "text"),
     [
         ("en", "This is ridiculous, my eSIM install failed three times"),
