@@ -128,6 +128,7 @@ def _table(desk: WidgetDesk) -> tuple[list, list]:
     ("method", "path", "body", "status", "field"),
     [
         ("patch", "/bot/channels/fax", {"enabled": True}, 422, "channel"),
+        ("patch", "/bot/channels/email", {"enabled": True}, 409, "channel"),
         ("patch", "/bot/channels/%1B%5B2J", {"enabled": True}, 422, "channel"),
         ("patch", "/bot/channels/web_chat", {"enabled": "yes"}, 422, "enabled"),
         ("patch", "/bot/channels/web_chat", {"enabled": True, "extra": 1}, 422, "extra"),

@@ -61,6 +61,12 @@ class BotStoreMixin:
         return [BotChannel(channel=c, enabled=c in enabled) for c in CHANNELS]  # type: ignore[arg-type]
 
     def set_bot_channel(self: Store, channel: str, enabled: bool) -> BotChannel:
+        if enabled and channel == "email":
+            # Its replies are `bot` messages, and the mail relay sends agents' replies only: on
+            # email the customer would never read the bot. Refused rather than silently unread.
+            from agent_console.server.store import Conflict  # store.py imports this module
+
+            raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="channel")
         with self._write() as tx:
             tx.conn.execute(
                 "INSERT INTO bot_channels(channel, enabled) VALUES (?, ?)"
