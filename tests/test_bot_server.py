@@ -456,6 +456,23 @@ def test_sending_back_to_the_bot_and_an_agent_taking_over(store: Store) -> None:
     assert customer.conversation.bot_status == "stopped"
 
 
+def test_an_email_conversation_cannot_go_to_the_bot(store: Store) -> None:
+    """The relay mails agents' replies only: a bot on email would talk to nobody."""
+    result = store.inbound(
+        InboundMessage(
+            channel="email",
+            contact=InboundContact(name="Mail", email="mail2@customers.example"),
+            body="How do I install the eSIM on my iPhone?",
+        )
+    )
+    agent = store.list_agents()[0]
+    with pytest.raises(Conflict):
+        store.patch_conversation(result.conversation_id, ConversationPatch(status="pending", bot=True), agent)
+    with pytest.raises(Conflict):
+        store.set_bot_channel("email", True)
+    assert store.get_conversation(result.conversation_id).bot_status is None
+
+
 def test_a_customer_writing_again_does_not_reopen_a_bot_conversation(store: Store) -> None:
     customer = Customer(store, "en")
     customer.say("How do I install the eSIM on my iPhone?")

@@ -130,9 +130,12 @@ class BotStoreMixin:
                 ).fetchone()[0],
             )
 
-    def _bot_back_status(self: Store, patch: ConversationPatch) -> str:
+    def _bot_back_status(self: Store, current: Conversation, patch: ConversationPatch) -> str:
         """The status a conversation sent back to the bot takes: pending, whatever else is asked."""
         from agent_console.server.store import Conflict  # store.py imports this module
+
+        if current.channel == "email":
+            raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="bot")
 
         if patch.status is not msgspec.UNSET and patch.status != "pending":
             raise Conflict(
