@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, str] = {
     "P7": "bench.p7_fanout",
     "P8": "bench.p8_memory",
     "P9": "bench.p9_picker",
+    "STATS": "bench.stats_query",
     "P10": "bench.p10_bot",
 }
 # What `python -m bench` runs without --only: P4 includes the `cli` measurements.

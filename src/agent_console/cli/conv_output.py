@@ -179,7 +179,7 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Assignee", c.assignee.name if c.assignee else "(unassigned)"),
             ("Team", c.team.name if c.team else ""),
             ("Labels", ", ".join(c.labels)),
-            ("Due", f"{to_iso(c.due_at)} ({relative(c.due_at)})" if c.due_at else ""),
+            ("Due", due_text(c)),
             ("Waiting since", c.waiting_since),
             ("Created", c.created_at),
             ("Last activity", c.last_activity_at),
@@ -188,6 +188,20 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Bot", full_line(c) or ""),
         ],
     )
+
+
+def due_text(c: Any) -> str:
+    """When the next answer is due, or why nothing is (never an empty line)."""
+    if c.due_at:
+        clock = next((k.name.upper() for k in (c.sla.clocks if c.sla else ()) if k.due_at == c.due_at), "")
+        return f"{to_iso(c.due_at)} ({relative(c.due_at)}){' ' + clock if clock else ''}"
+    if c.status in ("pending", "snoozed"):
+        return f"nothing: SLA clocks are paused while {c.status}"
+    if c.status == "resolved":
+        return "nothing: resolved"
+    if c.sla is None:
+        return "nothing: no SLA policy applies"
+    return "nothing: no SLA clock is running"
 
 
 CONVERSATIONS = conversation_spec()

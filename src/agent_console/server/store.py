@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -197,9 +197,12 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
         *,
         listener: Callable[[list[PendingEvent]], None] | None = None,
         event_window: int = 100_000,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.conn = conn
         self.listener = listener
+        # Where every write reads the time (a test may drive a desk through simulated minutes).
+        self.clock = clock
         # How many events the log keeps; older `since` values get `resync_required`.
         self.event_window = event_window
 
@@ -216,7 +219,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-            tx = self._tx = _Tx(self.conn, (row[0] if row else 0) + 1, utcnow())
+            tx = self._tx = _Tx(self.conn, (row[0] if row else 0) + 1, self.clock())
             yield tx
             if tx.events and tx.events[-1].seq % 1000 < len(tx.events):
                 self._prune_events(tx.events[-1].seq)
@@ -422,15 +425,22 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
         before `before` (then `next_cursor` points further back); with both, the rows between
-        them from `cursor` on."""
+        them from `cursor` on. `breaching_within` (seconds): the urgent view also holds what is
+        due by then (late ones included), as the console's Urgent view does."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
+        urgent: tuple[str, list[Any]] = ("c.priority = 'urgent'", [])
+        if breaching_within is not None:
+            # queue_key is due_at (or the tail): the queue index answers the window too.
+            horizon = to_iso(self.clock() + timedelta(seconds=breaching_within))
+            urgent = ("(c.priority = 'urgent' OR c.queue_key <= ?)", [horizon])
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
             "unassigned": ("c.assignee_id IS NULL", []),
-            "urgent": ("c.priority = 'urgent'", []),
+            "urgent": urgent,
             "all": ("1", []),
         }
         # Only a text search reads the contact: counting and ordering run on the queue indexes.
@@ -441,8 +451,8 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
             # A text search scans: count every view in the one pass.
             row = self.conn.execute(
                 "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
-                f" sum(c.priority = 'urgent') FROM conversations c{join} WHERE {where}",
-                [me, *params],
+                f" sum({urgent[0]}) FROM conversations c{join} WHERE {where}",
+                [me, *urgent[1], *params],
             ).fetchone()
             counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
         for name, (clause, extra) in view_where.items() if not query else ():

@@ -121,6 +121,11 @@ class ConversationPane(Vertical):
         if sla_line is not None:
             text.append("\n")
             text.append_text(sla_line)
+        shifts = getattr(self.app, "shifts", None)
+        pin = shifts.pin_text(conversation.id) if shifts is not None else None
+        if pin is not None:  # a handoff note, pinned while the conversation is in play
+            text.append("\n")
+            text.append_text(pin)
         if text != self._header_text:
             # Asked again with every change to the open conversation (each customer message):
             # the same header must cost no layout pass.
