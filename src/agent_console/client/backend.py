@@ -25,6 +25,7 @@ from agent_console.core.models import (
     LabelCount,
     Message,
     ReadState,
+    SlaBreachPage,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyPatch,
@@ -78,6 +79,8 @@ class Backend(Protocol):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,  # the rows just before this position, in queue order
+        # Seconds: the urgent view also holds what is due within this long (the console's window).
+        breaching_within: int | None = None,
     ) -> ConversationPage: ...
 
     async def conversation(self, conversation_id: int) -> Conversation: ...
@@ -127,6 +130,20 @@ class Backend(Protocol):
     async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy: ...
     async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy: ...
     async def delete_sla_policy(self, policy_id: int) -> None: ...
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        """Recorded SLA breaches, newest first (keyset pages)."""
+        ...
+
     async def mark_read(
         self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
     ) -> ReadState:

@@ -24,6 +24,8 @@ from agent_console.client.errors import (
     NotFound,
     Unreachable,
 )
+from agent_console.client.shifts import ShiftCalls
+from agent_console.core.clock import to_iso
 from agent_console.core.models import (
     Agent,
     AgentList,
@@ -47,6 +49,7 @@ from agent_console.core.models import (
     Message,
     MessagePage,
     ReadState,
+    SlaBreachPage,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyList,
@@ -78,7 +81,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend(AdminCalls):
+class NativeBackend(ShiftCalls, AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"
@@ -179,6 +182,7 @@ class NativeBackend(AdminCalls):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -189,6 +193,7 @@ class NativeBackend(AdminCalls):
             "limit": limit,
             "cursor": cursor,
             "before": before,
+            "breaching_within": breaching_within,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 
@@ -279,6 +284,28 @@ class NativeBackend(AdminCalls):
 
     async def delete_sla_policy(self, policy_id: int) -> None:
         await self._call("DELETE", f"/sla/policies/{policy_id}", None)
+
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        params = {
+            "since": None if since is None else to_iso(since),
+            "conversation_id": conversation_id,
+            "team_id": team_id,
+            "agent_id": agent_id,
+            "clock": clock,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self._call("GET", "/sla/breaches", SlaBreachPage, params=params)
 
     # --- live feed -----------------------------------------------------------------------
 

@@ -352,6 +352,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO mail_secret(singleton, secret) VALUES (1, lower(hex(randomblob(32))));
     """,
+    # Triage (server/triage_store.py): where the conversation's language came from (the
+    # contact, the text, an agent), the rules' suggested priority and the whole assessment
+    # (topics, sentiment, the rules that fired with their reasons) as JSON.
+    """
+    ALTER TABLE conversations ADD COLUMN language_source TEXT NOT NULL DEFAULT 'contact';
+    ALTER TABLE conversations ADD COLUMN triage_priority TEXT;
+    ALTER TABLE conversations ADD COLUMN triage TEXT;
+    """,
+    # Listing recorded SLA breaches newest first, and from a time on (`GET /sla/breaches`,
+    # the kpis counts): the columns stay as they were.
+    """
+    CREATE INDEX sla_breaches_time ON sla_breaches(breached_at, id);
+    """,
     # KPIs (server/stats_store.py). `resolved_at` is kept by a trigger on the status, so every
     # writer (agents, the bot, the widget) keeps it without knowing; backfilled from the
     # resolution clock, the "resolved" activity note, or the last activity. SLA clock cycles
@@ -443,6 +456,71 @@ MIGRATIONS: tuple[str, ...] = (
             new.at
         );
     END;
+    """,
+    # Shifts (issue 12): agents' weekly patterns and exceptions, teams' coverage windows, the
+    # last shift end already acted on (presence goes offline once per end, across restarts),
+    # handoffs with their per-conversation notes, and routing's memory (who was routed to
+    # last, which conversations wait and why).
+    """
+    CREATE TABLE agent_schedules (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        hours TEXT NOT NULL DEFAULT '[]',
+        exceptions TEXT NOT NULL DEFAULT '[]',
+        last_end_applied TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE team_coverage (
+        team_id INTEGER PRIMARY KEY REFERENCES teams(id),
+        zone TEXT NOT NULL,
+        hours TEXT NOT NULL,
+        min_agents INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE handoffs (
+        id INTEGER PRIMARY KEY,
+        from_agent_id INTEGER NOT NULL REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        to_agent_ids TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE handoff_items (
+        handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        note TEXT NOT NULL DEFAULT '',
+        to_agent_id INTEGER REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        PRIMARY KEY (handoff_id, conversation_id)
+    );
+    CREATE INDEX handoff_items_conversation ON handoff_items(conversation_id, handoff_id);
+    CREATE INDEX handoff_items_agent ON handoff_items(to_agent_id, handoff_id);
+    CREATE TABLE routing_agents (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        last_routed_at TEXT NOT NULL
+    );
+    CREATE TABLE routing_waits (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        team_id INTEGER,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
+    """,
+    # The FAQ bot (server/bot.py): which channels it greets, and its state per conversation.
+    """
+    CREATE TABLE bot_channels (
+        channel TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE conversations ADD COLUMN bot_status TEXT
+        CHECK (bot_status IN ('active', 'handed_off', 'resolved', 'stopped'));
+    ALTER TABLE conversations ADD COLUMN bot_reason TEXT;
+    ALTER TABLE conversations ADD COLUMN bot_reason_text TEXT;
+    CREATE TABLE bot_sessions (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        unhelpful INTEGER NOT NULL DEFAULT 0,
+        answered TEXT NOT NULL DEFAULT '[]',
+        awaiting INTEGER NOT NULL DEFAULT 0
+    );
     """,
 )
 

@@ -18,6 +18,7 @@ from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.demo.sla import DEMO_POLICIES
 from agent_console.server.admin_store import upsert_article, upsert_canned
+from agent_console.server.shift_seed import seed_shifts
 from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
@@ -69,6 +70,7 @@ def seed_demo(
         _insert(conn, data, now)
         conn.execute("UPDATE desk SET name = ?", (DEMO_DESK_NAME,))
         _insert_policies(conn)
+        seed_shifts(conn, now)  # schedules, languages, coverage (demo/shifts.toml)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -248,6 +248,7 @@ class WidgetStore:
                     (contact.language, contact_id, stamp, stamp, stamp, QUEUE_TAIL),
                 )
                 conversation_id = cursor.lastrowid
+                store._bot_claim(tx, conversation_id, "web_chat")  # the FAQ bot, if on for web chat
                 tx.emit("conversation.created", {"conversation": store._stamp(tx, conversation_id)})
             else:
                 self._own(contact_id, conversation_id)
