@@ -201,6 +201,7 @@ def test_an_empty_period_has_counts_of_zero_and_no_medians(kpi_desk) -> None:
     ("params", "field", "status"),
     [
         ({"tz": "Mars/Olympus"}, "tz", 422),
+        ({"tz": ""}, "tz", 422),
         ({"since": "yesterday"}, "since", 422),
         ({"since": "2026-13-45"}, "since", 422),
         ({"until": "2026-03-01T10:00:00"}, "until", 422),  # no offset

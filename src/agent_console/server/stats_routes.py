@@ -90,7 +90,7 @@ async def get_stats(
         str | None, Parameter(max_length=64, description="IANA zone for hours and dates (default: yours)")
     ] = None,
 ) -> Stats:
-    zone_name = tz or me.timezone
+    zone_name = me.timezone if tz is None else tz
     if zone_name not in known_zones():
         raise Invalid(f"tz: {zone_name!r} is not a known IANA time zone", field="tz")
     zone = ZoneInfo(zone_name)
