@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agent_console.cli.output import Column, Getter, Spec, relative
+from agent_console.core.bot_view import full_line
 from agent_console.core.clock import to_iso
 from agent_console.core.visibility import customer_visible
 
@@ -140,6 +141,8 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
         Column("last_message_kind", last_get("kind")),
         Column("last_message_at", last_get("created_at")),
         Column("last_message", last_get("body")),
+        Column("bot_status", lambda c: c.bot_status),
+        Column("bot_reason", lambda c: c.bot_reason),
     ]
     return Spec(
         text_columns=[
@@ -182,6 +185,7 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Last activity", c.last_activity_at),
             ("Messages", f"{c.message_count} ({c.unread_count} unread)"),
             ("Last message", last_line(c)),
+            ("Bot", full_line(c) or ""),
         ],
     )
 

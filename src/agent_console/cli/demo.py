@@ -97,6 +97,28 @@ def issue_colleague_tokens(db_path: Path) -> dict[str, str]:
         store.conn.close()
 
 
+def leave_handoff(db_path: Path) -> None:
+    """The handoff from the night shift to the demo agent (demo/shifts.toml), once a day."""
+    from agent_console.server.email_store import DeskStore
+    from agent_console.server.shift_seed import leave_demo_handoff
+
+    store = DeskStore(database.connect(db_path))
+    try:
+        leave_demo_handoff(store, DEMO_AGENT_EMAIL)
+    finally:
+        store.conn.close()
+
+
+def demo_bot(db_path: Path) -> None:
+    """The FAQ bot greets the demo's web chats (on at the first run; an admin's later "off" stays)."""
+    store = Store(database.connect(db_path))
+    try:
+        if not store.conn.execute("SELECT 1 FROM bot_channels WHERE channel = 'web_chat'").fetchone():
+            store.set_bot_channel("web_chat", True)
+    finally:
+        store.conn.close()
+
+
 def demo_site_key(db_path: Path) -> str:
     """The demo desk's web chat site key (made on first run). It lists no other site: the
     desk's own /widget page works with any key, whatever port the demo got."""
@@ -231,7 +253,9 @@ class ServerKeeper(threading.Thread):
 
 def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, config: Any) -> int:
     say("starting the desk server ...")
-    server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL))
+    # Routing on: new conversations go to whoever is on shift and online, up to the cap.
+    routing = ("--routing", "least_loaded", "--routing-cap", "6")
+    server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL, *routing))
     keeper = ServerKeeper(server)
     simulator: subprocess.Popen[bytes] | None = None
     try:
@@ -239,6 +263,8 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
         keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
+        leave_handoff(db_path)  # the night shift's note waits for the demo agent
+        demo_bot(db_path)
         widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
         say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:

@@ -7,6 +7,7 @@ Rich are imported inside the commands.
 from __future__ import annotations
 
 import re
+import time
 from typing import Annotated, Literal
 
 import typer
@@ -18,6 +19,7 @@ from agent_console.cli.options import EPILOG, Settings, command
 ViewName = Literal["mine", "unassigned", "all", "urgent"]
 PriorityName = Literal["urgent", "high", "normal", "low"]
 STATUS_NAMES = ("open", "pending", "snoozed", "resolved")
+KEY_WINDOW = 24 * 3600  # seconds a reply sent with --idempotency-key is looked for again
 
 conv_app = typer.Typer(
     name="conv",
@@ -189,6 +191,8 @@ def _show_written(settings: Settings, result) -> None:
 
 
 def _patch_summary(conversation) -> str:
+    from agent_console.core.bot_view import short_line
+
     assignee = conversation.assignee.name if conversation.assignee else "unassigned"
     parts = [
         f"conversation {conversation.id}:",
@@ -198,6 +202,7 @@ def _patch_summary(conversation) -> str:
         f"| {assignee}",
         f"| team {conversation.team.name}" if conversation.team else "",
         f"| labels {','.join(conversation.labels)}" if conversation.labels else "",
+        f"| {short_line(conversation)}" if short_line(conversation) else "",
     ]
     return " ".join(p for p in parts if p)
 
@@ -276,7 +281,14 @@ def _send(
 
     conv_id = require_conv_id(settings.conv_id)
     what = "note" if private else "reply"
-    body = runtime.read_text_argument(text, what, max_chars=runtime.max_message_chars())
+    conn = runtime.connection(settings)
+    desk = "Chatwoot" if conn.backend == "chatwoot" else "the desk server"
+    limit = runtime.max_message_chars(conn.backend)
+    body = runtime.read_text_argument(text, what, max_chars=limit, desk=desk)
+
+    # A key names one message, so a run with it may be a retry of an earlier run: a help desk
+    # without idempotency keys (Chatwoot) first looks for that run's reply from the last day.
+    retry_since = time.time() - KEY_WINDOW if idempotency_key else None
 
     async def work(backend):
         return await backend.send_message(
@@ -286,10 +298,11 @@ def _send(
             last_seen_message_id=last_seen,
             force=force,
             idempotency_key=idempotency_key,
+            retry_since=retry_since,
         )
 
     try:
-        message = runtime.call(settings, work)
+        message = runtime.run_with(conn, work)
     except InvalidRequest as exc:
         if exc.status == 413 and exc.code != "payload_too_large":
             # Not the desk server's own answer (that one names the limit): a proxy's page.
@@ -396,6 +409,17 @@ def pending(settings: Settings) -> None:
       agent-console conv 42 pending
     """
     _patch(settings, status="pending")
+
+
+def bot(settings: Settings) -> None:
+    """Send the conversation back to the FAQ bot: pending, and the bot answers the customer's
+    next message (from the knowledge base, or hands it to people again).
+
+    \b
+    Example:
+      agent-console conv 42 bot
+    """
+    _patch(settings, status="pending", bot=True)
 
 
 def snooze(
@@ -617,6 +641,7 @@ def register(app: typer.Typer) -> None:
         ("unassign", unassign),
         ("priority", priority),
         ("label", label),
+        ("bot", bot),
     ):
         command(conv_app, name, epilog=EPILOG)(func)
     attachment_cmds.register(conv_app)

@@ -96,6 +96,35 @@ def serve(
     mail_attachment_limit: Annotated[
         int, typer.Option(metavar="BYTES", help="Larger attachments keep only their description.", min=0)
     ] = 10 * 1024 * 1024,
+    triage_rules: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="Your triage rules (TOML), added to the shipped ones."),
+    ] = None,
+    routing: Annotated[
+        str,
+        typer.Option(
+            envvar="AGENT_CONSOLE_ROUTING",
+            metavar="MODE",
+            help="Route unassigned conversations to agents on shift: off, round_robin or least_loaded.",
+        ),
+    ] = "off",
+    routing_cap: Annotated[
+        int,
+        typer.Option(
+            envvar="AGENT_CONSOLE_ROUTING_CAP",
+            help="Open conversations per agent before routing stops.",
+            min=1,
+        ),
+    ] = 5,
+    shift_end_offline: Annotated[
+        bool,
+        typer.Option(
+            envvar="AGENT_CONSOLE_SHIFT_END_OFFLINE", help="Set an agent offline when their shift ends."
+        ),
+    ] = True,
+    routing_interval: Annotated[
+        float, typer.Option(help="Seconds between routing passes without events.", min=0.05, hidden=True)
+    ] = 15.0,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -119,6 +148,22 @@ def serve(
             typer.echo(f"error: --public-url: {exc}", err=True)
             raise typer.Exit(2) from None
     relay = _relay_config(smtp_relay, smtp_relay_tls, smtp_relay_user, smtp_relay_ca, smtp_retry_base)
+    if triage_rules is not None:
+        from agent_console.server.triage_store import TriageRulesError, load_rules
+
+        try:
+            load_rules(triage_rules)  # checked here too: the error names the line and key, then we stop
+        except TriageRulesError as exc:
+            typer.echo(f"error: --triage-rules: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if routing not in ("off", "round_robin", "least_loaded"):
+        typer.echo(f"error: --routing {routing!r} must be off, round_robin or least_loaded", err=True)
+        raise typer.Exit(2)
+    from agent_console.server.routing import RoutingConfig
+
+    routing_config = RoutingConfig(
+        mode=routing, cap=routing_cap, offline_at_shift_end=shift_end_offline, interval=routing_interval
+    )
     for address in mail_address or ():
         if "@" not in address or address.count("@") != 1 or "+" in address.partition("@")[0]:
             typer.echo(
@@ -142,6 +187,8 @@ def serve(
             mail_addresses=mail_address or (),
             relay=relay,
             attachment_limit=mail_attachment_limit,
+            triage_rules=triage_rules,
+            routing=routing_config,
         )
     except SchemaTooNew as exc:
         typer.echo(f"error: {exc}", err=True)

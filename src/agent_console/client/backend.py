@@ -7,7 +7,7 @@ against this and never learn which help desk is behind it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from agent_console.core.models import (
@@ -29,6 +29,7 @@ from agent_console.core.models import (
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyPatch,
+    Stats,
     Team,
 )
 
@@ -154,3 +155,17 @@ class Backend(Protocol):
     async def attachments(self, conversation_id: int) -> list[Attachment]: ...
     async def attachment(self, attachment_id: int) -> Attachment: ...
     async def attachment_content(self, attachment_id: int) -> bytes: ...
+
+    # KPIs (a help desk without them raises NotAvailable).
+    async def stats(
+        self,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        tz: str | None = None,
+    ) -> Stats:
+        """KPIs over [since, until) (default: the last 7 days); hours in `tz` (default: the
+        agent's own zone); a date means midnight in that zone."""
+        ...

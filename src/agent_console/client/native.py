@@ -6,8 +6,8 @@ import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -24,6 +24,7 @@ from agent_console.client.errors import (
     NotFound,
     Unreachable,
 )
+from agent_console.client.shifts import ShiftCalls
 from agent_console.core.clock import to_iso
 from agent_console.core.models import (
     Agent,
@@ -57,6 +58,9 @@ from agent_console.core.models import (
     TeamList,
 )
 
+if TYPE_CHECKING:
+    from agent_console.core.models import Stats
+
 T = TypeVar("T")
 # Every REST connection: small requests and answers go out at once (no Nagle wait).
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -77,7 +81,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend(AdminCalls):
+class NativeBackend(ShiftCalls, AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"
@@ -378,6 +382,29 @@ class NativeBackend(AdminCalls):
         if response.status_code >= 400:
             raise _error_from(response)
         return response.content
+
+    # --- KPIs ------------------------------------------------------------------------------
+
+    async def stats(
+        self,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        tz: str | None = None,
+    ) -> Stats:
+        from agent_console.core.clock import to_iso
+        from agent_console.core.models import Stats
+
+        def when(value: datetime | date | None) -> str | None:
+            if value is None:
+                return None
+            return to_iso(value) if isinstance(value, datetime) else value.isoformat()
+
+        params = {"since": when(since), "until": when(until), "team": team_id, "agent": agent_id, "tz": tz}
+        asked = {name: value for name, value in params.items() if value is not None}
+        return await self._call("GET", "/stats", Stats, params=asked)
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_console.core import clock
+from agent_console.core.bot_view import compact_line, short_line
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
@@ -65,6 +66,7 @@ class QueueList(ScrollView, can_focus=True):
         "queue--urgent",
         "queue--high",
         "queue--dim",
+        "queue--bot",
         "queue--unread",
         "queue--header",
     }
@@ -79,6 +81,7 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--urgent { color: $error; text-style: bold; }
     QueueList > .queue--high { color: $warning; text-style: bold; }
     QueueList > .queue--dim { color: $foreground 60%; }
+    QueueList > .queue--bot { color: $secondary; text-style: italic; }
     QueueList > .queue--unread { color: $accent; text-style: bold; }
     """
 
@@ -256,8 +259,16 @@ class QueueList(ScrollView, can_focus=True):
         line.append(" ")
         line.append(_fit(conversation.language[:2], 2), style("queue--dim"))
         line.append(" ")
-        preview = self.preview(conversation)
-        line.append(_fit(sanitize_line(preview), subject_width))
+        preview = sanitize_line(self.preview(conversation))
+        bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
+        if bot is not None and len(bot) + 10 > subject_width:
+            bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
+        if bot is not None:
+            cell = _fit(f"{bot} · {preview}", subject_width)
+            line.append(cell[: len(bot)], style("queue--bot"))
+            line.append(cell[len(bot) :])
+        else:
+            line.append(_fit(preview, subject_width))
         if assignee_width:
             line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
