@@ -360,6 +360,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE conversations ADD COLUMN triage_priority TEXT;
     ALTER TABLE conversations ADD COLUMN triage TEXT;
     """,
+    # Listing recorded SLA breaches newest first, and from a time on (`GET /sla/breaches`,
+    # the kpis counts): the columns stay as they were.
+    """
+    CREATE INDEX sla_breaches_time ON sla_breaches(breached_at, id);
+    """,
     # KPIs (server/stats_store.py). `resolved_at` is kept by a trigger on the status, so every
     # writer (agents, the bot, the widget) keeps it without knowing; backfilled from the
     # resolution clock, the "resolved" activity note, or the last activity. SLA clock cycles
@@ -516,11 +521,6 @@ MIGRATIONS: tuple[str, ...] = (
         answered TEXT NOT NULL DEFAULT '[]',
         awaiting INTEGER NOT NULL DEFAULT 0
     );
-    """,
-    # Listing recorded SLA breaches newest first, and from a time on (`GET /sla/breaches`,
-    # the kpis counts): the columns stay as they were.
-    """
-    CREATE INDEX sla_breaches_time ON sla_breaches(breached_at, id);
     """,
 )
 
