@@ -182,6 +182,7 @@ async def list_conversations(
             " 900 by default). Without it, `urgent` is priority urgent only.",
             ge=0,
             le=7 * 86400,
+            schema_extra={"minimum": 0},  # Litestar leaves out a bound of 0
         ),
     ] = None,
 ) -> ConversationPage:
