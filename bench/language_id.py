@@ -3,7 +3,7 @@ candidates, each in a fresh interpreter. `python -m bench.language_id` prints th
 docs/TRIAGE.md. lingua-language-detector is measured only when installed (it is not a dependency).
 
 Per candidate: load time (import + model), resident memory the model adds, time per text, and
-right / wrong / unsure over the labelled demo texts of 10+ characters (demo/language_samples.py).
+right / wrong / unsure over the labelled demo texts of 10+ characters (tests/language_samples.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ CANDIDATES = {
 _PROBE = r"""
 import json, sys, time
 from collections import Counter
-from agent_console.demo.language_samples import labelled_texts
+from tests.language_samples import labelled_texts
 
 def rss():
     with open("/proc/self/status") as f:

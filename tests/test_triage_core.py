@@ -9,7 +9,7 @@ import pytest
 
 from agent_console.core.language import detect_language
 from agent_console.core.triage import TriageRulesError, assess, default_rules, parse_rules
-from agent_console.demo.language_samples import DEMO_LANGUAGES, labelled_texts
+from tests.language_samples import DEMO_LANGUAGES, labelled_texts
 
 # --- language identification ----------------------------------------------------------------
 
