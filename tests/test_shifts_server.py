@@ -83,14 +83,35 @@ def routed_to(desk: Desk, conversation_id: int, agent_id: int) -> None:
     until(lambda: assignee(desk, conversation_id) == agent_id, message=f"#{conversation_id} to {agent_id}")
 
 
-def feed(desk: Desk, since: int, kind: str, wanted: int, timeout: float = 10.0) -> list[dict]:
+def feed(
+    desk: Desk,
+    since: int,
+    kind: str,
+    wanted: int,
+    timeout: float = 10.0,
+    *,
+    placed: bool = False,
+    waits_for: int | None = None,
+) -> list[dict]:
+    """Events of `kind` after `since` until `wanted` came (`placed`: only routing decisions
+    that assigned someone; `waits_for`: the waits of that conversation, up to its placement)."""
     url = desk.url.replace("http://", "ws://") + f"/api/v1/events?since={since}&presence=0"
     found: list[dict] = []
     deadline = time.monotonic() + timeout
     with connect(url, additional_headers={"Authorization": f"Bearer {desk.admin_token}"}) as socket:
         while len(found) < wanted:
             frame = json.loads(socket.recv(timeout=max(0.01, deadline - time.monotonic())))
-            if frame["type"] == kind:
+            if frame["type"] != kind:
+                continue
+            data = frame["data"]
+            if waits_for is not None:
+                if data.get("conversation_id") != waits_for:
+                    continue
+                if data.get("agent_id") is not None:
+                    break
+                found.append(frame)
+                wanted = len(found) + 1  # keep reading to its placement
+            elif not placed or data.get("agent_id") is not None:
                 found.append(frame)
     return found
 
@@ -101,24 +122,24 @@ def test_routing_follows_skills_presence_and_the_cap_then_waits_in_the_team_queu
     ana, ana_client = new_agent(desk, "Ana", ["pt"], [team])
     ben, ben_client = new_agent(desk, "Ben", ["de"], [team])
     cleo, cleo_client = new_agent(desk, "Cleo", ["de"], [team])
-    presence(ana_client, "online")
-    presence(ben_client, "online")
     presence(cleo_client, "away")  # away: gets none, though she speaks German
     start = desk.admin.get("/conversations", params={"limit": 1}).json()["head_seq"]
-
-    first = arrive(desk, team, "de")
-    routed_to(desk, first, ben)  # speaks German
-    second = arrive(desk, team, "de")
-    routed_to(desk, second, ben)  # still under the cap of 2
-    third = arrive(desk, team, "de")
-    routed_to(desk, third, ana)  # Ben is full, Cleo away: someone free, in another language
+    # Nobody is online yet: all five wait, in the team, oldest first.
+    first, second, third = (arrive(desk, team, "de") for _ in range(3))
     fourth = arrive(desk, team, "pt")
-    routed_to(desk, fourth, ana)
-    fifth = arrive(desk, team, "en")  # everyone online is at the cap: it waits
+    fifth = arrive(desk, team, "en")
+    until(lambda: len(desk.agent.get("/routing").json()["waiting"]) == 5, message="five waits")
 
-    waiting = until(lambda: desk.agent.get("/routing").json()["waiting"], message="a wait in the team queue")
-    assert [(w["conversation_id"], w["outcome"]) for w in waiting] == [(fifth, "at_cap")]
-    assert waiting[0]["reason"] == "all 2 online agent(s) in team Support are at the cap of 2"
+    presence(ben_client, "online")
+    routed_to(desk, first, ben)  # speaks German
+    routed_to(desk, second, ben)  # still under the cap of 2
+    presence(ana_client, "online")
+    routed_to(desk, third, ana)  # Ben is full, Cleo away: someone free, in another language
+    routed_to(desk, fourth, ana)  # speaks Portuguese
+    # Everyone online is at the cap: the fifth waits in the team queue, and says why.
+    reason = "all 2 online agent(s) in team Support are at the cap of 2"
+    until(lambda: [(w["conversation_id"], w["reason"]) for w in desk.agent.get("/routing").json()["waiting"]]
+          == [(fifth, reason)], message="the fifth waits at the cap")  # fmt: skip
     assert assignee(desk, fifth) is None
 
     # Ben resolves one: below the cap, the waiting conversation is his.
@@ -126,17 +147,18 @@ def test_routing_follows_skills_presence_and_the_cap_then_waits_in_the_team_queu
     routed_to(desk, fifth, ben)
     until(lambda: desk.agent.get("/routing").json()["waiting"] == [], message="the queue empties")
 
-    decisions = [f["data"] for f in feed(desk, start, "conversation.routed", 6)]
+    decisions = [f["data"] for f in feed(desk, start, "conversation.routed", 5, placed=True)]
     assert [(d["conversation_id"], d["agent_id"]) for d in decisions] == [
         (first, ben),
         (second, ben),
         (third, ana),
         (fourth, ana),
-        (fifth, None),
         (fifth, ben),
     ]
     assert "speaks de" in decisions[0]["reason"]
     assert "nobody free speaks de" in decisions[2]["reason"]
+    waits = [f["data"] for f in feed(desk, start, "conversation.routed", 1, waits_for=fifth)]
+    assert waits[-1]["reason"] == reason and waits[-1]["outcome"] == "at_cap"
     # The thread says why it came to Ben.
     lines = [m["body"] for m in desk.admin.get(f"/conversations/{first}/messages").json()["items"]]
     assert any(line.startswith("Routed to Ben: team Support") for line in lines), lines
@@ -326,10 +348,10 @@ def test_a_handoff_to_the_next_shifts_team_is_routed_to_whoever_is_on(routing_de
     team = desk.admin.post("/teams", json={"name": "Dublin"}).json()["id"]
     other = desk.admin.post("/teams", json={"name": "Manila"}).json()["id"]
     ana, ana_client = new_agent(desk, "Ana", ["en"], [team])
-    presence(ana_client, "online")
     conversation = arrive(desk, other, "en")  # Manila's: nobody there is online, it waits
     until(lambda: desk.agent.get("/routing").json()["waiting"], message="a wait")
     assert desk.agent.patch(f"/conversations/{conversation}", json={"assignee_id": sam}).status_code == 200
+    presence(ana_client, "online")  # Dublin's shift begins
     answer = desk.agent.post("/handoffs", json={"to_team_id": team, "note": "Over to Dublin"})
     assert answer.status_code == 201, answer.text
     assert [i["to_team"]["id"] for i in answer.json()["items"]] == [team]
@@ -337,3 +359,42 @@ def test_a_handoff_to_the_next_shifts_team_is_routed_to_whoever_is_on(routing_de
     assert desk.admin.get(f"/conversations/{conversation}").json()["team"]["id"] == team
     mine = ana_client.get("/handoffs").json()["items"]  # Ana's team received it
     assert [h["note"] for h in mine] == ["Over to Dublin"]
+
+
+def test_the_bots_conversations_are_routed_when_it_hands_them_off(routing_desk: Desk) -> None:
+    desk = routing_desk
+    assert desk.admin.patch("/bot/channels/web_chat", json={"enabled": True}).status_code == 200
+    article = {
+        "slug": "install-esim-iphone",
+        "title": "Install your eSIM on an iPhone",
+        "body": "Open Settings, then Mobile Service, then Add eSIM, and scan the QR code from your email.",
+        "tags": ["esim", "iphone", "install"],
+        "locale": "en",
+        "status": "published",
+    }
+    assert desk.admin.post("/kb/articles", json=article).status_code == 201
+    kim, kim_client = new_agent(desk, "Kim", ["en"], [])
+    presence(kim_client, "online")
+    start = desk.admin.get("/conversations", params={"limit": 1}).json()["head_seq"]
+    payload = {
+        "channel": "web_chat",
+        "contact": {"name": "Robin", "email": f"{uuid.uuid4().hex[:8]}@c.example", "language": "en"},
+        "body": "How do I install my eSIM on an iPhone?",
+    }
+    conversation = desk.admin.post("/inbound", json=payload).json()["conversation_id"]
+    held = desk.admin.get(f"/conversations/{conversation}").json()
+    assert (held["status"], held["assignee"]) == ("pending", None)  # the bot answered and holds it
+    # Someone who asks for a person at once is handed off and routed: a pass ran after the
+    # bot's conversation existed, and left it to the bot.
+    other = {**payload, "contact": {"name": "Sky", "email": f"{uuid.uuid4().hex[:8]}@c.example"}}
+    first = desk.admin.post("/inbound", json={**other, "body": "I want to talk to a human please"})
+    routed_to(desk, first.json()["conversation_id"], kim)
+    assert desk.admin.get(f"/conversations/{conversation}").json()["assignee"] is None
+    again = {**payload, "conversation_id": conversation, "body": "I want to talk to a human please"}
+    assert desk.admin.post("/inbound", json=again).status_code == 201
+    routed_to(desk, conversation, kim)  # handed off by the bot: now routing places it
+    decisions = [f["data"] for f in feed(desk, start, "conversation.routed", 2, placed=True)]
+    assert [(d["conversation_id"], d["agent_id"]) for d in decisions] == [
+        (first.json()["conversation_id"], kim),
+        (conversation, kim),
+    ]

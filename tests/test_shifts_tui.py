@@ -181,6 +181,7 @@ async def test_the_lead_sees_conversations_waiting_at_the_cap(tmp_path: Path) ->
         team = desk.admin.post("/teams", json={"name": "Queue"}).json()["id"]
         _, ben = new_agent(desk, "Ben", ["en"], [team])
         presence(ben, "online")
+        presence(desk.admin, "busy")  # the lead watches; busy: routing gives them nothing
         lead = make_app(desk, desk.admin_token, tmp_path)
         async with lead.run_test(size=WIDE) as pilot:
             await ready(pilot)

@@ -95,7 +95,10 @@ class RoutingMixin(_Base):
         rows = self.conn.execute(
             "SELECT c.id, c.team_id, c.language, t.name AS team FROM conversations c"
             " LEFT JOIN teams t ON t.id = c.team_id"
-            " WHERE c.status = 'open' AND c.assignee_id IS NULL ORDER BY c.queue_key, c.id LIMIT ?",
+            " WHERE c.status = 'open' AND c.assignee_id IS NULL"
+            # The bot's own conversations (server/bot_store.py) wait for its hand-off.
+            " AND (c.bot_status IS NULL OR c.bot_status != 'active')"
+            " ORDER BY c.queue_key, c.id LIMIT ?",
             (BATCH,),
         ).fetchall()
         waits = {r[0]: r[1] for r in self.conn.execute("SELECT conversation_id, reason FROM routing_waits")}

@@ -45,15 +45,23 @@ def seed_shifts(conn: sqlite3.Connection, now: datetime) -> None:
 
 
 def leave_demo_handoff(store: object, demo_email: str) -> int | None:
-    """The night shift's handoff to the demo agent, once a day: their open conversations move
-    to the demo agent with the note. Returns the handoff's id, or None when there was nothing
-    to do (one already waits, or the colleague holds nothing open)."""
+    """The demo agent joins every team (so routing reaches them: everyone else on the demo desk
+    is offline), and the night shift's handoff waits for them, once a day: the colleague's open
+    conversations move to the demo agent with the note. Returns the handoff's id, or None when
+    there was no handoff to leave (one already waits, or the colleague holds nothing open)."""
+    receiver = store.find_agent_by_email(demo_email)  # type: ignore[attr-defined]
+    if receiver is None:
+        return None
+    with store._write():  # type: ignore[attr-defined]  # noqa: SLF001 - the store's own transaction
+        store.conn.execute(  # type: ignore[attr-defined]
+            "INSERT OR IGNORE INTO agent_teams(agent_id, team_id) SELECT ?, id FROM teams", (receiver.id,)
+        )
     seed = load_shifts().handoff
     if seed is None:
         return None
     giver = store.find_agent_by_email(seed.from_email)  # type: ignore[attr-defined]
     receiver = store.find_agent_by_email(demo_email)  # type: ignore[attr-defined]
-    if giver is None or receiver is None:
+    if giver is None:
         return None
     recent = store.list_handoffs(  # type: ignore[attr-defined]
         for_agent=receiver, conversation_id=None, since=utcnow() - timedelta(hours=12), limit=1

@@ -620,6 +620,12 @@ class ChatwootBackend(ChatwootLive):
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
 
+    async def set_language(self, conversation_id: int, language: str) -> Any:
+        raise _not_on_chatwoot("correcting a conversation's language")
+
+    async def suggestions(self, conversation_id: int) -> Any:
+        raise _not_on_chatwoot("suggested replies")
+
 
 def _named(exc: NotFound, tail: str) -> NotFound:
     """Chatwoot's 404 says "Resource could not be found": name what was not there, as the desk
