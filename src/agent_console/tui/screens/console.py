@@ -130,6 +130,7 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         self._pane = ConversationPane(id="pane")
         self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
         self.pager = QueuePager(self)  # a large desk's views, read from the server as they scroll
+        self._follow: int | None = None  # the cursor's conversation the pane opens after this frame
         self._queue.jump = self.pager.jump
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
@@ -442,15 +443,24 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
 
     @on(QueueList.Highlighted)
     def _highlighted(self, event: QueueList.Highlighted) -> None:
-        # Side by side, the pane follows the cursor; one-at-a-time waits for enter.
+        # Side by side, the pane follows the cursor; one-at-a-time waits for enter. It follows
+        # after the frame that moves the cursor: the queue's rows are on screen first, and keys
+        # that come faster than frames (a held `j`, PageDown) open only where the cursor stops.
         if self.has_class("-wide") and event.conversation_id is not None:
-            self.open_conversation(event.conversation_id, focus=False)
+            if self._follow is None:
+                self.call_after_refresh(self._follow_cursor)
+            self._follow = event.conversation_id
         store = self.console.store
         near_end = self.queue.cursor_row >= len(self.queue.rows) - 3
         if self.view == "resolved" and store.resolved_cursor and near_end:
             self.load_resolved(more=True)
         elif self.view != "resolved" and not store.complete:
             self.pager.near(self.queue.cursor_row, len(self.queue.rows))
+
+    def _follow_cursor(self) -> None:
+        conversation_id, self._follow = self._follow, None
+        if conversation_id is not None and self.has_class("-wide"):  # still side by side
+            self.open_conversation(conversation_id, focus=False)
 
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
