@@ -28,12 +28,12 @@ from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.marks import ReadingActions
+from agent_console.tui.screens.pickers import FilterInput
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
 from agent_console.tui.widgets.queue_list import header as queue_header
 from agent_console.tui.widgets.status_bar import StatusBar
-from agent_console.tui.widgets.steady import SteadyInput
 
 if TYPE_CHECKING:
     from agent_console.tui.app import ConsoleApp
@@ -147,7 +147,12 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         yield self._tabs
         with Horizontal(id="console-body"):
             with Vertical(id="queue-panel"):
-                yield SteadyInput(placeholder="filter: customer, subject, label, #id", id="queue-filter")
+                # Filtered as the value changes: the rows are in the frame that echoes the key.
+                yield FilterInput(
+                    self._filter_changed,
+                    placeholder="filter: customer, subject, label, #id",
+                    id="queue-filter",
+                )
                 yield self._header
                 yield self._queue
                 yield self._new_marker
@@ -569,9 +574,10 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         self.remove_class("-reading")
         self.query_one("#queue-filter", Input).focus()
 
-    @on(Input.Changed, "#queue-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
+    def _filter_changed(self, value: str) -> None:
+        if value == self.filter_text:
+            return
+        self.filter_text = value
         self.rebuild_queue()
         self.refresh_tabs()
 
