@@ -88,7 +88,7 @@ def live_desk(gen: Generated) -> Iterator[LiveDesk]:
         # console started against it would time that work, not itself.
         poster = desk.poster()
         try:
-            poster.conn.timeout = 600
+            poster.conn.timeout = 1800  # minutes on a busy machine
             poster.get_json("/api/v1/me")
         finally:
             poster.close()
