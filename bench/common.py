@@ -37,9 +37,11 @@ BENCHMARKS: dict[str, str] = {
     "P7": "bench.p7_fanout",
     "P8": "bench.p8_memory",
     "P9": "bench.p9_picker",
+    "STATS": "bench.stats_query",
+    "P10": "bench.p10_bot",
 }
 # What `python -m bench` runs without --only: P4 includes the `cli` measurements.
-DEFAULT_RUN: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
+DEFAULT_RUN: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10")
 
 
 @dataclass

@@ -194,8 +194,8 @@ def _peer_rows(ctx: Context, db_path, size: int) -> tuple[str, str]:
     from agent_console.server import db
     from agent_console.server.store import _CONVERSATION_SELECT, Store
     from agent_console.tui.format import channel_short, priority_mark
-    from agent_console.tui.sla_display import sla_label
     from agent_console.tui.screens.console import queue_order
+    from agent_console.tui.sla_display import sla_label
 
     conn = db.connect(db_path)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_console.client import config as cfg
+from tests.backends import ChatwootDesk, Helpdesk
 from tests.cli_support import FileKeyring, base_env, invoke, run_cli
 from tests.conftest import Desk
 
@@ -366,3 +367,54 @@ def test_login_prompts_for_the_token_without_echo(desk: Desk, tmp_path: Path) ->
     assert b"logged in to" in seen
     assert desk.agent_token.encode() not in seen  # never echoed
     assert keyring_data(tmp_path) == {f"agent-console\ndefault@{desk.url}": desk.agent_token}
+
+
+def test_auth_status_names_the_help_desk(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    env = helpdesk.env(tmp_path)
+    status = invoke("auth", "status", "-o", "json", env=env)
+    assert status.code == 0, status
+    assert status.json()["server"] == helpdesk.url
+    text = invoke("auth", "status", env=env)
+    assert text.code == 0 and (("Chatwoot account 1" in text.stdout) == (helpdesk.kind == "chatwoot")), text
+    canned = invoke("canned", "list", "-o", "json", env=env)
+    assert canned.code == 0 and canned.json(), canned
+
+
+def test_chatwoot_login_checks_the_token_with_the_profile(chatwoot: ChatwootDesk, tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    args = ("auth", "login", "--backend", "chatwoot", "--server", chatwoot.url, "--token-stdin")
+    refused = invoke(*args, "--account", "1", env=env, input="wrong-token\n")
+    assert refused.code == 3, refused
+    missing = invoke(*args, env=env, input=chatwoot.agent.token + "\n")
+    assert missing.code == 2 and "--account" in missing.stderr
+    ran = invoke(*args, "--account", "1", "--portal", "help", env=env, input=chatwoot.agent.token + "\n")
+    assert ran.code == 0, ran
+    assert "logged in to" in ran.stdout and "Night Agent" in ran.stdout
+    config = (tmp_path / "config.toml").read_text()
+    assert 'backend = "chatwoot"' in config and "account_id = 1" in config and 'portal = "help"' in config
+    assert chatwoot.agent.token not in config
+    # The profile alone now reaches Chatwoot: no environment needed.
+    listed = invoke("convs", "-o", "json", env=env)
+    assert listed.code == 0 and {c["id"] for c in listed.json()} >= {1, 2, 3}, listed
+    hits = invoke("kb", "search", "refund", "-o", "json", env=env)
+    assert hits.code == 0 and [h["title"] for h in hits.json()] == ["Refunds"], hits
+
+
+@pytest.mark.parametrize("missing", ["AGENT_CONSOLE_ACCOUNT"])
+def test_chatwoot_by_environment_needs_its_account(
+    chatwoot: ChatwootDesk, tmp_path: Path, missing: str
+) -> None:
+    env = base_env(tmp_path, **{**chatwoot.env(), missing: None})
+    ran = invoke("convs", env=env)
+    assert ran.code == 1 and "AGENT_CONSOLE_ACCOUNT" in ran.stderr, ran
+
+
+def test_chatwoot_portal_by_environment(chatwoot: ChatwootDesk, tmp_path: Path) -> None:
+    """With no config file, AGENT_CONSOLE_PORTAL names the help center; without it, KB search
+    says what to set instead of failing."""
+    without = invoke(
+        "kb", "search", "refund", env=base_env(tmp_path, **chatwoot.env(AGENT_CONSOLE_PORTAL=None))
+    )
+    assert without.code == 1 and 'portal = "slug"' in without.stderr, without
+    found = invoke("kb", "search", "refund", "-o", "json", env=base_env(tmp_path, **chatwoot.env()))
+    assert found.code == 0 and [h["title"] for h in found.json()] == ["Refunds"], found

@@ -1,4 +1,6 @@
-"""`convs` and `conv ID VERB` end to end against the real desk server.
+"""`convs` and `conv ID VERB` end to end against both help desks: the real desk server and the
+Chatwoot emulator (the `helpdesk` fixture, tests/backends.py), each run checked against the help
+desk's own record.
 
 Most runs are in-process (typer's CliRunner through the same root group that maps errors
 to exit codes); a few run the real `python -m agent_console` child to prove it matches.
@@ -13,53 +15,45 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
+from agent_console.core.models import Conversation
+from tests.backends import Helpdesk
 from tests.cli_support import base_env, invoke, run_cli
 from tests.conftest import Desk
 
 
 @pytest.fixture
-def env(desk: Desk, tmp_path: Path) -> dict[str, str | None]:
-    return base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
+def env(helpdesk: Helpdesk, tmp_path: Path) -> dict[str, str | None]:
+    return helpdesk.env(tmp_path)
 
 
-def new_conversation(desk: Desk, body: str = "My eSIM will not activate", **contact: str) -> int:
-    payload = {
-        "channel": "email",
-        "subject": f"CLI test {uuid.uuid4().hex[:6]}",
-        "contact": {"name": "Cli Customer", "email": f"{uuid.uuid4().hex[:8]}@cust.example", **contact},
-        "body": body,
-    }
-    response = desk.admin.post("/inbound", json=payload)
-    assert response.status_code == 201, response.text
-    return response.json()["conversation_id"]
-
-
-def api(desk: Desk, path: str, **params: object) -> dict:
-    response = desk.agent.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
+def new_conversation(
+    helpdesk: Helpdesk, body: str = "My eSIM will not activate", name: str = "Cli Customer"
+) -> int:
+    """An email from a customer, with a subject."""
+    return helpdesk.new_customer(body, name=name, subject=f"CLI test {uuid.uuid4().hex[:6]}")[0]
 
 
 # --- convs ----------------------------------------------------------------------------------
 
 
-def test_convs_json_is_the_wire_list(desk: Desk, env: dict) -> None:
+def test_convs_json_is_the_wire_list(helpdesk: Helpdesk, env: dict) -> None:
     ran = invoke("convs", "--output", "json", "--limit", "20", env=env)
     assert ran.code == 0, ran
     items = ran.json()
-    expected = api(desk, "/conversations", view="all", status="open", limit=20)["items"]
-    assert [c["id"] for c in items] == [c["id"] for c in expected]
-    assert set(items[0]) == set(expected[0])  # the wire object, every field
+    assert [c["id"] for c in items] == helpdesk.listed("open", 20)  # the help desk's own order
+    wire = {field.encode_name for field in msgspec.structs.fields(Conversation)}
+    assert set(items[0]) == wire  # the wire object, every field
 
 
-def test_convs_filters_and_paging(desk: Desk, env: dict) -> None:
+def test_convs_filters_and_paging(helpdesk: Helpdesk, env: dict) -> None:
+    helpdesk.ensure_conversations("all", 60)  # more than one page of 50
     everything = invoke("convs", "--status", "all", "--all-pages", "-q", env=env)
     assert everything.code == 0, everything
     ids = [int(line) for line in everything.stdout.split()]
-    counts = api(desk, "/conversations", status="all", limit=1)["counts"]
-    assert len(ids) == len(set(ids)) == counts["all"] > 200  # beyond one 50-item page
+    assert len(ids) == len(set(ids)) == helpdesk.count("all") > 50  # beyond one 50-item page
     limited = invoke("convs", "--status", "all", "--limit", "120", "-q", env=env)
     assert [int(x) for x in limited.stdout.split()] == ids[:120]
 
@@ -78,12 +72,13 @@ def test_convs_filters_and_paging(desk: Desk, env: dict) -> None:
     assert labelled.json() and all(label in c["labels"] for c in labelled.json())
 
     marker = uuid.uuid4().hex[:10]
-    conv_id = new_conversation(desk, body=f"zebra {marker} refund")
+    conv_id = new_conversation(helpdesk, body=f"zebra {marker} refund")
     found = invoke("convs", "--query", marker, "-q", env=env)
     assert found.stdout.split() == [str(conv_id)]
 
 
-def test_convs_text_and_csv(desk: Desk, env: dict) -> None:
+def test_convs_text_and_csv(helpdesk: Helpdesk, env: dict) -> None:
+    helpdesk.ensure_conversations("open", 5)
     text = invoke("convs", "--limit", "5", env=env)
     assert text.code == 0
     lines = text.stdout.splitlines()
@@ -100,23 +95,18 @@ def test_convs_text_and_csv(desk: Desk, env: dict) -> None:
     assert rows[0]["contact_name"] == wire[0]["contact"]["name"]
 
 
-def new_chat_with_a_note_last(desk: Desk) -> tuple[int, str, str, str]:
+def new_chat_with_a_note_last(helpdesk: Helpdesk) -> tuple[int, str, str, str]:
     """A chat (no subject): the customer writes, the agent replies, then adds a private note."""
     marker = uuid.uuid4().hex[:10]
-    customer = f"my roaming {marker} stopped"
-    payload = {"channel": "sms", "contact": {"name": "Chat Customer", "phone": "+15550123"}, "body": customer}
-    response = desk.admin.post("/inbound", json=payload)
-    assert response.status_code == 201, response.text
-    conv_id = response.json()["conversation_id"]
+    conv_id, _ = helpdesk.new_customer(f"my roaming {marker} stopped", name="Chat Customer")
     reply, note = f"Restart the phone please {marker}", f"PRIVATE suspect fraud {marker}"
-    for body, private in ((reply, False), (note, True)):
-        sent = desk.agent.post(f"/conversations/{conv_id}/messages", json={"body": body, "private": private})
-        assert sent.status_code == 201, sent.text
+    helpdesk.agent_writes(conv_id, reply)
+    helpdesk.agent_writes(conv_id, note, private=True)
     return conv_id, marker, reply, note
 
 
-def test_chat_rows_show_the_last_visible_message_never_a_note(desk: Desk, env: dict) -> None:
-    conv_id, marker, reply, note = new_chat_with_a_note_last(desk)
+def test_chat_rows_show_the_last_visible_message_never_a_note(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id, marker, reply, note = new_chat_with_a_note_last(helpdesk)
     wire = invoke("convs", "--query", marker, "-o", "json", env=env).json()
     assert [c["id"] for c in wire] == [conv_id]
     assert wire[0]["subject"] is None and wire[0]["last_message"]["body"] == note  # JSON: the wire
@@ -142,10 +132,10 @@ def test_chat_rows_show_the_last_visible_message_never_a_note(desk: Desk, env: d
     assert invoke("conv", str(conv_id), "-o", "json", env=env).json()["last_message"]["body"] == note
 
 
-def test_convs_csv_last_message_is_data_when_piped(desk: Desk, env: dict) -> None:
+def test_convs_csv_last_message_is_data_when_piped(helpdesk: Helpdesk, env: dict) -> None:
     marker = uuid.uuid4().hex[:10]
     body = f"line one {marker}\nline two \x1b[31mred"
-    conv_id = new_conversation(desk, body=body)
+    conv_id = new_conversation(helpdesk, body=body)
     rows = list(csv.DictReader(io.StringIO(invoke("convs", "--query", marker, "-o", "csv", env=env).stdout)))
     assert [r["id"] for r in rows] == [str(conv_id)]
     assert rows[0]["last_message"] == body and rows[0]["last_message_kind"] == "incoming"
@@ -159,7 +149,7 @@ def test_convs_bad_input_is_usage(env: dict) -> None:
         assert ran.stderr.startswith("error: ") and len(ran.stderr.strip().splitlines()) == 1
 
 
-def test_convs_in_a_child_process_matches(desk: Desk, env: dict) -> None:
+def test_convs_in_a_child_process_matches(helpdesk: Helpdesk, env: dict) -> None:
     child = run_cli("convs", "--output", "json", "--limit", "7", env=env)
     assert child.code == 0, child
     assert child.json() == invoke("convs", "--output", "json", "--limit", "7", env=env).json()
@@ -168,10 +158,19 @@ def test_convs_in_a_child_process_matches(desk: Desk, env: dict) -> None:
 # --- conv ID: reading --------------------------------------------------------------------------
 
 
-def test_conv_view_every_format(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
-    wire = api(desk, f"/conversations/{conv_id}")
-    assert invoke("conv", str(conv_id), "-o", "json", env=env).json() == wire
+def test_conv_view_every_format(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
+    helpdesk.agent_writes(conv_id, "a note", private=True)
+    wire = invoke("conv", str(conv_id), "-o", "json", env=env).json()
+    truth = helpdesk.conversation(conv_id)
+    assert (wire["id"], wire["status"], wire["priority"], wire["labels"]) == (
+        conv_id,
+        truth["status"],
+        truth["priority"],
+        truth["labels"],
+    )
+    assert wire["contact"]["name"] == "Cli Customer" and wire["subject"].startswith("CLI test ")
+    assert set(wire) == {field.encode_name for field in msgspec.structs.fields(Conversation)}
     assert invoke("conv", str(conv_id), "view", "-o", "json", env=env).json() == wire
     text = invoke("conv", str(conv_id), env=env)
     assert text.code == 0
@@ -208,10 +207,13 @@ def test_conv_id_must_come_first_and_be_a_number(env: dict) -> None:
     assert typo.code == 2 and "did you mean 'resolve'?" in typo.stderr
 
 
-def test_conv_messages(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk, body="first line\nsecond line")
-    wire = api(desk, f"/conversations/{conv_id}/messages")["items"]
-    assert invoke("conv", str(conv_id), "messages", "-o", "json", env=env).json() == wire
+def test_conv_messages(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk, body="first line\nsecond line")
+    helpdesk.agent_writes(conv_id, "on it")
+    wire = invoke("conv", str(conv_id), "messages", "-o", "json", env=env).json()
+    assert [(m["id"], m["kind"], m["body"]) for m in wire] == [
+        (m["id"], m["kind"], m["body"]) for m in helpdesk.messages(conv_id)
+    ]
     text = invoke("conv", str(conv_id), "messages", env=env).stdout
     assert "    first line\n    second line" in text
     quiet = invoke("conv", str(conv_id), "messages", "-q", env=env).stdout.split()
@@ -227,14 +229,14 @@ def test_conv_messages(desk: Desk, env: dict) -> None:
 # --- conv ID: writing ----------------------------------------------------------------------------
 
 
-def test_reply_and_note(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_reply_and_note(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
     sent = invoke("conv", str(conv_id), "reply", "Thanks, looking now", "-o", "json", env=env)
     assert sent.code == 0, sent
     assert sent.json()["kind"] == "outgoing" and sent.json()["body"] == "Thanks, looking now"
     piped = invoke("conv", str(conv_id), "note", "-", env=env, input="from\nstdin\n")
     assert piped.code == 0 and piped.stdout.startswith("sent note #")
-    messages = api(desk, f"/conversations/{conv_id}/messages")["items"]
+    messages = helpdesk.messages(conv_id)
     assert messages[-1]["kind"] == "note" and messages[-1]["body"] == "from\nstdin\n"
     quiet = invoke("conv", str(conv_id), "reply", "again", "-q", env=env)
     assert quiet.stdout.strip().isdigit()
@@ -242,21 +244,30 @@ def test_reply_and_note(desk: Desk, env: dict) -> None:
     assert invoke("conv", str(conv_id), "note", "-", env=env, input="").code == 2
 
 
-def test_too_long_a_reply_is_refused_before_sending(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
-    before = api(desk, f"/conversations/{conv_id}")["message_count"]
+def test_too_long_a_reply_is_refused_before_sending(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
+    before = helpdesk.conversation(conv_id)["message_count"]
+    most = helpdesk.max_body
     for verb in ("reply", "note"):
-        ran = invoke("conv", str(conv_id), verb, "-", input="x" * 200_001, env=env)
+        ran = invoke("conv", str(conv_id), verb, "-", input="x" * (most + 1), env=env)
         assert ran.code == 2, ran
-        assert f"the {verb} is 200,001 characters; the desk server takes at most 200,000" in ran.stderr
+        assert (
+            f"the {verb} is {most + 1:,} characters; {helpdesk.desk_name} takes at most {most:,}"
+            in ran.stderr
+        )
         assert len(ran.stderr.splitlines()) == 1
-    assert api(desk, f"/conversations/{conv_id}")["message_count"] == before  # nothing sent
-    fits = invoke("conv", str(conv_id), "note", "-", "-q", input="x" * 200_000, env=env)
+    assert helpdesk.conversation(conv_id)["message_count"] == before  # nothing sent
+    fits = invoke("conv", str(conv_id), "note", "-", "-q", input="x" * most, env=env)
     assert fits.code == 0, fits
 
 
-def test_a_413_shows_the_servers_message(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_a_413_shows_the_servers_message(desk: Desk, tmp_path: Path) -> None:
+    # Desk server only: its request size limit (Chatwoot's answer to a body too large is not
+    # in its document, and the adapter refuses a long message before sending: test above).
+    env = base_env(tmp_path, AGENT_CONSOLE_SERVER=desk.url, AGENT_CONSOLE_TOKEN=desk.agent_token)
+    conv_id = desk.admin.post(
+        "/inbound", json={"channel": "web_chat", "contact": {"name": "Big Body"}, "body": "hi"}
+    ).json()["conversation_id"]
     # Under the character limit, but each control character is six bytes of JSON (\u0001):
     # over the server's request size limit.
     body = "\x01" * 190_000
@@ -303,18 +314,10 @@ def test_a_413_from_a_proxy_says_what_was_too_large(tmp_path: Path) -> None:
     assert ran.stderr == "error: the reply is too large for the desk server or a proxy in front of it\n"
 
 
-def test_reply_conflict_is_5_then_force_sends(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
-    seen = api(desk, f"/conversations/{conv_id}/messages")["items"][-1]["id"]
-    desk.admin.post(
-        "/inbound",
-        json={
-            "channel": "email",
-            "contact": {"name": "X"},
-            "body": "are you there?",
-            "conversation_id": conv_id,
-        },
-    )
+def test_reply_conflict_is_5_then_force_sends(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
+    seen = helpdesk.messages(conv_id)[-1]["id"]
+    helpdesk.customer_says(conv_id, "are you there?")
     stale = invoke("conv", str(conv_id), "reply", "--last-seen", str(seen), "Done!", env=env)
     assert stale.code == 5, stale
     assert "not seen" in stale.stderr and "--force" in stale.stderr
@@ -324,18 +327,17 @@ def test_reply_conflict_is_5_then_force_sends(desk: Desk, env: dict) -> None:
     assert forced.code == 0 and forced.json()["body"] == "Done!"
 
 
-def test_idempotency_key_never_sends_twice(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_idempotency_key_never_sends_twice(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
     key = uuid.uuid4().hex
     first = invoke("conv", str(conv_id), "reply", "once", "--idempotency-key", key, "-q", env=env)
     second = invoke("conv", str(conv_id), "reply", "once", "--idempotency-key", key, "-q", env=env)
     assert first.stdout == second.stdout
-    bodies = [m["body"] for m in api(desk, f"/conversations/{conv_id}/messages")["items"]]
-    assert bodies.count("once") == 1
+    assert helpdesk.bodies(conv_id).count("once") == 1
 
 
-def test_status_verbs(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_status_verbs(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
     for verb, status in (("resolve", "resolved"), ("open", "open"), ("pending", "pending")):
         ran = invoke("conv", str(conv_id), verb, "-o", "json", env=env)
         assert ran.code == 0 and ran.json()["status"] == status
@@ -344,8 +346,8 @@ def test_status_verbs(desk: Desk, env: dict) -> None:
     assert invoke("conv", str(conv_id), "open", "-q", env=env).stdout == f"{conv_id}\n"
 
 
-def test_snooze_times(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_snooze_times(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
 
     def snooze(until: str) -> datetime:
         ran = invoke("conv", str(conv_id), "snooze", "--until", until, "-o", "json", env=env)
@@ -362,8 +364,9 @@ def test_snooze_times(desk: Desk, env: dict) -> None:
     ):
         moment = snooze(text)
         assert before + span - timedelta(seconds=1) <= moment <= datetime.now(UTC) + span
-    # `tomorrow` and local ISO times are in the agent's own zone (Sam Agent: Asia/Manila).
-    manila = ZoneInfo("Asia/Manila")
+    # `tomorrow` and local ISO times are in the agent's own zone (Sam Agent: Asia/Manila; on
+    # Chatwoot, which keeps no zone per agent, UTC).
+    manila = ZoneInfo(helpdesk.agent_zone)
     tomorrow = snooze("tomorrow").astimezone(manila)
     assert (tomorrow.hour, tomorrow.minute) == (9, 0)
     assert tomorrow.date() == datetime.now(manila).date() + timedelta(days=1)
@@ -377,9 +380,9 @@ def test_snooze_times(desk: Desk, env: dict) -> None:
     assert invoke("conv", str(conv_id), "snooze", env=env).code == 2  # --until is required
 
 
-def test_snooze_is_bounded_to_a_year(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
-    before = api(desk, f"/conversations/{conv_id}")
+def test_snooze_is_bounded_to_a_year(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
+    before = helpdesk.conversation(conv_id)
     far = (datetime.now(UTC) + timedelta(days=400)).date()
     for too_far in (
         "9999d",
@@ -396,25 +399,28 @@ def test_snooze_is_bounded_to_a_year(desk: Desk, env: dict) -> None:
         assert ran.code == 2, (too_far, ran)
         assert "too far ahead: at most 365 days (a year) from now" in ran.stderr, ran.stderr
         assert "--until" in ran.stderr and len(ran.stderr.splitlines()) == 1
-    assert api(desk, f"/conversations/{conv_id}") == before  # nothing was sent
+    assert helpdesk.conversation(conv_id) == before  # nothing was sent
     year = invoke("conv", str(conv_id), "snooze", "--until", "365d", "-o", "json", env=env)
     assert year.code == 0 and year.json()["status"] == "snoozed"
 
 
-def test_assign_and_unassign(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
-    me = api(desk, "/me")
+def test_assign_and_unassign(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
+    me = helpdesk.me
     assigned = invoke("conv", str(conv_id), "assign", "--agent", "me", "-o", "json", env=env)
     assert assigned.json()["assignee"]["id"] == me["id"]
+    assert helpdesk.conversation(conv_id)["assignee_id"] == me["id"]
 
-    agents = api(desk, "/agents")["items"]
-    other = next(a for a in agents if a["email"] == "admin@test.example")
-    by_name = invoke("conv", str(conv_id), "assign", "--agent", "avery admin", "-o", "json", env=env)
-    assert by_name.json()["assignee"]["id"] == other["id"]
+    by_name = invoke(
+        "conv", str(conv_id), "assign", "--agent", helpdesk.colleague.lower(), "-o", "json", env=env
+    )
+    assert by_name.json()["assignee"]["name"] == helpdesk.colleague
+    assert helpdesk.conversation(conv_id)["assignee"] == helpdesk.colleague
+    other = by_name.json()["assignee"]
     by_id = invoke("conv", str(conv_id), "assign", "--agent", str(me["id"]), "-o", "json", env=env)
     assert by_id.json()["assignee"]["id"] == me["id"]
 
-    team = api(desk, "/teams")["items"][0]
+    team = helpdesk.teams()[0]
     by_team = invoke("conv", str(conv_id), "assign", "--team", team["name"].upper(), "-o", "json", env=env)
     assert by_team.json()["team"]["id"] == team["id"]
     both = invoke(
@@ -422,7 +428,7 @@ def test_assign_and_unassign(desk: Desk, env: dict) -> None:
         str(conv_id),
         "assign",
         "--agent",
-        "admin@test.example",
+        helpdesk.colleague_email,
         "--team",
         str(team["id"]),
         "-o",
@@ -436,24 +442,30 @@ def test_assign_and_unassign(desk: Desk, env: dict) -> None:
     assert invoke("conv", str(conv_id), "assign", "--team", "No Such Team", env=env).code == 4
     assert invoke("conv", str(conv_id), "assign", env=env).code == 2
 
+    assert helpdesk.conversation(conv_id)["team"] == team["name"]
     unassigned = invoke("conv", str(conv_id), "unassign", "-o", "json", env=env).json()
     assert unassigned["assignee"] is None and unassigned["team"]["id"] == team["id"]
     cleared = invoke("conv", str(conv_id), "unassign", "--team", "-o", "json", env=env).json()
     assert cleared["team"] is None
+    assert (helpdesk.conversation(conv_id)["assignee"], helpdesk.conversation(conv_id)["team"]) == (
+        None,
+        None,
+    )
 
 
-def test_priority(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_priority(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
     for level in ("urgent", "high", "normal", "low"):
         ran = invoke("conv", str(conv_id), "priority", level, "-o", "json", env=env)
         assert ran.json()["priority"] == level
+        assert helpdesk.conversation(conv_id)["priority"] == level
     bad = invoke("conv", str(conv_id), "priority", "critical", env=env)
     assert bad.code == 2 and bad.stderr.startswith("error: ")
     assert invoke("conv", str(conv_id), "priority", env=env).code == 2
 
 
-def test_labels(desk: Desk, env: dict) -> None:
-    conv_id = new_conversation(desk)
+def test_labels(helpdesk: Helpdesk, env: dict) -> None:
+    conv_id = new_conversation(helpdesk)
 
     def labels(*args: str) -> list[str]:
         ran = invoke("conv", str(conv_id), "label", *args, "-o", "json", env=env)
@@ -470,14 +482,16 @@ def test_labels(desk: Desk, env: dict) -> None:
     assert labels("VIP,Billing,vip") == ["vip", "billing"]
     assert labels("--add", "Refund,VIP") == ["vip", "billing", "refund"]
     assert labels("--remove", "BILLING,Vip") == ["refund"]
+    assert helpdesk.conversation(conv_id)["labels"] == ["refund"]
     spaced = invoke("conv", str(conv_id), "label", "--add", "two words", env=env)
     assert "'two words' is not a label: a label is one word" in spaced.stderr
 
 
-def test_untrusted_text_is_sanitized_in_text_output_only(desk: Desk, env: dict) -> None:
+def test_untrusted_text_is_sanitized_in_text_output_only(helpdesk: Helpdesk, env: dict) -> None:
     evil = "Mallory\x1b]52;c;SGVsbG8=\x07\u202e"
-    conv_id = new_conversation(desk, body="hi \x1b[2J there", name=evil)
-    for args in (["conv", str(conv_id)], ["conv", str(conv_id), "messages"], ["convs", "--query", "Mallory"]):
+    marker = uuid.uuid4().hex[:10]
+    conv_id = new_conversation(helpdesk, body=f"hi \x1b[2J there {marker}", name=evil)
+    for args in (["conv", str(conv_id)], ["conv", str(conv_id), "messages"], ["convs", "--query", marker]):
         ran = invoke(*args, env=env)
         assert ran.code == 0
         assert "\x1b" not in ran.stdout and "\x07" not in ran.stdout and "\u202e" not in ran.stdout

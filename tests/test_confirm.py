@@ -1,7 +1,7 @@
 """Acting on a colleague's conversation asks first, and only `y` says yes (issue 17, point 7).
 
-The real console against the real desk server: the conversation is assigned to a colleague
-through the API, the agent presses action keys in the console, and the server is checked.
+The real console against both help desks (`helpdesk`): the conversation is assigned to a
+colleague, the agent presses action keys in the console, and the help desk's record is checked.
 """
 
 from __future__ import annotations
@@ -12,18 +12,9 @@ from textual import events
 
 from agent_console.tui.screens.confirm import ConfirmScreen
 from agent_console.tui.screens.pickers import PickerScreen
-from tests.conftest import Desk
-from tests.test_tui_flows import WIDE, conversation, focus_conversation, make_app, new_customer, ready
+from tests.backends import Helpdesk
+from tests.test_tui_flows import WIDE, focus_conversation, make_app, ready
 from tests.tui_helpers import screen_text, wait_for
-
-
-def colleague_id(desk: Desk) -> int:
-    return next(a["id"] for a in desk.admin.get("/agents").json()["items"] if a["name"] == "Avery Admin")
-
-
-def assign_to_colleague(desk: Desk, cid: int) -> None:
-    response = desk.admin.patch(f"/conversations/{cid}", json={"assignee_id": colleague_id(desk)})
-    assert response.status_code == 200, response.text
 
 
 async def focus_colleagues_conversation(pilot, cid: int, name: str) -> None:  # noqa: ANN001
@@ -34,10 +25,10 @@ async def focus_colleagues_conversation(pilot, cid: int, name: str) -> None:  # 
     )
 
 
-async def test_a_colleagues_conversation_changes_only_after_y(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    assign_to_colleague(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_a_colleagues_conversation_changes_only_after_y(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    helpdesk.assign_to_colleague(cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_colleagues_conversation(pilot, cid, name)
@@ -47,7 +38,7 @@ async def test_a_colleagues_conversation_changes_only_after_y(desk: Desk, tmp_pa
             await pilot.press("p")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
             text = screen_text(app)
-            assert f"#{cid} is Avery Admin's. Set it to pending?" in text
+            assert f"#{cid} is {helpdesk.colleague}'s. Set it to pending?" in text
             assert "any other key cancels" in text
             if answer == "paste":
                 app.post_message(events.Paste("yes y y"))
@@ -57,58 +48,58 @@ async def test_a_colleagues_conversation_changes_only_after_y(desk: Desk, tmp_pa
                 pilot, lambda: not isinstance(app.screen, ConfirmScreen), what=f"{answer} to cancel"
             )
             await pilot.pause()
-        assert conversation(desk, cid)["status"] == "open"
+        assert helpdesk.conversation(cid)["status"] == "open"
         assert app.outbox is not None and app.outbox.items_for(cid) == []
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "pending", what="pending after y")
-        assert (conversation(desk, cid)["assignee"] or {}).get("name") == "Avery Admin"
+        await wait_for(
+            pilot, lambda: helpdesk.conversation(cid)["status"] == "pending", what="pending after y"
+        )
+        assert helpdesk.conversation(cid)["assignee"] == helpdesk.colleague
 
 
-async def test_unassign_and_picked_changes_name_the_change(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    assign_to_colleague(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_unassign_and_picked_changes_name_the_change(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    helpdesk.assign_to_colleague(cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_colleagues_conversation(pilot, cid, name)
         await pilot.press("U")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
-        assert f"#{cid} is Avery Admin's. Unassign it?" in screen_text(app)
+        assert f"#{cid} is {helpdesk.colleague}'s. Unassign it?" in screen_text(app)
         await pilot.press("escape")
         # A picked change asks after the pick, so the question names it.
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the priority picker")
         await pilot.press(*"low", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
-        assert f"#{cid} is Avery Admin's. Set its priority to low?" in screen_text(app)
+        assert f"#{cid} is {helpdesk.colleague}'s. Set its priority to low?" in screen_text(app)
         await pilot.press("y")
-        await wait_for(pilot, lambda: conversation(desk, cid)["priority"] == "low", what="low after y")
+        await wait_for(pilot, lambda: helpdesk.conversation(cid)["priority"] == "low", what="low after y")
         # Take asks too: it moves the conversation away from the colleague.
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         assert "Take it (assign it to you)?" in screen_text(app)
         await pilot.press("n")
         await pilot.pause()
-        assert (conversation(desk, cid)["assignee"] or {}).get("name") == "Avery Admin"
+        assert helpdesk.conversation(cid)["assignee"] == helpdesk.colleague
 
 
-async def test_unassigned_and_own_conversations_do_not_ask(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    app = make_app(desk, tmp_path)
+async def test_unassigned_and_own_conversations_do_not_ask(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
         await pilot.press("p")  # unassigned: at once
-        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "pending", what="pending")
+        await wait_for(pilot, lambda: helpdesk.conversation(cid)["status"] == "pending", what="pending")
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("t")
         me = app.store.me
         assert me is not None
-        await wait_for(
-            pilot, lambda: (conversation(desk, cid)["assignee"] or {}).get("id") == me.id, what="mine"
-        )
+        await wait_for(pilot, lambda: helpdesk.conversation(cid)["assignee_id"] == me.id, what="mine")
         await wait_for(
             pilot,
             lambda: (
@@ -118,5 +109,5 @@ async def test_unassigned_and_own_conversations_do_not_ask(desk: Desk, tmp_path:
             what="the console to see it is mine",
         )
         await pilot.press("o")  # my own: at once
-        await wait_for(pilot, lambda: conversation(desk, cid)["status"] == "open", what="reopened")
+        await wait_for(pilot, lambda: helpdesk.conversation(cid)["status"] == "open", what="reopened")
         assert not isinstance(app.screen, ConfirmScreen)

@@ -347,7 +347,9 @@ def test_status_priority_and_assignment_mix(data: DemoDataset) -> None:
     assert set(priority) == set(PRIORITIES)
     assert 0.04 <= priority["urgent"] / n <= 0.12
     unassigned_open = [c for c in data.conversations if c.status == "open" and c.assignee is None]
-    assert 0.25 <= len(unassigned_open) / n <= 0.40
+    # A night desk that keeps up: a short unassigned queue, mostly email (an hour to answer).
+    assert 0.03 <= len(unassigned_open) / n <= 0.08
+    assert sum(c.channel == "email" for c in unassigned_open) > len(unassigned_open) / 2
     assert all(c.assignee for c in data.conversations if c.status != "open")
 
 
@@ -434,8 +436,10 @@ def test_threads_match_their_status(data: DemoDataset) -> None:
         if conv.assignee is not None:
             assert "outgoing" in kinds
             assert any(m.kind == "activity" and m.body.startswith("Assigned to") for m in conv.messages)
-    waiting = [c for c in convs if c.status == "open" and c.messages[-1].kind == "incoming"]
-    assert len(waiting) >= len(convs) // 3
+    # Most open threads were answered: they wait on the customer (only resolution counts).
+    open_ = [c for c in convs if c.status == "open"]
+    waiting = [c for c in open_ if c.messages[-1].kind == "incoming"]
+    assert 0.1 * len(open_) <= len(waiting) <= 0.3 * len(open_)
     kinds = Counter(m.kind for c in convs for m in c.messages)
     assert set(kinds) == set(MESSAGE_KINDS)
     assert any(c.channel == "web_chat" and c.messages[1].kind == "bot" for c in convs)
@@ -653,7 +657,8 @@ def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(tmp_path: Pa
     order = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY queue_key, id")]
     as_left = _on_time(conn, NOW - timedelta(days=3))
     # Three days later, untouched: late, but for clocks that stood still over closed office hours.
-    assert _on_time(conn, NOW)[0] < as_left[0] // 10
+    # (Billing works office hours: its 24-hour resolution clocks stand still at night and weekends.)
+    assert _on_time(conn, NOW)[0] < as_left[0] // 4
     shift = rebase_demo(conn, now=NOW)
     # The off time, counted from the desk's last sign of life (its newest message here).
     assert timedelta(days=3) <= shift < timedelta(days=3, minutes=5)

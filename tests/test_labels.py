@@ -10,6 +10,7 @@ import httpx
 
 from agent_console.core.labels import fold_label, label_problem
 from agent_console.tui.screens.labels import LabelsScreen
+from tests.backends import ChatwootDesk, ChatwootHelpdesk, Helpdesk
 from tests.conftest import Desk
 from tests.test_server_api import assert_error, inbound
 from tests.test_tui_flows import WIDE, conversation, focus_conversation, make_app, new_customer, ready
@@ -84,6 +85,8 @@ def test_labels_is_in_the_openapi_document(desk: Desk) -> None:
 
 
 async def test_labels_picker_offers_the_desks_labels_creates_and_removes(desk: Desk, tmp_path: Path) -> None:
+    # Desk server only: the picker's desk-wide labels with counts (GET /labels); Chatwoot has no
+    # such list, and the picker says so (the last test).
     tag = uuid.uuid4().hex[:6]
     cid, name = new_customer(desk)
     assert set_labels(desk, cid, [f"old-{tag}", f"keep-{tag}"]).is_success
@@ -136,11 +139,11 @@ async def test_labels_picker_offers_the_desks_labels_creates_and_removes(desk: D
         assert not isinstance(app.screen, LabelsScreen)
 
 
-async def test_labels_picker_escape_changes_nothing(desk: Desk, tmp_path: Path) -> None:
+async def test_labels_picker_escape_changes_nothing(helpdesk: Helpdesk, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:6]
-    cid, name = new_customer(desk)
-    assert set_labels(desk, cid, [f"stay-{tag}"]).is_success
-    app = make_app(desk, tmp_path)
+    cid, name = helpdesk.new_customer()
+    helpdesk.set_labels(cid, [f"stay-{tag}"])
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
@@ -154,4 +157,18 @@ async def test_labels_picker_escape_changes_nothing(desk: Desk, tmp_path: Path) 
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LabelsScreen), what="the picker to close")
         assert app.outbox.counts()["pending"] == 0
-        assert conversation(desk, cid)["labels"] == [f"stay-{tag}"]
+        assert helpdesk.conversation(cid)["labels"] == [f"stay-{tag}"]
+
+
+async def test_chatwoot_says_what_it_lacks_in_the_console(chatwoot: ChatwootDesk, tmp_path: Path) -> None:
+    app = make_app(ChatwootHelpdesk(chatwoot), tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_conversation(pilot, 3, "Lea Dubois")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabelsScreen), what="labels picker")
+        await wait_for(
+            pilot,
+            lambda: "not available on Chatwoot" in screen_text(app),
+            what="the picker saying desk-wide label counts are not there",
+        )

@@ -21,8 +21,9 @@ from agent_console.client.drafts import Drafts
 from agent_console.tui.screens.pickers import PickerScreen
 from agent_console.tui.widgets.composer import ComposerInput
 from agent_console.tui.widgets.conversation_pane import ContactPanel
+from tests.backends import ChatwootDesk, ChatwootHelpdesk, Helpdesk
 from tests.conftest import Desk
-from tests.test_tui_flows import NARROW, WIDE, console, conversation, make_app, messages, new_customer, ready
+from tests.test_tui_flows import NARROW, WIDE, console, make_app, new_customer, ready
 from tests.tui_helpers import poll, region_text, screen_text, wait_for
 
 SERVER_WAIT = 20.0  # an action may wait out the undo window before it is sent
@@ -62,20 +63,18 @@ def header_text(app) -> str:
     return region_text(app, console(app).pane.query_one("#conversation-header"))
 
 
-def mine(desk: Desk, conversation_id: int) -> None:
-    """Assign the conversation to the test's own agent (over the API: setup, not the test)."""
-    me = desk.agent.get("/me").json()["id"]
-    response = desk.agent.patch(f"/conversations/{conversation_id}", json={"assignee_id": me})
-    assert response.status_code == 200, response.text
+def mine(helpdesk: Helpdesk, conversation_id: int) -> None:
+    """Assign the conversation to the test's own agent (setup, not the test)."""
+    helpdesk.assign_to_me(conversation_id)
 
 
 # --- composer keys --------------------------------------------------------------------------------
 
 
-async def test_ctrl_t_switches_reply_and_note(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    mine(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_ctrl_t_switches_reply_and_note(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    mine(helpdesk, cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
@@ -94,7 +93,8 @@ async def test_ctrl_t_switches_reply_and_note(desk: Desk, tmp_path: Path) -> Non
         await wait_for(
             pilot,
             lambda: (
-                [(m["body"], m["kind"]) for m in messages(desk, cid)][-1:] == [("switched to a note", "note")]
+                [(m["body"], m["kind"]) for m in helpdesk.messages(cid)][-1:]
+                == [("switched to a note", "note")]
             ),
             timeout=SERVER_WAIT,
             what="the note on the server",
@@ -107,17 +107,17 @@ async def test_ctrl_t_switches_reply_and_note(desk: Desk, tmp_path: Path) -> Non
         await wait_for(
             pilot,
             lambda: (
-                [(m["body"], m["kind"]) for m in messages(desk, cid)][-1:] == [("and a reply", "outgoing")]
+                [(m["body"], m["kind"]) for m in helpdesk.messages(cid)][-1:] == [("and a reply", "outgoing")]
             ),
             timeout=SERVER_WAIT,
             what="the reply on the server",
         )
 
 
-async def test_ctrl_enter_sends(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    mine(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_ctrl_enter_sends(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    mine(helpdesk, cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
@@ -128,7 +128,7 @@ async def test_ctrl_enter_sends(desk: Desk, tmp_path: Path) -> None:
         await wait_for(
             pilot,
             lambda: (
-                [m["body"] for m in messages(desk, cid) if m["kind"] == "outgoing"]
+                [m["body"] for m in helpdesk.messages(cid) if m["kind"] == "outgoing"]
                 == ["sent with ctrl+enter"]
             ),
             timeout=SERVER_WAIT,
@@ -147,12 +147,12 @@ async def test_ctrl_enter_sends(desk: Desk, tmp_path: Path) -> None:
 # --- reading keys ----------------------------------------------------------------------------------
 
 
-async def test_e_shows_all_of_a_very_long_message(desk: Desk, tmp_path: Path) -> None:
+async def test_e_shows_all_of_a_very_long_message(helpdesk: Helpdesk, tmp_path: Path) -> None:
     tail = "END-OF-THE-LONG-MESSAGE"
     long_body = "word " * 20_000 + tail  # 100,000 characters: past what the thread shows at first
-    cid, name = new_customer(desk, body=long_body)
-    assert messages(desk, cid)[0]["body"] == long_body  # the server has all of it
-    app = make_app(desk, tmp_path)
+    cid, name = helpdesk.new_customer(long_body)
+    assert helpdesk.messages(cid)[0]["body"] == long_body  # the server has all of it
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
@@ -173,10 +173,10 @@ async def test_e_shows_all_of_a_very_long_message(desk: Desk, tmp_path: Path) ->
         assert "more characters" not in region_text(app, thread)
 
 
-async def test_i_shows_the_contact_panel_on_a_narrow_terminal(desk: Desk, tmp_path: Path) -> None:
+async def test_i_shows_the_contact_panel_on_a_narrow_terminal(helpdesk: Helpdesk, tmp_path: Path) -> None:
     email = f"panel-{os.getpid()}-{time.monotonic_ns() % 10**6}@cust.example"
-    cid, name = new_customer(desk, email=email)
-    app = make_app(desk, tmp_path)
+    cid, name = helpdesk.new_customer(email=email)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=NARROW) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
@@ -194,6 +194,7 @@ async def test_i_shows_the_contact_panel_on_a_narrow_terminal(desk: Desk, tmp_pa
 
 
 async def test_f2_sets_presence(desk: Desk, tmp_path: Path) -> None:
+    # Desk server only: Chatwoot's API sets no availability for the agent (next test).
     app = make_app(desk, tmp_path)
     me = desk.agent.get("/me").json()
     try:
@@ -215,36 +216,62 @@ async def test_f2_sets_presence(desk: Desk, tmp_path: Path) -> None:
         desk.agent.patch("/me", json={"presence": "online"})  # the shared desk's agent
 
 
-async def test_o_reopens_and_p_sets_pending(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk)
-    mine(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_f2_on_chatwoot_says_presence_is_set_there(chatwoot: ChatwootDesk, tmp_path: Path) -> None:
+    app = make_app(ChatwootHelpdesk(chatwoot), tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the presence picker")
+        await pilot.press(*"away", "enter")
+        await wait_for(
+            pilot,
+            lambda: "not available on Chatwoot" in " ".join(str(n.message) for n in app._notifications),  # noqa: SLF001
+            what="the console to say it is not available",
+        )
+        assert chatwoot.emulator.call(lambda: chatwoot.agent.availability) != "away"
+
+
+async def test_o_reopens_and_p_sets_pending(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer()
+    mine(helpdesk, cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
         await pilot.press("p")
         await wait_for(
-            pilot, lambda: conversation(desk, cid)["status"] == "pending", timeout=SERVER_WAIT, what="pending"
+            pilot,
+            lambda: helpdesk.conversation(cid)["status"] == "pending",
+            timeout=SERVER_WAIT,
+            what="pending",
         )
         await wait_for(pilot, lambda: "pending" in header_text(app), what="pending in the header")
         await pilot.press("o")
         await wait_for(
-            pilot, lambda: conversation(desk, cid)["status"] == "open", timeout=SERVER_WAIT, what="reopened"
+            pilot,
+            lambda: helpdesk.conversation(cid)["status"] == "open",
+            timeout=SERVER_WAIT,
+            what="reopened",
         )
         await wait_for(pilot, lambda: "open ·" in header_text(app), what="open in the header")
 
 
-async def test_U_unassigns(desk: Desk, tmp_path: Path) -> None:  # noqa: N802 - the key is capital U
-    cid, name = new_customer(desk)
-    mine(desk, cid)
-    app = make_app(desk, tmp_path)
+async def test_U_unassigns(helpdesk: Helpdesk, tmp_path: Path) -> None:  # noqa: N802 - the key is capital U
+    cid, name = helpdesk.new_customer()
+    mine(helpdesk, cid)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await open_by_filter(pilot, cid, name)
-        await wait_for(pilot, lambda: "Sam Agent" in header_text(app), what="assigned to me in the header")
+        await wait_for(
+            pilot, lambda: helpdesk.me["name"] in header_text(app), what="assigned to me in the header"
+        )
         await pilot.press("U")
         await wait_for(
-            pilot, lambda: conversation(desk, cid)["assignee"] is None, timeout=SERVER_WAIT, what="unassigned"
+            pilot,
+            lambda: helpdesk.conversation(cid)["assignee"] is None,
+            timeout=SERVER_WAIT,
+            what="unassigned",
         )
         await wait_for(pilot, lambda: "unassigned" in header_text(app), what="unassigned in the header")
 
@@ -253,17 +280,17 @@ async def test_U_unassigns(desk: Desk, tmp_path: Path) -> None:  # noqa: N802 - 
 
 
 async def test_bad_remaps_are_reported_on_screen_and_every_other_binding_works(
-    desk: Desk, tmp_path: Path
+    helpdesk: Helpdesk, tmp_path: Path
 ) -> None:
-    cid, name = new_customer(desk)
-    mine(desk, cid)
+    cid, name = helpdesk.new_customer()
+    mine(helpdesk, cid)
     keymap = {
         "conv.resolve": "ctrl+r",  # fine: applied
         "conv.snooze": "r",  # r is reply's: skipped, z still snoozes
         "no.such.binding": "f5",  # unknown id: skipped
         "conv.note": "ctrl+notakey",  # not a key: skipped, n still writes a note
     }
-    app = make_app(desk, tmp_path, keymap=keymap)
+    app = make_app(helpdesk, tmp_path, keymap=keymap)
     async with app.run_test(size=WIDE, notifications=True) as pilot:  # pilot hides toasts by default
         await ready(pilot)
         for shown in ("no.such.binding", "conv.snooze", "conv.reply", "conv.note", "ctrl+notakey"):
@@ -277,7 +304,7 @@ async def test_bad_remaps_are_reported_on_screen_and_every_other_binding_works(
         await pilot.press(*"still a reply", "ctrl+s")
         await wait_for(
             pilot,
-            lambda: ("still a reply", "outgoing") in [(m["body"], m["kind"]) for m in messages(desk, cid)],
+            lambda: ("still a reply", "outgoing") in [(m["body"], m["kind"]) for m in helpdesk.messages(cid)],
             timeout=SERVER_WAIT,
             what="the reply",
         )
@@ -286,7 +313,7 @@ async def test_bad_remaps_are_reported_on_screen_and_every_other_binding_works(
         await pilot.press(*"still a note", "ctrl+s")
         await wait_for(
             pilot,
-            lambda: ("still a note", "note") in [(m["body"], m["kind"]) for m in messages(desk, cid)],
+            lambda: ("still a note", "note") in [(m["body"], m["kind"]) for m in helpdesk.messages(cid)],
             timeout=SERVER_WAIT,
             what="the note",
         )
@@ -298,7 +325,7 @@ async def test_bad_remaps_are_reported_on_screen_and_every_other_binding_works(
         await pilot.press("ctrl+r")
         await wait_for(
             pilot,
-            lambda: conversation(desk, cid)["status"] == "resolved",
+            lambda: helpdesk.conversation(cid)["status"] == "resolved",
             timeout=SERVER_WAIT,
             what="resolved by the remap",
         )
@@ -307,12 +334,14 @@ async def test_bad_remaps_are_reported_on_screen_and_every_other_binding_works(
 # --- drafts ----------------------------------------------------------------------------------------
 
 
-async def test_drafts_are_kept_per_conversation_and_across_restarts(desk: Desk, tmp_path: Path) -> None:
-    people = [new_customer(desk, body=f"question {n}") for n in range(3)]
+async def test_drafts_are_kept_per_conversation_and_across_restarts(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
+    people = [helpdesk.new_customer(f"question {n}") for n in range(3)]
     for cid, _ in people:
-        mine(desk, cid)
+        mine(helpdesk, cid)
     (first, first_name), (second, second_name), (third, third_name) = people
-    app = make_app(desk, tmp_path)
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         composer = console(app).pane.composer
@@ -342,8 +371,8 @@ async def test_drafts_are_kept_per_conversation_and_across_restarts(desk: Desk, 
     assert drafts.load(third) is None
     # Nothing of it was sent.
     for cid, _ in people:
-        assert [m for m in messages(desk, cid) if m["kind"] in ("outgoing", "note")] == []
-    again = make_app(desk, tmp_path)
+        assert [m for m in helpdesk.messages(cid) if m["kind"] in ("outgoing", "note")] == []
+    again = make_app(helpdesk, tmp_path)
     async with again.run_test(size=WIDE) as pilot:
         await ready(pilot)
         composer = console(again).pane.composer
@@ -365,7 +394,8 @@ async def test_drafts_are_kept_per_conversation_and_across_restarts(desk: Desk, 
 async def test_ssh_connection_means_low_bandwidth(
     desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Over SSH: no animation and fewer frames (feed events are drawn at most 10 times a second)."""
+    """Over SSH: no animation and fewer frames (feed events are drawn at most 10 times a second).
+    The terminal's behaviour, whichever help desk: run on the desk server only."""
     monkeypatch.setenv("SSH_CONNECTION", "203.0.113.9 50122 198.51.100.7 22")
     cid, name = new_customer(desk)
     app = make_app(desk, tmp_path)

@@ -1,4 +1,4 @@
-"""Sending shows what arrived while the agent typed (issue 17, point 5), against the real server.
+"""Sending shows what arrived while the agent typed (issue 17, point 5), on both help desks.
 
 The seen mark is what the agent had seen when the draft began, not the thread at send
 time: messages that arrive while typing are drawn above the composer, but nobody has
@@ -11,27 +11,26 @@ from pathlib import Path
 
 from agent_console.client.drafts import Drafts
 from agent_console.tui.screens.pickers import ReviewScreen
-from tests.conftest import Desk
-from tests.test_tui_flows import WIDE, console, focus_conversation, make_app, messages, new_customer, ready
+from tests.backends import Helpdesk
+from tests.test_tui_flows import WIDE, console, focus_conversation, make_app, ready
 from tests.tui_helpers import screen_text, wait_for
 
 
-def colleague_writes(desk: Desk, cid: int, reply: str, note: str) -> None:
-    """A colleague (the admin) replies and adds a private note, as the CLI would, over REST."""
-    for body, private in ((reply, False), (note, True)):
-        response = desk.admin.post(f"/conversations/{cid}/messages", json={"body": body, "private": private})
-        assert response.status_code == 201, response.text
+def colleague_writes(helpdesk: Helpdesk, cid: int, reply: str, note: str) -> None:
+    """A colleague replies and adds a private note, from another session."""
+    helpdesk.colleague_writes(cid, reply)
+    helpdesk.colleague_writes(cid, note, private=True)
 
 
-async def test_send_reviews_what_arrived_while_typing(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk, body="Is my order shipped?")
-    app = make_app(desk, tmp_path)
+async def test_send_reviews_what_arrived_while_typing(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer("Is my order shipped?")
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
         await pilot.press("r")
         await pilot.press(*"It ships today")
-        colleague_writes(desk, cid, "Shipped this morning, tracking sent", "Careful: VIP, refund pending")
+        colleague_writes(helpdesk, cid, "Shipped this morning, tracking sent", "Careful: VIP, refund pending")
         screen = console(app)
         # Both arrive live and are drawn in the thread above the composer while the agent types.
         await wait_for(
@@ -43,45 +42,47 @@ async def test_send_reviews_what_arrived_while_typing(desk: Desk, tmp_path: Path
         assert "Shipped this morning" in review and "Careful: VIP" in review
         assert "2 new message(s)" in review
         # Held back until the agent decides.
-        assert not any(m["body"] == "It ships today" for m in messages(desk, cid))
+        assert not any(m["body"] == "It ships today" for m in helpdesk.messages(cid))
         # Escape puts the text back to rework it; nothing was sent.
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen.pane.composer.text == "It ships today", what="the text back")
-        assert not any(m["body"] == "It ships today" for m in messages(desk, cid))
+        assert not any(m["body"] == "It ships today" for m in helpdesk.messages(cid))
         # Reviewed now: the same reply goes out without asking again.
         await pilot.press("ctrl+s")
         await wait_for(
             pilot,
-            lambda: any(m["body"] == "It ships today" for m in messages(desk, cid)),
+            lambda: any(m["body"] == "It ships today" for m in helpdesk.messages(cid)),
             what="the reviewed reply on the server",
         )
         assert not isinstance(app.screen, ReviewScreen)
 
 
-async def test_send_anyway_from_the_review(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk, body="Can I change my plan?")
-    app = make_app(desk, tmp_path)
+async def test_send_anyway_from_the_review(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    cid, name = helpdesk.new_customer("Can I change my plan?")
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
         await pilot.press("r")
         await pilot.press(*"Yes you can")
-        colleague_writes(desk, cid, "You can, from the app", "Upsell premium?")
+        colleague_writes(helpdesk, cid, "You can, from the app", "Upsell premium?")
         await wait_for(pilot, lambda: "Upsell premium?" in screen_text(app), what="the colleague's note")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review")
-        assert not any(m["body"] == "Yes you can" for m in messages(desk, cid))
+        assert not any(m["body"] == "Yes you can" for m in helpdesk.messages(cid))
         await pilot.press("enter")
         await wait_for(
             pilot,
-            lambda: any(m["body"] == "Yes you can" for m in messages(desk, cid)),
+            lambda: any(m["body"] == "Yes you can" for m in helpdesk.messages(cid)),
             what="the reply sent anyway",
         )
 
 
-async def test_the_seen_mark_travels_with_the_draft_across_restarts(desk: Desk, tmp_path: Path) -> None:
-    cid, name = new_customer(desk, body="My SIM is blocked")
-    app = make_app(desk, tmp_path)
+async def test_the_seen_mark_travels_with_the_draft_across_restarts(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
+    cid, name = helpdesk.new_customer("My SIM is blocked")
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
@@ -89,8 +90,8 @@ async def test_the_seen_mark_travels_with_the_draft_across_restarts(desk: Desk, 
         await pilot.press(*"Let me check")
         await pilot.press("escape")  # leaving the composer saves the draft
     # While the console is closed, a colleague answers and leaves a note.
-    colleague_writes(desk, cid, "Unblocked it for you", "Done via the carrier portal")
-    app = make_app(desk, tmp_path)
+    colleague_writes(helpdesk, cid, "Unblocked it for you", "Done via the carrier portal")
+    app = make_app(helpdesk, tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await focus_conversation(pilot, cid, name)
@@ -100,7 +101,7 @@ async def test_the_seen_mark_travels_with_the_draft_across_restarts(desk: Desk, 
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), what="the review after a restart")
         assert "Unblocked it for you" in screen_text(app)
-        assert not any(m["body"] == "Let me check" for m in messages(desk, cid))
+        assert not any(m["body"] == "Let me check" for m in helpdesk.messages(cid))
 
 
 def test_drafts_table_from_before_seen_marks_is_migrated(tmp_path: Path) -> None:

@@ -292,3 +292,33 @@ def test_the_customer_is_told_when_they_write_too_fast(browser: Any, tmp_path: P
         assert desk.agent.get(f"/conversations/{conv['id']}").json()["message_count"] == 2
     finally:
         desk.server.stop()
+
+
+def test_the_faq_bot_answers_and_the_yes_button_resolves(browser: Any, tmp_path: Path) -> None:
+    """The FAQ bot in the browser: its answer links the article and offers a yes button, which
+    resolves the conversation as the bot's (then the rating prompt shows)."""
+    desk = start_widget_desk(tmp_path / "bot.db", demo=True)
+    try:
+        assert desk.admin.patch("/bot/channels/web_chat", json={"enabled": True}).status_code == 200
+        on_shift(desk)
+        page = browser.new_context(locale="es-ES").new_page()
+        page.set_default_timeout(WAIT)
+        page.goto(desk.widget_url())
+        expect(page.locator("#acw-title")).to_have_text("Lumo Mobile Support", timeout=WAIT)
+        message = page.locator(".acw-compose").get_by_label("Tu mensaje")
+        # A word no article has (so it changes no score) finds the conversation afterwards.
+        message.fill("¿Cómo puedo recargar más datos en mi plan activo? zqbotmark")
+        message.press("Enter")
+        expect(page.locator(".acw-log")).to_contain_text("¿Cómo puedo recargar", timeout=WAIT)
+        log = page.locator(".acw-log")
+        expect(log).to_contain_text("Recargar datos en un plan activo", timeout=WAIT)
+        button = page.get_by_role("button", name="Sí, se ha resuelto")
+        expect(button).to_be_visible(timeout=WAIT)
+        button.click()
+        expect(page.get_by_role("button", name="Sí, se ha resuelto")).to_have_count(0, timeout=WAIT)
+        expect(log).to_contain_text("me alegro", timeout=WAIT)
+        expect(page.locator(".acw-csat")).to_be_visible(timeout=WAIT)
+        conv = conversation_with(desk, "zqbotmark")
+        assert (conv["status"], conv["bot_status"]) == ("resolved", "resolved")
+    finally:
+        desk.server.stop()

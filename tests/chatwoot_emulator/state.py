@@ -36,6 +36,7 @@ class Contact:
     email: str | None
     phone: str | None = None
     created_at: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)  # additional_attributes: timezone, language
 
 
 @dataclass
@@ -113,8 +114,10 @@ class Account:
         self.teams[team_id] = {"id": team_id, "name": name, "description": description}
         return team_id
 
-    def add_contact(self, name: str, email: str | None = None, phone: str | None = None) -> Contact:
-        contact = Contact(next(self._ids["contact"]), name, email, phone, self.now())
+    def add_contact(
+        self, name: str, email: str | None = None, phone: str | None = None, **attributes: Any
+    ) -> Contact:
+        contact = Contact(next(self._ids["contact"]), name, email, phone, self.now(), dict(attributes))
         self.contacts[contact.id] = contact
         return contact
 
@@ -287,7 +290,7 @@ class Account:
 
     def contact_json(self, contact: Contact, *, list_item: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "additional_attributes": {},
+            "additional_attributes": dict(contact.attributes),
             "availability_status": "offline",
             "id": contact.id,
             "name": contact.name,

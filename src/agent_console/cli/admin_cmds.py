@@ -53,6 +53,16 @@ def _run(settings: Settings, work, show) -> None:
     show(output, admin_output, output.Out(settings), runtime.call(settings, work))
 
 
+async def _with_names(backend: Any, team: Any) -> tuple[Any, dict[int, str]]:
+    """A team and its members' names (a person reads names; JSON and CSV keep the ids)."""
+    return team, {agent.id: agent.name for agent in await _admin(backend).all_agents()}
+
+
+def _show_team(o: Any, a: Any, out: Any, item: tuple[Any, dict[int, str]]) -> None:
+    team, names = item
+    o.show_one(out, team, a.team_details(names))
+
+
 def _admin(backend: Any):  # -> AdminCalls
     from agent_console.client.admin import require_admin_calls
 
@@ -255,17 +265,18 @@ def team_new(
 
     async def work(backend):
         members = [await _agent_id(backend, ref) for ref in member or []]
-        return await _admin(backend).create_team(
+        made = await _admin(backend).create_team(
             NewTeam(name=name, description=description, member_ids=members)
         )
+        return await _with_names(backend, made)
 
-    _run(settings, work, lambda o, a, out, item: o.show_one(out, item, a.TEAM_DETAILS))
+    _run(settings, work, _show_team)
 
 
 def team_show(
     settings: Settings, team: Annotated[str, typer.Argument(metavar="TEAM", help="The team's id or name.")]
 ) -> None:
-    """Show a team with its members' ids.
+    """Show a team with its members (names and ids).
 
     \b
     Example:
@@ -273,9 +284,9 @@ def team_show(
     """
 
     async def work(backend):
-        return await _admin(backend).team(await _team_id(backend, team))
+        return await _with_names(backend, await _admin(backend).team(await _team_id(backend, team)))
 
-    _run(settings, work, lambda o, a, out, item: o.show_one(out, item, a.TEAM_DETAILS))
+    _run(settings, work, _show_team)
 
 
 def team_rename(
@@ -292,9 +303,10 @@ def team_rename(
     from agent_console.core.models import TeamUpdate
 
     async def work(backend):
-        return await _admin(backend).update_team(await _team_id(backend, team), TeamUpdate(name=new_name))
+        renamed = await _admin(backend).update_team(await _team_id(backend, team), TeamUpdate(name=new_name))
+        return await _with_names(backend, renamed)
 
-    _run(settings, work, lambda o, a, out, item: o.show_one(out, item, a.TEAM_DETAILS))
+    _run(settings, work, _show_team)
 
 
 def team_members(
@@ -321,13 +333,13 @@ def team_members(
         team_id = await _team_id(backend, team)
         current = await admin.team(team_id)
         if not add and not remove:
-            return current
+            return await _with_names(backend, current)
         adding = [await _agent_id(backend, ref) for ref in add or []]
         removing = {await _agent_id(backend, ref) for ref in remove or []}
         members = [m for m in dict.fromkeys([*current.member_ids, *adding]) if m not in removing]
-        return await admin.update_team(team_id, TeamUpdate(member_ids=members))
+        return await _with_names(backend, await admin.update_team(team_id, TeamUpdate(member_ids=members)))
 
-    _run(settings, work, lambda o, a, out, item: o.show_one(out, item, a.TEAM_DETAILS))
+    _run(settings, work, _show_team)
 
 
 # --- labels -------------------------------------------------------------------------------------

@@ -54,6 +54,26 @@ TEAM_DETAILS = Spec(
     fields=lambda t: [("ID", t.id), ("Members", t.member_ids), ("Description", t.description)],
 )
 
+
+def team_details(names: dict[int, str]) -> Spec:
+    """TEAM_DETAILS whose text view names the members ("Ana Ruiz (#4)"); JSON and CSV keep ids."""
+
+    def members(team) -> str:
+        return ", ".join(f"{names.get(i, 'unknown agent')} (#{i})" for i in team.member_ids) or "(none)"
+
+    return Spec(
+        text_columns=[
+            *(
+                c if c.header != "MEMBERS" else Column("MEMBERS", members, max_width=40)
+                for c in TEAM_DETAILS.text_columns
+            ),
+        ],
+        csv_columns=TEAM_DETAILS.csv_columns,
+        title=TEAM_DETAILS.title,
+        fields=lambda t: [("ID", t.id), ("Members", members(t)), ("Description", t.description)],
+    )
+
+
 LABELS = Spec(
     text_columns=[
         Column("NAME", lambda lab: lab.name, max_width=50),

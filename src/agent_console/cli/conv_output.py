@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agent_console.cli.output import Column, Getter, Spec, relative
+from agent_console.core.bot_view import full_line
 from agent_console.core.clock import to_iso
 from agent_console.core.visibility import customer_visible
 
@@ -140,6 +141,8 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
         Column("last_message_kind", last_get("kind")),
         Column("last_message_at", last_get("created_at")),
         Column("last_message", last_get("body")),
+        Column("bot_status", lambda c: c.bot_status),
+        Column("bot_reason", lambda c: c.bot_reason),
     ]
     return Spec(
         text_columns=[
@@ -176,14 +179,29 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Assignee", c.assignee.name if c.assignee else "(unassigned)"),
             ("Team", c.team.name if c.team else ""),
             ("Labels", ", ".join(c.labels)),
-            ("Due", f"{to_iso(c.due_at)} ({relative(c.due_at)})" if c.due_at else ""),
+            ("Due", due_text(c)),
             ("Waiting since", c.waiting_since),
             ("Created", c.created_at),
             ("Last activity", c.last_activity_at),
             ("Messages", f"{c.message_count} ({c.unread_count} unread)"),
             ("Last message", last_line(c)),
+            ("Bot", full_line(c) or ""),
         ],
     )
+
+
+def due_text(c: Any) -> str:
+    """When the next answer is due, or why nothing is (never an empty line)."""
+    if c.due_at:
+        clock = next((k.name.upper() for k in (c.sla.clocks if c.sla else ()) if k.due_at == c.due_at), "")
+        return f"{to_iso(c.due_at)} ({relative(c.due_at)}){' ' + clock if clock else ''}"
+    if c.status in ("pending", "snoozed"):
+        return f"nothing: SLA clocks are paused while {c.status}"
+    if c.status == "resolved":
+        return "nothing: resolved"
+    if c.sla is None:
+        return "nothing: no SLA policy applies"
+    return "nothing: no SLA clock is running"
 
 
 CONVERSATIONS = conversation_spec()

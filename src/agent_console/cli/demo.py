@@ -15,6 +15,7 @@ on the same port: the console shows RECONNECTING, then LIVE, and sends what it h
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -35,6 +36,8 @@ from agent_console.server.store import Store, ensure_agent
 # the console puts into replies use it; the pages themselves are served by the demo server.
 DEMO_PUBLIC_URL = "https://help.lumo-mobile.example"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# The simulated colleagues' tokens for `simulate` (a JSON object: email -> token).
+COLLEAGUES_ENV = "AGENT_CONSOLE_COLLEAGUE_TOKENS"
 
 
 class Stopped(Exception):
@@ -74,6 +77,46 @@ def issue_demo_tokens(db_path: Path) -> tuple[str, str]:
     finally:
         store.conn.close()
     return agent_token, sim_token
+
+
+def issue_colleague_tokens(db_path: Path) -> dict[str, str]:
+    """Fresh tokens for the demo's other agents (the seeded colleagues, still active), so the
+    simulator can answer as them. Nobody knew their seeded tokens; `server add-agent` or a
+    rotate hands out one to sign in as a colleague (a demo started later replaces it)."""
+    from agent_console.demo.dataset import load_agents
+
+    store = Store(database.connect(db_path))
+    try:
+        tokens = {}
+        for seed in load_agents():
+            agent = store.find_agent_by_email(seed.email)
+            if agent is not None and agent.active:
+                tokens[seed.email] = store.rotate_token(seed.email)
+        return tokens
+    finally:
+        store.conn.close()
+
+
+def leave_handoff(db_path: Path) -> None:
+    """The handoff from the night shift to the demo agent (demo/shifts.toml), once a day."""
+    from agent_console.server.email_store import DeskStore
+    from agent_console.server.shift_seed import leave_demo_handoff
+
+    store = DeskStore(database.connect(db_path))
+    try:
+        leave_demo_handoff(store, DEMO_AGENT_EMAIL)
+    finally:
+        store.conn.close()
+
+
+def demo_bot(db_path: Path) -> None:
+    """The FAQ bot greets the demo's web chats (on at the first run; an admin's later "off" stays)."""
+    store = Store(database.connect(db_path))
+    try:
+        if not store.conn.execute("SELECT 1 FROM bot_channels WHERE channel = 'web_chat'").fetchone():
+            store.set_bot_channel("web_chat", True)
+    finally:
+        store.conn.close()
 
 
 def demo_site_key(db_path: Path) -> str:
@@ -210,7 +253,9 @@ class ServerKeeper(threading.Thread):
 
 def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, config: Any) -> int:
     say("starting the desk server ...")
-    server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL))
+    # Routing on: new conversations go to whoever is on shift and online, up to the cap.
+    routing = ("--routing", "least_loaded", "--routing-cap", "6")
+    server = ServerProcess(db_path, demo=True, extra_args=("--public-url", DEMO_PUBLIC_URL, *routing))
     keeper = ServerKeeper(server)
     simulator: subprocess.Popen[bytes] | None = None
     try:
@@ -218,16 +263,19 @@ def _run(db_path: Path, *, rate: float, headless: bool, theme: str | None, confi
         server.port = urlsplit(server.url).port or 0  # a replacement comes back where the console looks
         keeper.start()
         agent_token, sim_token = issue_demo_tokens(db_path)
+        leave_handoff(db_path)  # the night shift's note waits for the demo agent
+        demo_bot(db_path)
         widget_url = f"{server.url}/widget?key={demo_site_key(db_path)}"
         say(f"web chat widget: {widget_url}  (open it in a browser and chat with the console)")
         if rate > 0:
-            # The token goes through the environment, never the command line (ps shows that).
+            # Tokens go through the environment, never the command line (ps shows that).
             simulator = subprocess.Popen(
                 [sys.executable, "-m", "agent_console", "simulate", "--rate", str(rate)],
                 env={
                     **os.environ,
                     "AGENT_CONSOLE_SERVER": server.url,
                     "AGENT_CONSOLE_TOKEN": sim_token,
+                    COLLEAGUES_ENV: json.dumps(issue_colleague_tokens(db_path)),
                     PARENT_ENV: str(os.getpid()),
                 },
                 stdin=subprocess.DEVNULL,

@@ -19,7 +19,9 @@ from agent_console.cli import (
     queue_cmds,
     read_cmds,
     server_cmds,
+    shift_cmds,
     sla_cmds,
+    stats_cmds,
     tail,
 )
 from agent_console.cli.groups import RootGroup
@@ -116,8 +118,15 @@ def root(
             backend_kind=conn.backend,
             account_id=conn.account_id,
             portal=conn.portal,
+            away_after=_away_after(config),
         )
     )
+
+
+def _away_after(config) -> float:  # noqa: ANN001 - client.config.Config, imported when the TUI opens
+    from agent_console.tui.presence import parse_span
+
+    return parse_span(config.presence.away_after if config.presence else None)
 
 
 queue_cmds.register(app)
@@ -129,6 +138,8 @@ admin_cmds.register(app)
 kb_admin_cmds.register(app)
 sla_cmds.register(app)
 read_cmds.register()  # conv ID read|unread
+stats_cmds.register(app)
+shift_cmds.register(app)
 
 
 def run() -> None:

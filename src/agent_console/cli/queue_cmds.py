@@ -7,6 +7,7 @@ Rich are imported inside the commands.
 from __future__ import annotations
 
 import re
+import time
 from typing import Annotated, Literal
 
 import typer
@@ -18,6 +19,7 @@ from agent_console.cli.options import EPILOG, Settings, command
 ViewName = Literal["mine", "unassigned", "all", "urgent"]
 PriorityName = Literal["urgent", "high", "normal", "low"]
 STATUS_NAMES = ("open", "pending", "snoozed", "resolved")
+KEY_WINDOW = 24 * 3600  # seconds a reply sent with --idempotency-key is looked for again
 
 conv_app = typer.Typer(
     name="conv",
@@ -58,6 +60,22 @@ def _statuses(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted)) or ("open",)
 
 
+def _urgent_window(text: str | None) -> int | None:
+    """Seconds for `breaching_within`: the option, else the console's [tui] urgent_window."""
+    if text is not None:
+        from agent_console.cli.sla_cmds import parse_duration
+
+        return parse_duration(text, "--breaching-within")
+    from agent_console.client.config import ConfigError, load_config
+
+    try:
+        tui = load_config().tui
+    except ConfigError:
+        tui = None  # the console reports a bad config; a listing uses the default
+    minutes = tui.urgent_window if tui is not None and tui.urgent_window is not None else 15
+    return minutes * 60
+
+
 def convs(
     settings: Settings,
     view: Annotated[ViewName, typer.Option(help="Which queue view.")] = "all",
@@ -77,8 +95,21 @@ def convs(
     all_pages: Annotated[
         bool, typer.Option("--all-pages", help="Every matching conversation (ignores --limit).")
     ] = False,
+    breaching_within: Annotated[
+        str | None,
+        typer.Option(
+            "--breaching-within",
+            metavar="DURATION",
+            help="With --view urgent: also what is due within this long (15m, 1h; none: priority only)."
+            "  [default: the console's urgent_window, 15m]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """List the queue, most urgent first (the one whose answer is due soonest on top).
+
+    The urgent view holds urgent conversations and, as in the console, those whose answer is
+    due within the urgent window (late ones included).
 
     SUMMARY is the subject, or for a chat the last message the customer saw (never a
     private note). CSV has it as `summary`, and that message as `last_message`,
@@ -91,6 +122,7 @@ def convs(
       agent-console convs --view unassigned -q | xargs -n1 -I{} agent-console conv {} assign --agent me
     """
     statuses = _statuses(status)
+    window = _urgent_window(breaching_within) if view == "urgent" else None
     from agent_console.cli import conv_output, output, runtime
 
     async def work(backend):
@@ -99,7 +131,13 @@ def convs(
         while True:
             want = 500 if all_pages else min(500, limit - len(items))
             page = await backend.conversations(
-                view=view, statuses=statuses, query=query, label=label, limit=want, cursor=cursor
+                view=view,
+                statuses=statuses,
+                query=query,
+                label=label,
+                limit=want,
+                cursor=cursor,
+                breaching_within=window,
             )
             items += page.items
             cursor = page.next_cursor
@@ -153,6 +191,8 @@ def _show_written(settings: Settings, result) -> None:
 
 
 def _patch_summary(conversation) -> str:
+    from agent_console.core.bot_view import short_line
+
     assignee = conversation.assignee.name if conversation.assignee else "unassigned"
     parts = [
         f"conversation {conversation.id}:",
@@ -162,6 +202,7 @@ def _patch_summary(conversation) -> str:
         f"| {assignee}",
         f"| team {conversation.team.name}" if conversation.team else "",
         f"| labels {','.join(conversation.labels)}" if conversation.labels else "",
+        f"| {short_line(conversation)}" if short_line(conversation) else "",
     ]
     return " ".join(p for p in parts if p)
 
@@ -240,7 +281,14 @@ def _send(
 
     conv_id = require_conv_id(settings.conv_id)
     what = "note" if private else "reply"
-    body = runtime.read_text_argument(text, what, max_chars=runtime.max_message_chars())
+    conn = runtime.connection(settings)
+    desk = "Chatwoot" if conn.backend == "chatwoot" else "the desk server"
+    limit = runtime.max_message_chars(conn.backend)
+    body = runtime.read_text_argument(text, what, max_chars=limit, desk=desk)
+
+    # A key names one message, so a run with it may be a retry of an earlier run: a help desk
+    # without idempotency keys (Chatwoot) first looks for that run's reply from the last day.
+    retry_since = time.time() - KEY_WINDOW if idempotency_key else None
 
     async def work(backend):
         return await backend.send_message(
@@ -250,10 +298,11 @@ def _send(
             last_seen_message_id=last_seen,
             force=force,
             idempotency_key=idempotency_key,
+            retry_since=retry_since,
         )
 
     try:
-        message = runtime.call(settings, work)
+        message = runtime.run_with(conn, work)
     except InvalidRequest as exc:
         if exc.status == 413 and exc.code != "payload_too_large":
             # Not the desk server's own answer (that one names the limit): a proxy's page.
@@ -360,6 +409,17 @@ def pending(settings: Settings) -> None:
       agent-console conv 42 pending
     """
     _patch(settings, status="pending")
+
+
+def bot(settings: Settings) -> None:
+    """Send the conversation back to the FAQ bot: pending, and the bot answers the customer's
+    next message (from the knowledge base, or hands it to people again).
+
+    \b
+    Example:
+      agent-console conv 42 bot
+    """
+    _patch(settings, status="pending", bot=True)
 
 
 def snooze(
@@ -581,6 +641,7 @@ def register(app: typer.Typer) -> None:
         ("unassign", unassign),
         ("priority", priority),
         ("label", label),
+        ("bot", bot),
     ):
         command(conv_app, name, epilog=EPILOG)(func)
     attachment_cmds.register(conv_app)

@@ -66,7 +66,9 @@ def run_with(conn: Connection, work: Callable[[Backend], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def read_text_argument(text: str, what: str, *, max_chars: int | None = None) -> str:
+def read_text_argument(
+    text: str, what: str, *, max_chars: int | None = None, desk: str = "the desk server"
+) -> str:
     """TEXT, or all of stdin for `-`; empty text, or text over `max_chars`, is a usage error
     (exit 2), found before anything is sent."""
     import typer
@@ -79,15 +81,21 @@ def read_text_argument(text: str, what: str, *, max_chars: int | None = None) ->
         raise typer.BadParameter(f"the {what} is empty")
     if max_chars is not None and len(text) > max_chars:
         raise typer.BadParameter(
-            f"the {what} is {len(text):,} characters; the desk server takes at most {max_chars:,}"
+            f"the {what} is {len(text):,} characters; {desk} takes at most {max_chars:,}"
         )
     return text
 
 
-def max_message_chars() -> int | None:
-    """The longest message body the wire schema allows, read from the schema itself
-    (`core.models.Body`) so the CLI and the server can never disagree."""
+def max_message_chars(backend: str = "native") -> int | None:
+    """The longest message body the help desk takes: on the desk server what the wire schema
+    allows, read from the schema itself (`core.models.Body`) so the CLI and the server can
+    never disagree; on Chatwoot what its message model allows."""
     from typing import get_args
+
+    if backend == "chatwoot":
+        from agent_console.client.chatwoot.mapping import MAX_CONTENT
+
+        return MAX_CONTENT
 
     from agent_console.core.models import Body
 

@@ -96,6 +96,35 @@ def serve(
     mail_attachment_limit: Annotated[
         int, typer.Option(metavar="BYTES", help="Larger attachments keep only their description.", min=0)
     ] = 10 * 1024 * 1024,
+    triage_rules: Annotated[
+        Path | None,
+        typer.Option(metavar="PATH", help="Your triage rules (TOML), added to the shipped ones."),
+    ] = None,
+    routing: Annotated[
+        str,
+        typer.Option(
+            envvar="AGENT_CONSOLE_ROUTING",
+            metavar="MODE",
+            help="Route unassigned conversations to agents on shift: off, round_robin or least_loaded.",
+        ),
+    ] = "off",
+    routing_cap: Annotated[
+        int,
+        typer.Option(
+            envvar="AGENT_CONSOLE_ROUTING_CAP",
+            help="Open conversations per agent before routing stops.",
+            min=1,
+        ),
+    ] = 5,
+    shift_end_offline: Annotated[
+        bool,
+        typer.Option(
+            envvar="AGENT_CONSOLE_SHIFT_END_OFFLINE", help="Set an agent offline when their shift ends."
+        ),
+    ] = True,
+    routing_interval: Annotated[
+        float, typer.Option(help="Seconds between routing passes without events.", min=0.05, hidden=True)
+    ] = 15.0,
 ) -> None:
     """Run the desk server: REST under /api/v1 and the live feed at /api/v1/events.
 
@@ -119,6 +148,22 @@ def serve(
             typer.echo(f"error: --public-url: {exc}", err=True)
             raise typer.Exit(2) from None
     relay = _relay_config(smtp_relay, smtp_relay_tls, smtp_relay_user, smtp_relay_ca, smtp_retry_base)
+    if triage_rules is not None:
+        from agent_console.server.triage_store import TriageRulesError, load_rules
+
+        try:
+            load_rules(triage_rules)  # checked here too: the error names the line and key, then we stop
+        except TriageRulesError as exc:
+            typer.echo(f"error: --triage-rules: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if routing not in ("off", "round_robin", "least_loaded"):
+        typer.echo(f"error: --routing {routing!r} must be off, round_robin or least_loaded", err=True)
+        raise typer.Exit(2)
+    from agent_console.server.routing import RoutingConfig
+
+    routing_config = RoutingConfig(
+        mode=routing, cap=routing_cap, offline_at_shift_end=shift_end_offline, interval=routing_interval
+    )
     for address in mail_address or ():
         if "@" not in address or address.count("@") != 1 or "+" in address.partition("@")[0]:
             typer.echo(
@@ -142,6 +187,8 @@ def serve(
             mail_addresses=mail_address or (),
             relay=relay,
             attachment_limit=mail_attachment_limit,
+            triage_rules=triage_rules,
+            routing=routing_config,
         )
     except SchemaTooNew as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -238,8 +285,9 @@ def demo(
         typer.Option(help="Database file; default demo.db in your user data directory. Kept between runs."),
     ] = None,
     rate: Annotated[
-        float, typer.Option(help="Simulated customer messages per minute; 0 for none.", min=0)
-    ] = 6.0,
+        float,
+        typer.Option(help="Simulated customer messages per minute (a night's pace); 0 for none.", min=0),
+    ] = 4.0,
     headless: Annotated[
         bool, typer.Option("--headless", help="Print the URL and token instead of opening the console.")
     ] = False,
@@ -280,18 +328,33 @@ def simulate(
 ) -> None:
     """Play customers writing in (new chats, follow-ups, impatient pings) against a running server.
 
+    With AGENT_CONSOLE_COLLEAGUE_TOKENS (a JSON object of agent email -> token, as `demo` sets it),
+    those agents answer their customers too, and take most new conversations.
+
     Example: AGENT_CONSOLE_TOKEN=... agent-console simulate --server http://127.0.0.1:8765 --rate 30
     """
     import asyncio
+    import json
+    import os
 
     from agent_console.client.errors import BackendError
     from agent_console.client.simulator import simulate as run_simulation
     from agent_console.server.process import die_with_parent
 
     die_with_parent()  # started by `demo`: never outlive it
+    try:
+        colleagues = json.loads(os.environ.get("AGENT_CONSOLE_COLLEAGUE_TOKENS") or "{}")
+    except ValueError:
+        typer.echo("error: AGENT_CONSOLE_COLLEAGUE_TOKENS is not a JSON object of email -> token", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(colleagues, dict) or not all(isinstance(v, str) for v in colleagues.values()):
+        typer.echo("error: AGENT_CONSOLE_COLLEAGUE_TOKENS is not a JSON object of email -> token", err=True)
+        raise typer.Exit(2)
 
     try:
-        sent = asyncio.run(run_simulation(server, token, rate=rate, count=count, seed=seed))
+        sent = asyncio.run(
+            run_simulation(server, token, rate=rate, count=count, seed=seed, colleagues=colleagues)
+        )
     except KeyboardInterrupt:
         return
     except BackendError as exc:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from agent_console.cli.options import EPILOG, Settings, command, sub_app
+from agent_console.cli.sla_breach_cmds import sla_breaches
 
 sla_app = sub_app(
     "sla",
@@ -21,6 +22,7 @@ sla_app = sub_app(
         "agent-console sla set Billing --team Billing --frt 1h --zone America/New_York"
         " --hours 'mon-fri 08:00-20:00' --holiday 2026-12-25",
         "agent-console sla delete Chat",
+        "agent-console sla breaches --since 24h -o csv",
     ),
 )
 
@@ -385,4 +387,5 @@ def register(app: typer.Typer) -> None:
     command(sla_app, "show", epilog=EPILOG)(sla_show)
     command(sla_app, "set", epilog=EPILOG)(sla_set)
     command(sla_app, "delete", epilog=EPILOG)(sla_delete)
+    command(sla_app, "breaches", epilog=EPILOG)(sla_breaches)
     app.add_typer(sla_app, name="sla")

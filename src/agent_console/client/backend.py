@@ -7,6 +7,7 @@ against this and never learn which help desk is behind it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
 from typing import Protocol
 
 from agent_console.core.models import (
@@ -24,9 +25,11 @@ from agent_console.core.models import (
     LabelCount,
     Message,
     ReadState,
+    SlaBreachPage,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyPatch,
+    Stats,
     Team,
 )
 
@@ -76,6 +79,8 @@ class Backend(Protocol):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,  # the rows just before this position, in queue order
+        # Seconds: the urgent view also holds what is due within this long (the console's window).
+        breaching_within: int | None = None,
     ) -> ConversationPage: ...
 
     async def conversation(self, conversation_id: int) -> Conversation: ...
@@ -125,6 +130,20 @@ class Backend(Protocol):
     async def create_sla_policy(self, policy: SlaPolicyInput) -> SlaPolicy: ...
     async def update_sla_policy(self, policy_id: int, patch: SlaPolicyPatch) -> SlaPolicy: ...
     async def delete_sla_policy(self, policy_id: int) -> None: ...
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        """Recorded SLA breaches, newest first (keyset pages)."""
+        ...
+
     async def mark_read(
         self, conversation_id: int, *, message_id: int | None = None, unread: bool = False
     ) -> ReadState:
@@ -136,3 +155,17 @@ class Backend(Protocol):
     async def attachments(self, conversation_id: int) -> list[Attachment]: ...
     async def attachment(self, attachment_id: int) -> Attachment: ...
     async def attachment_content(self, attachment_id: int) -> bytes: ...
+
+    # KPIs (a help desk without them raises NotAvailable).
+    async def stats(
+        self,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        tz: str | None = None,
+    ) -> Stats:
+        """KPIs over [since, until) (default: the last 7 days); hours in `tz` (default: the
+        agent's own zone); a date means midnight in that zone."""
+        ...

@@ -37,6 +37,9 @@ The config file is TOML at `platformdirs.user_config_path("agent-console")/confi
     quiet = false            # start in quiet mode (no bell, no desktop notice; `M` toggles)
     interval = 10            # seconds: a burst within it comes as one summary (1-3600)
 
+    [presence]
+    away_after = "10m"       # idle time before the console sets you away (0: never)
+
 Parsing is strict: an unknown key or a wrong type is an error that names the key and line.
 """
 
@@ -60,6 +63,7 @@ PROFILE_ENV = "AGENT_CONSOLE_PROFILE"
 CA_BUNDLE_ENV = "AGENT_CONSOLE_CA_BUNDLE"
 BACKEND_ENV = "AGENT_CONSOLE_BACKEND"
 ACCOUNT_ENV = "AGENT_CONSOLE_ACCOUNT"
+PORTAL_ENV = "AGENT_CONSOLE_PORTAL"  # Chatwoot's help-center slug, for KB search
 BACKENDS = ("native", "chatwoot")
 DEFAULT_PROFILE = "default"
 
@@ -114,6 +118,11 @@ class NotifySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, o
     interval: Annotated[int, msgspec.Meta(ge=1, le=3600)] | None = None
 
 
+class PresenceSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    # Idle time before the console sets you away: "10m", "90s", "1h", 0 = off (None: 10m).
+    away_after: Annotated[str, msgspec.Meta(pattern=r"^[0-9]+[smh]?$")] | int | None = None
+
+
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     default_profile: str | None = None
     profiles: dict[str, Profile] = {}
@@ -121,6 +130,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     # Key remaps for the console: binding id -> keys ("conv.resolve" = "ctrl+r").
     keys: dict[str, str] = {}
     notify: NotifySettings | None = None
+    presence: PresenceSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,12 @@ def _explain(message: str, text: str, path: Path | str, base: list[str]) -> str:
     at = f", line {line}" if line else ""
     hint = ""
     if unknown:
-        known = {"profiles": Profile, "tui": TuiSettings, "notify": NotifySettings}
+        known = {
+            "profiles": Profile,
+            "tui": TuiSettings,
+            "notify": NotifySettings,
+            "presence": PresenceSettings,
+        }
         allowed = known.get(location[0], Config).__struct_fields__ if location else Config.__struct_fields__
         hint = f" (known keys: {', '.join(allowed)})"
     return f"config file {path}{at}: {problem}{scope}{hint}"
@@ -301,6 +316,9 @@ def dump_config(config: Config) -> str:
     ]
     if notify_lines:
         lines += ["", "[notify]", *notify_lines] if lines else ["[notify]", *notify_lines]
+    if config.presence is not None and config.presence.away_after is not None:
+        presence_lines = ["[presence]", f"away_after = {_toml_value(config.presence.away_after)}"]
+        lines += ["", *presence_lines] if lines else presence_lines
     return "\n".join(lines) + "\n"
 
 
@@ -443,7 +461,7 @@ def _backend_settings(profile: Profile | None) -> tuple[str, int | None, str | N
         if not account_text.isdigit() or int(account_text) < 1:
             raise ConfigError(f"{ACCOUNT_ENV}={account_text!r} is not an account number (e.g. 1)")
         account_id = int(account_text)
-    portal = profile.portal if profile else None
+    portal = (env.get(PORTAL_ENV) or "").strip() or (profile.portal if profile else None)
     if backend == "chatwoot" and account_id is None:
         raise ConfigError(
             f"a Chatwoot connection needs its account: set {ACCOUNT_ENV}, or log in with"

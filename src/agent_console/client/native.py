@@ -6,7 +6,8 @@ import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -23,6 +24,8 @@ from agent_console.client.errors import (
     NotFound,
     Unreachable,
 )
+from agent_console.client.shifts import ShiftCalls
+from agent_console.core.clock import to_iso
 from agent_console.core.models import (
     Agent,
     AgentList,
@@ -46,6 +49,7 @@ from agent_console.core.models import (
     Message,
     MessagePage,
     ReadState,
+    SlaBreachPage,
     SlaPolicy,
     SlaPolicyInput,
     SlaPolicyList,
@@ -53,6 +57,9 @@ from agent_console.core.models import (
     Team,
     TeamList,
 )
+
+if TYPE_CHECKING:
+    from agent_console.core.models import Stats
 
 T = TypeVar("T")
 # Every REST connection: small requests and answers go out at once (no Nagle wait).
@@ -74,7 +81,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-class NativeBackend(AdminCalls):
+class NativeBackend(ShiftCalls, AdminCalls):
     """Speaks the desk server's wire protocol. The token only ever travels in a header."""
 
     name = "native"
@@ -175,6 +182,7 @@ class NativeBackend(AdminCalls):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         params = {
             "view": view,
@@ -185,6 +193,7 @@ class NativeBackend(AdminCalls):
             "limit": limit,
             "cursor": cursor,
             "before": before,
+            "breaching_within": breaching_within,
         }
         return await self._call("GET", "/conversations", ConversationPage, params=params)
 
@@ -276,6 +285,28 @@ class NativeBackend(AdminCalls):
     async def delete_sla_policy(self, policy_id: int) -> None:
         await self._call("DELETE", f"/sla/policies/{policy_id}", None)
 
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        params = {
+            "since": None if since is None else to_iso(since),
+            "conversation_id": conversation_id,
+            "team_id": team_id,
+            "agent_id": agent_id,
+            "clock": clock,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self._call("GET", "/sla/breaches", SlaBreachPage, params=params)
+
     # --- live feed -----------------------------------------------------------------------
 
     async def feed(self, since: int | None, *, presence: bool = True) -> AsyncIterator[FeedItem]:
@@ -351,6 +382,29 @@ class NativeBackend(AdminCalls):
         if response.status_code >= 400:
             raise _error_from(response)
         return response.content
+
+    # --- KPIs ------------------------------------------------------------------------------
+
+    async def stats(
+        self,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        tz: str | None = None,
+    ) -> Stats:
+        from agent_console.core.clock import to_iso
+        from agent_console.core.models import Stats
+
+        def when(value: datetime | date | None) -> str | None:
+            if value is None:
+                return None
+            return to_iso(value) if isinstance(value, datetime) else value.isoformat()
+
+        params = {"since": when(since), "until": when(until), "team": team_id, "agent": agent_id, "tz": tz}
+        asked = {name: value for name, value in params.items() if value is not None}
+        return await self._call("GET", "/stats", Stats, params=asked)
 
 
 def _feed_item(raw: str | bytes) -> FeedItem:

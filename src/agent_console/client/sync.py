@@ -69,6 +69,7 @@ class SyncEngine:
         page_size: int = SNAPSHOT_PAGE,
         hold: int | None = None,
         early_first_page: bool = False,
+        urgent_window: int | None = None,
     ) -> None:
         self.backend = backend
         self.on_snapshot = on_snapshot
@@ -81,6 +82,7 @@ class SyncEngine:
         self.page_size = page_size
         self.hold = hold  # None: hold every conversation in play (the headless client)
         self.early_first_page = early_first_page  # hand the first page over before the rest
+        self.urgent_window = urgent_window  # seconds; the server's urgent count uses it too
         self.seq = 0
         self.failures = 0
         self.stale_since: float | None = None
@@ -115,12 +117,12 @@ class SyncEngine:
             if first and self.hold is not None:
                 # The roster and the counts are read alongside the first page, not after it.
                 page, early_agents, (counts, counts_seq) = await asyncio.gather(
-                    reading, self.backend.agents(), read_counts(self.backend)
+                    reading, self.backend.agents(), read_counts(self.backend, self.urgent_window)
                 )
                 if counts_seq < page.head_seq:
                     # Counted before an event the page already shows: the feed resumes after it,
                     # so it would never move the counts. Count again (now after the page).
-                    counts, counts_seq = await read_counts(self.backend)
+                    counts, counts_seq = await read_counts(self.backend, self.urgent_window)
             else:
                 page = await reading
             head = page.head_seq if head is None else min(head, page.head_seq)
@@ -151,7 +153,7 @@ class SyncEngine:
                 )
                 handed, conversations = True, []
             elif counts is None and self.hold is not None:
-                counts, counts_seq = await read_counts(self.backend)
+                counts, counts_seq = await read_counts(self.backend, self.urgent_window)
             if full:
                 break
         agents = None if handed else await self.backend.agents()
@@ -234,11 +236,17 @@ class SyncEngine:
                 await self._emit(self.on_events(batch))
 
 
-async def read_counts(backend: Backend) -> tuple[dict[str, int], int]:
+async def read_counts(backend: Backend, urgent_window: int | None = None) -> tuple[dict[str, int], int]:
     """Per-view counts from the server, and the seq they are as of (a large desk's console
-    holds only part of it, so it cannot count for itself)."""
+    holds only part of it, so it cannot count for itself). `urgent_window` (seconds): the
+    urgent count includes what is due within it, as the console's Urgent view does."""
     pages = await asyncio.gather(
-        *(backend.conversations(view="all", statuses=(s,), limit=1) for s in SNAPSHOT_STATUSES)
+        *(
+            backend.conversations(
+                view="all", statuses=(s,), limit=1, breaching_within=urgent_window if s == "open" else None
+            )
+            for s in SNAPSHOT_STATUSES
+        )
     )
     open_, pending, snoozed = pages
     counts = {

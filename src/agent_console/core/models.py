@@ -20,6 +20,7 @@ Role = Literal["agent", "admin", "integration"]
 Presence = Literal["online", "busy", "away", "offline"]
 View = Literal["mine", "unassigned", "all", "urgent"]
 AuthorType = Literal["contact", "agent", "bot", "system"]
+BotStatus = Literal["active", "handed_off", "resolved", "stopped"]
 
 CHANNELS: tuple[str, ...] = ("web_chat", "email", "whatsapp", "sms", "social")
 STATUSES: tuple[str, ...] = ("open", "pending", "snoozed", "resolved")
@@ -122,6 +123,16 @@ class Conversation(Struct, kw_only=True):
     # and the seq of the `conversation.read` event that last set it.
     last_read_message_id: int = 0
     read_seq: int = 0
+    # Where `language` came from: the contact's profile, the text (core/language.py) or an
+    # agent's correction (which detection then leaves alone); and the latest triage.
+    language_source: LanguageSource = "contact"
+    triage: Triage | None = None
+    # The FAQ bot (server/bot.py): "active" while it answers (status pending), then
+    # "handed_off" (with the reason's code and text), "resolved", or "stopped" (an agent took
+    # over); None when the bot never had it.
+    bot_status: BotStatus | None = None
+    bot_reason: str | None = None
+    bot_reason_text: str | None = None
 
 
 class Author(Struct, kw_only=True):
@@ -244,6 +255,8 @@ class ConversationPatch(Struct, kw_only=True, forbid_unknown_fields=True):
     team_id: Id | None | msgspec.UnsetType = msgspec.UNSET
     labels: Annotated[list[Label], Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
     snoozed_until: datetime | None | msgspec.UnsetType = msgspec.UNSET
+    # true: send the conversation back to the FAQ bot (status pending, the bot answers again).
+    bot: Literal[True] | msgspec.UnsetType = msgspec.UNSET
 
 
 class NewMessage(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -332,6 +345,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "sla.breached",
     "conversation.read",
     "csat.submitted",
+    "conversation.triaged",
 )
 
 
@@ -764,3 +778,312 @@ class Attachment(Struct, kw_only=True):
 
 class AttachmentList(Struct, kw_only=True):
     items: list[Attachment]
+
+
+# --- triage (core/triage.py, server/triage_store.py) --------------------------------------
+
+LanguageSource = Literal["contact", "detected", "agent"]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+
+
+class TriageHit(Struct, kw_only=True):
+    rule: str
+    # Quotes the customer's words: render as plain text, never as markup.
+    reason: str
+
+
+class Triage(Struct, kw_only=True):
+    """The rules' suggestion for a conversation, from its customer's unanswered messages."""
+
+    priority: Priority | None
+    topics: list[str]
+    upset: bool
+    urgent: bool
+    rules: list[TriageHit]
+    at: datetime
+
+
+class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
+
+    language: LanguageCode
+# --- SLA breaches ---------------------------------------------------------------------------
+
+
+class SlaBreach(Struct, kw_only=True):
+    """A clock that passed its due time, as recorded (once per clock cycle). `breached_by_s` is
+    how late the clock stopped; while it still runs, what was known when it was recorded (0 when
+    the breach was caught on time by the schedule). `team` and `assignee` are the conversation's
+    now, not at the breach."""
+
+    id: int
+    conversation_id: int
+    clock: SlaClockName
+    policy_id: int | None = None
+    policy: str
+    started_at: datetime
+    due_at: datetime
+    breached_at: datetime
+    breached_by_s: int
+    team: TeamRef | None = None
+    assignee: AgentRef | None = None
+
+
+class SlaBreachPage(Struct, kw_only=True):
+    """Newest first; `next_cursor` reads on (older ones), None at the end."""
+
+    items: list[SlaBreach]
+    next_cursor: str | None = None
+# --- CSAT through the inbound API, and KPIs (server/stats_*.py) -----------------------------
+
+
+class CsatInbound(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A customer's rating, relayed by an integration (a survey tool, an SMS gateway)."""
+
+    conversation_id: Id
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class Percentiles(Struct, kw_only=True):
+    """A duration over `count` conversations, in seconds (linear interpolation between ranks)."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+
+
+class SlaAttainment(Struct, kw_only=True):
+    """One SLA clock's cycles that started in the period: met, missed and still running.
+    `attainment` is met / (met + missed); None when none has finished."""
+
+    clock: Literal["frt", "nrt", "rt"]
+    met: int
+    missed: int
+    running: int
+    attainment: float | None
+
+
+class CsatStats(Struct, kw_only=True):
+    """Ratings of the conversations resolved in the period."""
+
+    resolved: int
+    rated: int
+    response_rate: float | None  # rated / resolved
+    average: float | None
+    distribution: dict[str, int]  # "1".."5": how many ratings of each
+
+
+class BotStats(Struct, kw_only=True):
+    """Conversations the bot finished in the period, by its latest outcome."""
+
+    handled: int
+    resolved: int
+    handed_off: int
+    resolution_rate: float | None
+    handoff_rate: float | None
+
+
+class Backlog(Struct, kw_only=True):
+    """Conversations waiting now (not limited to the period)."""
+
+    total: int
+    by_status: dict[str, int]  # open, pending, snoozed
+    open_by_priority: dict[str, int]  # urgent, high, normal, low
+    open_unassigned: int
+
+
+class HourStats(Struct, kw_only=True):
+    hour: int  # 0-23 in the viewer's zone
+    conversations: int
+    first_response_median_s: float | None
+
+
+class GroupStats(Struct, kw_only=True):
+    """One team's or agent's share; `id` None is the conversations with no team / assignee."""
+
+    id: int | None
+    name: str
+    conversations: int
+    first_response: Percentiles
+    resolved: int
+    resolution: Percentiles
+    csat_average: float | None
+    csat_rated: int
+    backlog: int
+
+
+class Stats(Struct, kw_only=True):
+    """KPIs over [since, until): conversations created in it (volume, first response),
+    resolved in it (resolution, CSAT), SLA cycles started in it, bot outcomes in it."""
+
+    since: datetime
+    until: datetime
+    tz: str
+    team_id: int | None
+    agent_id: int | None
+    conversations: int
+    first_response: Percentiles
+    resolution: Percentiles
+    sla: list[SlaAttainment]
+    csat: CsatStats
+    bot: BotStats
+    backlog: Backlog
+    by_hour: list[HourStats]
+    teams: list[GroupStats]
+    agents: list[GroupStats]
+
+
+# --- shifts, roster, handoff and routing (issue 12) ------------------------------------
+
+EVENT_TYPES += ("conversation.routed", "conversation.handed_over", "agent.shift")
+
+ShiftNote = Annotated[str, Meta(max_length=4000)]
+
+
+class ShiftException(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A date (in the agent's zone) off, or an extra shift on it (`start`-`end`)."""
+
+    date: date
+    kind: Literal["off", "extra"]
+    start: ClockText | None = None
+    end: ClockText | None = None
+
+
+class AgentSchedule(Struct, kw_only=True):
+    agent_id: int
+    timezone: str
+    hours: list[SlaHoursRange]
+    exceptions: list[ShiftException]
+
+
+class ScheduleInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields given replace the agent's weekly pattern or exceptions; `timezone` also sets the
+    agent's zone. Both empty clears the schedule (routing then treats the agent as always on)."""
+
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    hours: Annotated[list[SlaHoursRange], Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    exceptions: Annotated[list[ShiftException], Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamCoverage(Struct, kw_only=True):
+    team_id: int
+    zone: str
+    hours: list[SlaHoursRange]
+    min_agents: int
+
+
+class CoverageInput(Struct, kw_only=True, forbid_unknown_fields=True):
+    """When the team wants someone on, in `zone`, and how many at once."""
+
+    zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    hours: Annotated[list[SlaHoursRange], Meta(min_length=1, max_length=100)]
+    min_agents: Annotated[int, Meta(ge=1, le=1000)] = 1
+
+
+class RosterShift(Struct, kw_only=True):
+    agent_id: int
+    name: str
+    start: datetime
+    end: datetime
+    team_ids: list[int]
+    presence: Presence
+
+
+class RosterGap(Struct, kw_only=True):
+    team_id: int
+    team: str
+    start: datetime
+    end: datetime
+    have: int
+    need: int
+
+
+class RosterView(Struct, kw_only=True):
+    """Who is on at `at`, who starts next (within 24 h) and the coverage gaps in those 24 h."""
+
+    at: datetime
+    on: list[RosterShift]
+    next: list[RosterShift]
+    gaps: list[RosterGap]
+
+
+class HandoffConversationNote(Struct, kw_only=True, forbid_unknown_fields=True):
+    conversation_id: Id
+    note: Annotated[str, Meta(min_length=1, max_length=4000)]
+
+
+class NewHandoff(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Hand the caller's open conversations (or those listed) to a team or to named agents
+    (round-robin among them); the note is pinned on every one of them."""
+
+    to_team_id: Id | None = None
+    to_agent_ids: Annotated[list[Id], Meta(max_length=50)] = []
+    note: ShiftNote = ""
+    conversation_ids: Annotated[list[Id], Meta(max_length=1000)] | None = None
+    notes: Annotated[list[HandoffConversationNote], Meta(max_length=1000)] = []
+
+
+class HandoffItem(Struct, kw_only=True):
+    conversation_id: int
+    note: str
+    to_agent: AgentRef | None
+    to_team: TeamRef | None
+
+
+class Handoff(Struct, kw_only=True):
+    id: int
+    from_agent: AgentRef
+    to_team: TeamRef | None
+    to_agents: list[AgentRef]
+    note: str
+    created_at: datetime
+    items: list[HandoffItem]
+
+
+class HandoffList(Struct, kw_only=True):
+    items: list[Handoff]
+
+
+class RoutingWait(Struct, kw_only=True):
+    """An open, unassigned conversation routing could not place, and why."""
+
+    conversation_id: int
+    team_id: int | None
+    outcome: Literal["at_cap", "nobody"]
+    reason: str
+    since: datetime
+
+
+class RoutingStatus(Struct, kw_only=True):
+    mode: Literal["off", "round_robin", "least_loaded"]
+    cap: int
+    waiting: list[RoutingWait]
+
+
+# --- the FAQ bot (issue 16) ------------------------------------------------------------------
+
+EVENT_TYPES += ("conversation.bot_handoff", "conversation.bot_resolved")
+
+# Why the bot handed a conversation to people (the `reason` of `conversation.bot_handoff`).
+BOT_HANDOFF_REASONS: tuple[str, ...] = (
+    "low_confidence",
+    "asked_for_human",
+    "upset",
+    "urgent",
+    "unhelpful",
+    "error",
+)
+
+
+class BotChannel(Struct, kw_only=True):
+    channel: Channel
+    enabled: bool
+
+
+class BotChannelList(Struct, kw_only=True):
+    items: list[BotChannel]
+
+
+class BotChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool

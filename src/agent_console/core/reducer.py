@@ -193,7 +193,12 @@ class DeskState:
         self.seq = event.seq
         data = event.data
         kind = event.type
-        if kind in ("conversation.created", "conversation.updated", "message.created"):
+        if kind in (
+            "conversation.created",
+            "conversation.updated",
+            "message.created",
+            "conversation.triaged",
+        ):
             if "conversation" in data:
                 conversation = msgspec.convert(data["conversation"], Conversation, strict=False)
                 if self._keep(conversation):

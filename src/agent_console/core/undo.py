@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from agent_console.core.clock import to_iso
+from agent_console.core.clock import from_iso, to_iso
 from agent_console.core.models import Conversation, ConversationPatch
 
 # The fields an action can change, in their wire form (ids, ISO text, lists).
@@ -91,6 +91,9 @@ def changed_since(conversation: Conversation, expect: Fields) -> list[str]:
         have = now.get(name)
         if name == "labels":
             same = [label.casefold() for label in have or []] == [label.casefold() for label in wanted or []]
+        elif name == "snoozed_until" and have and wanted:
+            # A help desk may keep whole seconds (Chatwoot stores unix time): the same wake-up.
+            same = abs((from_iso(have) - from_iso(wanted)).total_seconds()) < 1
         else:
             same = have == wanted
         if same:

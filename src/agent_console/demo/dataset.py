@@ -56,9 +56,11 @@ __all__ = [
     "load_kb_articles",
     "load_teams",
     "parse_kb_article",
+    "random_colleague_reply",
     "random_follow_up",
     "random_impatient_ping",
     "random_inbound",
+    "random_urgent_line",
 ]
 
 _PACKAGE = "agent_console.demo"
@@ -98,6 +100,9 @@ _STATUS_WEIGHTS = {"open": 55, "pending": 15, "snoozed": 10, "resolved": 20}
 _PRIORITY_WEIGHTS = {"urgent": 8, "high": 20, "normal": 52, "low": 20}
 _INBOUND_CHANNEL_WEIGHTS = {"web_chat": 45, "whatsapp": 20, "email": 15, "social": 12, "sms": 8}
 _WINDOW = timedelta(hours=72)
+_UNASSIGNED_SHARE = 0.05  # of all conversations: open, nobody's yet, waiting on a first answer
+_ANSWERED_SHARE = 0.85  # of the open ones someone has: the last word is the agent's
+_SAYS_URGENT = 0.35  # of urgent and high ones: the customer wrote that it cannot wait
 _MAX_MESSAGES = 8
 _MIN_CONTACTS = 150
 _EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "inbox.example")
@@ -333,7 +338,7 @@ def _phrases() -> dict[str, Any]:
             raise ValueError(f"phrases.toml agent: '{key}' is missing or empty")
     for code, lang in langs.items():
         where = f"phrases.toml lang.{code}"
-        for key in ("first_names", "last_names", "pings", "thanks", "gave_up", "region", "topics"):
+        for key in ("first_names", "last_names", "pings", "urgent", "thanks", "gave_up", "region", "topics"):
             if not lang.get(key):
                 raise ValueError(f"{where}: '{key}' is missing or empty")
         for key in ("greetings", "asks", "working", "closings"):
@@ -537,7 +542,14 @@ class _Builder:
         priorities = _quota(rng, n, _PRIORITY_WEIGHTS)
         topic_weights = {k: t.get("weight", 1) for k, t in self.phrases["topics"].items()}
         open_ids = [i for i in range(n) if statuses[i] == "open"]
-        unassigned = set(rng.sample(open_ids, min(len(open_ids), round(n / 3))))
+        # A night desk that keeps up: a short unassigned queue, mostly email (an hour to answer);
+        # a chat waits on a first answer for minutes at most before someone takes it.
+        wanted = min(len(open_ids), round(n * _UNASSIGNED_SHARE))
+        emails = [i for i in open_ids if channels[i] == "email"]
+        chats = [i for i in open_ids if channels[i] != "email"]
+        from_email = min(len(emails), round(wanted * 0.6))
+        unassigned = set(rng.sample(emails, from_email))
+        unassigned |= set(rng.sample(chats, min(len(chats), wanted - from_email)))
 
         window = _WINDOW.total_seconds()
         plans: list[_Plan] = []
@@ -771,6 +783,8 @@ class _Builder:
             return rng.uniform(low * 60, high * 60)
 
         incoming(opening, 0)
+        if plan.priority in ("urgent", "high") and rng.random() < _SAYS_URGENT:
+            incoming(fresh(lang["urgent"]), minutes(0.5, 4), sign=False)
         follow_up = plan.channel == "web_chat" or rng.random() < 0.45
         ping = rng.random() < 0.4
         if agent is None and team is not None and (follow_up or ping):
@@ -813,7 +827,12 @@ class _Builder:
             steps.append(_Step("note", bug_note, agent.email, rng.uniform(20, 300), drop=4))
 
         status = plan.status
-        if status == "open":
+        if status == "open" and rng.random() < _ANSWERED_SHARE:
+            # Answered: the customer is trying what the agent said (only resolution counts).
+            incoming(fresh(topic["follow_ups"]), minutes(2, 90), drop=1)
+            pool = topic["replies"] if has_fresh(topic["replies"]) else agent_lines["working"]
+            outgoing(agent, fresh(pool), minutes(1, 8))
+        elif status == "open":
             incoming(fresh(topic["follow_ups"]), minutes(2, 90))
             if rng.random() < 0.5 and has_fresh(topic["replies"]):
                 outgoing(agent, fresh(topic["replies"]), minutes(1, 25), drop=1)
@@ -963,9 +982,22 @@ def random_follow_up(rng: random.Random, language: str) -> str:
     return rng.choice(pool)
 
 
+def random_colleague_reply(rng: random.Random, language: str, *, customer: str, agent: str) -> str:
+    """What a colleague answers a waiting customer, in the customer's language (English if
+    unknown): a question back, or that they are on it. `customer` and `agent`: first names."""
+    lines = _phrases()["lang"][_language_or_english(language)]["agent"]
+    line = rng.choice(lines["asks"] if rng.random() < 0.5 else lines["working"])
+    return _fill(line, first=customer, agent=agent)
+
+
 def random_give_up(rng: random.Random, language: str) -> str:
     """A customer's last word before they stop waiting (English if unknown)."""
     return rng.choice(_phrases()["lang"][_language_or_english(language)]["gave_up"])
+
+
+def random_urgent_line(rng: random.Random, language: str) -> str:
+    """A customer saying it is urgent, in their language (English if unknown)."""
+    return rng.choice(_phrases()["lang"][_language_or_english(language)]["urgent"])
 
 
 def random_impatient_ping(rng: random.Random, language: str) -> str:

@@ -24,6 +24,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from agent_console.core import models
+from agent_console.core.clock import utcnow
 from agent_console.core.models import (
     STATUSES,
     Agent,
@@ -53,6 +54,7 @@ from agent_console.core.models import (
     ViewingUpdate,
 )
 from agent_console.server import admin_routes, db, kb_page
+from agent_console.server.bot_routes import ROUTES as BOT_ROUTES
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.email_routes import ROUTES as EMAIL_ROUTES
 from agent_console.server.email_service import MailService
@@ -63,14 +65,23 @@ from agent_console.server.guard import MAX_BODY as MAX_REQUEST_BODY
 from agent_console.server.guard import Limits, body_limit_message
 from agent_console.server.hooks import check_request, current_agent, route_table
 from agent_console.server.read_routes import ROUTES as READ_ROUTES
+from agent_console.server.routing import RoutingConfig, RoutingRunner, env_config
+from agent_console.server.shift_routes import ROUTES as SHIFT_ROUTES
+from agent_console.server.shift_routes import document as shift_document
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
+from agent_console.server.stats_routes import ROUTES as STATS_ROUTES
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
+from agent_console.server.triage_routes import ROUTES as TRIAGE_ROUTES
+from agent_console.server.triage_store import load_rules, warm_up
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from agent_console.server.email_inbound import ListenerConfig
     from agent_console.server.email_outbound import RelayConfig
 
@@ -162,6 +173,16 @@ async def list_conversations(
             pattern=CURSOR_PATTERN,
         ),
     ] = None,
+    breaching_within: Annotated[
+        int | None,
+        Parameter(
+            description="Seconds: the `urgent` view (and its count) also holds conversations whose SLA"
+            " answer is due within this long, late ones included (the console sends its urgent window,"
+            " 900 by default). Without it, `urgent` is priority urgent only.",
+            ge=0,
+            le=7 * 86400,
+        ),
+    ] = None,
 ) -> ConversationPage:
     statuses = STATUSES if status == "all" else tuple(dict.fromkeys(status.split(",")))
     for value in statuses:
@@ -178,6 +199,7 @@ async def list_conversations(
         limit=limit,
         cursor=cursor,
         before=before,
+        breaching_within=breaching_within,
     )
     return store.personal_page(me.id, page)  # unread counts are the caller's own
 
@@ -443,20 +465,29 @@ def create_app(
     sla_interval: float | None = 1.0,
     smtp: ListenerConfig | None = None,
     relay: RelayConfig | None = None,
+    triage_rules: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+    routing: RoutingConfig | None = None,
 ) -> Litestar:
     limits = limits or Limits()
+    rules = load_rules(triage_rules)  # a bad admin file stops the start with its line and key
     hub = Hub()
     customers = CustomerHub()  # the widget's feed: its own hub, never the agents'
+
+    router = RoutingRunner(None, routing or env_config())  # shift ends and routing (server/routing.py)
 
     def publish(events: list[Any]) -> None:
         hub.publish(events)
         customers.publish(events)
+        router.observe(events)
 
-    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window)
+    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window, clock=clock or utcnow)
     store.reset_presence()  # nobody is connected to a server that is only starting
+    store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
+    router.store = store
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -492,13 +523,17 @@ def create_app(
             *admin_routes.ROUTES,
             widget_router,
             *EMAIL_ROUTES,
+            *TRIAGE_ROUTES,
+            *STATS_ROUTES,
+            *SHIFT_ROUTES,
+            *BOT_ROUTES,
         ],
         middleware=[WidgetCors],
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[runner.start, mail.start],
-        on_shutdown=[runner.stop, mail.stop],
+        on_startup=[runner.start, mail.start, warm_up, router.start],
+        on_shutdown=[runner.stop, mail.stop, router.stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
@@ -512,8 +547,9 @@ def create_app(
     )
     app.state.store = store
     app.state.hub = hub
-    app.state.openapi = admin_routes.document(
-        build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"}
+    app.state.routing = router
+    app.state.openapi = shift_document(
+        admin_routes.document(build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"})
     )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)

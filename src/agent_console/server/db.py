@@ -352,10 +352,180 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO mail_secret(singleton, secret) VALUES (1, lower(hex(randomblob(32))));
     """,
+    # Triage (server/triage_store.py): where the conversation's language came from (the
+    # contact, the text, an agent), the rules' suggested priority and the whole assessment
+    # (topics, sentiment, the rules that fired with their reasons) as JSON.
+    """
+    ALTER TABLE conversations ADD COLUMN language_source TEXT NOT NULL DEFAULT 'contact';
+    ALTER TABLE conversations ADD COLUMN triage_priority TEXT;
+    ALTER TABLE conversations ADD COLUMN triage TEXT;
+    """,
+    # Listing recorded SLA breaches newest first, and from a time on (`GET /sla/breaches`,
+    # the kpis counts): the columns stay as they were.
+    """
+    CREATE INDEX sla_breaches_time ON sla_breaches(breached_at, id);
+    """,
+    # KPIs (server/stats_store.py). `resolved_at` is kept by a trigger on the status, so every
+    # writer (agents, the bot, the widget) keeps it without knowing; backfilled from the
+    # resolution clock, the "resolved" activity note, or the last activity. SLA clock cycles
+    # are mirrored into `sla_cycles` (sla_clocks keeps only the latest cycle of each clock),
+    # and bot outcomes are copied out of the event log, which is pruned.
+    """
+    ALTER TABLE conversations ADD COLUMN resolved_at TEXT;
+    UPDATE conversations SET resolved_at = coalesce(
+        (SELECT stopped_at FROM sla_clocks k WHERE k.conversation_id = conversations.id AND k.clock = 'rt'),
+        (SELECT max(created_at) FROM messages m WHERE m.conversation_id = conversations.id
+            AND m.kind = 'activity' AND m.body LIKE '% resolved the conversation'),
+        last_activity_at
+    ) WHERE status = 'resolved';
+    CREATE TRIGGER conv_resolved_at AFTER UPDATE OF status ON conversations
+    WHEN new.status IS NOT old.status BEGIN
+        UPDATE conversations SET resolved_at = CASE WHEN new.status = 'resolved'
+            THEN strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z' ELSE NULL END
+        WHERE id = new.id;
+    END;
+    -- Covering: a period's conversations are read from the index alone, never the table.
+    CREATE INDEX conv_created ON conversations(created_at, team_id, assignee_id, first_response_at);
+    CREATE INDEX conv_resolved ON conversations(resolved_at, created_at, team_id, assignee_id)
+        WHERE resolved_at IS NOT NULL;
+    CREATE INDEX conv_team_created ON conversations(team_id, created_at, assignee_id, first_response_at);
+    CREATE INDEX conv_assignee_created ON conversations(assignee_id, created_at, team_id, first_response_at);
+    CREATE INDEX conv_backlog ON conversations(status, priority, team_id, assignee_id);
+    CREATE TABLE sla_cycles (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        clock TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        stopped_at TEXT,
+        missed_at TEXT,
+        -- the conversation's policy, kept in step by the triggers below (whether a cycle
+        -- counts depends on it; looking it up per cycle was most of the SLA query's time)
+        policy_id INTEGER,
+        PRIMARY KEY (conversation_id, clock, started_at)
+    );
+    CREATE INDEX sla_cycles_started ON sla_cycles(clock, started_at, policy_id, stopped_at, missed_at);
+    INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
+        SELECT conversation_id, clock, started_at, stopped_at, missed_at FROM sla_clocks;
+    INSERT OR IGNORE INTO sla_cycles(conversation_id, clock, started_at, stopped_at, missed_at)
+        SELECT conversation_id, clock, started_at, breached_at, breached_at FROM sla_breaches;
+    UPDATE sla_cycles SET policy_id =
+        (SELECT sla_policy_id FROM conversations c WHERE c.id = sla_cycles.conversation_id);
+    CREATE TRIGGER sla_cycles_insert AFTER INSERT ON sla_clocks BEGIN
+        INSERT OR REPLACE INTO sla_cycles
+            (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
+        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
+                (SELECT sla_policy_id FROM conversations WHERE id = new.conversation_id));
+    END;
+    -- A clock moved in time (the demo's re-base) moves its cycles itself.
+    CREATE TRIGGER sla_cycles_update AFTER UPDATE ON sla_clocks
+    WHEN new.started_at IS old.started_at BEGIN
+        INSERT OR REPLACE INTO sla_cycles
+            (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
+        VALUES (new.conversation_id, new.clock, new.started_at, new.stopped_at, new.missed_at,
+                (SELECT sla_policy_id FROM conversations WHERE id = new.conversation_id));
+    END;
+    CREATE TRIGGER sla_cycles_policy AFTER UPDATE OF sla_policy_id ON conversations
+    WHEN new.sla_policy_id IS NOT old.sla_policy_id BEGIN
+        UPDATE sla_cycles SET policy_id = new.sla_policy_id WHERE conversation_id = new.id;
+    END;
+    CREATE TABLE bot_outcomes (
+        seq INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('resolved', 'handoff')),
+        at TEXT NOT NULL
+    );
+    CREATE INDEX bot_outcomes_at ON bot_outcomes(at, conversation_id);
+    INSERT INTO bot_outcomes(seq, conversation_id, outcome, at)
+        SELECT seq,
+               coalesce(json_extract(data, '$.conversation_id'), json_extract(data, '$.conversation.id')),
+               CASE type WHEN 'conversation.bot_resolved' THEN 'resolved' ELSE 'handoff' END, at
+        FROM events
+        WHERE type IN ('conversation.bot_resolved', 'conversation.bot_handoff')
+          AND coalesce(json_extract(data, '$.conversation_id'), json_extract(data, '$.conversation.id'))
+              IS NOT NULL;
+    CREATE TRIGGER bot_outcomes_copy AFTER INSERT ON events
+    WHEN new.type IN ('conversation.bot_resolved', 'conversation.bot_handoff')
+        AND coalesce(json_extract(new.data, '$.conversation_id'), json_extract(new.data, '$.conversation.id'))
+            IS NOT NULL
+    BEGIN
+        INSERT OR IGNORE INTO bot_outcomes(seq, conversation_id, outcome, at) VALUES (
+            new.seq,
+            coalesce(
+                json_extract(new.data, '$.conversation_id'), json_extract(new.data, '$.conversation.id')
+            ),
+            CASE new.type WHEN 'conversation.bot_resolved' THEN 'resolved' ELSE 'handoff' END,
+            new.at
+        );
+    END;
+    """,
+    # Shifts (issue 12): agents' weekly patterns and exceptions, teams' coverage windows, the
+    # last shift end already acted on (presence goes offline once per end, across restarts),
+    # handoffs with their per-conversation notes, and routing's memory (who was routed to
+    # last, which conversations wait and why).
+    """
+    CREATE TABLE agent_schedules (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        hours TEXT NOT NULL DEFAULT '[]',
+        exceptions TEXT NOT NULL DEFAULT '[]',
+        last_end_applied TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE team_coverage (
+        team_id INTEGER PRIMARY KEY REFERENCES teams(id),
+        zone TEXT NOT NULL,
+        hours TEXT NOT NULL,
+        min_agents INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE handoffs (
+        id INTEGER PRIMARY KEY,
+        from_agent_id INTEGER NOT NULL REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        to_agent_ids TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE handoff_items (
+        handoff_id INTEGER NOT NULL REFERENCES handoffs(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        note TEXT NOT NULL DEFAULT '',
+        to_agent_id INTEGER REFERENCES agents(id),
+        to_team_id INTEGER REFERENCES teams(id),
+        PRIMARY KEY (handoff_id, conversation_id)
+    );
+    CREATE INDEX handoff_items_conversation ON handoff_items(conversation_id, handoff_id);
+    CREATE INDEX handoff_items_agent ON handoff_items(to_agent_id, handoff_id);
+    CREATE TABLE routing_agents (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id),
+        last_routed_at TEXT NOT NULL
+    );
+    CREATE TABLE routing_waits (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        team_id INTEGER,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
+    """,
+    # The FAQ bot (server/bot.py): which channels it greets, and its state per conversation.
+    """
+    CREATE TABLE bot_channels (
+        channel TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE conversations ADD COLUMN bot_status TEXT
+        CHECK (bot_status IN ('active', 'handed_off', 'resolved', 'stopped'));
+    ALTER TABLE conversations ADD COLUMN bot_reason TEXT;
+    ALTER TABLE conversations ADD COLUMN bot_reason_text TEXT;
+    CREATE TABLE bot_sessions (
+        conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),
+        unhelpful INTEGER NOT NULL DEFAULT 0,
+        answered TEXT NOT NULL DEFAULT '[]',
+        awaiting INTEGER NOT NULL DEFAULT 0
+    );
+    """,
     # KB search ranks every article that matches, and each one is checked for status and locale:
     # from this small index instead of the article row (half the search's time at 10,000).
     """
-    CREATE INDEX kb_articles_live ON kb_articles(id, status, locale);
+    CREATE INDEX IF NOT EXISTS kb_articles_live ON kb_articles(id, status, locale);
     """,
 )
 

@@ -29,6 +29,8 @@ from agent_console.core.models import (
     NewMessage,
 )
 from agent_console.server.email_parse import ParsedAttachment, ParsedMail, address_parts
+from agent_console.server.routing import RoutingMixin
+from agent_console.server.shift_store import ShiftStoreMixin
 from agent_console.server.store import NotFound, Store, _Tx
 
 log = logging.getLogger("agent_console.server.email")
@@ -423,5 +425,5 @@ class EmailStoreMixin:
             )
 
 
-class DeskStore(EmailStoreMixin, Store):
-    """The desk server's store: the core domains plus email."""
+class DeskStore(ShiftStoreMixin, RoutingMixin, EmailStoreMixin, Store):
+    """The desk server's store: the core domains plus email, shifts and routing."""

@@ -124,6 +124,10 @@ def _check_body(raw: bytes, body_type: Any) -> None:
     except msgspec.ValidationError as exc:
         message = str(exc)
         path = message.rpartition(" - at `$.")[2].rstrip("`") if " - at `$." in message else None
+        if path is None:
+            # "Object missing required field `rating`", "Object contains unknown field `stars`"
+            named = re.search(r"(?:missing required|unknown) field `([^`]{1,100})`", message)
+            path = named.group(1) if named else None
         raise Invalid(f"{path}: {message}" if path else message, field=path) from None
     try:
         check_dates(decoded)

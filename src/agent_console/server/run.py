@@ -15,6 +15,7 @@ from agent_console.server import db
 
 if TYPE_CHECKING:
     from agent_console.server.email_outbound import RelayConfig
+    from agent_console.server.routing import RoutingConfig
 
 PUBLIC_URL_ENV = "AGENT_CONSOLE_PUBLIC_URL"
 SMTP_READY_PREFIX = "agent-console smtp listening on "  # on stderr: stdout's first line is the URL's
@@ -101,6 +102,8 @@ def serve(
     mail_addresses: Sequence[str] = (),
     relay: RelayConfig | None = None,
     attachment_limit: int = 10 * 1024 * 1024,
+    triage_rules: Path | None = None,
+    routing: RoutingConfig | None = None,  # None: from the environment
 ) -> None:
     import uvicorn
 
@@ -140,6 +143,8 @@ def serve(
         sla_interval=None if demo_now is not None else 1.0,
         smtp=smtp,
         relay=relay,
+        triage_rules=triage_rules,
+        routing=routing,
     )
     sock = bind(host, port)
     actual = sock.getsockname()[1]

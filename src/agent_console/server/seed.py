@@ -18,6 +18,7 @@ from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.demo.sla import DEMO_POLICIES
 from agent_console.server.admin_store import upsert_article, upsert_canned
+from agent_console.server.shift_seed import seed_shifts
 from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 
 DEMO_AGENT_EMAIL = "demo@lumo.example"
@@ -35,6 +36,7 @@ _TIME_COLUMNS = {
         "snoozed_until",
         "due_at",
         "sla_paused_since",
+        "resolved_at",
     ),
     "messages": ("created_at",),
     "sla_clocks": ("started_at", "stopped_at", "missed_at"),
@@ -43,6 +45,9 @@ _TIME_COLUMNS = {
     "contacts": ("created_at",),
     "agents": ("created_at",),
     "kb_articles": ("updated_at",),
+    "sla_cycles": ("started_at", "stopped_at", "missed_at"),
+    "bot_outcomes": ("at",),
+    "csat_ratings": ("created_at",),
 }
 
 
@@ -65,6 +70,7 @@ def seed_demo(
         _insert(conn, data, now)
         conn.execute("UPDATE desk SET name = ?", (DEMO_DESK_NAME,))
         _insert_policies(conn)
+        seed_shifts(conn, now)  # schedules, languages, coverage (demo/shifts.toml)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -314,3 +320,8 @@ def _insert_conversation(
         if message.kind != "activity":
             last_id = cursor.lastrowid
     conn.execute("UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id))
+    if seed.status == "resolved":  # what the status trigger keeps on a live write (KPIs)
+        conn.execute(
+            "UPDATE conversations SET resolved_at = ? WHERE id = ?",
+            (to_iso(last_at), conversation_id),
+        )

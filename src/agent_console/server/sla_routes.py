@@ -6,14 +6,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Litestar, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from agent_console.core.business_hours import known_zones
-from agent_console.core.models import Agent, SlaPolicy, SlaPolicyInput, SlaPolicyList, SlaPolicyPatch
-from agent_console.server.store import Forbidden, Store
+from agent_console.core.models import (
+    Agent,
+    SlaBreachPage,
+    SlaClockName,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyList,
+    SlaPolicyPatch,
+)
+from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
+from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, Store
 
 API = "/api/v1"
 PolicyId = Annotated[int, Parameter(ge=1, le=2**53)]
@@ -84,7 +94,57 @@ async def delete_sla_policy(request: Request, me: Agent, policy_id: PolicyId) ->
     _store(request).delete_sla_policy(policy_id)
 
 
-SLA_ROUTES = [list_sla_policies, get_sla_policy, create_sla_policy, patch_sla_policy, delete_sla_policy]
+@get(
+    f"{API}/sla/breaches",
+    summary="Recorded SLA breaches, newest first: which clock, when, by how much (keyset paged)",
+)
+async def list_sla_breaches(
+    request: Request,
+    me: Agent,
+    since: Annotated[
+        str | None,
+        Parameter(description="Only breaches at or after this instant (ISO 8601)", pattern=DATE_TIME_PATTERN),
+    ] = None,
+    conversation_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
+    team_id: Annotated[
+        int | None, Parameter(ge=1, le=MAX_ID, description="The conversation's team (now)")
+    ] = None,
+    agent_id: Annotated[
+        int | None, Parameter(ge=1, le=MAX_ID, description="The conversation's assignee (now)")
+    ] = None,
+    clock: Annotated[SlaClockName | None, Parameter(description="frt, nrt or rt")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        str | None, Parameter(description="`next_cursor` of the page before", pattern=CURSOR_PATTERN)
+    ] = None,
+) -> SlaBreachPage:
+    _may_read(me)
+    return _store(request).list_sla_breaches(
+        since=None if since is None else _instant(since),
+        conversation_id=conversation_id,
+        team_id=team_id,
+        agent_id=agent_id,
+        clock=clock,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise Invalid(f"since: {text!r} is not a date-time within years 1-9999", field="since") from None
+
+
+SLA_ROUTES = [
+    list_sla_policies,
+    get_sla_policy,
+    create_sla_policy,
+    patch_sla_policy,
+    delete_sla_policy,
+    list_sla_breaches,
+]
 
 
 # --- the schedule runner ------------------------------------------------------------------

@@ -21,8 +21,18 @@ import msgspec
 
 from agent_console.core import sla
 from agent_console.core.business_hours import ALWAYS
-from agent_console.core.clock import parse_optional, to_iso
-from agent_console.core.models import SlaInfo, SlaPolicy, SlaPolicyInput, SlaPolicyPatch
+from agent_console.core.clock import from_iso, parse_optional, to_iso
+from agent_console.core.models import (
+    AgentRef,
+    SlaBreach,
+    SlaBreachPage,
+    SlaInfo,
+    SlaPolicy,
+    SlaPolicyInput,
+    SlaPolicyPatch,
+    TeamRef,
+)
+from agent_console.core.queue import cursor_for
 
 if TYPE_CHECKING:
     from agent_console.server.store import _Tx
@@ -353,7 +363,7 @@ class SlaStoreMixin:
         """Fire the warnings and breaches whose time has come (the server's background task
         calls this every second or so; after a restart it catches up on what fell due while
         the server was down). Returns how many schedule rows it settled."""
-        now_text = to_iso(now or _now())
+        now_text = to_iso(now or self.clock())  # type: ignore[attr-defined]
         among = "" if only is None else " AND conversation_id IN (SELECT value FROM json_each(?))"
         extra: tuple[Any, ...] = () if only is None else (json.dumps(only),)
         if (
@@ -451,6 +461,75 @@ class SlaStoreMixin:
             pass
         return len(ids)
 
+    def list_sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SlaBreachPage:
+        """Recorded breaches, newest first, in keyset pages (`cursor`: the last row's breach time
+        and id). Team and agent are the conversation's now. An unknown conversation, team or
+        agent is an error, not an empty list: a typo should not read as a clean record."""
+        store = _errors()
+        where, params = ["1"], []
+        for value, table, column, field in (
+            (conversation_id, "conversations", "b.conversation_id", "conversation_id"),
+            (team_id, "teams", "c.team_id", "team_id"),
+            (agent_id, "agents", "c.assignee_id", "agent_id"),
+        ):
+            if value is None:
+                continue
+            if self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (value,)).fetchone() is None:
+                raise store.NotFound(f"{field}: nothing with id {value}", field=field)
+            where.append(f"{column} = ?")
+            params.append(value)
+        if clock is not None:
+            where.append("b.clock = ?")
+            params.append(clock)
+        if since is not None:
+            where.append("b.breached_at >= ?")
+            params.append(to_iso(since))
+        if cursor is not None:
+            key, after = store.decode_cursor(cursor)
+            where.append("(b.breached_at < ? OR (b.breached_at = ? AND b.id < ?))")
+            params += [key, key, after]
+        rows = self.conn.execute(
+            "SELECT b.*, c.team_id, t.name AS t_name, c.assignee_id, a.name AS a_name"
+            " FROM sla_breaches b JOIN conversations c ON c.id = b.conversation_id"
+            " LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN agents a ON a.id = c.assignee_id"
+            f" WHERE {' AND '.join(where)} ORDER BY b.breached_at DESC, b.id DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            SlaBreach(
+                id=r["id"],
+                conversation_id=r["conversation_id"],
+                clock=r["clock"],
+                policy_id=r["policy_id"],
+                policy=r["policy"],
+                started_at=from_iso(r["started_at"]),
+                due_at=from_iso(r["due_at"]),
+                breached_at=from_iso(r["breached_at"]),
+                breached_by_s=r["breached_by_s"],
+                team=None if r["team_id"] is None else TeamRef(id=r["team_id"], name=r["t_name"]),
+                assignee=None
+                if r["assignee_id"] is None
+                else AgentRef(id=r["assignee_id"], name=r["a_name"]),
+            )
+            for r in rows
+        ]
+        last = rows[-1] if more and rows else None
+        return SlaBreachPage(
+            items=items, next_cursor=None if last is None else cursor_for(last["breached_at"], last["id"])
+        )
+
     def sla_breaches(self, conversation_id: int | None = None) -> list[dict[str, Any]]:
         """Recorded breaches, oldest first (for KPIs and tests)."""
         sql = "SELECT * FROM sla_breaches"
@@ -459,12 +538,6 @@ class SlaStoreMixin:
             sql += " WHERE conversation_id = ?"
             params = (conversation_id,)
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY breached_at, id", params)]
-
-
-def _now() -> datetime:
-    from agent_console.core.clock import utcnow
-
-    return utcnow()
 
 
 def _iso(moment: datetime | None) -> str | None:

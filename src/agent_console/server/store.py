@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -50,9 +50,11 @@ from agent_console.core.models import (
 )
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
 from agent_console.server.admin_store import AdminStore
+from agent_console.server.bot_store import BotStoreMixin
 from agent_console.server.checks import is_id_text
 from agent_console.server.reads import ReadsMixin
 from agent_console.server.sla_store import SlaStoreMixin, decode_info
+from agent_console.server.triage_store import TriageStoreMixin, decode_triage
 
 PREVIEW_CHARS = 200
 TOKEN_PREFIX = "acd_"
@@ -188,16 +190,19 @@ LEFT JOIN messages m ON m.id = c.last_message_id
 """
 
 
-class Store(SlaStoreMixin, ReadsMixin, AdminStore):
+class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMixin):
     def __init__(
         self,
         conn: sqlite3.Connection,
         *,
         listener: Callable[[list[PendingEvent]], None] | None = None,
         event_window: int = 100_000,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.conn = conn
         self.listener = listener
+        # Where every write reads the time (a test may drive a desk through simulated minutes).
+        self.clock = clock
         # How many events the log keeps; older `since` values get `resync_required`.
         self.event_window = event_window
 
@@ -214,7 +219,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-            tx = self._tx = _Tx(self.conn, (row[0] if row else 0) + 1, utcnow())
+            tx = self._tx = _Tx(self.conn, (row[0] if row else 0) + 1, self.clock())
             yield tx
             if tx.events and tx.events[-1].seq % 1000 < len(tx.events):
                 self._prune_events(tx.events[-1].seq)
@@ -420,15 +425,22 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,
     ) -> ConversationPage:
         """One page of a view in `(queue_key, id)` order: after `cursor`, or the rows just
         before `before` (then `next_cursor` points further back); with both, the rows between
-        them from `cursor` on."""
+        them from `cursor` on. `breaching_within` (seconds): the urgent view also holds what is
+        due by then (late ones included), as the console's Urgent view does."""
         where, params = self._filters(statuses=statuses, query=query, label=label, contact_id=contact_id)
+        urgent: tuple[str, list[Any]] = ("c.priority = 'urgent'", [])
+        if breaching_within is not None:
+            # queue_key is due_at (or the tail): the queue index answers the window too.
+            horizon = to_iso(self.clock() + timedelta(seconds=breaching_within))
+            urgent = ("(c.priority = 'urgent' OR c.queue_key <= ?)", [horizon])
         view_where = {
             "mine": ("c.assignee_id = ?", [me]),
             "unassigned": ("c.assignee_id IS NULL", []),
-            "urgent": ("c.priority = 'urgent'", []),
+            "urgent": urgent,
             "all": ("1", []),
         }
         # Only a text search reads the contact: counting and ordering run on the queue indexes.
@@ -439,8 +451,8 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
             # A text search scans: count every view in the one pass.
             row = self.conn.execute(
                 "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
-                f" sum(c.priority = 'urgent') FROM conversations c{join} WHERE {where}",
-                [me, *params],
+                f" sum({urgent[0]}) FROM conversations c{join} WHERE {where}",
+                [me, *urgent[1], *params],
             ).fetchone()
             counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
         for name, (clause, extra) in view_where.items() if not query else ():
@@ -587,6 +599,11 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
             last_message=last,
             seq=row["seq"],
             sla=decode_info(row["sla"]),
+            language_source=row["language_source"],
+            triage=decode_triage(row["triage"]),
+            bot_status=row["bot_status"],
+            bot_reason=row["bot_reason"],
+            bot_reason_text=row["bot_reason_text"],
         )
 
     def _refresh_due(self, tx: _Tx, conversation_id: int) -> None:
@@ -612,6 +629,8 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
             unset = msgspec.UNSET
 
             status = current.status if patch.status is unset else patch.status
+            if patch.bot is not unset:
+                status = self._bot_back_status(patch)  # back to the bot: pending (bot_store)
             snoozed_until = current.snoozed_until
             if patch.snoozed_until is not unset:
                 snoozed_until = patch.snoozed_until
@@ -684,13 +703,15 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
                         if labels
                         else f"{actor.name} removed all labels"
                     )
+            self._bot_patch(tx, current, patch, changed, notes, actor.name)
             if not changed:
                 return current
-            assignments = ", ".join(f"{column} = ?" for column in sets)
-            tx.conn.execute(
-                f"UPDATE conversations SET {assignments} WHERE id = ?",
-                [*sets.values(), conversation_id],
-            )
+            if sets:
+                assignments = ", ".join(f"{column} = ?" for column in sets)
+                tx.conn.execute(
+                    f"UPDATE conversations SET {assignments} WHERE id = ?",
+                    [*sets.values(), conversation_id],
+                )
             if {"status", "priority", "team"} & set(changed):
                 self._refresh_due(tx, conversation_id)
             for note in notes:
@@ -857,6 +878,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
                     ),
                 )
                 conversation_id = cursor.lastrowid
+                self._bot_claim(tx, conversation_id, inbound.channel)
             else:
                 # Continuing a conversation: its own contact is the author.
                 conversation_id = inbound.conversation_id
@@ -866,7 +888,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
                 if row is None:
                     raise NotFound(f"no conversation with id {conversation_id}")
                 contact_id = row["contact_id"]
-                if row["status"] != "open":
+                if row["status"] != "open" and not self._bot_holds(tx, conversation_id):
                     # A customer writing again reopens the conversation for the team.
                     tx.conn.execute(
                         "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE id = ?",
@@ -892,11 +914,14 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
             )
             if on_message is not None:
                 on_message(tx, message)
+            triaged = self._triage_incoming(tx, conversation_id)
             conversation = self._stamp(tx, conversation_id)
             if created:
                 tx.emit("conversation.created", {"conversation": conversation})
                 conversation = self._stamp(tx, conversation_id)
             tx.emit("message.created", {"message": message, "conversation": conversation})
+            if triaged:
+                self._announce_triage(tx, conversation_id)
             if raised is not None:
                 note = self._insert_message(
                     tx,
@@ -909,6 +934,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore):
                 tx.emit("message.created", {"message": note, "conversation": conversation})
                 if not created:
                     tx.emit("conversation.updated", {"conversation": conversation, "changed": ["priority"]})
+            self._bot_turn(tx, conversation_id, message)  # the FAQ bot answers or hands off (bot_store)
         return InboundResult(conversation_id=conversation_id, message=message, created=created)
 
     def _find_or_create_contact(self, tx: _Tx, inbound: InboundMessage) -> int:

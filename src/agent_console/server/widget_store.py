@@ -248,6 +248,7 @@ class WidgetStore:
                     (contact.language, contact_id, stamp, stamp, stamp, QUEUE_TAIL),
                 )
                 conversation_id = cursor.lastrowid
+                store._bot_claim(tx, conversation_id, "web_chat")  # the FAQ bot, if on for web chat
                 tx.emit("conversation.created", {"conversation": store._stamp(tx, conversation_id)})
             else:
                 self._own(contact_id, conversation_id)
@@ -298,12 +299,22 @@ class WidgetStore:
         return self.contact(contact_id)
 
     def rate(self, contact_id: int, conversation_id: int, submit: CsatSubmit) -> Csat:
+        with self.store._write():
+            self._own(contact_id, conversation_id)
+            return self.record_rating(conversation_id, submit)
+
+    def record_rating(self, conversation_id: int, submit: CsatSubmit) -> Csat:
+        """Keep the rating of a resolved conversation; a second one replaces the first (the
+        customer changed their mind: the KPIs count what they think now). Used by the widget
+        (after checking the conversation is the visitor's) and the inbound API."""
         store = self.store
         with store._write() as tx:
-            self._own(contact_id, conversation_id)
-            status = tx.conn.execute(
+            row = tx.conn.execute(
                 "SELECT status FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()[0]
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no conversation with id {conversation_id}", field="conversation_id")
+            status = row[0]
             if status != "resolved":
                 raise Conflict("a conversation can be rated once it is resolved", field="conversation_id")
             comment = submit.comment.strip()

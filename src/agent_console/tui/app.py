@@ -29,8 +29,10 @@ from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
 from agent_console.tui.keys import check_keymap, palette_help
 from agent_console.tui.notifications import Notifications
+from agent_console.tui.presence import AutoAway
 from agent_console.tui.reading import ReadSync
 from agent_console.tui.screens.console import ConsoleScreen
+from agent_console.tui.shifts import ShiftRoom
 from agent_console.tui.store import ConnectionChanged, DeskStore, OutboxChanged, StateChanged
 from agent_console.tui.themes import load_themes, resolve_theme_name
 from agent_console.tui.undo import DEFAULT_UNDO_SECONDS, UndoStack
@@ -70,6 +72,8 @@ class ConsoleApp(App[int]):
         urgent_window: timedelta = DEFAULT_URGENT_WINDOW,
         notify: NotifySettings | None = None,
         welcome: str | None = None,
+        away_after: float = 0.0,
+        idle_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.welcome = welcome  # shown once at start (the demo: where its web chat widget is)
@@ -86,7 +90,10 @@ class ConsoleApp(App[int]):
         self.store = DeskStore(self, urgent_window=urgent_window)
         self.reads = ReadSync(self)  # read marks: shown at once, kept on the server
         self.notifications = Notifications(self, notify)
-        self.store.on_applied = self.notifications.take
+        self.shifts = ShiftRoom(self)  # handoff pins and summary, routing's waits (tui/shifts.py)
+        self.store.on_applied = self._applied
+        self.auto_away = AutoAway(self, away_after, idle_clock)  # [presence] away_after
+        self.auto_away_interval: float | None = None  # how often idleness is checked (None: by away_after)
         self.drafts = drafts
         self.heartbeat = heartbeat
         self.low_bandwidth = (
@@ -124,6 +131,9 @@ class ConsoleApp(App[int]):
         for problem in self.keymap_problems:
             self.notify(problem, title="Key remap skipped", severity="warning", timeout=12, markup=False)
         self.push_screen(ConsoleScreen())
+        if self.auto_away.enabled:
+            every = self.auto_away_interval or min(5.0, max(0.2, self.auto_away.away_after / 4))
+            self.set_interval(every, self.auto_away.check)
         if self.welcome:
             self.notify(self.welcome, timeout=30, markup=False)
         self.connect()
@@ -186,6 +196,7 @@ class ConsoleApp(App[int]):
                     )
                 )
                 await asyncio.sleep(delay)
+        self.run_worker(self.shifts.load(), group="shifts", exit_on_error=False)
         key = self.local_key()
         if self.drafts is not None:
             self.drafts.adopt(key)
@@ -200,6 +211,7 @@ class ConsoleApp(App[int]):
             page_size=self.queue_page,
             hold=self.queue_hold,
             early_first_page=True,
+            urgent_window=self.store.urgent_seconds,
         )
         try:
             await self.engine.run()
@@ -268,6 +280,17 @@ class ConsoleApp(App[int]):
             screen.outbox_changed(item)
 
     # --- store → screens -----------------------------------------------------------------
+
+    def _applied(self, events: list[Any]) -> None:
+        self.notifications.take(events)
+        self.shifts.take(events)
+
+    async def on_event(self, event: Any) -> None:
+        from textual import events
+
+        if isinstance(event, events.Key):
+            self.auto_away.touch()  # any key: the agent is here (back online if auto-away)
+        await super().on_event(event)
 
     def _console_screen(self) -> ConsoleScreen | None:
         """The console screen once it is mounted (it draws the current state when it mounts)."""
@@ -342,8 +365,12 @@ class ConsoleApp(App[int]):
         """The article's public address for a customer, or None when the desk has none.
 
         Never the console's own server URL: that is often loopback or an internal host a
-        customer cannot open.
+        customer cannot open. A help desk with a public help center of its own (Chatwoot) names
+        the article's page there.
         """
+        own = getattr(self.backend, "article_link", None)
+        if own is not None:
+            return own(item)
         public = self.desk.public_url if self.desk is not None else None
         return f"{public.rstrip('/')}/kb/{item.id}" if public else None
 
@@ -402,6 +429,7 @@ def run_console(
     account_id: int | None = None,
     portal: str | None = None,
     welcome: str | None = None,
+    away_after: float = 600.0,
 ) -> int:
     """Open the console on a desk server (or Chatwoot: `backend_kind`); returns the exit code.
 
@@ -437,6 +465,7 @@ def run_console(
         urgent_window=DEFAULT_URGENT_WINDOW if urgent_window is None else timedelta(minutes=urgent_window),
         notify=notify,
         welcome=welcome,
+        away_after=away_after,
     )
     try:
         result = app.run()

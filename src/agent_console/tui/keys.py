@@ -38,10 +38,13 @@ def scopes() -> dict[str, list[Binding]]:
     """Every place that declares bindings, by name (imported here to avoid cycles)."""
     from agent_console.tui.app import ConsoleApp
     from agent_console.tui.screens.console import ConsoleScreen
+    from agent_console.tui.screens.dashboard import DashboardScreen
+    from agent_console.tui.screens.handoff import HandoffScreen
     from agent_console.tui.screens.help import HelpScreen
     from agent_console.tui.screens.kb import KbScreen
     from agent_console.tui.screens.labels import LabelsScreen
     from agent_console.tui.screens.pickers import PickerScreen, PromptScreen, ReviewScreen
+    from agent_console.tui.screens.roster import RosterScreen
     from agent_console.tui.widgets.composer import ComposerInput
     from agent_console.tui.widgets.queue_list import QueueList
     from agent_console.tui.widgets.thread import ThreadView
@@ -58,6 +61,9 @@ def scopes() -> dict[str, list[Binding]]:
         PromptScreen,
         ReviewScreen,
         HelpScreen,
+        DashboardScreen,
+        RosterScreen,
+        HandoffScreen,
     ]
     return {cls.__name__: [b for b in cls.BINDINGS if isinstance(b, Binding)] for cls in classes}
 
@@ -191,7 +197,19 @@ HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Composer", ("composer.send", "composer.toggle_mode", "composer.leave")),
-    ("App", ("agent.presence", "notify.quiet", "help", "app.palette", "app.quit")),
+    (
+        "App",
+        (
+            "agent.presence",
+            "shift.roster",
+            "shift.handoff",
+            "stats.dashboard",
+            "notify.quiet",
+            "help",
+            "app.palette",
+            "app.quit",
+        ),
+    ),
 )
 _PREFIX_GROUP = {
     "queue": "Queue",

@@ -150,7 +150,12 @@ class QueuePager:
             kwargs["before"] = END_CURSOR
         try:
             page = await self.screen.console.backend.conversations(
-                view=view, statuses=statuses, query=window.query or None, limit=self.page, **kwargs
+                view=view,
+                statuses=statuses,
+                query=window.query or None,
+                limit=self.page,
+                breaching_within=self.store.urgent_seconds if view == "urgent" else None,
+                **kwargs,
             )
         except BackendError as exc:
             self.screen.console.report(exc, prefix="more of the queue not loaded")
@@ -234,7 +239,11 @@ class QueuePager:
         view, statuses = SERVER_VIEWS[window.view]
         try:
             page = await self.screen.console.backend.conversations(
-                view=view, statuses=statuses, query=window.query, limit=min(self.page, FILTER_FIRST)
+                view=view,
+                statuses=statuses,
+                query=window.query,
+                limit=min(self.page, FILTER_FIRST),
+                breaching_within=self.store.urgent_seconds if view == "urgent" else None,
             )
         except BackendError as exc:
             self.screen.console.report(exc, prefix="filter not run on the server")
@@ -255,7 +264,7 @@ class QueuePager:
 
     async def _count(self) -> None:
         try:
-            counts, seq = await read_counts(self.screen.console.backend)
+            counts, seq = await read_counts(self.screen.console.backend, self.store.urgent_seconds)
         except BackendError:
             self.store.recount_wanted = True  # asked again with the next change
             return

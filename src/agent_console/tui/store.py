@@ -118,6 +118,12 @@ class DeskStore:
     _deltas: list[tuple[int, str, int]] = field(default_factory=list)
     # The Urgent view also holds what breaches within this window ([tui] urgent_window).
     urgent_window: timedelta = timedelta(minutes=15)
+
+    @property
+    def urgent_seconds(self) -> int:
+        """The urgent window as the server takes it (`breaching_within`)."""
+        return int(self.urgent_window.total_seconds())
+
     now: datetime = field(default_factory=clock.utcnow)
 
     # --- called by workers -----------------------------------------------------------

@@ -93,7 +93,9 @@ def describe(
         done.append(past)
 
     snoozing = patch.status is msgspec.UNSET or patch.status == "snoozed"
-    if isinstance(patch.snoozed_until, datetime) and snoozing:
+    if patch.bot is True:
+        add("send {it} back to the bot", "sent {it} back to the bot")
+    elif isinstance(patch.snoozed_until, datetime) and snoozing:
         moment = when(patch.snoozed_until)
         add(f"snooze {{it}} until {moment}", f"snoozed {{it}} until {moment}")
     elif patch.status == "resolved":

@@ -15,12 +15,13 @@ Chatwoot has no event log, so this adapter makes the promises the sync engine re
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -28,7 +29,14 @@ from agent_console.client.chatwoot import feed as cable
 from agent_console.client.chatwoot import mapping
 from agent_console.client.chatwoot.http import ChatwootHttp, RateBudget
 from agent_console.client.chatwoot.live import PAGE, ChatwootLive
-from agent_console.client.errors import BackendError, Conflict, NotAuthenticated, NotAvailable, NotFound
+from agent_console.client.errors import (
+    BackendError,
+    Conflict,
+    InvalidRequest,
+    NotAuthenticated,
+    NotAvailable,
+    NotFound,
+)
 from agent_console.core.models import (
     Agent,
     Attachment,
@@ -95,6 +103,7 @@ class ChatwootBackend(ChatwootLive):
         self._tried: dict[str, float] = {}  # reply key -> first try (epoch s), this process
         self._counts: ConversationCounts | None = None
         self._attachments: dict[int, Attachment] = {}
+        self._article_slugs: dict[int, str] = {}  # article id -> slug, for its public address
         self.catch_ups = 0  # refetches after a (re)connection, for tests
 
     def __repr__(self) -> str:  # never show the token
@@ -113,15 +122,24 @@ class ChatwootBackend(ChatwootLive):
         return f"/api/v1/accounts/{self.account_id}{tail}"
 
     async def _get(self, tail: str, params: Any = None) -> Any:
-        return await self.http.call("GET", self._path(tail), params=params)
+        try:
+            return await self.http.call("GET", self._path(tail), params=params)
+        except NotFound as exc:
+            raise _named(exc, tail) from exc
 
     async def _post(self, tail: str, body: Any, params: Any = None) -> Any:
-        return await self.http.call("POST", self._path(tail), body=body, params=params)
+        try:
+            return await self.http.call("POST", self._path(tail), body=body, params=params)
+        except NotFound as exc:
+            raise _named(exc, tail) from exc
 
     def _conversation(self, raw: dict[str, Any], seq: int) -> Conversation:
         cid = int(raw["id"])
         held = self._cache.get(cid)
         conversation = mapping.conversation(raw, seq=seq, message_count=held.message_count if held else 0)
+        if conversation.last_message is None and held is not None and held.last_message is not None:
+            # A feed event carrying only an activity line: the last thing written is unchanged.
+            conversation = msgspec.structs.replace(conversation, last_message=held.last_message)
         self._labels_seen[cid] = list(conversation.labels)
         if held is None or held.seq <= seq:
             self._cache[cid] = conversation
@@ -210,6 +228,7 @@ class ChatwootBackend(ChatwootLive):
         limit: int = 50,
         cursor: str | None = None,
         before: str | None = None,
+        breaching_within: int | None = None,  # Chatwoot's community edition has no SLA due times
     ) -> ConversationPage:
         if before is not None:
             # Chatwoot pages by number in its own order; it cannot read backwards from a queue position.
@@ -384,11 +403,22 @@ class ChatwootBackend(ChatwootLive):
         params = {"query": query, "locale": locale, "page": 1}
         data = (await self._get(f"/portals/{self._portal()}/articles", params)) or {}
         raws = data.get("payload") or []
+        self._article_slugs.update((int(raw["id"]), str(raw["slug"])) for raw in raws if raw.get("slug"))
         return [mapping.kb_hit(raw, query, rank) for rank, raw in enumerate(raws[:limit])]
 
     async def kb_article(self, article_id: int) -> KbArticle:
         data = (await self._get(f"/portals/{self._portal()}/articles/{article_id}")) or {}
-        return mapping.kb_article(data.get("payload") or data)
+        article = mapping.kb_article(data.get("payload") or data)
+        self._article_slugs[article.id] = article.slug
+        return article
+
+    def article_link(self, item: KbArticle | KbHit) -> str | None:
+        """The article's page in Chatwoot's public help center (`/hc/{portal}/articles/{slug}`),
+        which a customer can open; None for an article not read through this session."""
+        slug = self._article_slugs.get(item.id)
+        if slug is None or not self.portal:
+            return None
+        return f"{self.server}/hc/{quote(self.portal, safe='')}/articles/{quote(slug, safe='')}"
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -436,6 +466,13 @@ class ChatwootBackend(ChatwootLive):
         idempotency_key: str | None = None,
         retry_since: float | None = None,
     ) -> Message:
+        if len(body) > mapping.MAX_CONTENT:
+            raise InvalidRequest(
+                f"the message is {len(body):,} characters; Chatwoot takes at most {mapping.MAX_CONTENT:,}",
+                code="invalid",
+                status=422,
+                field="content",
+            )
         if idempotency_key and (retry_since is not None or idempotency_key in self._tried):
             since = min(self._tried.get(idempotency_key, time.time()), retry_since or time.time())
             landed = await self._read_back(conversation_id, idempotency_key, body, private, since)
@@ -552,11 +589,30 @@ class ChatwootBackend(ChatwootLive):
     async def delete_sla_policy(self, policy_id: int) -> None:
         raise _not_on_chatwoot("SLA policies")
 
+    async def sla_breaches(self, **filters: Any) -> Any:
+        raise _not_on_chatwoot("SLA breaches")
+    # Chatwoot's reports are another API (v2 reports), outside the Application API document.
+    async def stats(self, **_: Any) -> Any:
+        raise _not_on_chatwoot("KPIs (use Chatwoot's reports)")
+
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
         raise _not_on_chatwoot("showing who is viewing a conversation")
 
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
+
+
+def _named(exc: NotFound, tail: str) -> NotFound:
+    """Chatwoot's 404 says "Resource could not be found": name what was not there, as the desk
+    server does, when the route was one conversation's or one article's."""
+    for pattern, what in (
+        (r"/conversations/(\d+)(/|$)", "conversation"),
+        (r"/portals/[^/]+/articles/(\d+)$", "knowledge-base article"),
+    ):
+        found = re.match(pattern, tail)
+        if found is not None:
+            return NotFound(f"no {what} with id {found.group(1)}", code=exc.code, status=exc.status)
+    return exc
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:

@@ -45,6 +45,8 @@ _PRIORITY_IN = {"urgent": "urgent", "high": "high", "medium": "normal", "low": "
 PRIORITY_OUT = {"urgent": "urgent", "high": "high", "normal": "none", "low": "low"}
 _PRESENCE_IN = {"available": "online", "online": "online", "busy": "busy", "offline": "offline"}
 _STATUSES = ("open", "pending", "snoozed", "resolved")
+# Chatwoot's Message model refuses longer content (422, an answer its document does not list).
+MAX_CONTENT = 150_000
 
 
 def when(value: Any) -> datetime | None:
@@ -166,7 +168,10 @@ def conversation(raw: dict[str, Any], *, seq: int, message_count: int = 0) -> Co
     assignee = meta.get("assignee") or None
     team_raw = meta.get("team") or None
     extra = raw.get("additional_attributes") or {}
-    last = (raw.get("messages") or [None])[-1] or raw.get("last_non_activity_message")
+    # The preview is the last thing someone wrote: activity lines ("Ana set the priority") are
+    # events, not messages to show as the conversation's latest.
+    said = [m for m in raw.get("messages") or [] if m and int(m.get("message_type") or 0) != 2]
+    last = raw.get("last_non_activity_message") or (said[-1] if said else None)
     created = when(raw.get("created_at")) or EPOCH
     activity = when(raw.get("last_activity_at")) or when(raw.get("timestamp")) or created
     status = raw.get("status")

@@ -19,7 +19,8 @@
       rate: "How did we do? (1 = poor, 5 = great)", stars: "{n} of 5", comment: "Comment (optional)",
       sendRating: "Send rating", rated: "Thank you for rating us {n} of 5.", resolved: "This conversation is resolved.",
       tooMany: "Too many messages. Try again in {n} s.", failed: "Not sent. Check your connection and try again.",
-      opens: "We open again {time}.", reconnecting: "Reconnecting…", tooLong: "At most {n} characters."
+      opens: "We open again {time}.", reconnecting: "Reconnecting…", tooLong: "At most {n} characters.",
+      solvedIt: "Yes, that solved it"
     },
     de: {
       open: "Chatten Sie mit uns", close: "Chat schließen", log: "Unterhaltung", you: "Sie",
@@ -31,7 +32,8 @@
       rate: "Wie waren wir? (1 = schlecht, 5 = sehr gut)", stars: "{n} von 5", comment: "Kommentar (optional)",
       sendRating: "Bewertung senden", rated: "Danke für Ihre Bewertung: {n} von 5.", resolved: "Diese Unterhaltung ist abgeschlossen.",
       tooMany: "Zu viele Nachrichten. Bitte in {n} s erneut versuchen.", failed: "Nicht gesendet. Bitte Verbindung prüfen.",
-      opens: "Wir sind wieder da: {time}.", reconnecting: "Verbinde erneut…", tooLong: "Höchstens {n} Zeichen."
+      opens: "Wir sind wieder da: {time}.", reconnecting: "Verbinde erneut…", tooLong: "Höchstens {n} Zeichen.",
+      solvedIt: "Ja, das hat geholfen"
     },
     es: {
       open: "Chatea con nosotros", close: "Cerrar chat", log: "Conversación", you: "Tú",
@@ -43,7 +45,8 @@
       rate: "¿Qué tal lo hicimos? (1 = mal, 5 = muy bien)", stars: "{n} de 5", comment: "Comentario (opcional)",
       sendRating: "Enviar valoración", rated: "Gracias por tu valoración: {n} de 5.", resolved: "Esta conversación está resuelta.",
       tooMany: "Demasiados mensajes. Inténtalo en {n} s.", failed: "No enviado. Revisa tu conexión.",
-      opens: "Volvemos a abrir: {time}.", reconnecting: "Reconectando…", tooLong: "Como máximo {n} caracteres."
+      opens: "Volvemos a abrir: {time}.", reconnecting: "Reconectando…", tooLong: "Como máximo {n} caracteres.",
+      solvedIt: "Sí, se ha resuelto"
     },
     fr: {
       open: "Discutez avec nous", close: "Fermer le chat", log: "Conversation", you: "Vous",
@@ -55,7 +58,8 @@
       rate: "Comment était notre aide ? (1 = mauvaise, 5 = excellente)", stars: "{n} sur 5", comment: "Commentaire (facultatif)",
       sendRating: "Envoyer la note", rated: "Merci pour votre note : {n} sur 5.", resolved: "Cette conversation est résolue.",
       tooMany: "Trop de messages. Réessayez dans {n} s.", failed: "Non envoyé. Vérifiez votre connexion.",
-      opens: "Réouverture : {time}.", reconnecting: "Reconnexion…", tooLong: "{n} caractères au plus."
+      opens: "Réouverture : {time}.", reconnecting: "Reconnexion…", tooLong: "{n} caractères au plus.",
+      solvedIt: "Oui, c'est résolu"
     },
     pt: {
       open: "Fale connosco", close: "Fechar chat", log: "Conversa", you: "Você",
@@ -67,7 +71,8 @@
       rate: "Como correu? (1 = mal, 5 = muito bem)", stars: "{n} de 5", comment: "Comentário (opcional)",
       sendRating: "Enviar avaliação", rated: "Obrigado pela avaliação: {n} de 5.", resolved: "Esta conversa está resolvida.",
       tooMany: "Demasiadas mensagens. Tente de novo em {n} s.", failed: "Não enviado. Verifique a ligação.",
-      opens: "Voltamos a abrir: {time}.", reconnecting: "A ligar de novo…", tooLong: "No máximo {n} caracteres."
+      opens: "Voltamos a abrir: {time}.", reconnecting: "A ligar de novo…", tooLong: "No máximo {n} caracteres.",
+      solvedIt: "Sim, resolveu"
     }
   };
   var langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
@@ -225,6 +230,20 @@
     var li = el("li", { "class": "acw-msg " + (mine ? "acw-mine" : "acw-theirs"), "data-id": String(m.id) });
     add(li, el("span", { "class": "acw-who" }, mine ? S.you : (m.author_name || S.agent)),
         el("p", { "class": "acw-body" }, m.body));
+    // The FAQ bot's answer (it links an article) asks "did that solve it?": one click says yes.
+    // Any newer message takes the button away: the question has been answered or moved on.
+    var solved = log.querySelectorAll(".acw-solved");
+    for (var j = 0; j < solved.length; j++) {
+      if (Number(solved[j].parentNode.getAttribute("data-id")) < m.id) solved[j].remove();
+    }
+    if (m.kind === "bot" && /\/kb\/\d+/.test(m.body) && !(state.conv && state.conv.status === "resolved")) {
+      var yes = el("button", { type: "button", "class": "acw-solved" }, S.solvedIt);
+      yes.addEventListener("click", function () {
+        yes.disabled = true;
+        post(S.solvedIt).then(function () { yes.remove(); }, function (err) { yes.disabled = false; if (err) showError(err); });
+      });
+      add(li, yes);
+    }
     var items = log.children, before = null;
     for (var i = items.length - 1; i >= 0; i--) {
       if (Number(items[i].getAttribute("data-id")) < m.id) break;

@@ -29,6 +29,7 @@ from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.screens.pickers import FilterInput
+from agent_console.tui.screens.shift_actions import ShiftActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -60,7 +61,7 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing, Screen[None]):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -99,6 +100,7 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         Binding("o", "reopen", "Reopen", show=False, id="conv.reopen"),
         Binding("R", "retry", "Retry failed", show=False, id="conv.retry"),
         Binding("p", "pending", "Pending", show=False, id="conv.pending"),
+        Binding("b", "bot", "Back to the bot", show=False, id="conv.bot"),
         Binding("z", "snooze", "Snooze", id="conv.snooze"),
         Binding("P", "priority", "Priority", show=False, id="conv.priority"),
         Binding("L", "labels", "Labels", show=False, id="conv.labels"),
@@ -109,6 +111,9 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         Binding("question_mark,f1", "help", "Keys where you are", id="help"),
         Binding("m", "toggle_read", "Mark read/unread", show=False, id="conv.mark_read"),
         Binding("M", "quiet", "Quiet notifications (toasts only)", show=False, id="notify.quiet"),
+        Binding("D", "dashboard", "Dashboard (KPIs)", show=False, id="stats.dashboard"),
+        Binding("w", "roster", "Roster", show=False, id="shift.roster"),
+        Binding("H", "handoff", "Hand over (end of shift)", show=False, id="shift.handoff"),
     ]
 
     def __init__(self) -> None:
@@ -349,6 +354,10 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         if self.filter_text:
             text.append(" filter: ")
             text.append_text(untrusted_line(self.filter_text, "italic"))
+        waiting = self.console.shifts.waiting_mark()  # routing could not place these (tui/shifts.py)
+        if waiting is not None:
+            text.append(" ")
+            text.append_text(waiting)
         if text != self._tabs_text:
             # One line, always: no layout pass, and nothing written when nothing changed.
             self._tabs_text = text
@@ -625,6 +634,13 @@ class ConsoleScreen(ReadingActions, ConversationActions, Composing, Screen[None]
         else:
             place = "the conversation"
         self.app.push_screen(HelpScreen(self, f"Keys in {place}"))
+
+    def action_dashboard(self) -> None:
+        from agent_console.tui.screens.dashboard import DashboardScreen  # on first use
+
+        app = self.console
+        teams = list(app.store.teams or [])
+        self.app.push_screen(DashboardScreen(app.backend, teams=teams, low_bandwidth=app.low_bandwidth))
 
 
 def _matches(conversation: Conversation, needle: str, preview: str) -> bool:

@@ -255,6 +255,10 @@ class ConversationActions(_Screen):
     def action_pending(self) -> None:
         self._patch(self.target(), ConversationPatch(status="pending"), "set to pending")
 
+    def action_bot(self) -> None:
+        # Status too, so undo (which restores the touched fields) sets it back and stops the bot.
+        self._patch(self.target(), ConversationPatch(status="pending", bot=True), "sent back to the bot")
+
     def action_snooze(self) -> None:
         target = self.target()
         me = self.console.store.me

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from agent_console.core import clock
+from agent_console.core.bot_view import full_line
 from agent_console.core.models import Conversation, Message
 from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import CHANNEL_NAMES, local_time
@@ -113,10 +114,18 @@ class ConversationPane(Vertical):
             text.append(
                 f" · snoozed until {local_time(conversation.snoozed_until, None, with_date=True)} UTC"
             )
+        if (bot := full_line(conversation)) is not None:
+            text.append("\n")
+            text.append_text(untrusted_line(bot, "italic"))
         sla_line = header_line(conversation, clock.utcnow(), self.agent_zone)
         if sla_line is not None:
             text.append("\n")
             text.append_text(sla_line)
+        shifts = getattr(self.app, "shifts", None)
+        pin = shifts.pin_text(conversation.id) if shifts is not None else None
+        if pin is not None:  # a handoff note, pinned while the conversation is in play
+            text.append("\n")
+            text.append_text(pin)
         if text != self._header_text:
             # Asked again with every change to the open conversation (each customer message):
             # the same header must cost no layout pass.

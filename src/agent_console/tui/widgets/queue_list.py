@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_console.core import clock
+from agent_console.core.bot_view import compact_line, short_line
 from agent_console.core.models import Conversation
 from agent_console.core.sanitize import sanitize_line
 from agent_console.core.visibility import wire_preview
@@ -34,7 +35,10 @@ from agent_console.tui.sla_display import sla_label
 
 Lookup = Callable[[int], Conversation | None]
 # The cells' own styles ("": none); a row's final styles are worked out per kind of row.
-CELL_CLASSES = ("", *(f"queue--{n}" for n in ("breached", "soon", "ok", "urgent", "high", "dim", "unread")))
+CELL_CLASSES = (
+    "",
+    *(f"queue--{n}" for n in ("breached", "soon", "ok", "urgent", "high", "dim", "unread", "bot")),
+)
 Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
 
@@ -66,6 +70,7 @@ class QueueList(ScrollView, can_focus=True):
         "queue--urgent",
         "queue--high",
         "queue--dim",
+        "queue--bot",
         "queue--unread",
         "queue--header",
     }
@@ -80,6 +85,7 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--urgent { color: $error; text-style: bold; }
     QueueList > .queue--high { color: $warning; text-style: bold; }
     QueueList > .queue--dim { color: $foreground 60%; }
+    QueueList > .queue--bot { color: $secondary; text-style: italic; }
     QueueList > .queue--unread { color: $accent; text-style: bold; }
     """
 
@@ -254,7 +260,7 @@ class QueueList(ScrollView, can_focus=True):
         cells = self._cell_styles(is_cursor, "one" if one_style else "", whole)
         mark, weight = priority_mark(conversation.priority)
         customer_width, subject_width, assignee_width = columns(width)
-        preview = self.preview(conversation)
+        preview = sanitize_line(self.preview(conversation))
         segments = [
             Segment(label.rjust(SLA_WIDTH), cells[f"queue--{level}"]),
             Segment(" ", cells[""]),
@@ -263,8 +269,16 @@ class QueueList(ScrollView, can_focus=True):
             Segment(channel_short(conversation.channel).ljust(4), cells["queue--dim"]),
             Segment(" " + _fit(sanitize_line(conversation.contact.name), customer_width) + " ", cells[""]),
             Segment(_fit(conversation.language[:2], 2), cells["queue--dim"]),
-            Segment(" " + _fit(sanitize_line(preview), subject_width), cells[""]),
+            Segment(" ", cells[""]),
         ]
+        bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
+        if bot is not None and len(bot) + 10 > subject_width:
+            bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
+        if bot is not None:
+            cell = _fit(f"{bot} · {preview}", subject_width)
+            segments += [Segment(cell[: len(bot)], cells["queue--bot"]), Segment(cell[len(bot) :], cells[""])]
+        else:
+            segments.append(Segment(_fit(preview, subject_width), cells[""]))
         if assignee_width:
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
             segments += [Segment(" ", cells[""]), Segment(_fit(who, assignee_width), cells["queue--dim"])]
@@ -283,10 +297,7 @@ class QueueList(ScrollView, can_focus=True):
         base = self.rich_style
         cursor = self._style("queue--cursor") if is_cursor else None
         styles = {}
-        for name in (
-            "",
-            *(f"queue--{n}" for n in ("breached", "soon", "ok", "urgent", "high", "dim", "unread")),
-        ):
+        for name in CELL_CLASSES:
             style = Style() if mode or not name else self._style(name)
             if whole:
                 style = style + self._style(f"queue--{whole}")

@@ -395,6 +395,8 @@ class ThreadView(ScrollView, can_focus=True):
         name = message.author.name or ("Lumo bot" if message.kind == "bot" else "customer")
         header.append_text(untrusted_line(name, "bold"))
         label = KIND_LABELS[message.kind]
+        if message.author.type == "bot" and message.kind != "bot":
+            label = f"bot · {label}" if label else "bot"  # e.g. the bot's hand-off note
         if label:
             header.append(f"  [{label}]", "italic")
         header.append(f"  {when}", "dim")

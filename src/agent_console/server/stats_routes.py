@@ -1,0 +1,143 @@
+"""REST for KPIs (`GET /stats`) and customers' CSAT ratings relayed by an integration
+(`POST /inbound/csat`, beside `POST /inbound` for their messages)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from agent_console.core.business_hours import known_zones
+from agent_console.core.models import Agent, Csat, CsatInbound, CsatSubmit, Stats
+from agent_console.server.stats_store import Query, StatsQueries
+from agent_console.server.store import Forbidden, Invalid
+
+API = "/api/v1"
+DEFAULT_PERIOD = timedelta(days=7)
+MAX_PERIOD = timedelta(days=3660)  # ten years: more is a typo (and a long scan of zone offsets)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+WHEN_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?$"
+)
+WHEN = (
+    "ISO 8601 date-time with an offset (2026-11-01T00:00:00+01:00), or a date (2026-11-01),"
+    " which means midnight in `tz`"
+)
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        description="A retry with the same key returns the first result and records nothing new",
+        max_length=200,
+        required=False,
+    ),
+]
+
+
+def parse_when(text: str, zone: ZoneInfo, field: str) -> datetime:
+    """A date-time with an offset, or a date (midnight in `zone`), as UTC."""
+    try:
+        if _DATE.match(text):
+            moment = datetime.combine(datetime.fromisoformat(text).date(), time(0), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+            if moment.tzinfo is None:
+                raise Invalid(
+                    f"{field}: {text!r} needs an offset (e.g. +01:00 or Z), or give a date", field=field
+                )
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise Invalid(f"{field}: {text!r} is not a date or date-time ({WHEN})", field=field) from None
+    if not 1970 <= moment.year <= 9000:
+        raise Invalid(f"{field}: {text!r} is outside the years 1970-9000", field=field)
+    return moment
+
+
+@get(
+    f"{API}/stats",
+    summary="KPIs over a period: first response, resolution, SLA, CSAT, bot, backlog, by hour, team, agent",
+    description=(
+        "Volume, first response (median, p90) and the by-hour chart count conversations created in"
+        " [since, until); resolution time and CSAT those resolved in it; SLA attainment the clock"
+        " cycles started in it; bot rates each conversation's latest bot outcome in it. The backlog"
+        " is now. Hours of day are in `tz`."
+    ),
+)
+async def get_stats(
+    request: Request,
+    me: Agent,
+    since: Annotated[
+        str | None,
+        Parameter(pattern=WHEN_PATTERN, description=f"Start: {WHEN} (default: 7 days before until)"),
+    ] = None,
+    until: Annotated[
+        str | None, Parameter(pattern=WHEN_PATTERN, description=f"End: {WHEN} (default: now)")
+    ] = None,
+    team: Annotated[
+        int | None, Parameter(ge=1, le=2**53, description="Only this team's conversations")
+    ] = None,
+    agent: Annotated[
+        int | None, Parameter(ge=1, le=2**53, description="Only conversations assigned to this agent")
+    ] = None,
+    tz: Annotated[
+        str | None, Parameter(max_length=64, description="IANA zone for hours and dates (default: yours)")
+    ] = None,
+) -> Stats:
+    zone_name = tz or me.timezone
+    if zone_name not in known_zones():
+        raise Invalid(f"tz: {zone_name!r} is not a known IANA time zone", field="tz")
+    zone = ZoneInfo(zone_name)
+    end = datetime.now(UTC) if until is None else parse_when(until, zone, "until")
+    start = end - DEFAULT_PERIOD if since is None else parse_when(since, zone, "since")
+    if start >= end:
+        raise Invalid("since: the period is empty (since must be before until)", field="since")
+    if end - start > MAX_PERIOD:
+        raise Invalid(f"since: a period of at most {MAX_PERIOD.days} days", field="since")
+    store = request.app.state.store
+    if (
+        team is not None
+        and store.conn.execute("SELECT 1 FROM teams WHERE id = ?", (team,)).fetchone() is None
+    ):
+        raise Invalid(f"team: no team with id {team}", field="team")
+    if (
+        agent is not None
+        and store.conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None
+    ):
+        raise Invalid(f"agent: no agent with id {agent}", field="agent")
+    query = Query(since=start, until=end, zone=zone, tz=zone_name, team_id=team, agent_id=agent)
+    return StatsQueries(store.conn).stats(query)
+
+
+@post(
+    f"{API}/inbound/csat",
+    summary="A customer's CSAT rating (1-5) of a resolved conversation (admin or integration)",
+    description=(
+        "One rating per conversation: a second one replaces the first (the KPIs count what the"
+        " customer thinks now). 409 while the conversation is not resolved."
+    ),
+)
+async def post_inbound_csat(
+    request: Request, me: Agent, data: CsatInbound, idempotency_key: IdempotencyKey = None
+) -> Response[Csat]:
+    if me.role not in ("admin", "integration"):
+        raise Forbidden(
+            f"relaying a customer's rating needs an admin or integration token; yours is {me.role}"
+        )
+    store = request.app.state.store
+    widget = request.app.state.widget
+    submit = CsatSubmit(rating=data.rating, comment=data.comment)
+    status, body = store.idempotent(
+        me.id,
+        idempotency_key,
+        f"POST {request.url.path}\n".encode() + await request.body(),
+        lambda: (201, widget.record_rating(data.conversation_id, submit)),
+    )
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+ROUTES = [get_stats, post_inbound_csat]
