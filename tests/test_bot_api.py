@@ -128,6 +128,7 @@ def _table(desk: WidgetDesk) -> tuple[list, list]:
     ("method", "path", "body", "status", "field"),
     [
         ("patch", "/bot/channels/fax", {"enabled": True}, 422, "channel"),
+        ("patch", "/bot/channels/email", {"enabled": True}, 409, "channel"),
         ("patch", "/bot/channels/%1B%5B2J", {"enabled": True}, 422, "channel"),
         ("patch", "/bot/channels/web_chat", {"enabled": "yes"}, 422, "enabled"),
         ("patch", "/bot/channels/web_chat", {"enabled": True, "extra": 1}, 422, "extra"),
@@ -140,9 +141,8 @@ def _table(desk: WidgetDesk) -> tuple[list, list]:
 def test_bad_bot_input_is_a_clear_4xx_and_changes_nothing(
     desk: WidgetDesk, method: str, path: str, body: dict, status: int, field: str
 ) -> None:
-    conversation_id = desk.admin.get("/conversations", params={"status": "all", "limit": 1}).json()["items"][
-        0
-    ]["id"]
+    listed = desk.admin.get("/conversations", params={"status": "all", "limit": 50}).json()["items"]
+    conversation_id = next(c["id"] for c in listed if c["channel"] == "web_chat")
     before = _table(desk)
     answer = desk.admin.request(method, path.format(id=conversation_id), json=body)
     assert answer.status_code == status, answer.text

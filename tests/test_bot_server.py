@@ -178,6 +178,19 @@ def test_asking_for_a_person_hands_off_at_once(store: Store, language: str, text
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "My operator at home blocks roaming, what APN settings should I use?",
+        "Mi operador no me deja usar datos en el extranjero",
+        "Mon opérateur bloque les données à l'étranger",
+        "Meu operador não funciona no exterior",
+    ],
+)
+def test_a_carrier_is_not_a_request_for_a_person(text: str) -> None:
+    assert bot_text.asks_for_person(text) is None
+
+
+@pytest.mark.parametrize(
     ("language", "text"),
     [
         ("en", "This is ridiculous, my eSIM install failed three times"),
@@ -441,6 +454,23 @@ def test_sending_back_to_the_bot_and_an_agent_taking_over(store: Store) -> None:
             customer.conversation_id, ConversationPatch(status="resolved", bot=True), agent
         )
     assert customer.conversation.bot_status == "stopped"
+
+
+def test_an_email_conversation_cannot_go_to_the_bot(store: Store) -> None:
+    """The relay mails agents' replies only: a bot on email would talk to nobody."""
+    result = store.inbound(
+        InboundMessage(
+            channel="email",
+            contact=InboundContact(name="Mail", email="mail2@customers.example"),
+            body="How do I install the eSIM on my iPhone?",
+        )
+    )
+    agent = store.list_agents()[0]
+    with pytest.raises(Conflict):
+        store.patch_conversation(result.conversation_id, ConversationPatch(status="pending", bot=True), agent)
+    with pytest.raises(Conflict):
+        store.set_bot_channel("email", True)
+    assert store.get_conversation(result.conversation_id).bot_status is None
 
 
 def test_a_customer_writing_again_does_not_reopen_a_bot_conversation(store: Store) -> None:

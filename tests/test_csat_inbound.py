@@ -179,6 +179,7 @@ def test_the_openapi_document_describes_both_routes(csat_desk) -> None:
     assert {"201", "401", "403", "404", "409", "422"} <= set(csat["responses"])
     stats = document["paths"]["/api/v1/stats"]["get"]
     assert {p["name"] for p in stats["parameters"]} >= {"since", "until", "team", "agent", "tz"}
+    assert {"200", "401", "404", "409", "422"} <= set(stats["responses"])
     assert stats["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Stats")
     assert "CsatInbound" in document["components"]["schemas"]
 

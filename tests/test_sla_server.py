@@ -256,7 +256,7 @@ def test_policies_are_read_by_agents_and_changed_by_admins_only(fresh_desk: Desk
             422,
         ),
         ({"name": "Team", "first_response_s": 60, "team_ids": [999]}, "team_ids", 404),
-        ({"name": "Extra", "first_response_s": 60, "colour": "red"}, None, 422),
+        ({"name": "Extra", "first_response_s": 60, "colour": "red"}, "colour", 422),
         (
             {
                 "name": "Sparse",

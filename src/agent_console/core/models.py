@@ -807,6 +807,8 @@ class LanguageUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     """An agent's correction of a conversation's language (ISO 639-1, e.g. "es")."""
 
     language: LanguageCode
+
+
 # --- SLA breaches ---------------------------------------------------------------------------
 
 
@@ -834,6 +836,8 @@ class SlaBreachPage(Struct, kw_only=True):
 
     items: list[SlaBreach]
     next_cursor: str | None = None
+
+
 # --- CSAT through the inbound API, and KPIs (server/stats_*.py) -----------------------------
 
 

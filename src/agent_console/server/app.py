@@ -71,6 +71,7 @@ from agent_console.server.shift_routes import document as shift_document
 from agent_console.server.sla_routes import SLA_ROUTES, SlaRunner
 from agent_console.server.sla_routes import describe as describe_sla
 from agent_console.server.stats_routes import ROUTES as STATS_ROUTES
+from agent_console.server.stats_routes import document as stats_document
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, NotFound, Store
 from agent_console.server.triage_routes import ROUTES as TRIAGE_ROUTES
 from agent_console.server.triage_store import load_rules, warm_up
@@ -181,6 +182,7 @@ async def list_conversations(
             " 900 by default). Without it, `urgent` is priority urgent only.",
             ge=0,
             le=7 * 86400,
+            schema_extra={"minimum": 0},  # Litestar leaves out a bound of 0
         ),
     ] = None,
 ) -> ConversationPage:
@@ -548,8 +550,10 @@ def create_app(
     app.state.store = store
     app.state.hub = hub
     app.state.routing = router
-    app.state.openapi = shift_document(
-        admin_routes.document(build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"})
+    app.state.openapi = stats_document(
+        shift_document(
+            admin_routes.document(build_openapi(app), {"$ref": "#/components/schemas/ErrorResponse"})
+        )
     )
     app.state.routes = route_table(app)
     app.state.body_limit_message = body_limit_message(limits.max_body)

@@ -61,6 +61,12 @@ class BotStoreMixin:
         return [BotChannel(channel=c, enabled=c in enabled) for c in CHANNELS]  # type: ignore[arg-type]
 
     def set_bot_channel(self: Store, channel: str, enabled: bool) -> BotChannel:
+        if enabled and channel == "email":
+            # Its replies are `bot` messages, and the mail relay sends agents' replies only: on
+            # email the customer would never read the bot. Refused rather than silently unread.
+            from agent_console.server.store import Conflict  # store.py imports this module
+
+            raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="channel")
         with self._write() as tx:
             tx.conn.execute(
                 "INSERT INTO bot_channels(channel, enabled) VALUES (?, ?)"
@@ -124,9 +130,12 @@ class BotStoreMixin:
                 ).fetchone()[0],
             )
 
-    def _bot_back_status(self: Store, patch: ConversationPatch) -> str:
+    def _bot_back_status(self: Store, current: Conversation, patch: ConversationPatch) -> str:
         """The status a conversation sent back to the bot takes: pending, whatever else is asked."""
         from agent_console.server.store import Conflict  # store.py imports this module
+
+        if current.channel == "email":
+            raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="bot")
 
         if patch.status is not msgspec.UNSET and patch.status != "pending":
             raise Conflict(

@@ -25,19 +25,20 @@ def fold(text: str) -> str:
 # --- what the customer says ----------------------------------------------------------------
 
 # Asking for a person. Phrases on folded text; every language is checked, since a customer
-# may ask in another language than the one detected.
+# may ask in another language than the one detected. "Operator" alone is left out: on a mobile
+# desk it is the customer's carrier (operador, opérateur), not a person to talk to.
 _HUMAN = {
     "en": (
         r"(?:talk|speak|chat|connect me|put me through) (?:to|with) (?:a |an |some |your )?"
         r"(?:human|person|people|agent|someone|somebody|operator|representative|rep|real)",
-        r"\b(?:human|real person|live (?:agent|person|chat)|representative|operator)\b",
+        r"\b(?:human|real person|live (?:agent|person|chat)|representative)\b",
         r"^(?:an? )?agent(?: please| pls)?[.!?]*$",
         r"\bnot (?:a|the) (?:bot|robot|machine)\b",
         r"\b(?:a person|someone real|somebody real)\b",
     ),
     "es": (
         r"\bhablar con (?:una |un |alguien|el |la )?(?:persona|humano|agente|asesor|operador|alguien)",
-        r"\b(?:agente humano|persona real|un humano|una persona|asesor|operador|atencion humana)\b",
+        r"\b(?:agente humano|persona real|un humano|una persona|asesor|atencion humana)\b",
         r"\bme pasas con\b",
     ),
     "de": (
@@ -46,12 +47,12 @@ _HUMAN = {
         r"\bkein(?:en)? (?:bot|roboter)\b",
     ),
     "fr": (
-        r"\b(?:humain|vraie personne|personne reelle|conseiller|conseillere|operateur|operatrice)\b",
+        r"\b(?:humain|vraie personne|personne reelle|conseiller|conseillere)\b",
         r"\bparler (?:a|avec) (?:un|une|quelqu'un|quelqu un|le|la)\b",
         r"\bpas (?:un|une|le) (?:bot|robot)\b",
     ),
     "pt": (
-        r"\b(?:humano|atendente|pessoa de verdade|pessoa real|operador|uma pessoa)\b",
+        r"\b(?:humano|atendente|pessoa de verdade|pessoa real|uma pessoa)\b",
         r"\bfalar com (?:um|uma|alguem|o|a)\b",
     ),
     "ja": ("人間", "担当者", "オペレーター", "オペレータ", "有人", "人と話", "スタッフと", "サポートの方"),

@@ -103,7 +103,11 @@ async def list_sla_breaches(
     me: Agent,
     since: Annotated[
         str | None,
-        Parameter(description="Only breaches at or after this instant (ISO 8601)", pattern=DATE_TIME_PATTERN),
+        Parameter(
+            description="Only breaches at or after this instant (ISO 8601)",
+            pattern=DATE_TIME_PATTERN,
+            schema_extra={"format": "date-time"},  # a date-time, not any text the pattern lets through
+        ),
     ] = None,
     conversation_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
     team_id: Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -14,15 +14,19 @@ from litestar.params import Parameter
 from agent_console.core.business_hours import known_zones
 from agent_console.core.models import Agent, Csat, CsatInbound, CsatSubmit, Stats
 from agent_console.server.stats_store import Query, StatsQueries
-from agent_console.server.store import Forbidden, Invalid
+from agent_console.server.store import Conflict, Forbidden, Invalid, NotFound
 
 API = "/api/v1"
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_PERIOD = timedelta(days=3660)  # ten years: more is a typo (and a long scan of zone offsets)
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-WHEN_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?$"
+# What the document promises for since/until (a real date, years 1970-8999 as written): the
+# server refuses nothing the document allows, and accepts nothing it forbids.
+_YEAR = r"(19[7-9][0-9]|[2-8][0-9]{3})"
+DATE_PATTERN = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
+DATE_TIME_PATTERN = (
+    rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
+    r"(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
 )
 WHEN = (
     "ISO 8601 date-time with an offset (2026-11-01T00:00:00+01:00), or a date (2026-11-01),"
@@ -41,6 +45,8 @@ IdempotencyKey = Annotated[
 
 def parse_when(text: str, zone: ZoneInfo, field: str) -> datetime:
     """A date-time with an offset, or a date (midnight in `zone`), as UTC."""
+    if not re.match(DATE_PATTERN if _DATE.match(text) else DATE_TIME_PATTERN, text):
+        raise Invalid(f"{field}: {text!r} is not a date or date-time ({WHEN}), years 1970-8999", field=field)
     try:
         if _DATE.match(text):
             moment = datetime.combine(datetime.fromisoformat(text).date(), time(0), tzinfo=zone)
@@ -53,8 +59,6 @@ def parse_when(text: str, zone: ZoneInfo, field: str) -> datetime:
         moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise Invalid(f"{field}: {text!r} is not a date or date-time ({WHEN})", field=field) from None
-    if not 1970 <= moment.year <= 9000:
-        raise Invalid(f"{field}: {text!r} is outside the years 1970-9000", field=field)
     return moment
 
 
@@ -73,11 +77,9 @@ async def get_stats(
     me: Agent,
     since: Annotated[
         str | None,
-        Parameter(pattern=WHEN_PATTERN, description=f"Start: {WHEN} (default: 7 days before until)"),
+        Parameter(max_length=40, description=f"Start: {WHEN} (default: 7 days before until)"),
     ] = None,
-    until: Annotated[
-        str | None, Parameter(pattern=WHEN_PATTERN, description=f"End: {WHEN} (default: now)")
-    ] = None,
+    until: Annotated[str | None, Parameter(max_length=40, description=f"End: {WHEN} (default: now)")] = None,
     team: Annotated[
         int | None, Parameter(ge=1, le=2**53, description="Only this team's conversations")
     ] = None,
@@ -88,27 +90,28 @@ async def get_stats(
         str | None, Parameter(max_length=64, description="IANA zone for hours and dates (default: yours)")
     ] = None,
 ) -> Stats:
-    zone_name = tz or me.timezone
+    zone_name = me.timezone if tz is None else tz
     if zone_name not in known_zones():
         raise Invalid(f"tz: {zone_name!r} is not a known IANA time zone", field="tz")
     zone = ZoneInfo(zone_name)
     end = datetime.now(UTC) if until is None else parse_when(until, zone, "until")
     start = end - DEFAULT_PERIOD if since is None else parse_when(since, zone, "since")
+    # Each value is fine alone; together they make no period: a conflict (409), not a 422.
     if start >= end:
-        raise Invalid("since: the period is empty (since must be before until)", field="since")
+        raise Conflict("since: the period is empty (since must be before until)", field="since")
     if end - start > MAX_PERIOD:
-        raise Invalid(f"since: a period of at most {MAX_PERIOD.days} days", field="since")
+        raise Conflict(f"since: a period of at most {MAX_PERIOD.days} days", field="since")
     store = request.app.state.store
     if (
         team is not None
         and store.conn.execute("SELECT 1 FROM teams WHERE id = ?", (team,)).fetchone() is None
     ):
-        raise Invalid(f"team: no team with id {team}", field="team")
+        raise NotFound(f"team: no team with id {team}", field="team")
     if (
         agent is not None
         and store.conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None
     ):
-        raise Invalid(f"agent: no agent with id {agent}", field="agent")
+        raise NotFound(f"agent: no agent with id {agent}", field="agent")
     query = Query(since=start, until=end, zone=zone, tz=zone_name, team_id=team, agent_id=agent)
     return StatsQueries(store.conn).stats(query)
 
@@ -138,6 +141,29 @@ async def post_inbound_csat(
         lambda: (201, widget.record_rating(data.conversation_id, submit)),
     )
     return Response(content=body, status_code=status, media_type="application/json")
+
+
+def document(openapi: dict[str, Any]) -> dict[str, Any]:
+    """What the generic pass cannot know: since/until take a date or a date-time, tz a known
+    zone, and a team or agent that does not exist is 404, a period that is not one 409."""
+    operation = openapi.get("paths", {}).get(f"{API}/stats", {}).get("get")
+    if operation is None:
+        return openapi
+    for parameter in operation.get("parameters", ()):
+        if parameter["name"] in ("since", "until"):
+            parameter["schema"] = {
+                "anyOf": [
+                    {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN},
+                    {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+                ]
+            }
+        elif parameter["name"] == "tz":
+            parameter["schema"] = {"type": "string", "enum": sorted(known_zones())}
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    responses = operation.setdefault("responses", {})
+    responses["404"] = {"description": "No such team or agent", **error}
+    responses["409"] = {"description": "since and until make no period (empty, or over ten years)", **error}
+    return openapi
 
 
 ROUTES = [get_stats, post_inbound_csat]

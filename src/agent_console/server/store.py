@@ -630,7 +630,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
 
             status = current.status if patch.status is unset else patch.status
             if patch.bot is not unset:
-                status = self._bot_back_status(patch)  # back to the bot: pending (bot_store)
+                status = self._bot_back_status(current, patch)  # back to the bot: pending (bot_store)
             snoozed_until = current.snoozed_until
             if patch.snoozed_until is not unset:
                 snoozed_until = patch.snoozed_until

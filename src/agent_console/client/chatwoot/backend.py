@@ -591,6 +591,7 @@ class ChatwootBackend(ChatwootLive):
 
     async def sla_breaches(self, **filters: Any) -> Any:
         raise _not_on_chatwoot("SLA breaches")
+
     # Chatwoot's reports are another API (v2 reports), outside the Application API document.
     async def stats(self, **_: Any) -> Any:
         raise _not_on_chatwoot("KPIs (use Chatwoot's reports)")
