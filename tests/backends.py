@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tests.chatwoot_emulator.server import Emulator
@@ -128,7 +129,12 @@ class Helpdesk:
     def assign_to_me(self, conversation_id: int) -> None:  # setup: the signed-in agent's own
         ...
     def colleague_sets(
-        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+        self,
+        conversation_id: int,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        snoozed_until: datetime | None = None,
     ) -> None: ...
     def count(self, status: str) -> int:  # conversations with this status ("all": every one)
         ...
@@ -267,9 +273,16 @@ class NativeHelpdesk(Helpdesk):
         assert response.is_success, response.text
 
     def colleague_sets(
-        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+        self,
+        conversation_id: int,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        snoozed_until: datetime | None = None,
     ) -> None:
-        patch = {k: v for k, v in (("status", status), ("priority", priority)) if v is not None}
+        until = snoozed_until.isoformat() if snoozed_until else None
+        changes = (("status", status), ("priority", priority), ("snoozed_until", until))
+        patch = {k: v for k, v in changes if v is not None}
         response = self.desk.admin.patch(f"/conversations/{conversation_id}", json=patch)
         assert response.is_success, response.text
 
@@ -406,12 +419,19 @@ class ChatwootHelpdesk(Helpdesk):
         self._call(lambda: account.assign(account.conversations[conversation_id], admin, admin.id))
 
     def colleague_sets(
-        self, conversation_id: int, *, status: str | None = None, priority: str | None = None
+        self,
+        conversation_id: int,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        snoozed_until: datetime | None = None,
     ) -> None:
         account, admin = self.running.account, self.running.admin
 
         def change() -> None:
             row = account.conversations[conversation_id]
+            if snoozed_until is not None:
+                account.set_status(row, admin, "snoozed", int(snoozed_until.timestamp()))
             if status is not None:
                 account.set_status(row, admin, status, None)
             if priority is not None:

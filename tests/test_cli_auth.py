@@ -418,3 +418,24 @@ def test_chatwoot_portal_by_environment(chatwoot: ChatwootDesk, tmp_path: Path) 
     assert without.code == 1 and 'portal = "slug"' in without.stderr, without
     found = invoke("kb", "search", "refund", "-o", "json", env=base_env(tmp_path, **chatwoot.env()))
     assert found.code == 0 and [h["title"] for h in found.json()] == ["Refunds"], found
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["sla", "list"], "SLA policies is not available on Chatwoot"),
+        (["labels"], "counting labels across the desk is not available on Chatwoot"),
+        (["stats"], "is not available on Chatwoot"),
+        (["roster"], "rosters and handoffs need the desk server"),
+        (["team", "new", "Nights"], "admin commands need the desk server"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_desk_server_only_commands_say_so_on_chatwoot(
+    chatwoot: ChatwootDesk, tmp_path: Path, args: list[str], said: str
+) -> None:
+    """Desk-server features (SLA policies, label counts, KPIs, shifts, admin) are tested on the
+    desk server only; on Chatwoot each command says plainly that it is not there."""
+    ran = invoke(*args, env=base_env(tmp_path, **chatwoot.env()))
+    assert ran.code == 1 and ran.stdout == "", ran
+    assert ran.stderr.startswith("error: ") and said in ran.stderr and len(ran.stderr.splitlines()) == 1, ran

@@ -9,7 +9,7 @@ import pytest
 
 from agent_console.core.language import detect_language
 from agent_console.core.triage import TriageRulesError, assess, default_rules, parse_rules
-from agent_console.demo.language_samples import DEMO_LANGUAGES, labelled_texts
+from tests.language_samples import DEMO_LANGUAGES, labelled_texts
 
 # --- language identification ----------------------------------------------------------------
 
@@ -34,7 +34,14 @@ def test_language_identification_is_never_wrong_on_the_demo_customer_lines() -> 
 
 @pytest.mark.parametrize(
     "text",
-    ["???", "ok", "LM-1234567 ####", "Ciao, il mio telefono non funziona più, potete aiutarmi?"],
+    [
+        "???",
+        "ok",
+        "LM-1234567 ####",
+        "Ciao, il mio telefono non funziona più, potete aiutarmi?",
+        # Dutch reads as German among the desk's languages; the full model knows better.
+        "Hallo, mijn telefoon werkt niet meer, kunnen jullie helpen?",
+    ],
 )
 def test_too_short_or_another_language_is_unsure(text: str) -> None:
     assert detect_language(text) is None
@@ -76,7 +83,7 @@ def test_topic_rules_fire_in_their_language_with_the_words_quoted(
 def test_words_match_without_accents_case_or_umlauts_and_only_whole_words() -> None:
     assert "outage" in fired(["SIN SENAL desde ayer"], "es")
     assert "outage" in fired(["Kein Netz, Stoerung?"], "de")
-    assert "outage" not in fired(["I downloaded the app"], "en")  # "down" is not in "downloaded"
+    assert "legal" not in fired(["I have an issue with the app"], "en")  # "sue" is not in "issue"
     assert "cancellation" not in fired(["Is cancellation possible? "], "de")  # English words, German text
 
 

@@ -54,6 +54,15 @@ def test_too_short_to_tell_keeps_the_contacts_language(desk: Desk) -> None:
     assert conv["triage"]["rules"] == []
 
 
+def test_unsure_of_the_language_the_rules_read_every_languages_words(desk: Desk) -> None:
+    # Too short to tell (9 characters), and the contact's profile says English: the Spanish
+    # outage words still count.
+    cid = write_in(desk, "sin señal", language="en")
+    conv = conversation(desk, cid)
+    assert (conv["language"], conv["language_source"]) == ("en", "contact")
+    assert rules_of(conv)["outage"] == "outage words: 'sin señal'"
+
+
 def test_pings_count_unanswered_messages_and_a_reply_resets_them(desk: Desk) -> None:
     cid = write_in(desk, "Hallo, ich habe eine Frage zu meinem Tarif")
     write_in(desk, "Ist da jemand?", cid)
@@ -171,3 +180,57 @@ def test_a_bad_rules_file_stops_the_server_naming_line_and_key(tmp_path: Path) -
     assert f"{rules}:4: rules.vip.priority: must be one of urgent, high, normal, low" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "d.db").exists()  # refused before anything was created
+
+
+# --- suggested replies ----------------------------------------------------------------------------
+
+
+def suggestions(desk: Desk, cid: int) -> dict:
+    response = desk.agent.get(f"/conversations/{cid}/suggestions")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_suggestions_come_in_the_conversations_language_first(desk: Desk) -> None:
+    cid = write_in(desk, "Hola, me cobraron dos veces el plan y quiero un reembolso")
+    found = suggestions(desk, cid)
+    assert found["language"] == "es"
+    canned = [s for s in found["items"] if s["kind"] == "canned"]
+    kb = [s for s in found["items"] if s["kind"] == "kb"]
+    assert canned and kb
+    assert all(s["locale"] == "es" and not s["fallback"] for s in canned + kb)
+    assert canned[0]["canned"]["body"] and "reembolso" in canned[0]["matched"]
+    assert any("cobro" in s["title"].lower() or "reembolso" in s["title"].lower() for s in kb)
+
+
+def test_with_nothing_in_the_language_others_come_marked_as_fallback(desk: Desk) -> None:
+    cid = write_in(desk, "QRコードをスキャンしたら、もう使用済みと表示されました")
+    found = suggestions(desk, cid)
+    assert found["language"] == "ja"
+    assert found["items"] and all(s["fallback"] and s["locale"] != "ja" for s in found["items"])
+    assert any("QR" in s["title"] for s in found["items"] if s["kind"] == "kb")
+
+
+def test_each_kind_falls_back_on_its_own(desk: Desk) -> None:
+    # Portuguese has KB articles about data abroad but no canned response about it: the canned
+    # ones come from other languages, marked; the articles stay Portuguese.
+    cid = write_in(desk, "Cheguei em Lisboa e os dados móveis não funcionam, o roaming está ativado")
+    found = suggestions(desk, cid)
+    assert found["language"] == "pt"
+    canned = [s for s in found["items"] if s["kind"] == "canned"]
+    kb = [s for s in found["items"] if s["kind"] == "kb"]
+    assert canned and all(s["fallback"] and s["locale"] != "pt" for s in canned)
+    assert kb and all(not s["fallback"] and s["locale"] == "pt" for s in kb)
+
+
+def test_suggestions_leave_the_kb_gap_report_alone(desk: Desk) -> None:
+    before = desk.admin.get("/kb/gaps").json()["items"]
+    cid = write_in(desk, "Xylophone quasar zebra marmalade")
+    assert suggestions(desk, cid)["items"] == []
+    assert desk.admin.get("/kb/gaps").json()["items"] == before
+
+
+def test_suggestions_for_a_missing_conversation_are_404(desk: Desk) -> None:
+    response = desk.agent.get("/conversations/99999999/suggestions")
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"

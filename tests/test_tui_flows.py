@@ -565,7 +565,7 @@ async def test_failed_reply_shows_the_reason_and_retries(helpdesk: Helpdesk, tmp
         await wait_for(pilot, lambda: app.outbox.get(item.id).state == "failed", what="the refusal")
         assert "not found" in app.outbox.get(item.id).reason
         # A reply that is refused in the open conversation shows in its thread with the reason.
-        bad = app.outbox.enqueue_message(cid, "x" * 200_001)
+        bad = app.outbox.enqueue_message(cid, "x" * (helpdesk.max_body + 1))  # one over the desk's limit
         await wait_for(pilot, lambda: app.outbox.get(bad.id).state == "failed", what="the 422")
         await wait_for(
             pilot,
@@ -595,8 +595,8 @@ async def test_links_open_only_after_the_agent_sees_the_real_target(
         tricky = "https://lumo.example/\u202egpj.exe"  # a right-to-left override hides the real end
         reader.post_message(Markdown.LinkClicked(reader, tricky))
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the confirmation")
-        text = screen_text(app)
-        assert "⟨U+202E⟩" in text and "\u202e" not in text
+        await wait_for(pilot, lambda: "⟨U+202E⟩" in screen_text(app), what="the link's real end, drawn")
+        assert "\u202e" not in screen_text(app)
         await pilot.press("n", "enter")
         await wait_for(pilot, lambda: app.screen is kb, what="back in the reader")
         assert opened == []

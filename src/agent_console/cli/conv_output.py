@@ -186,6 +186,7 @@ def conversation_spec(looked_up: Mapping[int, Any] | None = None) -> Spec:
             ("Messages", f"{c.message_count} ({c.unread_count} unread)"),
             ("Last message", last_line(c)),
             ("Bot", full_line(c) or ""),
+            *triage_fields(c),
         ],
     )
 
@@ -202,6 +203,20 @@ def due_text(c: Any) -> str:
     if c.sla is None:
         return "nothing: no SLA policy applies"
     return "nothing: no SLA clock is running"
+
+
+def triage_fields(c: Any) -> list[tuple[str, str]]:
+    """The language's source and the triage rules' suggestion, once the desk has triaged it."""
+    triage = getattr(c, "triage", None)
+    if triage is None:
+        return []
+    reasons = "; ".join(hit.reason for hit in triage.rules) or "no rule fired"
+    suggested = f"suggests {triage.priority}: " if triage.priority else ""
+    topics = f" (topics: {', '.join(triage.topics)})" if triage.topics else ""
+    return [
+        ("Language from", c.language_source),
+        ("Triage", suggested + reasons + topics + (" · upset" if triage.upset else "")),
+    ]
 
 
 CONVERSATIONS = conversation_spec()

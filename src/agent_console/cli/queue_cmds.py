@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from agent_console.cli import attachment_cmds
+from agent_console.cli import attachment_cmds, triage_cmds
 from agent_console.cli.groups import ConvGroup, require_conv_id
 from agent_console.cli.options import EPILOG, Settings, command
 
@@ -645,4 +645,5 @@ def register(app: typer.Typer) -> None:
     ):
         command(conv_app, name, epilog=EPILOG)(func)
     attachment_cmds.register(conv_app)
+    triage_cmds.register(conv_app)
     app.add_typer(conv_app, name="conv")

@@ -30,6 +30,7 @@ from agent_console.core.models import (
     SlaPolicyInput,
     SlaPolicyPatch,
     Stats,
+    SuggestionList,
     Team,
 )
 
@@ -169,3 +170,8 @@ class Backend(Protocol):
         """KPIs over [since, until) (default: the last 7 days); hours in `tz` (default: the
         agent's own zone); a date means midnight in that zone."""
         ...
+
+    # Triage: an agent's correction of the language the desk detected (kept from then on).
+    async def set_language(self, conversation_id: int, language: str) -> Conversation: ...
+    # Suggested replies: canned responses and KB articles for the customer's last messages.
+    async def suggestions(self, conversation_id: int) -> SuggestionList: ...

@@ -54,6 +54,7 @@ from agent_console.core.models import (
     SlaPolicyInput,
     SlaPolicyList,
     SlaPolicyPatch,
+    SuggestionList,
     Team,
     TeamList,
 )
@@ -361,6 +362,13 @@ class NativeBackend(ShiftCalls, AdminCalls):
     ) -> ReadState:
         body: dict[str, Any] = {"mark": "unread"} if unread else {"mark": "read", "message_id": message_id}
         return await self._call("POST", f"/conversations/{conversation_id}/read", ReadState, body=body)
+
+    async def set_language(self, conversation_id: int, language: str) -> Conversation:
+        path = f"/conversations/{conversation_id}/language"
+        return await self._call("POST", path, Conversation, body={"language": language})
+
+    async def suggestions(self, conversation_id: int) -> SuggestionList:
+        return await self._call("GET", f"/conversations/{conversation_id}/suggestions", SuggestionList)
 
     # --- email attachments ---------------------------------------------------------------
 

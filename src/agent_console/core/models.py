@@ -1091,3 +1091,27 @@ class BotChannelList(Struct, kw_only=True):
 
 class BotChannelUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool
+
+
+SuggestionKind = Literal["canned", "kb"]
+
+
+class Suggestion(Struct, kw_only=True):
+    """A canned response or KB article that may answer the customer's last messages."""
+
+    kind: SuggestionKind
+    id: int
+    title: str
+    locale: str
+    # True when it is not in the conversation's language (nothing good enough was).
+    fallback: bool
+    score: float
+    # The customer's words it matched, for the agent to judge it by.
+    matched: list[str]
+    canned: CannedResponse | None = None  # the whole response (kind "canned"), to fill and insert
+    snippet: str = ""  # KB: plain text with SNIPPET_OPEN/SNIPPET_CLOSE around matched terms
+
+
+class SuggestionList(Struct, kw_only=True):
+    language: str
+    items: list[Suggestion]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.params import Parameter
 
-from agent_console.core.models import Agent, Conversation, LanguageUpdate
+from agent_console.core.models import Agent, Conversation, LanguageUpdate, SuggestionList
 
 PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
 
@@ -24,4 +24,12 @@ async def post_language(
     return store.personal(me.id, store.set_language(conversation_id, data, me))
 
 
-ROUTES = [post_language]
+@get(
+    "/api/v1/conversations/{conversation_id:int}/suggestions",
+    summary="Canned responses and KB articles for the customer's last messages, its language first",
+)
+async def get_suggestions(request: Request, me: Agent, conversation_id: PositiveId) -> SuggestionList:
+    return request.app.state.store.suggestions(conversation_id)
+
+
+ROUTES = [post_language, get_suggestions]

@@ -6,7 +6,6 @@ same transactions; store.inbound calls `_triage_incoming` and `_announce_triage`
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,7 +15,15 @@ import msgspec
 
 from agent_console.core import language as langid
 from agent_console.core.clock import from_iso, parse_optional, to_iso
-from agent_console.core.models import Agent, Author, Conversation, LanguageUpdate, Triage, TriageHit
+from agent_console.core.models import (
+    Agent,
+    Author,
+    Conversation,
+    LanguageUpdate,
+    SuggestionList,
+    Triage,
+    TriageHit,
+)
 from agent_console.core.triage import (
     Assessment,
     Rules,
@@ -25,6 +32,7 @@ from agent_console.core.triage import (
     default_rules,
     parse_rules,
 )
+from agent_console.server.suggest import Suggester
 
 if TYPE_CHECKING:
     from agent_console.server.store import _Tx
@@ -163,7 +171,11 @@ class TriageStoreMixin:
             tx.emit("conversation.updated", {"conversation": conversation, "changed": ["language", "triage"]})
             return conversation
 
-
-def triage_json(conversation: Conversation) -> str:
-    """The stored triage of a conversation as JSON text (CLI output)."""
-    return json.dumps(msgspec.to_builtins(conversation.triage)) if conversation.triage else "null"
+    def suggestions(self, conversation_id: int) -> SuggestionList:
+        row = self.conn.execute(
+            "SELECT language FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise _errors().NotFound(f"no conversation with id {conversation_id}")
+        suggester = self.__dict__.setdefault("_suggester", Suggester())  # holds the tokenized library
+        return suggester.suggest(self.conn, conversation_id, row["language"])

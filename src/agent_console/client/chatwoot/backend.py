@@ -19,7 +19,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -589,11 +589,29 @@ class ChatwootBackend(ChatwootLive):
     async def delete_sla_policy(self, policy_id: int) -> None:
         raise _not_on_chatwoot("SLA policies")
 
-    async def sla_breaches(self, **filters: Any) -> Any:
+    async def sla_breaches(
+        self,
+        *,
+        since: datetime | None = None,
+        conversation_id: int | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        clock: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Any:
         raise _not_on_chatwoot("SLA breaches")
 
     # Chatwoot's reports are another API (v2 reports), outside the Application API document.
-    async def stats(self, **_: Any) -> Any:
+    async def stats(
+        self,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        team_id: int | None = None,
+        agent_id: int | None = None,
+        tz: str | None = None,
+    ) -> Any:
         raise _not_on_chatwoot("KPIs (use Chatwoot's reports)")
 
     async def set_viewing(self, conversation_id: int, *, active: bool) -> None:
@@ -601,6 +619,12 @@ class ChatwootBackend(ChatwootLive):
 
     async def set_presence(self, presence: str) -> Agent:
         raise _not_on_chatwoot("changing your availability from the console (use Chatwoot's dashboard)")
+
+    async def set_language(self, conversation_id: int, language: str) -> Any:
+        raise _not_on_chatwoot("correcting a conversation's language")
+
+    async def suggestions(self, conversation_id: int) -> Any:
+        raise _not_on_chatwoot("suggested replies")
 
 
 def _named(exc: NotFound, tail: str) -> NotFound:

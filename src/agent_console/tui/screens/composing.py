@@ -237,7 +237,9 @@ class Composing(_Screen):
             return
         self._insert_canned(conversation, chosen)
 
-    def _insert_canned(self, conversation: Conversation, canned: CannedResponse) -> None:
+    def _insert_canned(
+        self, conversation: Conversation, canned: CannedResponse, *, after_slash: bool = True
+    ) -> None:
         me = self.console.store.me
         values = context_for(
             contact_name=sanitize_line(conversation.contact.name),
@@ -249,7 +251,7 @@ class Composing(_Screen):
         area = self.pane.composer.input
         row, column = area.cursor_location
         # Replace the `/` that opened the picker.
-        if column > 0 and area.document.get_line(row)[column - 1] == "/":
+        if after_slash and column > 0 and area.document.get_line(row)[column - 1] == "/":
             area.delete((row, column - 1), (row, column))
             column -= 1
         start = (row, column)

@@ -30,6 +30,7 @@ from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.marks import ReadingActions
 from agent_console.tui.screens.pickers import FilterInput
 from agent_console.tui.screens.shift_actions import ShiftActions
+from agent_console.tui.screens.triage_actions import TriageActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
@@ -61,7 +62,9 @@ def queue_order(conversation: Conversation) -> tuple:
     return (1, -conversation.last_activity_at.timestamp(), conversation.id)
 
 
-class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing, Screen[None]):
+class ConsoleScreen(
+    ShiftActions, ReadingActions, ConversationActions, Composing, TriageActions, Screen[None]
+):
     DEFAULT_CSS = """
     ConsoleScreen #view-tabs { height: 1; padding: 0 1; background: $boost; }
     ConsoleScreen #queue-filter { display: none; height: 3; }
@@ -114,6 +117,9 @@ class ConsoleScreen(ShiftActions, ReadingActions, ConversationActions, Composing
         Binding("D", "dashboard", "Dashboard (KPIs)", show=False, id="stats.dashboard"),
         Binding("w", "roster", "Roster", show=False, id="shift.roster"),
         Binding("H", "handoff", "Hand over (end of shift)", show=False, id="shift.handoff"),
+        Binding("a", "accept_triage", "Accept suggested priority", show=False, id="conv.accept_triage"),
+        Binding("s", "suggest", "Suggested replies", show=False, id="conv.suggest"),
+        Binding("I", "language", "Correct the conversation's language", show=False, id="conv.language"),
     ]
 
     def __init__(self) -> None:

@@ -18,6 +18,7 @@ from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import CHANNEL_NAMES, local_time
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.sla_display import header_line
+from agent_console.tui.triage_display import header_line as triage_line
 from agent_console.tui.widgets.composer import Composer
 from agent_console.tui.widgets.thread import ThreadView
 
@@ -84,6 +85,7 @@ class ConversationPane(Vertical):
         self._signals_text: Text | None = None
         self._header_text: Text | None = None
         self.agent_zone: str | None = None  # SLA due times in the header are in the agent's zone
+        self.accept_key = "a"  # the key that accepts the triage suggestion, as bound (the screen sets it)
 
     def compose(self) -> ComposeResult:
         yield self._header
@@ -126,6 +128,9 @@ class ConversationPane(Vertical):
         if pin is not None:  # a handoff note, pinned while the conversation is in play
             text.append("\n")
             text.append_text(pin)
+        if conversation.triage is not None:  # a conversation the server has triaged (not the seeded ones)
+            text.append("\n")
+            text.append_text(triage_line(conversation, self.accept_key))
         if text != self._header_text:
             # Asked again with every change to the open conversation (each customer message):
             # the same header must cost no layout pass.

@@ -32,6 +32,7 @@ from agent_console.core.visibility import wire_preview
 from agent_console.tui.format import channel_short, priority_mark
 from agent_console.tui.sla_display import WIDTH as SLA_WIDTH
 from agent_console.tui.sla_display import sla_label
+from agent_console.tui.triage_display import row_tag, suggestion
 
 Lookup = Callable[[int], Conversation | None]
 # The cells' own styles ("": none); a row's final styles are worked out per kind of row.
@@ -271,6 +272,12 @@ class QueueList(ScrollView, can_focus=True):
             Segment(_fit(conversation.language[:2], 2), cells["queue--dim"]),
             Segment(" ", cells[""]),
         ]
+        # The rules' suggested priority and the rule that fired, first (tui/triage_display.py).
+        tag = row_tag(conversation)
+        if tag:
+            tag = _fit(tag, min(cell_len(tag), subject_width * 2 // 3))
+            segments.append(Segment(tag, cells.get(f"queue--{suggestion(conversation)}", cells[""])))
+            subject_width -= cell_len(tag)
         bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
         if bot is not None and len(bot) + 10 > subject_width:
             bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
