@@ -82,7 +82,17 @@ def live_desk(gen: Generated) -> Iterator[LiveDesk]:
     with ServerProcess(gen.path) as server:
         if not server.url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the desk server is not on loopback: {server.url}")
-        yield LiveDesk(gen, server.url, server)
+        desk = LiveDesk(gen, server.url, server)
+        # The server prints its address before its startup work (the SLA backfill gives every
+        # generated conversation its clocks: ~35 s of CPU at 100,000): until it answers, a
+        # console started against it would time that work, not itself.
+        poster = desk.poster()
+        try:
+            poster.conn.timeout = 1800  # minutes on a busy machine
+            poster.get_json("/api/v1/me")
+        finally:
+            poster.close()
+        yield desk
 
 
 class Poster:

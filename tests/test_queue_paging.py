@@ -297,8 +297,9 @@ def test_pages_over_several_statuses_merge_in_queue_order(big_desk) -> None:  # 
 
 
 def test_pages_and_counts_walk_the_queue_indexes(big_desk) -> None:  # noqa: ANN001
-    """Every statement a page runs for its ids and counts is planned on a `conv_*_queue` index,
-    with no sort of the whole view (SQLite hands the statements over with their values bound)."""
+    """Every statement a page runs for its ids and counts is planned on a covering index (the
+    ids on a `conv_*_queue` one), with no sort of the whole view (SQLite hands the statements
+    over with their values bound)."""
     desk, _ids = big_desk
     conn = db.connect(desk.db)
     statements: list[str] = []
@@ -319,7 +320,9 @@ def test_pages_and_counts_walk_the_queue_indexes(big_desk) -> None:  # noqa: ANN
         assert len(walks) >= 4 * 6
         for statement in walks:
             plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
-            assert "USING COVERING INDEX conv_" in plan and "_queue" in plan, (statement, plan)
+            assert "USING COVERING INDEX conv_" in plan, (statement, plan)
+            if statement.startswith("SELECT c.queue_key"):  # a count may use any covering index
+                assert "_queue" in plan, (statement, plan)  # (the KPIs' conv_backlog counts too)
             assert "TEMP B-TREE" not in plan, (statement, plan)
     finally:
         conn.close()

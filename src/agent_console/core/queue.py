@@ -9,6 +9,8 @@ and asks for the rows next to it with a cursor made from the row at the window's
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from functools import lru_cache
 
 from agent_console.core.clock import to_iso
 from agent_console.core.models import Conversation
@@ -19,7 +21,14 @@ END_CURSOR = "99999999999999999999-9999999999999999"
 
 
 def queue_key(conversation: Conversation) -> str:
-    return QUEUE_TAIL if conversation.due_at is None else to_iso(conversation.due_at)
+    return QUEUE_TAIL if conversation.due_at is None else _key_text(conversation.due_at)
+
+
+@lru_cache(maxsize=16_384)
+def _key_text(due_at: datetime) -> str:
+    # Remembered: a view's rows are sorted and placed in the window on every rebuild (each
+    # filter keystroke), and formatting a datetime was most of that work (~6 µs a row).
+    return to_iso(due_at)
 
 
 def server_order(conversation: Conversation) -> tuple[str, int]:

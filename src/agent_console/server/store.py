@@ -1077,8 +1077,10 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
             "SELECT a.id, a.title, a.locale, a.tags, a.updated_at,"
             " snippet(kb_fts, 1, char(57344), char(57345), '…', 24) AS snip,"
             " bm25(kb_fts, 10.0, 1.0, 4.0) AS score"
-            " FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid WHERE kb_fts MATCH ?"
-            " AND a.status = 'published'"
+            # Every match is ranked, so each is checked for status and locale: in the covering
+            # index (the planner would read each article's row, body and all, twice as slow).
+            " FROM kb_fts JOIN kb_articles a INDEXED BY kb_articles_live ON a.id = kb_fts.rowid"
+            " WHERE kb_fts MATCH ? AND a.status = 'published'"
         )
         params: list[Any] = [match]
         if locale:

@@ -28,6 +28,7 @@ from agent_console.tui.screens.composing import Composing
 from agent_console.tui.screens.conversation_actions import ConversationActions
 from agent_console.tui.screens.help import HelpScreen
 from agent_console.tui.screens.marks import ReadingActions
+from agent_console.tui.screens.pickers import FilterInput
 from agent_console.tui.screens.shift_actions import ShiftActions
 from agent_console.tui.screens.triage_actions import TriageActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
@@ -35,7 +36,6 @@ from agent_console.tui.widgets.conversation_pane import ConversationPane
 from agent_console.tui.widgets.queue_list import QueueList
 from agent_console.tui.widgets.queue_list import header as queue_header
 from agent_console.tui.widgets.status_bar import StatusBar
-from agent_console.tui.widgets.steady import SteadyInput
 
 if TYPE_CHECKING:
     from agent_console.tui.app import ConsoleApp
@@ -141,6 +141,7 @@ class ConsoleScreen(
         self._pane = ConversationPane(id="pane")
         self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
         self.pager = QueuePager(self)  # a large desk's views, read from the server as they scroll
+        self._follow: int | None = None  # the cursor's conversation the pane opens after this frame
         self._queue.jump = self.pager.jump
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
@@ -157,7 +158,12 @@ class ConsoleScreen(
         yield self._tabs
         with Horizontal(id="console-body"):
             with Vertical(id="queue-panel"):
-                yield SteadyInput(placeholder="filter: customer, subject, label, #id", id="queue-filter")
+                # Filtered as the value changes: the rows are in the frame that echoes the key.
+                yield FilterInput(
+                    self._filter_changed,
+                    placeholder="filter: customer, subject, label, #id",
+                    id="queue-filter",
+                )
                 yield self._header
                 yield self._queue
                 yield self._new_marker
@@ -460,15 +466,24 @@ class ConsoleScreen(
 
     @on(QueueList.Highlighted)
     def _highlighted(self, event: QueueList.Highlighted) -> None:
-        # Side by side, the pane follows the cursor; one-at-a-time waits for enter.
+        # Side by side, the pane follows the cursor; one-at-a-time waits for enter. It follows
+        # after the frame that moves the cursor: the queue's rows are on screen first, and keys
+        # that come faster than frames (a held `j`, PageDown) open only where the cursor stops.
         if self.has_class("-wide") and event.conversation_id is not None:
-            self.open_conversation(event.conversation_id, focus=False)
+            if self._follow is None:
+                self.call_after_refresh(self._follow_cursor)
+            self._follow = event.conversation_id
         store = self.console.store
         near_end = self.queue.cursor_row >= len(self.queue.rows) - 3
         if self.view == "resolved" and store.resolved_cursor and near_end:
             self.load_resolved(more=True)
         elif self.view != "resolved" and not store.complete:
             self.pager.near(self.queue.cursor_row, len(self.queue.rows))
+
+    def _follow_cursor(self) -> None:
+        conversation_id, self._follow = self._follow, None
+        if conversation_id is not None and self.has_class("-wide"):  # still side by side
+            self.open_conversation(conversation_id, focus=False)
 
     def open_conversation(self, conversation_id: int, *, focus: bool = True) -> None:
         if self.open_id != conversation_id:
@@ -577,9 +592,10 @@ class ConsoleScreen(
         self.remove_class("-reading")
         self.query_one("#queue-filter", Input).focus()
 
-    @on(Input.Changed, "#queue-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
+    def _filter_changed(self, value: str) -> None:
+        if value == self.filter_text:
+            return
+        self.filter_text = value
         self.rebuild_queue()
         self.refresh_tabs()
 

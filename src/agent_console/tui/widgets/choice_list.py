@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -56,13 +57,26 @@ class ChoiceList(Widget, can_focus=False):
 
     def set_items(self, keys: Sequence[Hashable], prompts: Sequence[Text]) -> None:
         """Show these rows (a prompt per key; equal keys must have equal prompts)."""
+        before = self._shown()
         self.keys = list(keys)
         self.prompts = list(prompts)
         self.top = 0
         # Quietly: whoever set the rows knows the first one is highlighted (no message, so
         # no second frame for it); moves and clicks post `Highlighted`.
         self.set_reactive(ChoiceList.highlighted, 0 if self.keys else None)
-        self.refresh()
+        # Repaint the rows that show something else now, not the whole list: a keystroke that
+        # changes a few hits (or none) leaves the rest, and the blank rows below, as they were.
+        after = self._shown()
+        width = self.content_size.width
+        for row in range(max(len(before), len(after))):
+            if row >= len(before) or row >= len(after) or before[row] != after[row]:
+                self.refresh(Region(0, row * self.row_height, width, self.row_height))
+
+    def _shown(self) -> list[tuple[Hashable, bool]]:
+        """What each visible row shows: its key, and whether it is highlighted."""
+        rows = max(1, self.content_size.height // self.row_height)
+        shown = range(self.top, min(len(self.keys), self.top + rows))
+        return [(self.keys[i], i == self.highlighted) for i in shown]
 
     def watch_highlighted(self, old: int | None, new: int | None) -> None:
         if new is not None:
@@ -78,7 +92,13 @@ class ChoiceList(Widget, can_focus=False):
         index = self.top + y // self.row_height
         width = self.content_size.width
         if index >= len(self.keys) or width <= 0:
-            return Strip.blank(width, self.rich_style)
+            # Cached: the widget's style is worked out from its ancestors on every read.
+            blank_key = ("", False, width, self.app.theme)
+            blank = self._cache.get(blank_key)
+            if blank is None:
+                blank = [Strip.blank(width, self.rich_style)]
+                self._cache[blank_key] = blank
+            return blank[0]
         is_highlighted = index == self.highlighted
         key = (self.keys[index], is_highlighted, width, self.app.theme)
         cached = self._cache.get(key)

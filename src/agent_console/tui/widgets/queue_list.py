@@ -16,7 +16,6 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
@@ -36,6 +35,11 @@ from agent_console.tui.sla_display import sla_label
 from agent_console.tui.triage_display import row_tag, suggestion
 
 Lookup = Callable[[int], Conversation | None]
+# The cells' own styles ("": none); a row's final styles are worked out per kind of row.
+CELL_CLASSES = (
+    "",
+    *(f"queue--{n}" for n in ("breached", "soon", "ok", "urgent", "high", "dim", "unread", "bot")),
+)
 Unread = Callable[[int], int]
 Preview = Callable[[Conversation], str]
 
@@ -124,6 +128,8 @@ class QueueList(ScrollView, can_focus=True):
         self.unseen_new: set[int] = set()
         self.timezone_of_agent = "UTC"
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._cell_cache: dict[tuple, dict[str, Style]] = {}
+        self._width = 0  # the rows' width, set as each frame's lines are rendered
         self._now = clock.utcnow()
         # home/end on a list that holds part of a view: True when the owner reads that end first
         # (and moves the cursor there when it is in).
@@ -204,9 +210,15 @@ class QueueList(ScrollView, can_focus=True):
 
     # --- rendering -----------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The rows' width (the scrollbar takes its cells), worked out once for the lines of a
+        # frame instead of once a line.
+        self._width = self.scrollable_content_region.width
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         row = int(self.scroll_y) + y
-        width = self.scrollable_content_region.width  # the scrollbar takes its cells
+        width = self._width or self.scrollable_content_region.width
         if row >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         conversation_id = self.rows[row]
@@ -236,61 +248,73 @@ class QueueList(ScrollView, can_focus=True):
         return self.get_component_rich_style(name, partial=True)
 
     def _render_row(self, conversation: Conversation, width: int, is_cursor: bool, unread: int) -> Strip:
-        base = self.rich_style
         # Low-bandwidth mode (over SSH) draws a row in one style: every change of colour costs
         # an escape sequence, and a repainted row is mostly those. The whole row takes the
         # colour of an SLA that is breached or due soon; the priority (‼ ! ↓), the SLA's time
         # and the unread mark are characters, so they still read without their colours.
         one_style = getattr(self.app, "low_bandwidth", False)
         label, level = sla_label(conversation, self._now)
-
-        def style(name: str) -> Style:
-            return Style() if one_style else self._style(name)
-
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append(label.rjust(SLA_WIDTH), style(f"queue--{level}"))
-        line.append(" ")
+        whole = level if one_style and level in ("breached", "soon") else ""
+        # Each cell's final style is worked out once per kind of row (the styles of the widget
+        # and its classes, stacked as rich would stack them), then a row is a few segments:
+        # a page of new rows (PageDown) is a frame's main work.
+        cells = self._cell_styles(is_cursor, "one" if one_style else "", whole)
         mark, weight = priority_mark(conversation.priority)
-        line.append(mark, style(f"queue--{weight}") if weight else Style())
-        line.append(" ")
-        line.append(channel_short(conversation.channel).ljust(4), style("queue--dim"))
-        line.append(" ")
         customer_width, subject_width, assignee_width = columns(width)
-        line.append(_fit(sanitize_line(conversation.contact.name), customer_width))
-        line.append(" ")
-        line.append(_fit(conversation.language[:2], 2), style("queue--dim"))
-        line.append(" ")
         preview = sanitize_line(self.preview(conversation))
+        segments = [
+            Segment(label.rjust(SLA_WIDTH), cells[f"queue--{level}"]),
+            Segment(" ", cells[""]),
+            Segment(mark, cells[f"queue--{weight}" if weight else ""]),
+            Segment(" ", cells[""]),
+            Segment(channel_short(conversation.channel).ljust(4), cells["queue--dim"]),
+            Segment(" " + _fit(sanitize_line(conversation.contact.name), customer_width) + " ", cells[""]),
+            Segment(_fit(conversation.language[:2], 2), cells["queue--dim"]),
+            Segment(" ", cells[""]),
+        ]
         # The rules' suggested priority and the rule that fired, first (tui/triage_display.py).
         tag = row_tag(conversation)
         if tag:
             tag = _fit(tag, min(cell_len(tag), subject_width * 2 // 3))
-            line.append(tag, style(f"queue--{suggestion(conversation)}"))
+            segments.append(Segment(tag, cells.get(f"queue--{suggestion(conversation)}", cells[""])))
             subject_width -= cell_len(tag)
         bot = short_line(conversation)  # "handed off by bot: <reason>" (ASCII) before the preview
         if bot is not None and len(bot) + 10 > subject_width:
             bot = compact_line(conversation)  # "bot: <reason>" when the column is narrow
         if bot is not None:
             cell = _fit(f"{bot} · {preview}", subject_width)
-            line.append(cell[: len(bot)], style("queue--bot"))
-            line.append(cell[len(bot) :])
+            segments += [Segment(cell[: len(bot)], cells["queue--bot"]), Segment(cell[len(bot) :], cells[""])]
         else:
-            line.append(_fit(preview, subject_width))
+            segments.append(Segment(_fit(preview, subject_width), cells[""]))
         if assignee_width:
-            line.append(" ")
             who = sanitize_line(conversation.assignee.name) if conversation.assignee else "—"
-            line.append(_fit(who, assignee_width), style("queue--dim"))
-        line.append(" ")
-        line.append(unread_cell(unread), style("queue--unread"))
-        if one_style and level in ("breached", "soon"):
-            line.stylize(self._style(f"queue--{level}"))
-        if is_cursor:
-            line.stylize(self._style("queue--cursor"))
-        segments = list(line.render(self.app.console))
-        strip = Strip(segments).adjust_cell_length(width, base).apply_style(base)
-        if is_cursor:
-            strip = strip.apply_style(self._style("queue--cursor"))
+            segments += [Segment(" ", cells[""]), Segment(_fit(who, assignee_width), cells["queue--dim"])]
+        segments += [Segment(" ", cells[""]), Segment(unread_cell(unread), cells["queue--unread"])]
+        strip = Strip(segments).adjust_cell_length(width, cells["pad"])
         return Strip(list(Segment.simplify(strip)), width)
+
+    def _cell_styles(self, is_cursor: bool, mode: str, whole: str) -> dict[str, Style]:
+        """The style of each kind of cell in a row, as the row used to stack them: the cell's
+        class style (none in one-style mode, where `whole` colours the row), the cursor's over
+        it, the widget's style under it (and the cursor's under that, for the padding)."""
+        key = (is_cursor, mode, whole, self.has_focus, self.app.theme)
+        styles = self._cell_cache.get(key)
+        if styles is not None:
+            return styles
+        base = self.rich_style
+        cursor = self._style("queue--cursor") if is_cursor else None
+        styles = {}
+        for name in CELL_CLASSES:
+            style = Style() if mode or not name else self._style(name)
+            if whole:
+                style = style + self._style(f"queue--{whole}")
+            if cursor is not None:
+                style = style + cursor
+            style = base + style
+            styles[name] = cursor + style if cursor is not None else style
+        styles["pad"] = cursor + base if cursor is not None else base
+        self._cell_cache[key] = styles
+        return styles
 
     # --- navigation ----------------------------------------------------------------------
 
