@@ -133,6 +133,9 @@ class Conversation(Struct, kw_only=True):
     bot_status: BotStatus | None = None
     bot_reason: str | None = None
     bot_reason_text: str | None = None
+    # The last message the customer saw (incoming, outgoing, bot): the queue's preview when
+    # a note came after it. None from desks that do not say (the preview then uses last_message).
+    last_visible: MessagePreview | None = None
 
 
 class Author(Struct, kw_only=True):

@@ -20,6 +20,12 @@ def customer_visible(message: Any) -> bool:  # noqa: ANN401 - a Message or a wir
 
 
 def wire_preview(conversation: Any) -> str:  # noqa: ANN401 - a Conversation
-    """The subject, else the wire's last message if the customer saw it (never a note)."""
+    """The subject, else the last message the customer saw (never a note): the wire's last
+    message if it is one, else the desk's `last_visible` (a note came after it)."""
+    if conversation.subject:
+        return conversation.subject
     last = conversation.last_message
-    return conversation.subject or (last.body if customer_visible(last) else "")
+    if customer_visible(last):
+        return last.body
+    visible = getattr(conversation, "last_visible", None)
+    return visible.body if customer_visible(visible) else ""

@@ -527,6 +527,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX IF NOT EXISTS kb_articles_live ON kb_articles(id, status, locale);
     """,
+    # The queue's preview is the last message the customer saw: a private note or a handoff
+    # note after it must not blank the row (last_message_id counts notes, for unread marks).
+    """
+    ALTER TABLE conversations ADD COLUMN last_visible_message_id INTEGER;
+    UPDATE conversations SET last_visible_message_id = (
+        SELECT max(m.id) FROM messages m
+        WHERE m.conversation_id = conversations.id AND m.kind IN ('incoming', 'outgoing', 'bot')
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

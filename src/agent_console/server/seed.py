@@ -14,6 +14,7 @@ from importlib import resources
 from agent_console.core.clock import from_iso, to_iso, utcnow
 from agent_console.core.kbdoc import parse_kb_file
 from agent_console.core.urgency import raised_priority
+from agent_console.core.visibility import CUSTOMER_VISIBLE
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.demo.sla import DEMO_POLICIES
@@ -302,7 +303,7 @@ def _insert_conversation(
     conversation_id = cursor.lastrowid
     contact_id = contact_ids[seed.contact_key]
     contact_name = conn.execute("SELECT name FROM contacts WHERE id = ?", (contact_id,)).fetchone()[0]
-    last_id = None
+    last_id = visible_id = None
     for message in seed.messages:
         if message.kind == "incoming":
             author = ("contact", contact_id, contact_name)
@@ -319,7 +320,12 @@ def _insert_conversation(
         )
         if message.kind != "activity":
             last_id = cursor.lastrowid
-    conn.execute("UPDATE conversations SET last_message_id = ? WHERE id = ?", (last_id, conversation_id))
+        if message.kind in CUSTOMER_VISIBLE:
+            visible_id = cursor.lastrowid
+    conn.execute(
+        "UPDATE conversations SET last_message_id = ?, last_visible_message_id = ? WHERE id = ?",
+        (last_id, visible_id, conversation_id),
+    )
     if seed.status == "resolved":  # what the status trigger keeps on a live write (KPIs)
         conn.execute(
             "UPDATE conversations SET resolved_at = ? WHERE id = ?",

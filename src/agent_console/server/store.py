@@ -49,6 +49,7 @@ from agent_console.core.models import (
     TeamRef,
 )
 from agent_console.core.queue import QUEUE_TAIL, cursor_for
+from agent_console.core.visibility import CUSTOMER_VISIBLE
 from agent_console.server.admin_store import AdminStore
 from agent_console.server.bot_store import BotStoreMixin
 from agent_console.server.checks import is_id_text
@@ -181,12 +182,14 @@ _CONVERSATION_SELECT = f"""
 SELECT c.*, ct.name AS ct_name, ct.email AS ct_email, ct.phone AS ct_phone,
        ct.language AS ct_language, ct.timezone AS ct_timezone,
        a.name AS a_name, t.name AS t_name,
-       m.kind AS m_kind, substr(m.body, 1, {PREVIEW_CHARS}) AS m_body, m.created_at AS m_created_at
+       m.kind AS m_kind, substr(m.body, 1, {PREVIEW_CHARS}) AS m_body, m.created_at AS m_created_at,
+       v.kind AS v_kind, substr(v.body, 1, {PREVIEW_CHARS}) AS v_body, v.created_at AS v_created_at
 FROM conversations c
 JOIN contacts ct ON ct.id = c.contact_id
 LEFT JOIN agents a ON a.id = c.assignee_id
 LEFT JOIN teams t ON t.id = c.team_id
 LEFT JOIN messages m ON m.id = c.last_message_id
+LEFT JOIN messages v ON v.id = c.last_visible_message_id
 """
 
 
@@ -567,6 +570,14 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
                 body=row["m_body"],
                 created_at=from_iso(row["m_created_at"]),
             )
+        visible = None
+        if row["last_visible_message_id"] is not None and row["v_kind"] is not None:
+            visible = MessagePreview(
+                id=row["last_visible_message_id"],
+                kind=row["v_kind"],
+                body=row["v_body"],
+                created_at=from_iso(row["v_created_at"]),
+            )
         return Conversation(
             id=row["id"],
             channel=row["channel"],
@@ -597,6 +608,7 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
             unread_count=row["unread_count"],
             message_count=row["message_count"],
             last_message=last,
+            last_visible=visible,
             seq=row["seq"],
             sla=decode_info(row["sla"]),
             language_source=row["language_source"],
@@ -788,6 +800,9 @@ class Store(SlaStoreMixin, ReadsMixin, AdminStore, TriageStoreMixin, BotStoreMix
         params: list[Any] = [at_text]
         if kind != "activity":
             updates.append("last_message_id = ?")
+            params.append(message_id)
+        if kind in CUSTOMER_VISIBLE:
+            updates.append("last_visible_message_id = ?")
             params.append(message_id)
         if kind == "incoming":
             updates += [

@@ -347,9 +347,10 @@ class DeskStore:
             self.last_visible[conversation_id] = (message_id, body)
 
     def _note_customer(self, conversation: Conversation) -> None:
-        last = conversation.last_message
-        if customer_visible(last):
-            self._note_visible(conversation.id, last.id, last.body)  # type: ignore[union-attr]
+        # The desk's own `last_visible` covers a note that came after the customer's message.
+        for last in (conversation.last_visible, conversation.last_message):
+            if customer_visible(last):
+                self._note_visible(conversation.id, last.id, last.body)  # type: ignore[union-attr]
 
     # --- read marks (kept on the server: core/reducer.py counts, client/ReadSync sends) -----
 
