@@ -105,10 +105,10 @@ def type_a_draft(terminal: Terminal, text: bytes) -> None:
     assert terminal.wait_for(text, start, 10), "the typed text never showed"
 
 
-def stored_drafts(tmp_path: Path) -> list[tuple[str, str]]:
+def stored_drafts(tmp_path: Path) -> list[tuple[str, str, int]]:
     conn = sqlite3.connect(tmp_path / "data" / "agent-console" / "local.db")
     try:
-        return conn.execute("SELECT server, body FROM drafts").fetchall()
+        return conn.execute("SELECT server, body, conversation_id FROM drafts").fetchall()
     finally:
         conn.close()
 
@@ -134,10 +134,19 @@ def test_a_stop_signal_restores_the_terminal_keeps_the_draft_and_stops_the_child
     finally:
         terminal.close()
     # Filed under the desk's id, not the port this run happened to get.
-    assert [key for key, body in stored_drafts(tmp_path) if body == draft.decode()][0].startswith("native:")
+    [(key, conversation_id)] = [(k, c) for k, body, c in stored_drafts(tmp_path) if body == draft.decode()]
+    assert key.startswith("native:")
     again = start_demo(tmp_path, rate="0")
     try:
+        # The live demo reorders its queue (colleagues answer, routing assigns), so open the
+        # draft's conversation by its id rather than trusting the first row to be the same.
+        again.send(b"/")
+        again.wait_quiet(0.3, 10)
+        again.send(f"#{conversation_id}".encode())
+        again.wait_quiet(0.4, 10)
         start = again.offset
+        again.send(b"\r")
+        again.wait_quiet(0.3, 10)
         again.send(b"\r")
         assert again.wait_for(draft, start, 15), "the draft is not back at the next start"
     finally:
@@ -157,7 +166,7 @@ def test_a_hang_up_keeps_the_draft_and_stops_the_children(tmp_path: Path) -> Non
     finally:
         terminal.master = os.open("/dev/null", os.O_RDONLY)  # close() closes it again
         terminal.close()
-    assert "typed when the link dropped" in [body for _, body in stored_drafts(tmp_path)]
+    assert "typed when the link dropped" in [body for _, body, _ in stored_drafts(tmp_path)]
 
 
 def start_headless(tmp_path: Path) -> subprocess.Popen[str]:
