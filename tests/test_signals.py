@@ -160,7 +160,9 @@ def test_a_hang_up_keeps_the_draft_and_stops_the_children(tmp_path: Path) -> Non
         children = server_and_simulator(terminal.pid)
         type_a_draft(terminal, b"typed when the link dropped")
         os.close(terminal.master)  # the kernel hangs up the session: SIGHUP, and no terminal left
-        assert terminal.proc.wait(60) == 128 + signal.SIGHUP
+        # A ceiling, not a speed claim: the whole test took 11-33 s on a quiet machine and the
+        # exit alone passed 60 s once under CI load (the shutdown's slow path is noted to study).
+        assert terminal.proc.wait(150) == 128 + signal.SIGHUP
         for child in children:
             wait_until(lambda child=child: not running(child), f"{command_line(child) or child} to stop")
     finally:
