@@ -126,11 +126,8 @@ def convs(
     from agent_console.cli import conv_output, output, runtime
 
     async def work(backend):
-        items = []
-        cursor = None
-        while True:
-            want = 500 if all_pages else min(500, limit - len(items))
-            page = await backend.conversations(
+        items = await runtime.collect_pages(
+            lambda want, cursor: backend.conversations(
                 view=view,
                 statuses=statuses,
                 query=query,
@@ -138,11 +135,10 @@ def convs(
                 limit=want,
                 cursor=cursor,
                 breaching_within=window,
-            )
-            items += page.items
-            cursor = page.next_cursor
-            if cursor is None or (not all_pages and len(items) >= limit):
-                break
+            ),
+            limit=limit,
+            all_pages=all_pages,
+        )
         looked_up = {}
         if _shows_last_message(settings, in_text=True):
             # The table shows a chat's last visible message; CSV has it for every row.

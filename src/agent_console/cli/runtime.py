@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent_console.cli.options import Settings
 
@@ -101,3 +101,19 @@ def max_message_chars(backend: str = "native") -> int | None:
 
     limits = [getattr(meta, "max_length", None) for meta in get_args(Body)[1:]]
     return next((limit for limit in limits if limit is not None), None)
+
+
+async def collect_pages(
+    fetch: Callable[[int, str | None], Awaitable[Any]], *, limit: int, all_pages: bool
+) -> list[Any]:
+    """Read keyset pages (`fetch(want, cursor)` returns one with `items` and `next_cursor`) until
+    `limit` items are in, or to the end with `all_pages`; at most 500 a request."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        want = 500 if all_pages else min(500, limit - len(items))
+        page = await fetch(want, cursor)
+        items += page.items
+        cursor = page.next_cursor
+        if cursor is None or (not all_pages and len(items) >= limit):
+            return items

@@ -152,11 +152,8 @@ def sla_breaches(
     async def fetch(backend):
         team_id = None if team is None else await _team_id(backend, team)
         agent_id = None if agent is None else await _agent_id(backend, agent)
-        items: list[Any] = []
-        cursor = None
-        while True:
-            want = 500 if all_pages else min(500, limit - len(items))
-            page = await backend.sla_breaches(
+        return await runtime.collect_pages(
+            lambda want, cursor: backend.sla_breaches(
                 since=start,
                 conversation_id=conversation,
                 team_id=team_id,
@@ -164,11 +161,10 @@ def sla_breaches(
                 clock=clock,
                 limit=want,
                 cursor=cursor,
-            )
-            items += page.items
-            cursor = page.next_cursor
-            if cursor is None or (not all_pages and len(items) >= limit):
-                return items
+            ),
+            limit=limit,
+            all_pages=all_pages,
+        )
 
     items = runtime.call(settings, fetch)
     output.show_list(output.Out(settings), items, _spec())
