@@ -199,3 +199,44 @@ async def test_fast_keys_always_show_the_right_thread(
         await backend.aclose()
     assert writer.sent > 0
     assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.timeout(120)
+async def test_a_thread_that_could_not_load_says_why_and_loads_when_the_desk_is_back(
+    fresh_desk: Desk, tmp_path: Path
+) -> None:
+    """The desk goes away as the agent opens a conversation: the thread says it could not be
+    read (not an empty pane forever) and fills in by itself once the desk answers again."""
+    desk = fresh_desk
+    customers = _customers(desk)
+    with FaultProxy(urlsplit(desk.url).port) as proxy:
+        backend = NativeBackend(proxy.url, desk.agent_token)
+        local = tmp_path / "local.db"
+        app = ConsoleApp(backend, drafts=Drafts(local, desk.url), outbox_path=local)
+        async with app.run_test(size=WIDE) as pilot:
+            await wait_for(
+                pilot, lambda: len(app.screen.queue.rows) == CONVERSATIONS, timeout=30, what="the queue"
+            )
+            screen = app.screen
+            proxy.refuse = True
+            proxy.drop_all()
+            await pilot.press("j")
+            target = screen.queue.cursor_id
+            thread = screen.pane.thread
+            await wait_for(
+                pilot,
+                lambda: screen.open_id == target and "could not load" in region_text(app, thread),
+                timeout=20,
+                what="the thread to say it could not load",
+            )
+            assert _drawn_ids(screen) == []
+            proxy.refuse = False
+            await wait_for(
+                pilot,
+                lambda: _drawn_ids(screen) == _server_ids(desk, target),
+                timeout=30,
+                what="the thread to load once the desk is back",
+            )
+            assert "could not load" not in region_text(app, thread)
+        await backend.aclose()
+    assert customers

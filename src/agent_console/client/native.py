@@ -152,9 +152,18 @@ class NativeBackend(ShiftCalls, AdminCalls):
         import httpx  # loaded with the client (see `_http`)
 
         try:
-            response = await self._http.request(
-                method, path, params=clean, content=content, headers=request_headers
-            )
+            try:
+                response = await self._http.request(
+                    method, path, params=clean, content=content, headers=request_headers
+                )
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                if method != "GET":
+                    raise
+                # A kept-alive connection the server (or a proxy) closed as this read went out:
+                # a read is safe to send again, once, on a fresh connection.
+                response = await self._http.request(
+                    method, path, params=clean, content=content, headers=request_headers
+                )
         except httpx.TimeoutException:
             raise Unreachable(f"{self.server} did not answer in time") from None
         except httpx.TransportError:

@@ -6,6 +6,8 @@ narrower ones show one at a time (enter opens, escape goes back).
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from agent_console.client.errors import BackendError
+from agent_console.client.errors import BackendError, Unreachable
 from agent_console.core import clock
 from agent_console.core.models import CannedResponse, Conversation
 from agent_console.core.queue import server_order
@@ -51,6 +53,8 @@ SHORT_TITLES = {
     "snoozed": "Snz",
     "resolved": "Res",
 }
+# Waits between tries to read a conversation while the desk cannot be reached.
+LOAD_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
@@ -512,17 +516,30 @@ class ConsoleScreen(
         conversation, so a late answer is never drawn as, and never holds up, the next one."""
         console = self.console
         backend = console.backend
-        try:
-            conversation = await backend.conversation(conversation_id)
-            messages = await backend.messages(conversation_id)
-            earlier = (
-                await backend.conversations(
-                    view="all", statuses=(), contact_id=conversation.contact.id, limit=20
+        for attempt in itertools.count():
+            try:
+                conversation = await backend.conversation(conversation_id)
+                messages = await backend.messages(conversation_id)
+                earlier = (
+                    await backend.conversations(
+                        view="all", statuses=(), contact_id=conversation.contact.id, limit=20
+                    )
+                ).items
+                break
+            except Unreachable as exc:
+                # The desk is away for a moment: keep trying while the agent stays here (a
+                # newer open cancels this worker), and say so where the thread would be.
+                if attempt == 0:
+                    console.report(exc)
+                wait = LOAD_RETRY_SECONDS[min(attempt, len(LOAD_RETRY_SECONDS) - 1)]
+                self.pane.thread.loading_failed(
+                    conversation_id, f"could not load: {exc} (trying again in {wait:g} s)"
                 )
-            ).items
-        except BackendError as exc:
-            console.report(exc)
-            return
+                await asyncio.sleep(wait)
+            except BackendError as exc:
+                console.report(exc)
+                self.pane.thread.loading_failed(conversation_id, f"could not load: {exc}")
+                return
         if self.open_id != conversation_id or not self.is_attached:
             return  # the agent moved on (or the console is closing) while this loaded
         console.store.take_conversation(conversation)

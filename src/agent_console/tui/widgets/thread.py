@@ -128,7 +128,8 @@ class ThreadView(ScrollView, can_focus=True):
         # arrives for another one is stale and dropped. Every change is synchronous on the
         # loop, so a reload, a live message and a queued reply never interleave.
         self.wanted: int | None = None
-        self.reading_history = False  # "loading…" while the wanted thread is read
+        self.reading_history = False  # `placeholder` while the wanted thread is read
+        self.placeholder = "loading…"  # or why it could not be read yet
         self._strips: dict[tuple[str, int], list[Strip]] = {}  # each block's lines at `_width`
         self._starts: list[int] = []  # first line of each block, in drawing order
         self._order: list[Block] = []
@@ -164,8 +165,15 @@ class ThreadView(ScrollView, can_focus=True):
         self.items = []
         self.queued = {}
         self.reading_history = True
+        self.placeholder = "loading…"
         self.remove_class("-stale")
         self._relayout(follow=True, fresh=True)
+
+    def loading_failed(self, conversation_id: int, why: str) -> None:
+        """Say in the empty thread why `conversation_id` is not here yet (it is retried)."""
+        if self.wanted == conversation_id and self.conversation is None and self.reading_history:
+            self.placeholder = why
+            self.refresh()
 
     def show(self, conversation: Conversation, messages: list[Message], agent_zone: str | None) -> bool:
         """Show a whole thread (a different conversation, or after a reload). False, and nothing
@@ -387,7 +395,7 @@ class ThreadView(ScrollView, can_focus=True):
         blank = self._blank.adjust_cell_length(width)
         if self.has_class("-stale") or not self._order:
             if self.reading_history and not self.has_class("-stale") and row == 0:
-                return self._line(Text("loading…"), width, self._style("thread--empty"))
+                return self._line(Text(self.placeholder), width, self._style("thread--empty"))
             return blank
         index = bisect_right(self._starts, row) - 1
         lines = self._strips[self._order[index].key] if index >= 0 else []
