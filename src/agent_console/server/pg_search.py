@@ -1,0 +1,249 @@
+"""Knowledge-base and canned-response search on PostgreSQL (issue 14), the twin of the FTS5
+search in server/store.py (`fts_query`, `Store.kb_search`, `Store.list_canned`).
+
+Documents. Each searchable row carries a `search` tsvector, a STORED generated column rather
+than one the writing code keeps up to date: every path that writes an article (admin edits,
+`kb import`, the demo seed, a revision restored, a future migration's backfill) gets it for
+free and none can forget it, as the FTS5 triggers do for SQLite. The price, recomputing it on
+an update that only flips `status`, is paid on rare admin writes, never on a search.
+
+- The row's locale picks the text-search configuration (`LOCALE_CONFIGS`, through the SQL
+  function `desk_search_config`, so documents and queries cannot disagree): English words are
+  stemmed as English, German as German, anything unknown with `simple`.
+- Every configuration folds accents first (the `unaccent` dictionary), as FTS5's
+  `remove_diacritics 2` does: "politica" finds "política".
+- The words are indexed twice, stemmed and as written (the `desk_simple` configuration). A
+  prefix typed half-way through a word is not a prefix of its stem ("activat" is not one of
+  "activ", English's stem of "activation"), so the plain forms keep search-as-you-type
+  working while the stems let "refunds" find "refund".
+- Weights: title A, tags B, body C, ranked with `RANK_WEIGHTS` in the ratio of the SQLite
+  side's bm25 column weights (10, 4, 1).
+
+Queries are built from untrusted text as FTS5's are: the words only (letters and digits; no
+tsquery operator, quote, colon, parenthesis or backslash survives), at most 12, each a prefix
+(`word:*`), all of them required. Each word is matched stemmed by the searched locale's
+configuration or as written, so both forms hit. Values always travel as parameters.
+
+The PostgreSQL store is not wired in yet; the port calls `kb_search` and `canned_search` with
+its connection and applies `SEARCH_DDL` in its migrations (the knowledge tables with the
+columns named in `SEARCH_DDL` must exist first). Recording searches for the KB gap report
+(`AdminStore.record_kb_search`) stays with the store, as on SQLite. Method and the overlap
+with SQLite's results: docs/POSTGRES.md, "Search on PostgreSQL".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from agent_console.core.clock import from_iso
+from agent_console.core.models import SNIPPET_CLOSE, SNIPPET_OPEN, CannedResponse, KbHit
+
+# The desk's locales (their language part) and PostgreSQL's built-in configurations.
+LOCALE_CONFIGS: dict[str, str] = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "pt": "portuguese",
+    "it": "italian",
+    "nl": "dutch",
+    "sv": "swedish",
+    "da": "danish",
+    "nb": "norwegian",
+    "no": "norwegian",
+    "fi": "finnish",
+    "ru": "russian",
+    "tr": "turkish",
+    "ro": "romanian",
+    "hu": "hungarian",
+    "ca": "catalan",
+}
+SIMPLE_CONFIG = "desk_simple"
+
+# ts_rank_cd's weights for D, C, B, A: body 1, tags 4, title 10, as bm25(kb_fts, 10.0, 1.0, 4.0).
+RANK_WEIGHTS = (0.0, 0.1, 0.4, 1.0)
+# ts_rank_cd's normalisation: 1 divides by 1 + log(document length), as bm25 favours shorter
+# documents; the choice measured best against SQLite's order (docs/POSTGRES.md has the sweep).
+RANK_NORMALIZATION = 1
+MAX_WORDS = 12  # as fts_query
+MAX_WORD_LENGTH = 64  # longer is no word anyone types; PostgreSQL drops lexemes past 2 KB anyway
+# ts_headline: one fragment of about 24 words, the matches marked as KbHit.snippet promises.
+_HEADLINE = (
+    f"StartSel={SNIPPET_OPEN}, StopSel={SNIPPET_CLOSE}, MaxFragments=1, MaxWords=24, MinWords=10,"
+    " FragmentDelimiter=…"
+)
+# Letters and digits: `\w` without the underscore, which PostgreSQL's parser splits words on.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def config_name(locale: str) -> str:
+    """The configuration the documents of `locale` are indexed with ("pt-BR": Portuguese)."""
+    language = locale.split("-", 1)[0].lower()
+    return f"desk_{LOCALE_CONFIGS[language]}" if language in LOCALE_CONFIGS else SIMPLE_CONFIG
+
+
+def _config_ddl() -> list[str]:
+    statements = [
+        # Trusted since PostgreSQL 13: a database owner may create it without being superuser.
+        "CREATE EXTENSION IF NOT EXISTS unaccent",
+        f"CREATE TEXT SEARCH CONFIGURATION {SIMPLE_CONFIG} (COPY = pg_catalog.simple)",
+        f"ALTER TEXT SEARCH CONFIGURATION {SIMPLE_CONFIG} ALTER MAPPING FOR hword, hword_part, word"
+        " WITH unaccent, simple",
+    ]
+    for language in sorted(set(LOCALE_CONFIGS.values())):
+        name = f"desk_{language}"
+        statements += [
+            f"CREATE TEXT SEARCH CONFIGURATION {name} (COPY = pg_catalog.{language})",
+            # Only the non-ASCII token types can carry accents; ASCII ones keep the stemmer alone.
+            f"ALTER TEXT SEARCH CONFIGURATION {name} ALTER MAPPING FOR hword, hword_part, word"
+            f" WITH unaccent, {language}_stem",
+        ]
+    cases = " ".join(
+        f"WHEN '{code}' THEN 'desk_{language}'::regconfig" for code, language in LOCALE_CONFIGS.items()
+    )
+    # A SQL-standard body is parsed once, so the configurations it names are real dependencies
+    # (a dump restores them first) and no search_path changes what it means.
+    statements.append(
+        "CREATE FUNCTION desk_search_config(locale text) RETURNS regconfig"
+        " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE"
+        f" RETURN CASE lower(split_part(locale, '-', 1)) {cases} ELSE '{SIMPLE_CONFIG}'::regconfig END"
+    )
+    return statements
+
+
+def _weighted(column: str, weight: str) -> str:
+    """One column, stemmed by its row's configuration and as written, at one weight."""
+    return (
+        f"setweight(to_tsvector(desk_search_config(locale), {column}), '{weight}')"
+        f" || setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, {column}), '{weight}')"
+    )
+
+
+# The migration's statements, in order. They need kb_articles(title, body, tags, locale,
+# status) and canned_responses(shortcode, title, body, locale) to exist; `tags` may be the JSON
+# text SQLite keeps or jsonb (to_tsvector takes both).
+SEARCH_DDL: tuple[str, ...] = (
+    *_config_ddl(),
+    "ALTER TABLE kb_articles ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+    f"{_weighted('title', 'A')} || {_weighted('tags', 'B')} || {_weighted('body', 'C')}) STORED",
+    "CREATE INDEX kb_articles_search ON kb_articles USING gin (search)",
+    "ALTER TABLE canned_responses ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+    f"setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, shortcode), 'A')"
+    f" || {_weighted('title', 'A')} || {_weighted('body', 'C')}) STORED",
+    "CREATE INDEX canned_responses_search ON canned_responses USING gin (search)",
+)
+
+
+def create_search_schema(conn: Any) -> None:
+    """Apply SEARCH_DDL in one transaction on a psycopg connection (tests; the port's migrations
+    run the same statements)."""
+    with conn.transaction():
+        for statement in SEARCH_DDL:
+            conn.execute(statement)
+
+
+def query_words(text: str) -> list[str]:
+    """The words of what someone typed, as the query will use them (none: no search)."""
+    return [word[:MAX_WORD_LENGTH] for word in _WORD.findall(text)[:MAX_WORDS]]
+
+
+def _tsquery(words: list[str], locale: str | None) -> tuple[str, list[Any]]:
+    """SQL for the tsquery and its parameters: every word as a prefix, all of them required.
+
+    A word is `word:*` in each configuration that applies (the locale's, or every desk
+    configuration when no locale is searched) OR-ed with its plain form. The words are letters
+    and digits only, so `word:*` is always one prefix term; it is still passed as a parameter."""
+    if locale is None:
+        configs = sorted({config_name(code) for code in LOCALE_CONFIGS} | {SIMPLE_CONFIG})
+        term = " || ".join("to_tsquery(%s::regconfig, %s)" for _ in configs)
+    else:
+        configs = [config_name(locale), SIMPLE_CONFIG]
+        term = "to_tsquery(%s::regconfig, %s) || to_tsquery(%s::regconfig, %s)"
+    params: list[Any] = []
+    for word in words:
+        for config in configs:
+            params += [config, f"{word}:*"]
+    return " && ".join(f"({term})" for _ in words), params
+
+
+def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: bool = False) -> list[KbHit]:
+    """Articles matching every word of `text` (as prefixes), best first, as Store.kb_search:
+    published ones only unless `drafts`, of `locale` when given, at most `limit`. The score is
+    higher-is-better; the snippet is plain body text with the matches between SNIPPET_OPEN
+    and SNIPPET_CLOSE. No words in `text`: no search, no hits."""
+    words = query_words(text)
+    if not words:
+        return []
+    query, params = _tsquery(words, locale)
+    where = ["a.search @@ q.query"]
+    scope: list[Any] = []
+    if not drafts:
+        where.append("a.status = 'published'")
+    if locale is not None:
+        where.append("a.locale = %s")
+        scope.append(locale)
+    sql = (
+        f"WITH q AS (SELECT {query} AS query),"
+        " hits AS ("
+        " SELECT a.id, a.title, a.locale, a.tags, a.updated_at, a.body,"
+        " ts_rank_cd(%s::real[], a.search, q.query, %s) AS score"
+        f" FROM kb_articles a, q WHERE {' AND '.join(where)}"
+        " ORDER BY score DESC, a.id LIMIT %s)"
+        # The snippet only for the rows handed out: ts_headline re-parses the whole body.
+        " SELECT h.id, h.title, h.locale, h.tags, h.updated_at, h.score,"
+        " ts_headline(desk_search_config(h.locale), h.body, q.query, %s) AS snip"
+        " FROM hits h, q ORDER BY h.score DESC, h.id"
+    )
+    rows = conn.execute(
+        sql, [*params, list(RANK_WEIGHTS), RANK_NORMALIZATION, *scope, limit, _HEADLINE]
+    ).fetchall()
+    return [
+        KbHit(
+            id=row[0],
+            title=row[1],
+            locale=row[2],
+            tags=_tags(row[3]),
+            snippet=row[6],
+            score=float(row[5]),
+            updated_at=_moment(row[4]),
+        )
+        for row in rows
+    ]
+
+
+def canned_search(conn: Any, text: str, *, locale: str | None) -> list[CannedResponse]:
+    """Canned responses whose shortcode starts with `text` or whose words match every word of
+    it (as prefixes, stemmed or as written), in Store.list_canned's order (shortcode, locale).
+    No words in `text`: every response (of `locale`), as list_canned without a query.
+
+    Unlike list_canned's LIKE, a word matches from its start only ("fund" does not find
+    "refund"); the shortcode prefix keeps `/ref`-style lookups working."""
+    where: list[str] = []
+    params: list[Any] = []
+    words = query_words(text)
+    if words:
+        query, params = _tsquery(words, locale)
+        # LIKE's own wildcards in what was typed are literal characters here.
+        prefix = re.sub(r"([\\%_])", r"\\\1", text.strip()) + "%"
+        where.append(f"(search @@ ({query}) OR shortcode ILIKE %s)")
+        params.append(prefix)
+    if locale is not None:
+        where.append("locale = %s")
+        params.append(locale)
+    rows = conn.execute(
+        "SELECT id, shortcode, title, body, locale FROM canned_responses"
+        f" WHERE {' AND '.join(where) or 'true'} ORDER BY shortcode, locale",
+        params,
+    ).fetchall()
+    return [CannedResponse(id=r[0], shortcode=r[1], title=r[2], body=r[3], locale=r[4]) for r in rows]
+
+
+def _tags(value: Any) -> list[str]:
+    return list(value) if isinstance(value, list) else json.loads(value)
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else from_iso(value)
