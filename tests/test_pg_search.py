@@ -33,6 +33,10 @@ TABLES = (
         id BIGINT PRIMARY KEY, shortcode TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
         locale TEXT NOT NULL, UNIQUE (shortcode, locale))""",
 )
+COPIED = {
+    "kb_articles": "id, slug, title, body, tags, locale, updated_at, status",
+    "canned_responses": "id, shortcode, title, body, locale",
+}
 
 # What agents type in the KB panel: half-typed words, two-word searches, each desk language.
 TYPED = [
@@ -104,17 +108,10 @@ def desks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desks]:
                 pg.execute(statement)
             pg_search.create_search_schema(pg)
             with pg.transaction(), pg.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO kb_articles(id, slug, title, body, tags, locale, updated_at, status)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    conn.execute(
-                        "SELECT id, slug, title, body, tags, locale, updated_at, status FROM kb_articles"
-                    ).fetchall(),
-                )
-                cur.executemany(
-                    "INSERT INTO canned_responses(id, shortcode, title, body, locale) VALUES (%s, %s, %s, %s, %s)",
-                    conn.execute("SELECT id, shortcode, title, body, locale FROM canned_responses").fetchall(),
-                )
+                for table, columns in COPIED.items():
+                    rows = conn.execute(f"SELECT {columns} FROM {table}").fetchall()
+                    marks = ", ".join(["%s"] * len(rows[0]))
+                    cur.executemany(f"INSERT INTO {table}({columns}) VALUES ({marks})", rows)
             yield Desks(Store(conn), pg)
     finally:
         cluster.stop()
