@@ -118,10 +118,11 @@ def desks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desks]:
         conn.close()
 
 
-def question_queries() -> list[tuple[str, str]]:
-    """Each labelled bot question as an agent would search it: its first three content words."""
+def question_queries(words: int) -> list[tuple[str, str]]:
+    """Each labelled bot question as an agent would search it: its first `words` content words
+    (stop words out, long words cut to six letters), in the question's language."""
     questions = tomllib.loads(QUESTIONS.read_text(encoding="utf-8"))["question"]
-    return [(" ".join(content_words(q["text"])[:3]), q["lang"]) for q in questions]
+    return [(" ".join(content_words(q["text"])[:words]), q["lang"]) for q in questions]
 
 
 def overlap(desks: Desks, queries: list[tuple[str, str | None]]) -> dict[str, float]:
@@ -158,12 +159,34 @@ def slugs(desks: Desks, text: str, locale: str | None, **kw: object) -> list[str
 
 def test_ranking_overlaps_sqlite(desks: Desks) -> None:
     typed = overlap(desks, TYPED)
-    asked = overlap(desks, question_queries())
-    print(f"\ntyped searches: {typed}\nbot questions (first three content words): {asked}")
-    assert typed["queries"] >= 40 and asked["queries"] >= 40
-    # Measured: typed 0.95 / 0.88, questions 0.96 / 0.91 (docs/POSTGRES.md); floors a little under.
-    assert typed["top5_overlap"] >= 0.90 and typed["top1_agreement"] >= 0.80
-    assert asked["top5_overlap"] >= 0.90 and asked["top1_agreement"] >= 0.80
+    print(f"\ntyped searches: {typed}")
+    for words in (1, 2, 3):
+        print(f"bot questions, first {words} content words: {overlap(desks, question_queries(words))}")
+    asked = overlap(desks, [q for words in (1, 2, 3) for q in question_queries(words)])
+    print(f"bot questions, all three: {asked}")
+    assert typed["queries"] >= 40 and asked["queries"] >= 200
+    # Measured 0.960 / 0.975 typed, 0.943 / 0.889 for the questions (docs/POSTGRES.md): floors
+    # a little under, so a change of ranking that loses SQLite's order fails here.
+    assert typed["top5_overlap"] >= 0.93 and typed["top1_agreement"] >= 0.92
+    assert asked["top5_overlap"] >= 0.91 and asked["top1_agreement"] >= 0.84
+    # Where SQLite finds nothing, PostgreSQL mostly does not either (it finds more only by stems).
+    assert asked["pg_only"] <= 0.1 * asked["queries"]
+
+
+def test_search_uses_the_index(desks: Desks) -> None:
+    """The query is a plan-time value, so the GIN index can serve it (a CTE that PostgreSQL
+    materialises would hide it and scan every article)."""
+    plans = []
+
+    class Explaining:
+        def execute(self, sql: str, params: list) -> psycopg.Cursor:
+            plans.extend(row[0] for row in desks.pg.execute("EXPLAIN " + sql, params))
+            return desks.pg.execute(sql, params)
+
+    with desks.pg.transaction():
+        desks.pg.execute("SET LOCAL enable_seqscan = off")
+        pg_search.kb_search(Explaining(), "refu pol", locale=None, limit=5)
+    assert any("Index Scan on kb_articles_search" in line for line in plans), plans
 
 
 def test_search_as_you_type_matches_prefixes(desks: Desks) -> None:

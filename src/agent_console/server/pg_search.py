@@ -150,23 +150,29 @@ def query_words(text: str) -> list[str]:
     return [word[:MAX_WORD_LENGTH] for word in _WORD.findall(text)[:MAX_WORDS]]
 
 
+# One word's query: `word:*` in each configuration, the distinct results OR-ed (a word whose
+# stem is itself would otherwise be looked up once per configuration in the index). The
+# configurations' own output is what is put together, so nothing typed is ever parsed as syntax.
+_TERM = (
+    "(SELECT string_agg('(' || t::text || ')', ' | ')::tsquery"
+    " FROM (SELECT DISTINCT to_tsquery(c, %s) AS t FROM unnest(%s::regconfig[]) c) d WHERE numnode(t) > 0)"
+)
+
+
 def _tsquery(words: list[str], locale: str | None) -> tuple[str, list[Any]]:
     """SQL for the tsquery and its parameters: every word as a prefix, all of them required.
 
-    A word is `word:*` in each configuration that applies (the locale's, or every desk
-    configuration when no locale is searched) OR-ed with its plain form. The words are letters
-    and digits only, so `word:*` is always one prefix term; it is still passed as a parameter."""
+    A word is `word:*` stemmed by each configuration that applies (the locale's, or every desk
+    configuration when no locale is searched) or as written. The words are letters and digits
+    only, so `word:*` is always one prefix term; it is still passed as a parameter."""
     if locale is None:
         configs = sorted({config_name(code) for code in LOCALE_CONFIGS} | {SIMPLE_CONFIG})
-        term = " || ".join("to_tsquery(%s::regconfig, %s)" for _ in configs)
     else:
         configs = [config_name(locale), SIMPLE_CONFIG]
-        term = "to_tsquery(%s::regconfig, %s) || to_tsquery(%s::regconfig, %s)"
     params: list[Any] = []
     for word in words:
-        for config in configs:
-            params += [config, f"{word}:*"]
-    return " && ".join(f"({term})" for _ in words), params
+        params += [f"{word}:*", configs]
+    return " && ".join(_TERM for _ in words), params
 
 
 def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: bool = False) -> list[KbHit]:
@@ -186,7 +192,7 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
         where.append("a.locale = %s")
         scope.append(locale)
     sql = (
-        f"WITH q AS (SELECT {query} AS query),"
+        f"WITH q AS NOT MATERIALIZED (SELECT {query} AS query),"
         " hits AS ("
         " SELECT a.id, a.title, a.locale, a.tags, a.updated_at, a.body,"
         " ts_rank_cd(%s::real[], a.search, q.query, %s) AS score"
