@@ -165,9 +165,9 @@ def test_ranking_overlaps_sqlite(desks: Desks) -> None:
     asked = overlap(desks, [q for words in (1, 2, 3) for q in question_queries(words)])
     print(f"bot questions, all three: {asked}")
     assert typed["queries"] >= 40 and asked["queries"] >= 200
-    # Measured 0.960 / 0.975 typed, 0.943 / 0.889 for the questions (docs/POSTGRES.md): floors
+    # Measured 0.965 / 0.950 typed, 0.943 / 0.889 for the questions (docs/POSTGRES.md): floors
     # a little under, so a change of ranking that loses SQLite's order fails here.
-    assert typed["top5_overlap"] >= 0.93 and typed["top1_agreement"] >= 0.92
+    assert typed["top5_overlap"] >= 0.93 and typed["top1_agreement"] >= 0.90
     assert asked["top5_overlap"] >= 0.91 and asked["top1_agreement"] >= 0.84
     # Where SQLite finds nothing, PostgreSQL mostly does not either (it finds more only by stems).
     assert asked["pg_only"] <= 0.1 * asked["queries"]
@@ -209,6 +209,23 @@ def test_locale_stemming(desks: Desks) -> None:
     assert slugs(desks, "politica reembolso", "es") == ["politica-de-reembolsos"]
     # The search stays in the locale asked for.
     assert all(hit.locale == "de" for hit in pg_search.kb_search(desks.pg, "esim", locale="de", limit=20))
+
+
+def test_every_locale_is_each_locale_together(desks: Desks) -> None:
+    """Searching every locale finds exactly what searching each one finds: another language's
+    stemmer never cuts a word into a prefix of unrelated ones ("esim" is no "es" for German)."""
+    sql = "SELECT locale FROM kb_articles UNION SELECT locale FROM canned_responses"
+    locales = [r[0] for r in desks.pg.execute(sql)]
+    assert len(locales) >= 5
+    for text in ("esim", "install", "data", "plan", "roaming", "reemb", "Abbuchung", "forfait"):
+        each = set().union(
+            *({h.id for h in pg_search.kb_search(desks.pg, text, locale=code, limit=100)} for code in locales)
+        )
+        assert {h.id for h in pg_search.kb_search(desks.pg, text, locale=None, limit=100)} == each, text
+        each = set().union(
+            *({c.id for c in pg_search.canned_search(desks.pg, text, locale=code)} for code in locales)
+        )
+        assert {c.id for c in pg_search.canned_search(desks.pg, text, locale=None)} == each, text
 
 
 def test_hits_carry_what_the_panel_shows(desks: Desks) -> None:

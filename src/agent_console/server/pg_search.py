@@ -115,10 +115,14 @@ def _config_ddl() -> list[str]:
 
 
 def _weighted(column: str, weight: str) -> str:
-    """One column, stemmed by its row's configuration and as written, at one weight."""
+    """One column, stemmed by its row's configuration and as written, at one weight.
+
+    Slashes become spaces first: PostgreSQL's parser reads "4G/5G" as one file-path token, where
+    FTS5 (and the query's words) see "4G" and "5G"."""
+    text = f"translate({column}, '/', ' ')"
     return (
-        f"setweight(to_tsvector(desk_search_config(locale), {column}), '{weight}')"
-        f" || setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, {column}), '{weight}')"
+        f"setweight(to_tsvector(desk_search_config(locale), {text}), '{weight}')"
+        f" || setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, {text}), '{weight}')"
     )
 
 
@@ -131,7 +135,7 @@ SEARCH_DDL: tuple[str, ...] = (
     f"{_weighted('title', 'A')} || {_weighted('tags', 'B')} || {_weighted('body', 'C')}) STORED",
     "CREATE INDEX kb_articles_search ON kb_articles USING gin (search)",
     "ALTER TABLE canned_responses ADD COLUMN search tsvector GENERATED ALWAYS AS ("
-    f"setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, shortcode), 'A')"
+    f"setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, translate(shortcode, '/', ' ')), 'A')"
     f" || {_weighted('title', 'A')} || {_weighted('body', 'C')}) STORED",
     "CREATE INDEX canned_responses_search ON canned_responses USING gin (search)",
 )
@@ -175,27 +179,47 @@ def _tsquery(words: list[str], locale: str | None) -> tuple[str, list[Any]]:
     return " && ".join(_TERM for _ in words), params
 
 
+def _own_tsquery(words: list[str], alias: str) -> tuple[str, list[Any]]:
+    """The query each row would get from its own locale, for searches over every locale.
+
+    The query over every configuration (`_tsquery`) finds the candidates through the index, but
+    another language's stemmer can shorten a word into a prefix of unrelated ones; each
+    candidate is checked, and ranked, with its own configuration and the plain form only."""
+    term = (
+        f"(to_tsquery(desk_search_config({alias}locale), %s) || to_tsquery('{SIMPLE_CONFIG}'::regconfig, %s))"
+    )
+    params: list[Any] = []
+    for word in words:
+        params += [f"{word}:*", f"{word}:*"]
+    return " && ".join(term for _ in words), params
+
+
 def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: bool = False) -> list[KbHit]:
     """Articles matching every word of `text` (as prefixes), best first, as Store.kb_search:
-    published ones only unless `drafts`, of `locale` when given, at most `limit`. The score is
-    higher-is-better; the snippet is plain body text with the matches between SNIPPET_OPEN
-    and SNIPPET_CLOSE. No words in `text`: no search, no hits."""
+    published ones only unless `drafts`, of `locale` when given (else of any), at most `limit`.
+    The score is higher-is-better; the snippet is plain body text with the matches between
+    SNIPPET_OPEN and SNIPPET_CLOSE. No words in `text`: no search, no hits."""
     words = query_words(text)
     if not words:
         return []
     query, params = _tsquery(words, locale)
-    where = ["a.search @@ q.query"]
-    scope: list[Any] = []
-    if not drafts:
-        where.append("a.status = 'published'")
-    if locale is not None:
+    ranked, rank_params = "q.query", []
+    where, scope = ["a.search @@ q.query"], []
+    if locale is None:
+        ranked, rank_params = _own_tsquery(words, "a.")
+        ranked = f"({ranked})"
+        where.append(f"a.search @@ {ranked}")
+        scope += rank_params
+    else:
         where.append("a.locale = %s")
         scope.append(locale)
+    if not drafts:
+        where.append("a.status = 'published'")
     sql = (
         f"WITH q AS NOT MATERIALIZED (SELECT {query} AS query),"
         " hits AS ("
         " SELECT a.id, a.title, a.locale, a.tags, a.updated_at, a.body,"
-        " ts_rank_cd(%s::real[], a.search, q.query, %s) AS score"
+        f" ts_rank_cd(%s::real[], a.search, {ranked}, %s) AS score"
         f" FROM kb_articles a, q WHERE {' AND '.join(where)}"
         " ORDER BY score DESC, a.id LIMIT %s)"
         # The snippet only for the rows handed out: ts_headline re-parses the whole body.
@@ -203,9 +227,7 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
         " ts_headline(desk_search_config(h.locale), h.body, q.query, %s) AS snip"
         " FROM hits h, q ORDER BY h.score DESC, h.id"
     )
-    rows = conn.execute(
-        sql, [*params, list(RANK_WEIGHTS), RANK_NORMALIZATION, *scope, limit, _HEADLINE]
-    ).fetchall()
+    args = [*params, list(RANK_WEIGHTS), *rank_params, RANK_NORMALIZATION, *scope, limit, _HEADLINE]
     return [
         KbHit(
             id=row[0],
@@ -216,7 +238,7 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
             score=float(row[5]),
             updated_at=_moment(row[4]),
         )
-        for row in rows
+        for row in conn.execute(sql, args).fetchall()
     ]
 
 
@@ -232,9 +254,14 @@ def canned_search(conn: Any, text: str, *, locale: str | None) -> list[CannedRes
     words = query_words(text)
     if words:
         query, params = _tsquery(words, locale)
+        match = f"search @@ ({query})"
+        if locale is None:
+            own, own_params = _own_tsquery(words, "")
+            match += f" AND search @@ ({own})"
+            params += own_params
         # LIKE's own wildcards in what was typed are literal characters here.
         prefix = re.sub(r"([\\%_])", r"\\\1", text.strip()) + "%"
-        where.append(f"(search @@ ({query}) OR shortcode ILIKE %s)")
+        where.append(f"(({match}) OR shortcode ILIKE %s)")
         params.append(prefix)
     if locale is not None:
         where.append("locale = %s")
