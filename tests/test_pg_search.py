@@ -208,6 +208,8 @@ def test_locale_stemming(desks: Desks) -> None:
     assert slugs(desks, "doppelten Abbuchungen", "de") == ["doppelte-abbuchung"]
     # Accents fold as FTS5's remove_diacritics does: typed without them, still found.
     assert slugs(desks, "politica reembolso", "es") == ["politica-de-reembolsos"]
+    assert desks.sqlite.kb_search("deja utilise", locale="fr", limit=5)
+    assert slugs(desks, "deja utilise", "fr")[0] == "qr-code-deja-utilise"  # "déjà utilisé"
     # The search stays in the locale asked for.
     assert all(hit.locale == "de" for hit in pg_search.kb_search(desks.pg, "esim", locale="de", limit=20))
 
