@@ -188,19 +188,32 @@ def _resolve(conn: Any, words: list[str], locale: str | None) -> str | None:
     return conn.execute(f"SELECT ({sql})::text", params).fetchone()[0]
 
 
-def _own_tsquery(words: list[str], alias: str) -> tuple[str, list[Any]]:
-    """The query each row would get from its own locale, for searches over every locale.
+def _own_queries(conn: Any, words: list[str]) -> tuple[list[str], list[str]]:
+    """For a search over every locale: each configuration's own query (its stems or the plain
+    forms), as parallel lists of configuration names and tsquery texts.
 
     The query over every configuration (`_tsquery`) finds the candidates through the index, but
     another language's stemmer can shorten a word into a prefix of unrelated ones; each
-    candidate is checked, and ranked, with its own configuration and the plain form only."""
-    term = (
-        f"(to_tsquery(desk_search_config({alias}locale), %s) || to_tsquery('{SIMPLE_CONFIG}'::regconfig, %s))"
-    )
+    candidate is checked, and ranked, with its own locale's query, joined in by configuration
+    (made once here, not once per candidate row)."""
+    term = f"(to_tsquery(c, %s) || to_tsquery('{SIMPLE_CONFIG}'::regconfig, %s))"
     params: list[Any] = []
     for word in words:
         params += [f"{word}:*", f"{word}:*"]
-    return " && ".join(term for _ in words), params
+    configs = sorted({config_name(code) for code in LOCALE_CONFIGS} | {SIMPLE_CONFIG})
+    row = conn.execute(
+        f"SELECT array_agg(c::text), array_agg(({' && '.join(term for _ in words)})::text)"
+        " FROM unnest(%s::regconfig[]) c",
+        [*params, configs],
+    ).fetchone()
+    return row[0], row[1]
+
+
+# Joins each candidate to the query of its locale's configuration (`_own_queries`).
+_OWN_JOIN = (
+    " JOIN unnest(%s::regconfig[], %s::tsquery[]) AS own(config, query)"
+    " ON own.config = desk_search_config({alias}locale)"
+)
 
 
 def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: bool = False) -> list[KbHit]:
@@ -214,14 +227,14 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
     query = _resolve(conn, words, locale)
     if query is None:
         return []  # a word PostgreSQL finds no lexeme in: nothing can hold it
-    ranked, rank_params = "%s::tsquery", [query]
-    where, scope = ["a.search @@ %s::tsquery"], [query]
+    join, where, scope = "", ["a.search @@ %s::tsquery"], [query]
     if locale is None:
-        own, rank_params = _own_tsquery(words, "a.")
-        ranked = f"({own})"
-        where.append(f"a.search @@ {ranked}")
-        scope += rank_params
+        join = _OWN_JOIN.format(alias="a.")
+        scope = [*_own_queries(conn, words), *scope]
+        ranked, rank_params = "own.query", []
+        where.append("a.search @@ own.query")
     else:
+        ranked, rank_params = "%s::tsquery", [query]
         where.append("a.locale = %s")
         scope.append(locale)
     if not drafts:
@@ -230,7 +243,7 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
         "WITH hits AS ("
         " SELECT a.id, a.title, a.locale, a.tags, a.updated_at, a.body,"
         f" ts_rank_cd(%s::real[], a.search, {ranked}, %s) AS score"
-        f" FROM kb_articles a WHERE {' AND '.join(where)}"
+        f" FROM kb_articles a{join} WHERE {' AND '.join(where)}"
         " ORDER BY score DESC, a.id LIMIT %s)"
         # The snippet only for the rows handed out: ts_headline re-parses the whole body.
         " SELECT h.id, h.title, h.locale, h.tags, h.updated_at, h.score,"
@@ -265,10 +278,12 @@ def canned_search(conn: Any, text: str, *, locale: str | None) -> list[CannedRes
     if words:
         query = _resolve(conn, words, locale)
         match, params = ("search @@ %s::tsquery", [query]) if query is not None else ("false", [])
-        if locale is None:
-            own, own_params = _own_tsquery(words, "")
-            match += f" AND search @@ ({own})"
-            params += own_params
+        if locale is None and query is not None:
+            match += (
+                " AND EXISTS (SELECT FROM unnest(%s::regconfig[], %s::tsquery[]) AS own(config, query)"
+                " WHERE own.config = desk_search_config(locale) AND search @@ own.query)"
+            )
+            params += _own_queries(conn, words)
         # LIKE's own wildcards in what was typed are literal characters here.
         prefix = re.sub(r"([\\%_])", r"\\\1", text.strip()) + "%"
         where.append(f"(({match}) OR shortcode ILIKE %s)")
