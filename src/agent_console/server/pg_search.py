@@ -134,10 +134,13 @@ SEARCH_DDL: tuple[str, ...] = (
     "ALTER TABLE kb_articles ADD COLUMN search tsvector GENERATED ALWAYS AS ("
     f"{_weighted('title', 'A')} || {_weighted('tags', 'B')} || {_weighted('body', 'C')}) STORED",
     "CREATE INDEX kb_articles_search ON kb_articles USING gin (search)",
+    # A search over every locale reads which locales there are from these (see `_configs`).
+    "CREATE INDEX kb_articles_locale ON kb_articles (locale)",
     "ALTER TABLE canned_responses ADD COLUMN search tsvector GENERATED ALWAYS AS ("
     f"setweight(to_tsvector('{SIMPLE_CONFIG}'::regconfig, translate(shortcode, '/', ' ')), 'A')"
     f" || {_weighted('title', 'A')} || {_weighted('body', 'C')}) STORED",
     "CREATE INDEX canned_responses_search ON canned_responses USING gin (search)",
+    "CREATE INDEX canned_responses_locale ON canned_responses (locale)",
 )
 
 
@@ -163,50 +166,62 @@ _TERM = (
 )
 
 
-def _tsquery(words: list[str], locale: str | None) -> tuple[str, list[Any]]:
+def _tsquery(words: list[str], configs: list[str]) -> tuple[str, list[Any]]:
     """SQL for the tsquery and its parameters: every word as a prefix, all of them required.
 
-    A word is `word:*` stemmed by each configuration that applies (the locale's, or every desk
-    configuration when no locale is searched) or as written. The words are letters and digits
-    only, so `word:*` is always one prefix term; it is still passed as a parameter."""
-    if locale is None:
-        configs = sorted({config_name(code) for code in LOCALE_CONFIGS} | {SIMPLE_CONFIG})
-    else:
-        configs = [config_name(locale), SIMPLE_CONFIG]
+    A word is `word:*` stemmed by each of `configs` (the plain one among them). The words are
+    letters and digits only, so `word:*` is always one prefix term; it is still a parameter."""
     params: list[Any] = []
     for word in words:
         params += [f"{word}:*", configs]
     return " && ".join(_TERM for _ in words), params
 
 
-def _resolve(conn: Any, words: list[str], locale: str | None) -> str | None:
+# The distinct locales of a table, one index probe each (a loose index scan on its locale index).
+_LOCALES = (
+    "WITH RECURSIVE l(locale) AS (SELECT min(locale) FROM {table} UNION ALL"
+    " SELECT (SELECT min(locale) FROM {table} WHERE locale > l.locale) FROM l WHERE l.locale IS NOT NULL)"
+    " SELECT locale FROM l WHERE locale IS NOT NULL"
+)
+
+
+def _configs(conn: Any, table: str, locale: str | None) -> list[str]:
+    """The configurations a search applies: the locale's, or those of every locale the table
+    holds (a stemmer of a language the desk has no text in only adds false prefixes: Turkish's
+    cuts "roa" to "ro", which nearly every article holds), and always the plain one."""
+    if locale is not None:
+        return [config_name(locale), SIMPLE_CONFIG]
+    held = conn.execute(_LOCALES.format(table=table)).fetchall()
+    return sorted({config_name(row[0]) for row in held} | {SIMPLE_CONFIG})
+
+
+def _resolve(conn: Any, words: list[str], configs: list[str]) -> str | None:
     """The tsquery for `words`, made by PostgreSQL first and handed back as a value: the
     search's own statement then has a constant to plan with (estimates from the GIN index's
     statistics, not a guess that picks a scan of every row). It is PostgreSQL's own output,
     passed back as a parameter. None: some word holds no lexeme at all."""
-    sql, params = _tsquery(words, locale)
+    sql, params = _tsquery(words, configs)
     return conn.execute(f"SELECT ({sql})::text", params).fetchone()[0]
 
 
-def _own_queries(conn: Any, words: list[str]) -> tuple[list[str], list[str]]:
+def _own_queries(conn: Any, words: list[str], configs: list[str]) -> list[list[str]]:
     """For a search over every locale: each configuration's own query (its stems or the plain
     forms), as parallel lists of configuration names and tsquery texts.
 
     The query over every configuration (`_tsquery`) finds the candidates through the index, but
-    another language's stemmer can shorten a word into a prefix of unrelated ones; each
+    one language's stemmer can shorten a word into a prefix of another language's words; each
     candidate is checked, and ranked, with its own locale's query, joined in by configuration
     (made once here, not once per candidate row)."""
     term = f"(to_tsquery(c, %s) || to_tsquery('{SIMPLE_CONFIG}'::regconfig, %s))"
     params: list[Any] = []
     for word in words:
         params += [f"{word}:*", f"{word}:*"]
-    configs = sorted({config_name(code) for code in LOCALE_CONFIGS} | {SIMPLE_CONFIG})
     row = conn.execute(
         f"SELECT array_agg(c::text), array_agg(({' && '.join(term for _ in words)})::text)"
         " FROM unnest(%s::regconfig[]) c",
         [*params, configs],
     ).fetchone()
-    return row[0], row[1]
+    return [row[0], row[1]]
 
 
 # Joins each candidate to the query of its locale's configuration (`_own_queries`).
@@ -224,13 +239,14 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
     words = query_words(text)
     if not words:
         return []
-    query = _resolve(conn, words, locale)
+    configs = _configs(conn, "kb_articles", locale)
+    query = _resolve(conn, words, configs)
     if query is None:
         return []  # a word PostgreSQL finds no lexeme in: nothing can hold it
     join, where, scope = "", ["a.search @@ %s::tsquery"], [query]
     if locale is None:
         join = _OWN_JOIN.format(alias="a.")
-        scope = [*_own_queries(conn, words), *scope]
+        scope = [*_own_queries(conn, words, configs), *scope]
         ranked, rank_params = "own.query", []
         where.append("a.search @@ own.query")
     else:
@@ -276,14 +292,15 @@ def canned_search(conn: Any, text: str, *, locale: str | None) -> list[CannedRes
     params: list[Any] = []
     words = query_words(text)
     if words:
-        query = _resolve(conn, words, locale)
+        configs = _configs(conn, "canned_responses", locale)
+        query = _resolve(conn, words, configs)
         match, params = ("search @@ %s::tsquery", [query]) if query is not None else ("false", [])
         if locale is None and query is not None:
             match += (
                 " AND EXISTS (SELECT FROM unnest(%s::regconfig[], %s::tsquery[]) AS own(config, query)"
                 " WHERE own.config = desk_search_config(locale) AND search @@ own.query)"
             )
-            params += _own_queries(conn, words)
+            params += _own_queries(conn, words, configs)
         # LIKE's own wildcards in what was typed are literal characters here.
         prefix = re.sub(r"([\\%_])", r"\\\1", text.strip()) + "%"
         where.append(f"(({match}) OR shortcode ILIKE %s)")
