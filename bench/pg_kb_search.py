@@ -109,4 +109,7 @@ def _load(store, pg, pg_search) -> None:  # noqa: ANN001 - a Store, a psycopg co
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="agent-console-bench-") as scratch:
         ctx = Context(quick="--quick" in sys.argv, workdir=Path(scratch))
-        print(table(run(ctx)))
+        results = run(ctx)
+        print(table(results))
+        for result in results:
+            print(f"{result.metric}: {result.note}")
