@@ -204,7 +204,11 @@ def test_locale_stemming(desks: Desks) -> None:
     # SQLite's prefix search cannot find "refund" from "refunds"; the English stemmer can.
     assert desks.sqlite.kb_search("refunds policies", locale="en", limit=5) == []
     assert slugs(desks, "refunds policies", "en")[0] == "refund-policy"
-    # A German plural: "Abbuchungen" is not in the article about a double charge, "Abbuchung" is.
+    # A German plural: the articles say "Tarif" and "Tarifs", never "Tarife"; and "doppelten",
+    # an inflection the double-charge article does not use ("doppelt", "doppelte").
+    assert desks.sqlite.kb_search("Tarife", locale="de", limit=5) == []
+    found = pg_search.kb_search(desks.pg, "Tarife", locale="de", limit=5)
+    assert found and all("tarif" in hit.snippet.lower() or "tarif" in hit.title.lower() for hit in found)
     assert desks.sqlite.kb_search("doppelten Abbuchungen", locale="de", limit=5) == []
     assert slugs(desks, "doppelten Abbuchungen", "de") == ["doppelte-abbuchung"]
     # Accents fold as FTS5's remove_diacritics does: typed without them, still found.
