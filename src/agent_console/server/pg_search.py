@@ -11,7 +11,7 @@ an update that only flips `status`, is paid on rare admin writes, never on a sea
   function `desk_search_config`, so documents and queries cannot disagree): English words are
   stemmed as English, German as German, anything unknown with `simple`.
 - Every configuration folds accents first (the `unaccent` dictionary), as FTS5's
-  `remove_diacritics 2` does: "politica" finds "política".
+  `remove_diacritics 2` does: "deja utilise" finds "déjà utilisé".
 - The words are indexed twice, stemmed and as written (the `desk_simple` configuration). A
   prefix typed half-way through a word is not a prefix of its stem ("activat" is not one of
   "activ", English's stem of "activation"), so the plain forms keep search-as-you-type
@@ -22,7 +22,9 @@ an update that only flips `status`, is paid on rare admin writes, never on a sea
 Queries are built from untrusted text as FTS5's are: the words only (letters and digits; no
 tsquery operator, quote, colon, parenthesis or backslash survives), at most 12, each a prefix
 (`word:*`), all of them required. Each word is matched stemmed by the searched locale's
-configuration or as written, so both forms hit. Values always travel as parameters.
+configuration or as written, so both forms hit. A search over every locale uses the stemmers
+of the locales the table holds and checks each candidate with its own locale's query. Values
+always travel as parameters.
 
 The PostgreSQL store is not wired in yet; the port calls `kb_search` and `canned_search` with
 its connection and applies `SEARCH_DDL` in its migrations (the knowledge tables with the
