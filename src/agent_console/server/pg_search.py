@@ -163,11 +163,15 @@ def query_words(text: str) -> list[str]:
 
 
 # One word's query: `word:*` in each configuration, the distinct results OR-ed (a word whose
-# stem is itself would otherwise be looked up once per configuration in the index). The
-# configurations' own output is what is put together, so nothing typed is ever parsed as syntax.
+# stem is itself would otherwise be looked up once per configuration in the index). A stem of
+# fewer than 3 letters is left out: a stemmer is made for whole words, and on a half-typed one
+# it can cut a prefix down to nearly nothing (Spanish's "roa" -> "ro", a prefix of thousands of
+# words in every language); the plain form still matches. The configurations' own output is
+# what is put together, so nothing typed is ever parsed as syntax.
 _TERM = (
-    "(SELECT string_agg('(' || t::text || ')', ' | ')::tsquery"
-    " FROM (SELECT DISTINCT to_tsquery(c, %s) AS t FROM unnest(%s::regconfig[]) c) d WHERE numnode(t) > 0)"
+    "(SELECT string_agg('(' || t::text || ')', ' | ')::tsquery FROM (SELECT DISTINCT t FROM"
+    " (SELECT x, to_tsquery(x, %s) AS t FROM unnest({configs}) x) s WHERE numnode(t) > 0"
+    f" AND (x = '{SIMPLE_CONFIG}'::regconfig OR length(t::text) >= 7)) d)"  # 7: 'abc':*
 )
 
 
@@ -179,7 +183,7 @@ def _tsquery(words: list[str], configs: list[str]) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for word in words:
         params += [f"{word}:*", configs]
-    return " && ".join(_TERM for _ in words), params
+    return " && ".join(_TERM.format(configs="%s::regconfig[]") for _ in words), params
 
 
 # The distinct locales of a table, one index probe each (a loose index scan on its locale index).
@@ -217,10 +221,8 @@ def _own_queries(conn: Any, words: list[str], configs: list[str]) -> list[list[s
     one language's stemmer can shorten a word into a prefix of another language's words; each
     candidate is checked, and ranked, with its own locale's query, joined in by configuration
     (made once here, not once per candidate row)."""
-    term = f"(to_tsquery(c, %s) || to_tsquery('{SIMPLE_CONFIG}'::regconfig, %s))"
-    params: list[Any] = []
-    for word in words:
-        params += [f"{word}:*", f"{word}:*"]
+    term = _TERM.format(configs=f"ARRAY[c, '{SIMPLE_CONFIG}'::regconfig]")
+    params: list[Any] = [f"{word}:*" for word in words]
     row = conn.execute(
         f"SELECT array_agg(c::text), array_agg(({' && '.join(term for _ in words)})::text)"
         " FROM unnest(%s::regconfig[]) c",
