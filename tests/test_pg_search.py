@@ -165,7 +165,7 @@ def test_ranking_overlaps_sqlite(desks: Desks) -> None:
     asked = overlap(desks, [q for words in (1, 2, 3) for q in question_queries(words)])
     print(f"bot questions, all three: {asked}")
     assert typed["queries"] >= 40 and asked["queries"] >= 200
-    # Measured 0.965 / 0.950 typed, 0.941 / 0.873 for the questions (docs/POSTGRES.md): floors
+    # Measured 0.965 / 0.925 typed, 0.941 / 0.873 for the questions (docs/POSTGRES.md): floors
     # a little under, so a change of ranking that loses SQLite's order fails here.
     assert typed["top5_overlap"] >= 0.93 and typed["top1_agreement"] >= 0.90
     assert asked["top5_overlap"] >= 0.91 and asked["top1_agreement"] >= 0.84
