@@ -200,6 +200,16 @@ def test_search_as_you_type_matches_prefixes(desks: Desks) -> None:
     assert slugs(desks, "refund zzzqx", "en") == []
 
 
+def test_half_typed_words_are_not_stemmed_to_nothing(desks: Desks) -> None:
+    """A stemmer on a half-typed word can cut it to almost nothing: English's "ins" -> "in",
+    French's "res" -> "re"; searched as that, "ins" would find every article saying "in".
+    What SQLite's prefix finds is what PostgreSQL finds, in the locale and over every locale."""
+    for text, locale in (("ins", "en"), ("res", "fr"), ("ins", None)):
+        lite = {h.id for h in desks.sqlite.kb_search(text, locale=locale, limit=100)}
+        mine = {h.id for h in pg_search.kb_search(desks.pg, text, locale=locale, limit=100)}
+        assert mine == lite, (text, locale)
+
+
 def test_locale_stemming(desks: Desks) -> None:
     # SQLite's prefix search cannot find "refund" from "refunds"; the English stemmer can.
     assert desks.sqlite.kb_search("refunds policies", locale="en", limit=5) == []
