@@ -254,6 +254,10 @@ def test_hits_carry_what_the_panel_shows(desks: Desks) -> None:
     assert hits[0].score >= hits[1].score >= hits[2].score > 0
     assert "refund" in hits[0].tags
     assert f"{SNIPPET_OPEN}refund" in hits[0].snippet.lower() and SNIPPET_CLOSE in hits[0].snippet
+    # Cut from the middle of the body, it says so at both ends, as SQLite's snippet does.
+    lite = desks.sqlite.kb_search("refund", locale="en", limit=1)[0]
+    assert lite.id == hits[0].id and lite.snippet.startswith("…")
+    assert hits[0].snippet.startswith("…") and hits[0].snippet.endswith("…")
 
 
 def test_drafts_only_when_asked(desks: Desks) -> None:

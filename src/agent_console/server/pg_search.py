@@ -269,9 +269,11 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
         f" FROM kb_articles a{join} WHERE {' AND '.join(where)}"
         " ORDER BY score DESC, a.id LIMIT %s)"
         # The snippet only for the rows handed out: ts_headline re-parses the whole body.
-        " SELECT h.id, h.title, h.locale, h.tags, h.updated_at, h.score,"
-        " ts_headline(desk_search_config(h.locale), h.body, %s::tsquery, %s) AS snip"
-        " FROM hits h ORDER BY h.score DESC, h.id"
+        # Where the fragment sits in the body, so it can say "…" where it is cut, as FTS5's does.
+        " SELECT h.id, h.title, h.locale, h.tags, h.updated_at, h.score, x.snip,"
+        f" strpos(h.body, translate(x.snip, '{SNIPPET_OPEN}{SNIPPET_CLOSE}', '')), length(h.body)"
+        " FROM hits h, LATERAL (SELECT ts_headline(desk_search_config(h.locale), h.body, %s::tsquery, %s)"
+        " AS snip) x ORDER BY h.score DESC, h.id"
     )
     args = [list(RANK_WEIGHTS), *rank_params, RANK_NORMALIZATION, *scope, limit, query, _HEADLINE]
     return [
@@ -280,7 +282,7 @@ def kb_search(conn: Any, text: str, *, locale: str | None, limit: int, drafts: b
             title=row[1],
             locale=row[2],
             tags=_tags(row[3]),
-            snippet=row[6],
+            snippet=_cut(row[6], row[7], row[8]),
             score=float(row[5]),
             updated_at=_moment(row[4]),
         )
@@ -321,6 +323,15 @@ def canned_search(conn: Any, text: str, *, locale: str | None) -> list[CannedRes
         params,
     ).fetchall()
     return [CannedResponse(id=r[0], shortcode=r[1], title=r[2], body=r[3], locale=r[4]) for r in rows]
+
+
+def _cut(snippet: str, at: int, body_length: int) -> str:
+    """The fragment with "…" on each side the body goes on (`at`: where it starts, 1-based;
+    0 when ts_headline changed the text and it cannot be found, then left as it is)."""
+    if at == 0:
+        return snippet
+    shown = len(snippet.replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, ""))
+    return ("…" if at > 1 else "") + snippet + ("…" if at - 1 + shown < body_length else "")
 
 
 def _tags(value: Any) -> list[str]:
