@@ -31,13 +31,16 @@ def suggestion(conversation: Conversation) -> str | None:
 ROW_MARKS = {"urgent": "‼", "high": "!", "normal": "·", "low": "↓"}
 
 
-def row_tag(conversation: Conversation) -> str:
-    """`⇡! outage ` (suggested high, by the outage rule) before the queue row's preview, or ""."""
+def row_tag(conversation: Conversation, *, with_rule: bool = True) -> str:
+    """`⇡! outage ` (suggested high, by the outage rule) before the queue row's preview, or "".
+    Without the rule (`⇡! `) where the column is narrow: the customer's words keep the room,
+    and the rule is in the conversation's header."""
     priority = suggestion(conversation)
     if priority is None or conversation.triage is None:
         return ""
-    first = conversation.triage.rules[0].rule if conversation.triage.rules else ""
-    return sanitize_line(f"{ARROW}{ROW_MARKS[priority]} {first} ")
+    first = conversation.triage.rules[0].rule if conversation.triage.rules and with_rule else ""
+    rule = sanitize_line(first)  # a rule name comes from a data file an admin edits
+    return f"{ARROW}{ROW_MARKS[priority]} {rule} " if rule else f"{ARROW}{ROW_MARKS[priority]} "
 
 
 def header_line(conversation: Conversation, accept_key: str = "a") -> Text:

@@ -36,6 +36,9 @@ from agent_console.tui.triage_display import row_tag, suggestion
 
 Lookup = Callable[[int], Conversation | None]
 # The cells' own styles ("": none); a row's final styles are worked out per kind of row.
+# A subject column this wide shows the triage rule's name before the preview; narrower, only
+# the suggested priority's marks (the customer's words need the room more).
+RULE_ROOM = 40
 CELL_CLASSES = (
     "",
     *(f"queue--{n}" for n in ("breached", "soon", "ok", "urgent", "high", "dim", "unread", "bot")),
@@ -273,7 +276,7 @@ class QueueList(ScrollView, can_focus=True):
             Segment(" ", cells[""]),
         ]
         # The rules' suggested priority and the rule that fired, first (tui/triage_display.py).
-        tag = row_tag(conversation)
+        tag = row_tag(conversation, with_rule=subject_width >= RULE_ROOM)
         if tag:
             tag = _fit(tag, min(cell_len(tag), subject_width * 2 // 3))
             segments.append(Segment(tag, cells.get(f"queue--{suggestion(conversation)}", cells[""])))
