@@ -413,12 +413,18 @@ def migrate(
         ),
     ] = False,
 ) -> None:
-    """Bring the database's schema up to this release's version (serve does it at start too).
+    """Run the database's pending schema migrations.
 
-    Prints `schema version N -> M (K migrations applied)`, or `schema version N: up to date`.
-    A database written by a newer agent-console is refused unchanged (exit 2). With --check,
-    for deploy scripts: exit 1 when migrations are pending (a missing file counts: all are),
-    0 when up to date; nothing is created or written.
+    `serve` runs them at start too; this runs them on their own, e.g. before a deploy. Prints
+    `schema version N -> M (K migrations applied)`, or `schema version N: up to date`. A
+    missing file is created only without --check; --check (for deploy scripts) creates and
+    writes nothing.
+
+    \b
+    Exit codes:
+      0  migrated, or up to date
+      1  --check: migrations are pending (for a missing file, all of them)
+      2  refused, nothing changed (a newer release's schema, or not a database)
 
     Example: agent-console server migrate --db desk.db --check
     """
