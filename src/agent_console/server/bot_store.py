@@ -33,6 +33,7 @@ from agent_console.core import sla
 from agent_console.core.clock import utcnow
 from agent_console.core.models import Author, BotChannel, Channel, Conversation, ConversationPatch, Message
 from agent_console.server import bot, bot_text
+from agent_console.server.store_base import Conflict
 from agent_console.server.triage_store import decode_triage
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ class BotStoreMixin:
         if enabled and channel == "email":
             # Its replies are `bot` messages, and the mail relay sends agents' replies only: on
             # email the customer would never read the bot. Refused rather than silently unread.
-            from agent_console.server.store import Conflict  # store.py imports this module
-
             raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="channel")
         with self._write() as tx:
             tx.conn.execute(
@@ -132,8 +131,6 @@ class BotStoreMixin:
 
     def _bot_back_status(self: Store, current: Conversation, patch: ConversationPatch) -> str:
         """The status a conversation sent back to the bot takes: pending, whatever else is asked."""
-        from agent_console.server.store import Conflict  # store.py imports this module
-
         if current.channel == "email":
             raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="bot")
 

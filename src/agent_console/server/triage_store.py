@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -32,6 +32,7 @@ from agent_console.core.triage import (
     default_rules,
     parse_rules,
 )
+from agent_console.server.store_base import NotFound
 from agent_console.server.suggest import Suggester
 
 if TYPE_CHECKING:
@@ -73,12 +74,6 @@ def _wire(result: Assessment, at: str) -> Triage:
         rules=[TriageHit(rule=hit.rule, reason=hit.reason) for hit in result.rules],
         at=from_iso(at),
     )
-
-
-def _errors() -> Any:
-    from agent_console.server import store
-
-    return store
 
 
 class TriageStoreMixin:
@@ -150,7 +145,7 @@ class TriageStoreMixin:
                 "SELECT language, language_source FROM conversations WHERE id = ?", (conversation_id,)
             ).fetchone()
             if row is None:
-                raise _errors().NotFound(f"no conversation with id {conversation_id}")
+                raise NotFound(f"no conversation with id {conversation_id}")
             if (row["language"], row["language_source"]) == (update.language, "agent"):
                 return self.get_conversation(conversation_id)  # type: ignore[attr-defined]
             tx.conn.execute(
@@ -176,6 +171,6 @@ class TriageStoreMixin:
             "SELECT language FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()
         if row is None:
-            raise _errors().NotFound(f"no conversation with id {conversation_id}")
+            raise NotFound(f"no conversation with id {conversation_id}")
         suggester = self.__dict__.setdefault("_suggester", Suggester())  # holds the tokenized library
         return suggester.suggest(self.conn, conversation_id, row["language"])
