@@ -8,11 +8,18 @@ import sqlite3
 from pathlib import Path
 
 from agent_console.server.db import MIGRATIONS, SCHEMA_VERSION, _split, connect
-from tests.cli_support import base_env, invoke
+from tests.cli_support import base_env, invoke, run_cli
 
 
 def _migrate(tmp_path: Path, db: Path, *extra: str):
     return invoke("server", "migrate", "--db", str(db), *extra, env=base_env(tmp_path))
+
+
+def _folder(tmp_path: Path) -> Path:
+    """A folder of the database's own, so its listing shows only what the command made there."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
 
 
 def _state(db: Path) -> tuple[bytes, int, list[str]]:
@@ -59,7 +66,7 @@ def test_a_new_path_gets_every_migration_then_is_up_to_date(tmp_path: Path) -> N
 
 
 def test_check_on_an_up_to_date_database_touches_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "desk.db"
+    db = _folder(tmp_path) / "desk.db"
     connect(db).close()
     before = _state(db)
     ran = _migrate(tmp_path, db, "--check")
@@ -81,7 +88,7 @@ def test_check_on_a_missing_path_says_all_are_pending_and_creates_nothing(tmp_pa
 def test_an_old_database_is_checked_then_upgraded_with_its_data(tmp_path: Path) -> None:
     from agent_console.server.store import Store
 
-    db = tmp_path / "desk.db"
+    db = _folder(tmp_path) / "desk.db"
     _old_database(db, 1)
     before = _state(db)
     pending = SCHEMA_VERSION - 1
@@ -106,7 +113,7 @@ def test_an_old_database_is_checked_then_upgraded_with_its_data(tmp_path: Path) 
 
 
 def test_a_database_from_a_newer_release_is_refused_unchanged(tmp_path: Path) -> None:
-    db = tmp_path / "desk.db"
+    db = _folder(tmp_path) / "desk.db"
     connect(db).close()
     raw = sqlite3.connect(db)
     raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -122,8 +129,22 @@ def test_a_database_from_a_newer_release_is_refused_unchanged(tmp_path: Path) ->
         assert _state(db) == before
 
 
+def test_serve_refuses_a_newer_database_unchanged_too(tmp_path: Path) -> None:
+    db = _folder(tmp_path) / "desk.db"
+    connect(db).close()
+    raw = sqlite3.connect(db)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.commit()
+    raw.close()
+    before = _state(db)
+    ran = run_cli("serve", "--port", "0", "--db", str(db), env=base_env(tmp_path))
+    assert ran.code == 1, ran  # serve's own code for it since before `server migrate`
+    assert "Upgrade agent-console" in ran.stderr
+    assert _state(db) == before
+
+
 def test_a_file_that_is_not_a_database_is_refused_unchanged(tmp_path: Path) -> None:
-    db = tmp_path / "notes.txt"
+    db = _folder(tmp_path) / "notes.txt"
     db.write_text("not a database, just notes\n" * 10)
     before = _state(db)
     ran = _migrate(tmp_path, db)
