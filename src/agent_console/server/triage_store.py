@@ -36,7 +36,7 @@ from agent_console.server.store_base import NotFound
 from agent_console.server.suggest import Suggester
 
 if TYPE_CHECKING:
-    from agent_console.server.store import _Tx
+    from agent_console.server.store_base import Transaction
 
 # The customer's unanswered messages the rules read: the newest this many (pings need a few).
 UNANSWERED = 20
@@ -90,7 +90,7 @@ class TriageStoreMixin:
         ).fetchall()
         return [row[0] for row in reversed(rows)]
 
-    def _triage(self, tx: _Tx, conversation_id: int) -> tuple[str, str, Triage]:
+    def _triage(self, tx: Transaction, conversation_id: int) -> tuple[str, str, Triage]:
         """Language and assessment for the conversation now; writes them and returns them."""
         row = tx.conn.execute(
             "SELECT language, language_source, waiting_since FROM conversations WHERE id = ?",
@@ -119,7 +119,7 @@ class TriageStoreMixin:
         )
         return language, source, triage
 
-    def _triage_incoming(self, tx: _Tx, conversation_id: int) -> bool:
+    def _triage_incoming(self, tx: Transaction, conversation_id: int) -> bool:
         """After a customer message: re-triage; True when the language or the suggestion changed
         (then `conversation.triaged` is due; a message that says nothing new makes no event)."""
         before = tx.conn.execute(
@@ -134,7 +134,7 @@ class TriageStoreMixin:
             (triage.priority, triage.topics, triage.upset, triage.rules),
         )
 
-    def _announce_triage(self, tx: _Tx, conversation_id: int) -> None:
+    def _announce_triage(self, tx: Transaction, conversation_id: int) -> None:
         conversation = self._stamp(tx, conversation_id)  # type: ignore[attr-defined]
         tx.emit("conversation.triaged", {"conversation": conversation, "triage": conversation.triage})
 
