@@ -1,4 +1,5 @@
-"""Commands that run or administer the desk server: serve, server add-agent, demo, simulate."""
+"""Commands that run or administer the desk server: serve, server add-agent, server migrate, demo,
+simulate."""
 
 from __future__ import annotations
 
@@ -396,6 +397,95 @@ def add_site_key(
     finally:
         store.conn.close()
     print(key.key)
+
+
+@server_app.command("migrate")
+def migrate(
+    db: Annotated[
+        Path | None,
+        typer.Option(help="SQLite database file (serve's default; created if missing, unless --check)."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Change nothing: exit 1 (saying how many) when migrations are pending, 0 when up to date.",
+        ),
+    ] = False,
+) -> None:
+    """Run the database's pending schema migrations.
+
+    `serve` runs them at start too; this runs them on their own, e.g. before a deploy. Prints
+    `schema version N -> M (K migrations applied)`, or `schema version N: up to date`. A
+    missing file is created only without --check; --check (for deploy scripts) creates and
+    writes nothing.
+
+    \b
+    Exit codes:
+      0  migrated, or up to date
+      1  --check: migrations are pending (for a missing file, all of them)
+      2  refused, nothing changed (a newer release's schema, or not a database)
+
+    Example: agent-console server migrate --db desk.db --check
+    """
+    import sqlite3
+
+    from agent_console.server import db as database
+
+    path = db or default_db()
+    if path.exists() and not path.is_file():
+        typer.echo(f"error: {path} is not a file", err=True)
+        raise typer.Exit(2)
+    try:
+        # Read-only first: a newer schema, or --check, must leave the file exactly as it is.
+        before = database.peek_version(path)
+        database.refuse_newer(before or 0)
+    except database.SchemaTooNew as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except sqlite3.DatabaseError as exc:
+        typer.echo(f"error: {path} is not a desk database ({exc})", err=True)
+        raise typer.Exit(2) from None
+    known = database.SCHEMA_VERSION
+    if check:
+        if before is None:
+            print(f"no database at {path}: {_migrations(known)} pending (run without --check to create it)")
+            raise typer.Exit(1)
+        if before < known:
+            print(
+                f"schema version {before}: {_migrations(known - before)} pending (this release is at {known})"
+            )
+            raise typer.Exit(1)
+        print(f"schema version {before}: up to date")
+        return
+    try:
+        conn = database.open_unmigrated(path)
+    except (OSError, sqlite3.Error) as exc:
+        typer.echo(f"error: cannot open {path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        # Read again on the open connection: another process may have migrated since the peek.
+        start = conn.execute("PRAGMA user_version").fetchone()[0]
+        database.migrate(conn)
+        end = conn.execute("PRAGMA user_version").fetchone()[0]
+    except database.SchemaTooNew as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except sqlite3.Error as exc:
+        # Each step is its own transaction: the ones before the failure stay applied.
+        done = conn.execute("PRAGMA user_version").fetchone()[0]
+        typer.echo(f"error: migration to version {done + 1} failed: {exc} (schema is at {done})", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        conn.close()
+    if end == start:
+        print(f"schema version {end}: up to date")
+    else:
+        print(f"schema version {start} -> {end} ({_migrations(end - start)} applied)")
+
+
+def _migrations(count: int) -> str:
+    return f"{count} migration" if count == 1 else f"{count} migrations"
 
 
 def register(app: typer.Typer) -> None:

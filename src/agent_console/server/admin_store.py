@@ -44,6 +44,7 @@ from agent_console.core.models import (
     TeamUpdate,
 )
 from agent_console.core.templates import placeholder_problem
+from agent_console.server import store_base as _st
 
 if TYPE_CHECKING:
     from agent_console.server.store import Store
@@ -673,8 +674,3 @@ def _event_view(article: KbArticle) -> dict[str, Any]:
         "revision": article.revision,
         "updated_at": to_iso(article.updated_at),
     }
-
-
-# The store module defines the error classes and subclasses AdminStore: imported last, so
-# either module can be imported first; its names are looked up at call time.
-from agent_console.server import store as _st  # noqa: E402

@@ -33,10 +33,12 @@ from agent_console.core import sla
 from agent_console.core.clock import utcnow
 from agent_console.core.models import Author, BotChannel, Channel, Conversation, ConversationPatch, Message
 from agent_console.server import bot, bot_text
+from agent_console.server.store_base import Conflict
 from agent_console.server.triage_store import decode_triage
 
 if TYPE_CHECKING:
-    from agent_console.server.store import Store, _Tx
+    from agent_console.server.store import Store
+    from agent_console.server.store_base import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,6 @@ class BotStoreMixin:
         if enabled and channel == "email":
             # Its replies are `bot` messages, and the mail relay sends agents' replies only: on
             # email the customer would never read the bot. Refused rather than silently unread.
-            from agent_console.server.store import Conflict  # store.py imports this module
-
             raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="channel")
         with self._write() as tx:
             tx.conn.execute(
@@ -77,7 +77,7 @@ class BotStoreMixin:
 
     # --- hooks called by the store --------------------------------------------------------------
 
-    def _bot_claim(self: Store, tx: _Tx, conversation_id: int, channel: str) -> None:
+    def _bot_claim(self: Store, tx: Transaction, conversation_id: int, channel: str) -> None:
         """A new conversation on a channel with the bot on starts with the bot (status pending)."""
         on = tx.conn.execute("SELECT enabled FROM bot_channels WHERE channel = ?", (channel,)).fetchone()
         if not on or not on[0]:
@@ -95,14 +95,14 @@ class BotStoreMixin:
         )
         tx.conn.execute("INSERT OR IGNORE INTO bot_sessions(conversation_id) VALUES (?)", (conversation_id,))
 
-    def _bot_holds(self: Store, tx: _Tx, conversation_id: int) -> bool:
+    def _bot_holds(self: Store, tx: Transaction, conversation_id: int) -> bool:
         """True while the bot handles the conversation (a customer message does not reopen it)."""
         row = tx.conn.execute(
             "SELECT bot_status, status FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()
         return row is not None and row["bot_status"] == "active" and row["status"] == "pending"
 
-    def _bot_turn(self: Store, tx: _Tx, conversation_id: int, message: Message) -> None:
+    def _bot_turn(self: Store, tx: Transaction, conversation_id: int, message: Message) -> None:
         """The bot's answer to one customer message, if it handles the conversation."""
         if message.kind != "incoming" or not self._bot_holds(tx, conversation_id):
             return
@@ -132,8 +132,6 @@ class BotStoreMixin:
 
     def _bot_back_status(self: Store, current: Conversation, patch: ConversationPatch) -> str:
         """The status a conversation sent back to the bot takes: pending, whatever else is asked."""
-        from agent_console.server.store import Conflict  # store.py imports this module
-
         if current.channel == "email":
             raise Conflict("the bot cannot answer by email yet (its replies are not mailed)", field="bot")
 
@@ -147,7 +145,7 @@ class BotStoreMixin:
 
     def _bot_patch(
         self: Store,
-        tx: _Tx,
+        tx: Transaction,
         current: Conversation,
         patch: ConversationPatch,
         changed: list[str],
@@ -176,7 +174,7 @@ class BotStoreMixin:
 
     # --- one turn ---------------------------------------------------------------------------------
 
-    def _bot_decide(self: Store, tx: _Tx, conversation_id: int, message: Message) -> None:
+    def _bot_decide(self: Store, tx: Transaction, conversation_id: int, message: Message) -> None:
         # The triage of this message ran first (store.inbound): the conversation's language is
         # the detected one (core/language.py) and its assessment is core/triage.assess's, with
         # the desk's own rules file.
@@ -235,12 +233,12 @@ class BotStoreMixin:
             (unhelpful, json.dumps([*answered, verdict.best.article_id]), conversation_id),
         )
 
-    def _bot_say(self: Store, tx: _Tx, conversation_id: int, body: str, *, kind: str = "bot") -> None:
+    def _bot_say(self: Store, tx: Transaction, conversation_id: int, body: str, *, kind: str = "bot") -> None:
         said = self._insert_message(tx, conversation_id, kind=kind, body=body, author=BOT_AUTHOR)
         tx.emit("message.created", {"message": said, "conversation": self._stamp(tx, conversation_id)})
 
     def _bot_answer(
-        self: Store, tx: _Tx, conversation_id: int, best: bot.Candidate, language: str | None
+        self: Store, tx: Transaction, conversation_id: int, best: bot.Candidate, language: str | None
     ) -> None:
         body = tx.conn.execute("SELECT body FROM kb_articles WHERE id = ?", (best.article_id,)).fetchone()[0]
         base = self.desk().public_url or ""
@@ -254,7 +252,7 @@ class BotStoreMixin:
         )
         self._bot_say(tx, conversation_id, text)
 
-    def _bot_resolve(self: Store, tx: _Tx, conversation_id: int, language: str | None) -> None:
+    def _bot_resolve(self: Store, tx: Transaction, conversation_id: int, language: str | None) -> None:
         self._bot_say(tx, conversation_id, bot_text.say(language, "solved"))
         tx.conn.execute(
             "UPDATE conversations SET status = 'resolved', bot_status = 'resolved', waiting_since = NULL"
@@ -273,7 +271,7 @@ class BotStoreMixin:
         )
 
     def _bot_handoff(
-        self: Store, tx: _Tx, conversation_id: int, code: str, why: str, *, language: str | None
+        self: Store, tx: Transaction, conversation_id: int, code: str, why: str, *, language: str | None
     ) -> None:
         self._bot_say(
             tx,
@@ -295,12 +293,12 @@ class BotStoreMixin:
             {"conversation_id": conversation_id, "reason": code, "text": why, "conversation": conversation},
         )
 
-    def _bot_activity(self: Store, tx: _Tx, conversation_id: int, text: str) -> None:
+    def _bot_activity(self: Store, tx: Transaction, conversation_id: int, text: str) -> None:
         self._bot_say(tx, conversation_id, text, kind="activity")
 
     # --- what a turn reads ------------------------------------------------------------------------
 
-    def _bot_transcript(self: Store, tx: _Tx, conversation_id: int, code: str, why: str) -> str:
+    def _bot_transcript(self: Store, tx: Transaction, conversation_id: int, code: str, why: str) -> str:
         rows = tx.conn.execute(
             "SELECT author_type, body FROM messages WHERE conversation_id = ? AND kind IN ('incoming', 'bot')"
             " ORDER BY id",
@@ -315,7 +313,7 @@ class BotStoreMixin:
         text = "\n".join(lines)
         return text if len(text) <= TRANSCRIPT_CHARS else text[: TRANSCRIPT_CHARS - 1] + "…"
 
-    def _bot_when(self: Store, tx: _Tx, conversation_id: int, language: str | None) -> str:
+    def _bot_when(self: Store, tx: Transaction, conversation_id: int, language: str | None) -> str:
         """When a person will answer, honestly: soon if someone is online; otherwise from the
         business hours of the conversation's SLA policy (next opening), or "when someone is back"."""
         online = tx.conn.execute(

@@ -547,6 +547,13 @@ class SchemaTooNew(RuntimeError):
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """Open (creating if needed, owner-only) and migrate the database at `path`."""
+    conn = open_unmigrated(path)
+    migrate(conn)
+    return conn
+
+
+def open_unmigrated(path: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed, owner-only) the database at `path`, its schema as it is."""
     if str(path) != ":memory:":
         private_file(Path(path))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -555,18 +562,13 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    migrate(conn)
     return conn
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to SCHEMA_VERSION, one transaction per step."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"database schema is version {version}; this agent-console knows up to "
-            f"{SCHEMA_VERSION}. Upgrade agent-console."
-        )
+    refuse_newer(version)
     for number in range(version, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -596,3 +598,29 @@ def _split(script: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+def refuse_newer(version: int) -> None:
+    """SchemaTooNew when `version` is past what this program knows: never run on a schema a
+    newer release wrote (its tables may mean things this code would break)."""
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"database schema is version {version}; this agent-console knows up to "
+            f"{SCHEMA_VERSION}. Upgrade agent-console."
+        )
+
+
+def peek_version(path: Path) -> int | None:
+    """The schema version of the database at `path`, read without creating, migrating or
+    writing anything (a read-only connection); None when there is no file.
+    sqlite3.DatabaseError when the file is not a SQLite database."""
+    if not path.is_file():
+        return None
+    # A read-only connection to a WAL database leaves `-wal` and `-shm` files behind. Without a
+    # `-wal` file the main file holds every commit, so read it as immutable: nothing is created.
+    wal = path.with_name(path.name + "-wal").exists()
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'' if wal else '&immutable=1'}", uri=True)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()

@@ -31,7 +31,8 @@ from agent_console.core.models import (
 from agent_console.server.email_parse import ParsedAttachment, ParsedMail, address_parts
 from agent_console.server.routing import RoutingMixin
 from agent_console.server.shift_store import ShiftStoreMixin
-from agent_console.server.store import NotFound, Store, _Tx
+from agent_console.server.store import NotFound, Store
+from agent_console.server.store_base import Transaction
 
 log = logging.getLogger("agent_console.server.email")
 
@@ -213,7 +214,7 @@ class EmailStoreMixin:
                 return conversation_id
         return None
 
-    def _keep_attachments(self, tx: _Tx, message: Message, files: Sequence[ParsedAttachment]) -> None:
+    def _keep_attachments(self, tx: Transaction, message: Message, files: Sequence[ParsedAttachment]) -> None:
         kept: list[Attachment] = []
         for file in files:
             cursor = tx.conn.execute(
@@ -302,7 +303,7 @@ class EmailStoreMixin:
             self.on_mail_queued()
         return message
 
-    def _queue_mail(self: DeskStore, tx: _Tx, conversation_id: int, message: Message) -> bool:
+    def _queue_mail(self: DeskStore, tx: Transaction, conversation_id: int, message: Message) -> bool:
         """An agent's reply on an email conversation: queue it for the relay, in the reply's
         own transaction. Its Message-ID and Date are fixed now, so every try sends the same mail."""
         conversation = self.get_conversation(conversation_id)

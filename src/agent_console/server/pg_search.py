@@ -1,5 +1,5 @@
 """Knowledge-base and canned-response search on PostgreSQL (issue 14), the twin of the FTS5
-search in server/store.py (`fts_query`, `Store.kb_search`, `Store.list_canned`).
+search in server/knowledge_store.py (`fts_query`, `Store.kb_search`, `Store.list_canned`).
 
 Documents. Each searchable row carries a `search` tsvector, a STORED generated column rather
 than one the writing code keeps up to date: every path that writes an article (admin edits,

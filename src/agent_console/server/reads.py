@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import msgspec
 
 from agent_console.core.models import Conversation, ConversationPage, ReadState, ReadUpdate, ReadUpTo
+from agent_console.server.store_base import Conflict, NotFound
 
 # Messages that count as unread for agent :me (their own never do).
 _COUNTS = (
@@ -85,8 +86,6 @@ class ReadsMixin:
 
     def set_read(self, agent_id: int, conversation_id: int, update: ReadUpdate) -> ReadState:
         """Move the agent's mark; emits `conversation.read` when it moved (a repeat is quiet)."""
-        from agent_console.server.store import Conflict, NotFound
-
         with self._write() as tx:  # type: ignore[attr-defined]
             current = self.read_state(agent_id, conversation_id)
             if isinstance(update, ReadUpTo):

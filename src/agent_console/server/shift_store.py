@@ -37,6 +37,7 @@ from agent_console.core.models import (
     TeamCoverage,
     TeamRef,
 )
+from agent_console.server import store_base as _st
 
 if TYPE_CHECKING:
     from agent_console.server.store import Store
@@ -49,8 +50,6 @@ HANDED = ("open", "pending", "snoozed")  # what "my open conversations" means fo
 
 
 def _calendar_error(exc: CalendarError) -> Exception:
-    from agent_console.server import store as _st
-
     return (_st.Conflict if exc.conflict else _st.Invalid)(str(exc), field=exc.field)
 
 
@@ -82,8 +81,6 @@ class ShiftStoreMixin(_Base):
         )
 
     def set_schedule(self, agent_id: int, data: ScheduleInput, actor: Agent) -> AgentSchedule:
-        from agent_console.server import store as _st
-
         agent = self._account(agent_id)
         zone = agent.timezone if data.timezone is msgspec.UNSET else data.timezone
         current = self.get_schedule(agent_id)
@@ -140,8 +137,6 @@ class ShiftStoreMixin(_Base):
         self.team_detail(team_id)
         row = self.conn.execute("SELECT * FROM team_coverage WHERE team_id = ?", (team_id,)).fetchone()
         if row is None:
-            from agent_console.server import store as _st
-
             raise _st.NotFound(f"team {team_id} has no coverage window")
         return TeamCoverage(
             team_id=team_id,
@@ -179,8 +174,6 @@ class ShiftStoreMixin(_Base):
 
     def roster_view(self, at: datetime) -> RosterView:
         if not 2 <= at.year <= 9998:  # the week around it must stay inside the calendar
-            from agent_console.server import store as _st
-
             raise _st.Conflict("at: a roster is for a time between the years 2 and 9998", field="at")
         schedules = self._schedules()
         people = []
@@ -271,8 +264,6 @@ class ShiftStoreMixin(_Base):
     # --- handoffs ----------------------------------------------------------------------------
 
     def create_handoff(self, data: NewHandoff, actor: Agent) -> Handoff:
-        from agent_console.server import store as _st
-
         if data.to_team_id is None and not data.to_agent_ids:
             raise _st.Conflict(
                 "name a team (to_team_id) or agents (to_agent_ids) to hand over to", field="to_team_id"
@@ -417,8 +408,6 @@ class ShiftStoreMixin(_Base):
             (handoff_id,),
         ).fetchone()
         if row is None:
-            from agent_console.server import store as _st
-
             raise _st.NotFound(f"no handoff with id {handoff_id}")
         return self._handoff(row)
 

@@ -35,7 +35,7 @@ from agent_console.core.models import (
 from agent_console.core.queue import cursor_for
 
 if TYPE_CHECKING:
-    from agent_console.server.store import _Tx
+    from agent_console.server.store_base import Transaction
 
 # The queue's tail, repeated from store.py (which imports this module).
 _QUEUE_TAIL = "9999-12-31T23:59:59.999999Z"
@@ -95,7 +95,7 @@ class SlaStoreMixin:
             tx.conn.execute("DELETE FROM sla_policies WHERE id = ?", (policy_id,))
             self._sla_reapply(tx)
 
-    def _save_policy(self, tx: _Tx, policy_id: int | None, values: dict[str, Any]) -> int:
+    def _save_policy(self, tx: Transaction, policy_id: int | None, values: dict[str, Any]) -> int:
         errors = _errors()
         values["priorities"] = list(dict.fromkeys(values["priorities"]))  # each once
         values["channels"] = list(dict.fromkeys(values["channels"]))
@@ -157,7 +157,7 @@ class SlaStoreMixin:
         except sqlite3.IntegrityError:
             raise errors.Conflict(f"an SLA policy named {candidate.name!r} exists", field="name") from None
 
-    def _sla_reapply(self, tx: _Tx) -> None:
+    def _sla_reapply(self, tx: Transaction) -> None:
         """Policies changed: every conversation still in play follows the new rules now."""
         ids = [r[0] for r in tx.conn.execute("SELECT id FROM conversations WHERE status != 'resolved'")]
         policies = self.list_sla_policies()  # read once for all of them
@@ -169,7 +169,12 @@ class SlaStoreMixin:
     # --- clocks --------------------------------------------------------------------------
 
     def _sla_refresh(
-        self, tx: _Tx, conversation_id: int, *, emit: bool = True, policies: list[SlaPolicy] | None = None
+        self,
+        tx: Transaction,
+        conversation_id: int,
+        *,
+        emit: bool = True,
+        policies: list[SlaPolicy] | None = None,
     ) -> bool:
         """Bring one conversation's clocks, schedule, `sla`, `due_at` and queue key up to date
         with its status, replies and policy. True when what clients see of the SLA changed."""
@@ -282,7 +287,7 @@ class SlaStoreMixin:
         return info_text != row["sla"] or due_text != row["due_at"]
 
     def _schedule(
-        self, tx: _Tx, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime
+        self, tx: Transaction, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime
     ) -> None:
         tx.conn.execute(
             "INSERT INTO sla_schedule(conversation_id, clock, started_at, kind, fire_at)"
@@ -293,13 +298,15 @@ class SlaStoreMixin:
         )
 
     @staticmethod
-    def _unschedule(tx: _Tx, conversation_id: int, clock: str) -> None:
+    def _unschedule(tx: Transaction, conversation_id: int, clock: str) -> None:
         tx.conn.execute(
             "DELETE FROM sla_schedule WHERE conversation_id = ? AND clock = ? AND fired_at IS NULL",
             (conversation_id, clock),
         )
 
-    def _claim(self, tx: _Tx, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime) -> bool:
+    def _claim(
+        self, tx: Transaction, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime
+    ) -> bool:
         """Mark (conversation, clock cycle, kind) fired; False if it already was."""
         key = (conversation_id, record.name, to_iso(record.started_at), kind)
         cursor = tx.conn.execute(
@@ -318,7 +325,7 @@ class SlaStoreMixin:
 
     def _breach(
         self,
-        tx: _Tx,
+        tx: Transaction,
         row: sqlite3.Row,
         policy: SlaPolicy,
         record: sla.ClockRecord,

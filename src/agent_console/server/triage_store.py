@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -32,10 +32,11 @@ from agent_console.core.triage import (
     default_rules,
     parse_rules,
 )
+from agent_console.server.store_base import NotFound
 from agent_console.server.suggest import Suggester
 
 if TYPE_CHECKING:
-    from agent_console.server.store import _Tx
+    from agent_console.server.store_base import Transaction
 
 # The customer's unanswered messages the rules read: the newest this many (pings need a few).
 UNANSWERED = 20
@@ -75,12 +76,6 @@ def _wire(result: Assessment, at: str) -> Triage:
     )
 
 
-def _errors() -> Any:
-    from agent_console.server import store
-
-    return store
-
-
 class TriageStoreMixin:
     conn: sqlite3.Connection
     # Set by create_app from `serve --triage-rules`; None: the shipped rules.
@@ -95,7 +90,7 @@ class TriageStoreMixin:
         ).fetchall()
         return [row[0] for row in reversed(rows)]
 
-    def _triage(self, tx: _Tx, conversation_id: int) -> tuple[str, str, Triage]:
+    def _triage(self, tx: Transaction, conversation_id: int) -> tuple[str, str, Triage]:
         """Language and assessment for the conversation now; writes them and returns them."""
         row = tx.conn.execute(
             "SELECT language, language_source, waiting_since FROM conversations WHERE id = ?",
@@ -124,7 +119,7 @@ class TriageStoreMixin:
         )
         return language, source, triage
 
-    def _triage_incoming(self, tx: _Tx, conversation_id: int) -> bool:
+    def _triage_incoming(self, tx: Transaction, conversation_id: int) -> bool:
         """After a customer message: re-triage; True when the language or the suggestion changed
         (then `conversation.triaged` is due; a message that says nothing new makes no event)."""
         before = tx.conn.execute(
@@ -139,7 +134,7 @@ class TriageStoreMixin:
             (triage.priority, triage.topics, triage.upset, triage.rules),
         )
 
-    def _announce_triage(self, tx: _Tx, conversation_id: int) -> None:
+    def _announce_triage(self, tx: Transaction, conversation_id: int) -> None:
         conversation = self._stamp(tx, conversation_id)  # type: ignore[attr-defined]
         tx.emit("conversation.triaged", {"conversation": conversation, "triage": conversation.triage})
 
@@ -150,7 +145,7 @@ class TriageStoreMixin:
                 "SELECT language, language_source FROM conversations WHERE id = ?", (conversation_id,)
             ).fetchone()
             if row is None:
-                raise _errors().NotFound(f"no conversation with id {conversation_id}")
+                raise NotFound(f"no conversation with id {conversation_id}")
             if (row["language"], row["language_source"]) == (update.language, "agent"):
                 return self.get_conversation(conversation_id)  # type: ignore[attr-defined]
             tx.conn.execute(
@@ -176,6 +171,6 @@ class TriageStoreMixin:
             "SELECT language FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()
         if row is None:
-            raise _errors().NotFound(f"no conversation with id {conversation_id}")
+            raise NotFound(f"no conversation with id {conversation_id}")
         suggester = self.__dict__.setdefault("_suggester", Suggester())  # holds the tokenized library
         return suggester.suggest(self.conn, conversation_id, row["language"])
