@@ -60,7 +60,9 @@ async def main(dsn: str, out: Path, node: int, readers: int) -> None:
         for sub in subs:
             sub.queue.put_nowait(events)
 
-    source = PgFeedSource(dsn, deliver, after=min(sub.last for sub in subs), poll_interval=2.0, backoff_max=0.5)
+    source = PgFeedSource(
+        dsn, deliver, after=min(sub.last for sub in subs), poll_interval=2.0, backoff_max=0.5
+    )
     tasks = [asyncio.create_task(sub.run()) for sub in subs]
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

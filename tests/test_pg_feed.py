@@ -5,7 +5,6 @@ lost notifications, dropped connections, and a process killed and restarted mid-
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import statistics
