@@ -40,6 +40,10 @@ from agent_console.server.pg_eventlog import FEED_CHANNEL, LoggedEvent
 Deliver = Callable[[list[LoggedEvent]], None]
 log = logging.getLogger("agent_console.server")
 
+# A listener that only waits sends nothing: without keepalives a peer that vanished (a
+# partitioned network, a dead host) would leave it waiting forever on a dead socket.
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
 # The same rows and order as pg_eventlog.read_after, on an async cursor.
 _READ_AFTER = "SELECT seq, type, at, data FROM events WHERE seq > %s ORDER BY seq LIMIT %s"
 
@@ -88,20 +92,24 @@ class PgFeedSource:
         delay = 0.0
         while not self._stopping:
             try:
-                async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, **_KEEPALIVE)
+                async with conn:
                     await conn.execute(f"LISTEN {FEED_CHANNEL}")  # before the catch-up read, not after
                     self.listener_pid = conn.info.backend_pid
                     await self._catch_up(conn)
                     self.listening.set()
                     delay = 0.0
                     await self._follow(conn)
-            except psycopg.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - a feed that stops silently is the worst outcome
                 self.listening.clear()
                 if self._stopping:
                     return
                 self.reconnects += 1
                 delay = min(self.backoff_max, max(0.05, delay * 2))
-                log.warning("live feed listener lost (%s); reconnecting in %.2f s", exc, delay)
+                if isinstance(exc, psycopg.Error):
+                    log.warning("live feed listener lost (%s); reconnecting in %.2f s", exc, delay)
+                else:
+                    log.exception("live feed listener failed; restarting in %.2f s", delay)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: processes don't stampede
             finally:
                 self.listening.clear()
