@@ -178,6 +178,27 @@ async def test_a_dropped_listen_connection_loses_nothing(dsn, cluster):
         await source.stop()
 
 
+async def test_an_event_committed_right_after_the_catch_up_read_still_arrives(dsn):
+    """The window between catching up and listening: the source LISTENs first, so a commit
+    that lands just after its catch-up read still rings (no poll to hide behind)."""
+
+    class CommitAfterCatchUp(PgFeedSource):
+        async def _catch_up(self, conn) -> None:
+            await super()._catch_up(conn)
+            if not self.listening.is_set() and self.last_delivered == 1:
+                await asyncio.to_thread(_append, dsn, 1, "window")
+
+    await asyncio.to_thread(_append, dsn, 1, "old")
+    got = Got()
+    source = CommitAfterCatchUp(dsn, got, poll_interval=60)
+    source.start()
+    try:
+        await _until(lambda: got.seqs == [1, 2], "the event committed in the window")
+        assert [event.data for event in got.events] == ["old0", "window0"]
+    finally:
+        await source.stop()
+
+
 # --- four server processes, eight writers, twenty readers, one kill ------------------------
 
 NODES = 4
