@@ -199,6 +199,28 @@ async def test_an_event_committed_right_after_the_catch_up_read_still_arrives(ds
         await source.stop()
 
 
+async def test_a_failing_consumer_neither_stops_the_feed_nor_gets_a_batch_twice(dsn):
+    calls: list[list[int]] = []
+
+    def deliver(events: list[LoggedEvent]) -> None:
+        calls.append([event.seq for event in events])
+        if len(calls) == 1:
+            raise RuntimeError("the hub choked on this batch")
+
+    source = PgFeedSource(dsn, deliver, poll_interval=60)
+    source.start()
+    try:
+        await asyncio.wait_for(source.listening.wait(), 20)
+        await asyncio.to_thread(_append, dsn, 1)
+        await _until(lambda: len(calls) == 1, "the first batch")
+        await asyncio.to_thread(_append, dsn, 1)
+        await _until(lambda: len(calls) == 2, "the next batch")
+        assert calls == [[1], [2]]
+        assert source.reconnects == 0  # handled where it happened, not by dropping the connection
+    finally:
+        await source.stop()
+
+
 # --- four server processes, eight writers, twenty readers, one kill ------------------------
 
 NODES = 4
