@@ -5,6 +5,7 @@ lost notifications, dropped connections, and a process killed and restarted mid-
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import signal
 import statistics
@@ -18,8 +19,10 @@ import psycopg
 import pytest
 
 from agent_console.server import pg_eventlog
+from agent_console.server.feed import AsgiSink, Hub, Subscriber
 from agent_console.server.pg_eventlog import LoggedEvent
 from agent_console.server.pg_feed import PgFeedSource
+from agent_console.server.store import PendingEvent
 from tests.pg_cluster import PgCluster
 from tests.pg_feed_node import reader_path
 
@@ -219,6 +222,50 @@ async def test_a_failing_consumer_neither_stops_the_feed_nor_gets_a_batch_twice(
         assert source.reconnects == 0  # handled where it happened, not by dropping the connection
     finally:
         await source.stop()
+
+
+async def test_plugged_into_the_hub_sockets_get_every_event_and_a_replayed_one_no_overlap(dsn):
+    """The adapter the port uses: LoggedEvent -> the hub's PendingEvent, the source the hub's
+    only publisher. A socket that replayed up to seq 3 from the database goes live at 4."""
+    hub = Hub()
+    texts: dict[str, list[str]] = {"live": [], "replayed": []}
+    pumps = []
+    for name, replayed_to in (("live", 0), ("replayed", 3)):
+
+        async def send(message, into=texts[name]) -> None:
+            into.append(message["text"])
+
+        sink = AsgiSink(send)
+        sub = Subscriber(1, sink, 1 << 20)
+        hub.subscribe(sub)
+        sub.go_live(replayed_to)
+        pumps.append(asyncio.create_task(sink.run()))
+
+    def publish(events: list[LoggedEvent]) -> None:
+        hub.publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
+
+    def append_json(count: int) -> None:
+        with psycopg.connect(dsn) as conn:
+            for i in range(count):
+                with conn.transaction(), conn.cursor() as cur:
+                    pg_eventlog.append(
+                        cur, "conversation.updated", "2026-01-01T00:00:00Z", json.dumps({"n": i})
+                    )
+
+    source = PgFeedSource(dsn, publish)
+    source.start()
+    try:
+        await asyncio.to_thread(append_json, 6)
+        await _until(lambda: len(texts["live"]) == 6 and len(texts["replayed"]) == 3, "the frames")
+        frames = [json.loads(text) for text in texts["live"]]
+        assert [(f["seq"], f["type"], f["data"]) for f in frames] == [
+            (i + 1, "conversation.updated", {"n": i}) for i in range(6)
+        ]
+        assert [json.loads(text)["seq"] for text in texts["replayed"]] == [4, 5, 6]
+    finally:
+        await source.stop()
+        for pump in pumps:
+            pump.cancel()
 
 
 # --- four server processes, eight writers, twenty readers, one kill ------------------------
