@@ -245,12 +245,10 @@ async def test_plugged_into_the_hub_sockets_get_every_event_and_a_replayed_one_n
         hub.publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
 
     def append_json(count: int) -> None:
-        with psycopg.connect(dsn) as conn:
+        """One write that emits `count` events: one transaction, one page to deliver."""
+        with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
             for i in range(count):
-                with conn.transaction(), conn.cursor() as cur:
-                    pg_eventlog.append(
-                        cur, "conversation.updated", "2026-01-01T00:00:00Z", json.dumps({"n": i})
-                    )
+                pg_eventlog.append(cur, "conversation.updated", "2026-01-01T00:00:00Z", json.dumps({"n": i}))
 
     source = PgFeedSource(dsn, publish)
     source.start()
