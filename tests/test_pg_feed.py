@@ -276,11 +276,12 @@ TXS_PER_WRITER = 40
 
 def _start_node(dsn: str, out: Path, node: int) -> subprocess.Popen:
     (out / f"node{node}.ready").unlink(missing_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.pg_feed_node", dsn, str(out), str(node), str(READERS)],
-        cwd=ROOT,
-        stderr=open(out / f"node{node}.err", "ab"),  # noqa: SIM115 - the child owns it
-    )
+    with open(out / f"node{node}.err", "ab") as err:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.pg_feed_node", dsn, str(out), str(node), str(READERS)],
+            cwd=ROOT,
+            stderr=err,
+        )
 
 
 def _wait(condition, what: str, deadline: float = 30.0) -> None:
@@ -374,8 +375,8 @@ def test_four_processes_twenty_readers_one_killed_every_event_once_in_order(dsn,
         _wait(lambda: all(_records(p)[-1:] and _records(p)[-1][0] == total for p in paths), "every reader")
         for node in nodes.values():
             node.send_signal(signal.SIGTERM)
-        for node in nodes.values():
-            assert node.wait(20) == 0
+        for n, node in nodes.items():
+            assert node.wait(20) == 0, (tmp_path / f"node{n}.err").read_text()[-2000:]
 
         latencies: list[float] = []
         for path in paths:
