@@ -266,6 +266,23 @@ async def test_plugged_into_the_hub_sockets_get_every_event_and_a_replayed_one_n
             pump.cancel()
 
 
+async def test_events_pruned_before_a_lagging_source_read_them_are_reported(dsn, caplog):
+    """Appends leave no holes, so a hole means the log was pruned past a source that lagged
+    (a long outage): its sockets missed those events, and the operator is told which."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for seq in (5, 6):  # 3 and 4 pruned already
+            conn.execute("INSERT INTO events(seq, type, at, data) VALUES (%s, 't', 'now', 'x')", (seq,))
+    got = Got()
+    source = PgFeedSource(dsn, got, after=2)
+    source.start()
+    try:
+        await _until(lambda: got.seqs == [5, 6], "the events that remain")
+        assert source.gaps == 1
+        assert "live feed gap: seq 3..4 are gone from the log" in caplog.text
+    finally:
+        await source.stop()
+
+
 # --- four server processes, eight writers, twenty readers, one kill ------------------------
 
 NODES = 4

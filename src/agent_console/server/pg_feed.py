@@ -71,6 +71,7 @@ class PgFeedSource:
         self.listener_pid: int | None = None  # the backend serving the LISTEN (for operators, tests)
         self.reads = 0  # queries against the log, to see that bursts coalesce
         self.reconnects = 0
+        self.gaps = 0  # times the log had lost events this source had not delivered yet
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_read = 0.0
@@ -139,6 +140,15 @@ class PgFeedSource:
             if not rows:
                 return
             events = [LoggedEvent(*row) for row in rows]
+            if events[0].seq != self.last_delivered + 1:
+                # Appends leave no holes, so rows were pruned while this process was behind:
+                # its live sockets missed them. Say so; the events that remain still go out.
+                self.gaps += 1
+                log.error(
+                    "live feed gap: seq %d..%d are gone from the log",
+                    self.last_delivered + 1,
+                    events[0].seq - 1,
+                )
             self.last_delivered = events[-1].seq  # advanced first: a failing deliver never repeats
             try:
                 self.deliver(events)
