@@ -312,8 +312,10 @@ def _wait(condition, what: str, deadline: float = 30.0) -> None:
 def _records(path: Path) -> list[tuple[int, float, str]]:
     if not path.exists():
         return []
+    text = path.read_text()
+    text = text[: text.rfind("\n") + 1]  # a line being written while we look is not in yet
     records = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         seq, at, data = line.split(" ", 2)
         records.append((int(seq), float(at), data))
     return records
