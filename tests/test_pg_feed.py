@@ -98,7 +98,7 @@ async def test_starts_after_the_given_seq_and_shuts_down_cleanly(dsn):
         await _until(listener_gone, "the listener's backend to end")
 
 
-async def test_a_burst_of_notifications_costs_one_read(dsn):
+async def test_a_burst_of_notifications_is_read_together(dsn):
     got = Got()
     burst_done = threading.Event()
 
