@@ -33,24 +33,11 @@ def _is_bare(args: list[str]) -> bool:
 def _bare_console() -> int | None:
     """Open the console as `agent-console` with no options does; None when the connection or
     the config cannot be read, so the CLI says why, as it does for every command."""
-    from agent_console.client.config import TuiSettings, load_config, resolve_connection
+    from agent_console.cli.launch import console_options, open_console
+    from agent_console.client.config import load_config, resolve_connection
 
     try:
-        conn = resolve_connection(None, None)
-        config = load_config()
+        options = console_options(resolve_connection(None, None), load_config())
     except Exception:  # noqa: BLE001 - the CLI reads them again and reports the error
         return None
-    settings = config.tui or TuiSettings()
-    from agent_console.tui.app import run_console
-
-    return run_console(
-        server=conn.server,
-        token=conn.token,
-        verify=conn.verify,
-        theme=settings.theme,
-        keymap=config.keys,
-        low_bandwidth=settings.low_bandwidth,
-        undo_seconds=settings.undo_seconds,
-        take_on_reply=settings.take_on_reply,
-        notify=config.notify,
-    )
+    return open_console(options)

@@ -85,37 +85,11 @@ def root(
     VERBOSE["on"] = verbose
     if ctx.invoked_subcommand is not None:
         return
-    from agent_console.client.config import TuiSettings, load_config, resolve_connection
+    from agent_console.cli.launch import console_options, open_console
+    from agent_console.client.config import load_config, resolve_connection
 
-    conn = resolve_connection(server, profile)
-    config = load_config()
-    settings = config.tui or TuiSettings()
-    from agent_console.tui.app import run_console
-
-    raise typer.Exit(
-        run_console(
-            server=conn.server,
-            token=conn.token,
-            verify=conn.verify,
-            theme=theme or settings.theme,
-            keymap=config.keys,
-            low_bandwidth=settings.low_bandwidth,
-            undo_seconds=settings.undo_seconds,
-            take_on_reply=settings.take_on_reply,
-            urgent_window=settings.urgent_window,
-            notify=config.notify,
-            backend_kind=conn.backend,
-            account_id=conn.account_id,
-            portal=conn.portal,
-            away_after=_away_after(config),
-        )
-    )
-
-
-def _away_after(config) -> float:  # noqa: ANN001 - client.config.Config, imported when the TUI opens
-    from agent_console.tui.presence import parse_span
-
-    return parse_span(config.presence.away_after if config.presence else None)
+    options = console_options(resolve_connection(server, profile), load_config(), theme=theme)
+    raise typer.Exit(open_console(options))
 
 
 # Every command module, or only the one the entry point runs (cli/commands.py says why).

@@ -70,8 +70,13 @@ class SyncEngine:
         hold: int | None = None,
         early_first_page: bool = False,
         urgent_window: int | None = None,
+        before_feed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.backend = backend
+        # Awaited once, between the first snapshot and the feed: the console reads who the
+        # agent is alongside the snapshot, and live events (whose unread marks depend on it)
+        # wait for the answer; the first rows do not.
+        self.before_feed = before_feed
         self.on_snapshot = on_snapshot
         self.on_events = on_events
         self.on_state = on_state
@@ -180,6 +185,8 @@ class SyncEngine:
                 if first:
                     await self.snapshot(replace=False)
                     first = False
+                    if self.before_feed is not None:
+                        await self.before_feed()
                 await self._follow()
             except NotAuthenticated as exc:
                 await self._emit(self.on_state(ConnectionState("offline", detail=exc.message)))

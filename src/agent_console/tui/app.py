@@ -29,6 +29,7 @@ from agent_console.client.outbox import Outbox, OutboxItem, OutboxSender
 from agent_console.client.sync import SNAPSHOT_PAGE, ConnectionState, SyncEngine
 from agent_console.core.models import ConversationPatch, Desk, KbArticle, KbHit
 from agent_console.core.sanitize import sanitize_line
+from agent_console.tui.collector import QuietCollector
 from agent_console.tui.keys import check_keymap, palette_help
 from agent_console.tui.notifications import Notifications
 from agent_console.tui.presence import AutoAway
@@ -116,6 +117,8 @@ class ConsoleApp(App[int]):
         self.engine: SyncEngine | None = None
         self.desk: Desk | None = None  # who we talk to, once connected (local state is keyed by it)
         self._started = time.time()
+        # The real program keeps full garbage collections off its frames (tui/collector.py).
+        self.collector: QuietCollector | None = None
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -175,39 +178,14 @@ class ConsoleApp(App[int]):
 
     @work(group="sync", exit_on_error=False)
     async def connect(self) -> None:
-        # Who am I, and with whom: retried until the server answers, so a console started
-        # during an outage still comes up (and sends what it queued) once it is back.
-        failures = 0
-        while True:
-            try:
-                # Together: four round trips one after another held the first queue row back.
-                me, self.desk, agents, teams = await asyncio.gather(
-                    self.backend.me(), self._desk(), self.backend.agents(), self.backend.teams()
-                )
-                self.store.me, self.store.agents, self.store.teams = me, agents, teams
-                break
-            except NotAuthenticated as exc:
-                self.store.take_connection(ConnectionState("offline", detail=exc.message))
-                self.report(exc, prefix="sign-in failed")
-                return
-            except BackendError as exc:
-                delay = full_jitter(failures)
-                failures += 1
-                self.store.take_connection(
-                    ConnectionState(
-                        "reconnecting",
-                        retry_at=time.monotonic() + delay,
-                        since=self._started,
-                        detail=exc.message,
-                    )
-                )
-                await asyncio.sleep(delay)
-        self.run_worker(self.shifts.load(), group="shifts", exit_on_error=False)
-        key = self.local_key()
-        if self.drafts is not None:
-            self.drafts.adopt(key)
-        if self.store.me is not None:
-            self.start_outbox(str(self.store.me.id), key)
+        # Who the agent is, read alongside the first page of the queue rather than before it
+        # (one round trip on the way to the first row, not two; P4). The feed waits for it.
+        identity = asyncio.create_task(self._identify())
+
+        async def identified() -> None:
+            if not await asyncio.shield(identity):
+                raise NotAuthenticated("sign-in failed")
+
         self.engine = SyncEngine(
             self.backend,
             on_snapshot=self.store.take_snapshot,
@@ -218,11 +196,53 @@ class ConsoleApp(App[int]):
             hold=self.queue_hold,
             early_first_page=True,
             urgent_window=self.store.urgent_seconds,
+            before_feed=identified,
         )
         try:
             await self.engine.run()
         except NotAuthenticated as exc:
-            self.report(exc, prefix="the server no longer accepts your token")
+            # A token refused from the start is said once, by the identity check.
+            if await asyncio.shield(identity):
+                self.report(exc, prefix="the server no longer accepts your token")
+        finally:
+            identity.cancel()
+
+    async def _identify(self) -> bool:
+        """Who am I, and with whom: retried until the server answers, so a console started
+        during an outage still comes up (and sends what it queued) once it is back. False
+        when the token is refused (said to the agent here)."""
+        failures = 0
+        while True:
+            try:
+                me, self.desk, teams = await asyncio.gather(
+                    self.backend.me(), self._desk(), self.backend.teams()
+                )
+                self.store.take_identity(me, teams)
+                break
+            except NotAuthenticated as exc:
+                self.store.take_connection(ConnectionState("offline", detail=exc.message))
+                self.report(exc, prefix="sign-in failed")
+                return False
+            except BackendError as exc:
+                delay = full_jitter(failures)
+                failures += 1
+                if self.store.connection.kind != "live":
+                    self.store.take_connection(
+                        ConnectionState(
+                            "reconnecting",
+                            retry_at=time.monotonic() + delay,
+                            since=self._started,
+                            detail=exc.message,
+                        )
+                    )
+                await asyncio.sleep(delay)
+        self.run_worker(self.shifts.load(), group="shifts", exit_on_error=False)
+        key = self.local_key()
+        if self.drafts is not None:
+            self.drafts.adopt(key)
+        if self.store.me is not None:
+            self.start_outbox(str(self.store.me.id), key)
+        return True
 
     async def _desk(self) -> Desk | None:
         try:
@@ -305,7 +325,25 @@ class ConsoleApp(App[int]):
                 return screen
         return None
 
+    def _settle_collector(self) -> None:
+        if self.collector is not None and self.store.loaded and self.store.connection.kind == "live":
+            if not self.collector.settled:
+                self.collector.settle()  # the queue is in: long-lived from here on
+                self.set_interval(20.0, self.collector.tick)
+
+    def is_idle(self, quiet: float = 3.0) -> bool:
+        """Nothing typed and no event applied for `quiet` seconds, on the console screen
+        with no toast showing: a pause now is a pause nobody waits on."""
+        away = self.auto_away
+        return (
+            away.clock() - away.last_key >= quiet
+            and time.monotonic() - self.store.last_flush >= quiet
+            and isinstance(self.screen, ConsoleScreen)
+            and not self._notifications
+        )
+
     def on_state_changed(self, message: StateChanged) -> None:
+        self._settle_collector()
         screen = self._console_screen()
         if screen is not None:
             with self.batch_update():
@@ -314,6 +352,7 @@ class ConsoleApp(App[int]):
                 screen.reload_open()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self._settle_collector()
         screen = self._console_screen()
         if screen is not None:
             screen.refresh_status()
@@ -498,9 +537,11 @@ def run_console(
         welcome=welcome,
         away_after=away_after,
     )
+    app.collector = QuietCollector(app.is_idle)
     try:
         result = app.run()
     finally:
+        app.collector.release()
         app.restore_signal_handlers()
         drafts.close()
         teardown_logging(log_handler)

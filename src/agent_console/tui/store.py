@@ -101,7 +101,7 @@ class DeskStore:
     resolved_loaded: bool = False
     recent_resolved: dict[int, None] = field(default_factory=dict)  # insertion-ordered, oldest first
     _flush_scheduled: bool = False
-    _last_flush: float = 0.0
+    last_flush: float = 0.0
     _unpainted: bool = False  # applied events whose frame is not on the screen yet
     _last_batch: int = 0
     # Incremental per-view counts: the views each held conversation counts in, the totals,
@@ -205,6 +205,18 @@ class DeskStore:
     def _views(self, conversation: Conversation) -> tuple[str, ...]:
         return tuple(view for view in VIEWS[:-1] if self.in_view(conversation, view))
 
+    def take_identity(self, me: Agent, teams: list[Team]) -> None:
+        """Who the agent is (read alongside the snapshot, so it may come after the first
+        rows): the Mine view, its count and unread marks are this agent's from now on."""
+        self.me, self.teams = me, teams
+        self.desk.me = me.id
+        self._refresh_me()
+        # Their conversations join the Mine view now: redrawn, and counted again.
+        mine = {c.id for c in self.desk.conversations.values() if c.assignee and c.assignee.id == me.id}
+        change = Change(conversations=mine, presence=True)
+        self._recount = None
+        self.app.post_message(StateChanged(change))
+
     def take_agents(self, agents: list[Agent]) -> None:
         """The roster as of a snapshot: presence from here on moves with the feed."""
         self.agents = agents
@@ -215,7 +227,7 @@ class DeskStore:
         self.pending.extend(events)
         if self._flush_scheduled:
             return  # coalesced into the frame already due
-        wait = self._last_flush + self.frame_interval - time.monotonic()
+        wait = self.last_flush + self.frame_interval - time.monotonic()
         small = self.quiet_at_once and self._last_batch <= QUIET_BATCH
         if wait <= 0 or (small and not self._unpainted):
             # The first event of a quiet spell is applied at once (a lone customer message must
@@ -274,7 +286,7 @@ class DeskStore:
         self._flush_scheduled = False
         if not self.pending:
             return
-        self._last_flush = time.monotonic()
+        self.last_flush = time.monotonic()
         events, self.pending = self.pending, []
         self._last_batch = len(events)
         touched = {cid for e in events if (cid := _conversation_id(e)) is not None}

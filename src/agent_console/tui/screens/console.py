@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from agent_console.client.errors import BackendError, Unreachable
 from agent_console.core import clock
@@ -35,6 +35,7 @@ from agent_console.tui.screens.shift_actions import ShiftActions
 from agent_console.tui.screens.triage_actions import TriageActions
 from agent_console.tui.store import RESOLVED_PAGE, VIEW_TITLES, VIEWS
 from agent_console.tui.widgets.conversation_pane import ConversationPane
+from agent_console.tui.widgets.key_bar import KeyBar
 from agent_console.tui.widgets.queue_list import QueueList
 from agent_console.tui.widgets.queue_list import header as queue_header
 from agent_console.tui.widgets.status_bar import StatusBar
@@ -173,7 +174,7 @@ class ConsoleScreen(
                 yield self._new_marker
             yield self._pane
         yield self._status
-        yield Footer()
+        yield KeyBar()
 
     def _lookup(self, conversation_id: int) -> Conversation | None:
         return self.console.store.desk.conversations.get(conversation_id)

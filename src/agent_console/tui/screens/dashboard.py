@@ -22,11 +22,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from agent_console.core.kpis import chart_lines, duration_text, group_name, summary_lines
 from agent_console.core.models import Stats, Team
 from agent_console.core.sanitize import sanitize_line
+from agent_console.tui.widgets.key_bar import KeyBar
 
 PERIODS: tuple[tuple[str, timedelta], ...] = (
     ("last 7 days", timedelta(days=7)),
@@ -76,7 +77,7 @@ class DashboardScreen(Screen[None]):
             yield self._chart
             yield self._teams
             yield self._agents
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#dash-body").focus()
