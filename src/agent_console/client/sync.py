@@ -218,7 +218,10 @@ class SyncEngine:
         live = False
         while True:
             try:
-                item = await asyncio.wait_for(stream.__anext__(), self.heartbeat)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # lands as the read completes, and a cancelled feed would keep applying events.
+                async with asyncio.timeout(self.heartbeat):
+                    item = await stream.__anext__()
             except StopAsyncIteration:
                 raise Unreachable("the live feed closed") from None
             except TimeoutError:

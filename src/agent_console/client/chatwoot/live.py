@@ -89,7 +89,8 @@ class ChatwootLive:
                         await socket.send(cable.presence_frame(ident))
                         last_presence = time.monotonic()
                     try:
-                        raw = await asyncio.wait_for(socket.recv(), dead_after)
+                        async with asyncio.timeout(dead_after):  # a cancel is never swallowed (3.11 wait_for)
+                            raw = await socket.recv()
                     except TimeoutError:
                         raise Unreachable(f"no ping from Chatwoot for {dead_after:.0f} s") from None
                     frame = cable.read_frame(raw)
@@ -115,7 +116,8 @@ class ChatwootLive:
         sent = False
         while True:
             try:
-                raw = await asyncio.wait_for(socket.recv(), dead_after)
+                async with asyncio.timeout(dead_after):  # a cancel is never swallowed (3.11 wait_for)
+                    raw = await socket.recv()
             except TimeoutError:
                 raise Unreachable("Chatwoot's live feed did not greet or confirm") from None
             frame = cable.read_frame(raw)
