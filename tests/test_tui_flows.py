@@ -285,7 +285,8 @@ async def test_resolve_opens_the_next_conversation(helpdesk: Helpdesk, tmp_path:
         await pilot.press("x")
         await wait_for(pilot, lambda: helpdesk.conversation(opened)["status"] == "resolved", what="resolved")
         await wait_for(pilot, lambda: console(app).open_id == other, what="the next conversation opened")
-        assert queue.rows == [other]
+        # The resolved row leaves with the status change's event (on Chatwoot, its refetch).
+        await wait_for(pilot, lambda: queue.rows == [other], what="the resolved row to leave the queue")
 
 
 def outgoing(helpdesk: Helpdesk, conversation_id: int) -> list[str]:
