@@ -111,3 +111,18 @@ async def test_unassigned_and_own_conversations_do_not_ask(helpdesk: Helpdesk, t
         await pilot.press("o")  # my own: at once
         await wait_for(pilot, lambda: helpdesk.conversation(cid)["status"] == "open", what="reopened")
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_ctrl_q_quits_while_the_confirmation_is_open(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    """The confirmation takes every key, but never the quit key: the console still ends."""
+    cid, name = helpdesk.new_customer()
+    helpdesk.assign_to_colleague(cid)
+    app = make_app(helpdesk, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await focus_colleagues_conversation(pilot, cid, name)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app._exit, what="the console to quit")  # noqa: SLF001
+    assert helpdesk.conversation(cid)["status"] == "open"

@@ -49,7 +49,9 @@ ALWAYS_ALLOWED = {"quit", "command_palette", "focus_next", "focus_previous", "he
 class ConsoleApp(App[int]):
     TITLE = "agent-console"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+        # Priority: seen before any screen, so a modal that takes every key (the confirm) never
+        # keeps the agent from quitting.
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("ctrl+p", "command_palette", "All actions", show=False, id="app.palette"),
     ]
     ENABLE_COMMAND_PALETTE = True
@@ -449,11 +451,11 @@ class ConsoleApp(App[int]):
     def _allowed_actions(self) -> set[str]:
         names = set(ALWAYS_ALLOWED)
         for active in self.screen.active_bindings.values():
-            names.add(parse_action(active.binding.action)[0].rpartition(".")[2])
+            names.add(parse_action(active.binding.action)[1])  # (namespace, name, parameters)
         return names
 
     async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
-        name = parse_action(action)[0].rpartition(".")[2] if isinstance(action, str) else action[0]
+        name = (parse_action(action) if isinstance(action, str) else action)[1]
         if name not in self._allowed_actions():
             self.log.warning(f"refused action {name!r}: not bound anywhere in the console")
             return False
