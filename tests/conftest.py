@@ -24,7 +24,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="run long soak tests at ten times the size")
 
 
-def add_agent(db: Path, *, name: str, email: str, role: str = "agent", timezone: str = "UTC") -> str:
+# A test module that sets DESK_ENGINES runs its desk-server tests on each database engine: the
+# `desk`, `fresh_desk` and `database` fixtures follow the `engine` parameter.
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    engines = getattr(metafunc.module, "DESK_ENGINES", None)
+    if engines and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", engines, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """A throwaway PostgreSQL server for this session (per xdist worker): tests/pg_cluster.py."""
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def new_database(request: pytest.FixtureRequest, engine: str, folder: Path) -> Path | str:
+    """A new empty desk database on `engine`: a file in `folder`, or a PostgreSQL database's URL."""
+    if engine == "postgresql":
+        return request.getfixturevalue("pg_cluster").new_database()
+    return folder / "desk.db"
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Path | str:
+    """An empty desk database of the test's own, on the engine the test runs on."""
+    return new_database(request, engine, tmp_path)
+
+
+def add_agent(db: Path | str, *, name: str, email: str, role: str = "agent", timezone: str = "UTC") -> str:
     """Create an agent with the real CLI and return the token it printed."""
     result = subprocess.run(
         [
@@ -53,10 +92,24 @@ def add_agent(db: Path, *, name: str, email: str, role: str = "agent", timezone:
     return lines[0]
 
 
+def database_text(db: Path | str) -> str:
+    """Everything a desk database holds, as text: the SQLite file's bytes, or every row of every
+    table of a PostgreSQL database."""
+    if isinstance(db, Path):
+        return db.read_bytes().decode("utf-8", "replace")
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        return "\n".join(
+            str(row[0]) for table in tables for row in conn.execute(f'SELECT t::text FROM "{table}" t')
+        )
+
+
 @dataclass
 class Desk:
     url: str
-    db: Path
+    db: Path | str  # a SQLite file, or a PostgreSQL database's URL
     admin_token: str
     agent_token: str
     server: ServerProcess
@@ -78,7 +131,7 @@ class Desk:
         return self.client(self.agent_token)
 
 
-def start_desk(db: Path, *, demo: bool = True, extra_args: tuple[str, ...] = ()) -> Desk:
+def start_desk(db: Path | str, *, demo: bool = True, extra_args: tuple[str, ...] = ()) -> Desk:
     server = ServerProcess(db, demo=demo, extra_args=extra_args)
     server.start()
     admin = add_agent(
@@ -89,17 +142,20 @@ def start_desk(db: Path, *, demo: bool = True, extra_args: tuple[str, ...] = ())
 
 
 @pytest.fixture(scope="session")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """One seeded desk server for the whole session (per xdist worker)."""
-    running = start_desk(tmp_path_factory.mktemp("desk") / "desk.db", extra_args=("--public-url", PUBLIC_URL))
+def desk(
+    request: pytest.FixtureRequest, engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Desk]:
+    """One seeded desk server for the whole session (per xdist worker and engine)."""
+    db = new_database(request, engine, tmp_path_factory.mktemp("desk"))
+    running = start_desk(db, extra_args=("--public-url", PUBLIC_URL))
     yield running
     running.server.stop()
 
 
 @pytest.fixture
-def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
+def fresh_desk(database: Path | str) -> Iterator[Desk]:
     """A desk server of the test's own, for tests that need a known, quiet event log."""
-    running = start_desk(tmp_path / "desk.db", demo=False, extra_args=("--event-window", "100"))
+    running = start_desk(database, demo=False, extra_args=("--event-window", "100"))
     yield running
     running.server.stop()
 

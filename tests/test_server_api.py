@@ -7,7 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import Desk, add_agent
+from tests.conftest import ENGINES, Desk, add_agent, database_text
+
+DESK_ENGINES = ENGINES  # every test here runs on SQLite and on PostgreSQL
 
 
 def inbound(desk: Desk, body: str = "My eSIM stopped working", **extra: object) -> dict:
@@ -75,7 +77,7 @@ def test_add_agent_while_running_gives_a_token_accepted_at_once(desk: Desk) -> N
     assert me.json()["timezone"] == "Asia/Tokyo"
     assert isinstance(me.json()["id"], int)
     # Only a hash is kept: the token text is nowhere in the database file.
-    assert token.encode() not in desk.db.read_bytes()
+    assert token not in database_text(desk.db)
 
 
 # --- reads ----------------------------------------------------------------------------

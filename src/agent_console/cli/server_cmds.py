@@ -18,12 +18,36 @@ def default_db() -> Path:
     return user_data_path("agent-console") / "desk.db"
 
 
+DB_HELP = (
+    "SQLite database file (created if missing), or a PostgreSQL URL postgresql://user@host/dbname "
+    "for several server processes on one database; also $AGENT_CONSOLE_DB (keeps a password off "
+    "the command line)."
+)
+DB_ENV = "AGENT_CONSOLE_DB"
+EXISTING_DB_HELP = "The desk server's database: its file, or its PostgreSQL URL."
+
+
+def _database(value: str | None) -> Path | str:
+    from agent_console.server.db import target
+
+    return default_db() if value is None else target(value)
+
+
+def _existing_database(value: str) -> Path | str:
+    """The database a server already made, or exit 1 saying there is none (a SQLite path)."""
+    db = _database(value)
+    if isinstance(db, Path) and not db.exists():
+        typer.echo(f"error: no database at {db} (start the server with --db {db} first)", err=True)
+        raise typer.Exit(1)
+    return db
+
+
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)] = 8765,
-    db: Annotated[Path | None, typer.Option(help="SQLite database file (created if missing).")] = None,
+    db: Annotated[str | None, typer.Option(help=DB_HELP, envvar=DB_ENV, show_default=False)] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed the demo data set into an empty database.")
     ] = False,
@@ -176,7 +200,7 @@ def serve(
         run_server(
             host=host,
             port=port,
-            db_path=db or default_db(),
+            db_path=_database(db),
             demo=demo,
             demo_now=seed_time,
             ping_interval=ping_interval,
@@ -229,7 +253,9 @@ def _relay_config(relay: str | None, tls: str, user: str | None, ca: Path | None
 
 @server_app.command("add-agent")
 def add_agent(
-    db: Annotated[Path, typer.Option(help="The desk server's database file.")],
+    db: Annotated[
+        str, typer.Option(help="The desk server's database: a file or a PostgreSQL URL.", envvar=DB_ENV)
+    ],
     name: Annotated[str, typer.Option(help="Display name.")],
     email: Annotated[str, typer.Option(help="Login email; unique.")],
     role: Annotated[str, typer.Option(help="agent, admin or integration.")] = "agent",
@@ -258,10 +284,7 @@ def add_agent(
     if "@" not in email:
         typer.echo(f"error: --email {email!r} is not an email address", err=True)
         raise typer.Exit(2)
-    if not db.exists():
-        typer.echo(f"error: no database at {db} (start the server with --db {db} first)", err=True)
-        raise typer.Exit(1)
-    store = Store(database.connect(db))
+    store = Store(database.connect(_existing_database(db)))
     try:
         _, token = store.create_agent(name=name, email=email, role=role, timezone=timezone, teams=team or ())
     except Invalid as exc:
@@ -366,7 +389,9 @@ def simulate(
 
 @server_app.command("add-site-key")
 def add_site_key(
-    db: Annotated[Path, typer.Option(help="The desk server's database file.")],
+    db: Annotated[
+        str, typer.Option(help="The desk server's database: a file or a PostgreSQL URL.", envvar=DB_ENV)
+    ],
     origin: Annotated[
         list[str] | None,
         typer.Option(help="A site allowed to embed the chat widget, e.g. https://shop.example; repeat."),
@@ -385,10 +410,7 @@ def add_site_key(
     from agent_console.server.store import Invalid, Store
     from agent_console.server.widget_store import WidgetStore
 
-    if not db.exists():
-        typer.echo(f"error: no database at {db} (start the server with --db {db} first)", err=True)
-        raise typer.Exit(1)
-    store = Store(database.connect(db))
+    store = Store(database.connect(_existing_database(db)))
     try:
         key = WidgetStore(store).create_site_key(name, origin or ())
     except Invalid as exc:
@@ -402,8 +424,13 @@ def add_site_key(
 @server_app.command("migrate")
 def migrate(
     db: Annotated[
-        Path | None,
-        typer.Option(help="SQLite database file (serve's default; created if missing, unless --check)."),
+        str | None,
+        typer.Option(
+            help="SQLite database file (serve's default; created if missing, unless --check), or a "
+            "PostgreSQL URL.",
+            envvar=DB_ENV,
+            show_default=False,
+        ),
     ] = None,
     check: Annotated[
         bool,
@@ -432,7 +459,10 @@ def migrate(
 
     from agent_console.server import db as database
 
-    path = db or default_db()
+    path = _database(db)
+    if not isinstance(path, Path):
+        _migrate_postgres(path, check=check)
+        return
     if path.exists() and not path.is_file():
         typer.echo(f"error: {path} is not a file", err=True)
         raise typer.Exit(2)
@@ -493,3 +523,45 @@ def register(app: typer.Typer) -> None:
     app.command()(demo)
     app.command()(simulate)
     app.add_typer(server_app, name="server")
+
+
+def _migrate_postgres(url: str, *, check: bool) -> None:
+    """`server migrate` on PostgreSQL: the same messages and exit codes as on a SQLite file."""
+    import psycopg
+
+    from agent_console.server import db as database
+    from agent_console.server import pg_schema
+    from agent_console.server.pg_connection import PgConnection
+
+    try:
+        conn = PgConnection(url, application_name="agent-console migrate")
+    except psycopg.Error as exc:
+        typer.echo(f"error: cannot connect to {database.describe(url)}: {str(exc).strip()}", err=True)
+        raise typer.Exit(2) from None
+    known = pg_schema.SCHEMA_VERSION
+    try:
+        before = pg_schema.version(conn)
+        database.refuse_newer_than(before, known)
+        if check:
+            if before < known:
+                print(
+                    f"schema version {before}: {_migrations(known - before)} pending"
+                    f" (this release is at {known})"
+                )
+                raise typer.Exit(1)
+            print(f"schema version {before}: up to date")
+            return
+        start, end = pg_schema.migrate(conn)
+    except database.SchemaTooNew as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except psycopg.Error as exc:
+        done = pg_schema.version(conn)
+        typer.echo(f"error: migration to version {done + 1} failed: {exc} (schema is at {done})", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        conn.close()
+    if start == end:
+        print(f"schema version {end}: up to date")
+    else:
+        print(f"schema version {start} -> {end} ({_migrations(end - start)} applied)")

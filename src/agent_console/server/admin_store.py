@@ -99,7 +99,7 @@ class AdminStore(_Base):
         with self._write() as tx:
             cursor = tx.conn.execute(
                 "INSERT INTO agents(name, email, role, timezone, languages, token_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     " ".join(new.name.split()),
                     new.email.strip(),
@@ -110,7 +110,7 @@ class AdminStore(_Base):
                     to_iso(tx.now),
                 ),
             )
-            agent_id = cursor.lastrowid
+            agent_id = cursor.fetchone()[0]
             tx.conn.executemany(
                 "INSERT INTO agent_teams(agent_id, team_id) VALUES (?, ?)", [(agent_id, t) for t in team_ids]
             )
@@ -212,9 +212,10 @@ class AdminStore(_Base):
         members = self._members_exist(new.member_ids)
         with self._write() as tx:
             cursor = tx.conn.execute(
-                "INSERT INTO teams(name, description) VALUES (?, ?)", (name, new.description.strip())
+                "INSERT INTO teams(name, description) VALUES (?, ?) RETURNING id",
+                (name, new.description.strip()),
             )
-            team_id = cursor.lastrowid
+            team_id = cursor.fetchone()[0]
             tx.conn.executemany(
                 "INSERT INTO agent_teams(agent_id, team_id) VALUES (?, ?)", [(a, team_id) for a in members]
             )
@@ -350,7 +351,7 @@ class AdminStore(_Base):
 
     def _relabel(self, tx: Any, old: str, new: str) -> None:
         rows = tx.conn.execute(
-            "SELECT DISTINCT c.id, c.labels FROM conversations c, json_each(c.labels) j"
+            f"SELECT DISTINCT c.id, c.labels FROM conversations c, {tx.conn.json_values('c.labels')}"
             " WHERE lower(j.value) = ? OR j.value = ?",
             (old, old),
         ).fetchall()
@@ -381,7 +382,7 @@ class AdminStore(_Base):
         if status:
             clauses.append("status = ?")
             params.append(status)
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         rows = self.conn.execute(
             f"SELECT * FROM kb_articles WHERE {where} ORDER BY translation_key, locale, id", params
         ).fetchall()
@@ -574,10 +575,10 @@ def upsert_canned(
     title, body = _check_title(title), body.strip()
     if row is None:
         cursor = conn.execute(
-            "INSERT INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?)",
+            "INSERT INTO canned_responses(shortcode, title, body, locale) VALUES (?, ?, ?, ?) RETURNING id",
             (shortcode, title, body, locale),
         )
-        return cursor.lastrowid, "created"
+        return cursor.fetchone()[0], "created"
     if (row["title"], row["body"]) == (title, body):
         return row["id"], "unchanged"
     conn.execute("UPDATE canned_responses SET title = ?, body = ? WHERE id = ?", (title, body, row["id"]))
@@ -629,10 +630,10 @@ def upsert_article(
     if row is None:
         cursor = conn.execute(
             "INSERT INTO kb_articles(slug, title, body, tags, locale, updated_at, status, translation_key,"
-            " revision, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            " revision, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING id",
             (slug, title, body, tags_json, locale, stamp, status, key, author_name or None),
         )
-        article_id, revision, outcome = cursor.lastrowid, 1, "created"
+        article_id, revision, outcome = cursor.fetchone()[0], 1, "created"
     else:
         same = (row["title"], row["body"], row["tags"], row["status"], row["translation_key"]) == (
             title,

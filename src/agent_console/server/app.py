@@ -458,6 +458,18 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
 # --- the application -----------------------------------------------------------------------
 
 
+def shared_feed(dsn: str, store: Store, publish: Callable[[list[Any]], None]) -> Any:
+    """The live feed's source on PostgreSQL: every commit of every process, in seq order,
+    from the log's head when this process starts (server/pg_feed.py)."""
+    from agent_console.server.pg_feed import PgFeedSource
+    from agent_console.server.store import PendingEvent
+
+    def deliver(events: list[Any]) -> None:
+        publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
+
+    return PgFeedSource(dsn, deliver, after=store.head_seq())
+
+
 def create_app(
     db_path: str | Path,
     *,
@@ -483,8 +495,18 @@ def create_app(
         customers.publish(events)
         router.observe(events)
 
-    store = DeskStore(db.connect(db_path), listener=publish, event_window=event_window, clock=clock or utcnow)
-    store.reset_presence()  # nobody is connected to a server that is only starting
+    conn = db.connect(db_path)
+    shared = db.is_postgres_url(db_path)
+    # On PostgreSQL every process learns of every commit, its own included, from the shared
+    # log (server/pg_feed.py): that is the one path into publish, so no process ever sends a
+    # seq before a lower one another process committed. On SQLite the store publishes its own.
+    store = DeskStore(
+        conn, listener=None if shared else publish, event_window=event_window, clock=clock or utcnow
+    )
+    if not shared:
+        store.reset_presence()  # nobody is connected to a server that is only starting
+    feed_source = shared_feed(str(db_path), store, publish) if shared else None
+    feed_start, feed_stop = ([feed_source.start], [feed_source.stop]) if feed_source else ([], [])
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
@@ -534,8 +556,14 @@ def create_app(
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[runner.start, mail.start, warm_up, router.start],
-        on_shutdown=[runner.stop, mail.stop, router.stop],
+        on_startup=[
+            *([feed_source.start] if feed_source else []),
+            runner.start,
+            mail.start,
+            warm_up,
+            router.start,
+        ],
+        on_shutdown=[runner.stop, mail.stop, router.stop, *([feed_source.stop] if feed_source else [])],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",

@@ -111,7 +111,7 @@ def search(conn: sqlite3.Connection, text: str, language: str | None, *, limit: 
     ).fetchall()
     if not rows:
         return []
-    total = conn.execute(f"SELECT count(*) FROM kb_articles a WHERE 1{where}", scope).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) FROM kb_articles a WHERE 1 = 1{where}", scope).fetchone()[0]
     rarity = {}
     for word in words:
         found = conn.execute(

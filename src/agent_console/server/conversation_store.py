@@ -34,6 +34,7 @@ from agent_console.core.models import (
     TeamRef,
 )
 from agent_console.core.queue import cursor_for
+from agent_console.server import pg_search
 from agent_console.server.checks import is_id_text
 from agent_console.server.knowledge_store import fts_query
 from agent_console.server.sla_store import decode_info
@@ -86,6 +87,10 @@ LEFT JOIN messages v ON v.id = c.last_visible_message_id
 _STATUS_VERBS = {"open": "reopened", "pending": "set to pending", "resolved": "resolved"}
 
 
+# The text-search configuration of the messages index on PostgreSQL (server/pg_schema.py).
+MESSAGE_CONFIG = "'desk_simple'::regconfig"
+
+
 class ConversationStoreMixin(_Base):
     def list_conversations(
         self,
@@ -115,7 +120,7 @@ class ConversationStoreMixin(_Base):
             "mine": ("c.assignee_id = ?", [me]),
             "unassigned": ("c.assignee_id IS NULL", []),
             "urgent": urgent,
-            "all": ("1", []),
+            "all": ("1 = 1", []),
         }
         # Only a text search reads the contact: counting and ordering run on the queue indexes.
         join = " JOIN contacts ct ON ct.id = c.contact_id" if query else ""
@@ -124,8 +129,9 @@ class ConversationStoreMixin(_Base):
         if query:
             # A text search scans: count every view in the one pass.
             row = self.conn.execute(
-                "SELECT count(*), sum(c.assignee_id = ?), sum(c.assignee_id IS NULL),"
-                f" sum({urgent[0]}) FROM conversations c{join} WHERE {where}",
+                "SELECT count(*), count(*) FILTER (WHERE c.assignee_id = ?),"
+                " count(*) FILTER (WHERE c.assignee_id IS NULL),"
+                f" count(*) FILTER (WHERE {urgent[0]}) FROM conversations c{join} WHERE {where}",
                 [me, *urgent[1], *params],
             ).fetchone()
             counts = {"all": row[0], "mine": row[1] or 0, "unassigned": row[2] or 0, "urgent": row[3] or 0}
@@ -203,7 +209,7 @@ class ConversationStoreMixin(_Base):
             clauses.append(f"c.status IN ({','.join('?' * len(statuses))})")
             params += list(statuses)
         if label:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE value = ?)")
+            clauses.append(f"EXISTS (SELECT 1 FROM {self.conn.json_values('c.labels')} WHERE j.value = ?)")
             params.append(fold_label(label))
         if contact_id is not None:
             clauses.append("c.contact_id = ?")
@@ -216,14 +222,22 @@ class ConversationStoreMixin(_Base):
             if is_id_text(query.strip()):  # `²` and `①` are digits to isdigit(), not ids
                 text += " OR c.id = ?"
                 params.append(int(query.strip()))
-            if match:
+            if self.conn.dialect == "postgresql":
+                words = pg_search.query_words(query)
+                if words:  # every word a prefix, accents folded: as messages_fts on SQLite
+                    text += (
+                        " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE"
+                        f" to_tsvector({MESSAGE_CONFIG}, m.body) @@ to_tsquery({MESSAGE_CONFIG}, ?))"
+                    )
+                    params.append(" & ".join(f"{word}:*" for word in words))
+            elif match:
                 text += (
                     " OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN"
                     " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))"
                 )
                 params.append(match)
             clauses.append(text + ")")
-        return (" AND ".join(clauses) or "1"), params
+        return (" AND ".join(clauses) or "1 = 1"), params
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         row = self.conn.execute(f"{_CONVERSATION_SELECT} WHERE c.id = ?", (conversation_id,)).fetchone()

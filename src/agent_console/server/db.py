@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from agent_console.private_files import private_file
 
@@ -545,18 +546,68 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed, owner-only) and migrate the database at `path`."""
-    conn = open_unmigrated(path)
+class SqliteConnection(sqlite3.Connection):
+    """The SQLite connection, with the few questions the store asks either engine
+    (server/pg_connection.py is the PostgreSQL twin)."""
+
+    dialect = "sqlite"
+
+    def head_seq(self) -> int:
+        """The newest event's seq (the log's AUTOINCREMENT counter, kept through pruning)."""
+        row = self.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return row[0] if row else 0
+
+    def announce(self, seq: int) -> None:
+        """Nothing to wake: one process owns a SQLite desk and publishes its own commits."""
+
+    @staticmethod
+    def json_values(expr: str, alias: str = "j") -> str:
+        """A FROM item listing the JSON array `expr` as rows of one column, `alias`.value."""
+        return f"json_each({expr}) AS {alias}"
+
+
+def connect(target: str | Path) -> Any:
+    """Open and migrate the desk database: a SQLite file (created if needed, owner-only) or,
+    for a `postgresql://` URL, a PostgreSQL database (server/pg_connection.py)."""
+    if is_postgres_url(target):
+        from agent_console.server import pg_schema
+        from agent_console.server.pg_connection import PgConnection
+
+        pg = PgConnection(str(target))
+        pg_schema.migrate(pg)
+        return pg
+    conn = open_unmigrated(target)
     migrate(conn)
     return conn
 
 
-def open_unmigrated(path: str | Path) -> sqlite3.Connection:
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def target(value: str | Path) -> str | Path:
+    """What `--db` names: a PostgreSQL URL as it is, anything else a SQLite file's path."""
+    return str(value) if is_postgres_url(str(value)) else Path(value).expanduser()
+
+
+def describe(target: str | Path) -> str:
+    """The database for messages and logs: a PostgreSQL URL without its password."""
+    if not is_postgres_url(target):
+        return str(target)
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(str(target))
+    if parts.password is None:
+        return str(target)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_unmigrated(path: str | Path) -> SqliteConnection:
     """Open (creating if needed, owner-only) the database at `path`, its schema as it is."""
     if str(path) != ":memory:":
         private_file(Path(path))
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, factory=SqliteConnection)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -603,10 +654,14 @@ def _split(script: str) -> list[str]:
 def refuse_newer(version: int) -> None:
     """SchemaTooNew when `version` is past what this program knows: never run on a schema a
     newer release wrote (its tables may mean things this code would break)."""
-    if version > SCHEMA_VERSION:
+    refuse_newer_than(version, SCHEMA_VERSION)
+
+
+def refuse_newer_than(version: int, known: int) -> None:
+    if version > known:
         raise SchemaTooNew(
             f"database schema is version {version}; this agent-console knows up to "
-            f"{SCHEMA_VERSION}. Upgrade agent-console."
+            f"{known}. Upgrade agent-console."
         )
 
 

@@ -219,12 +219,12 @@ class EmailStoreMixin:
         for file in files:
             cursor = tx.conn.execute(
                 "INSERT INTO attachments(message_id, filename, content_type, size, content)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (message.id, file.filename, file.content_type, file.size, file.content),
             )
             kept.append(
                 Attachment(
-                    id=cursor.lastrowid,
+                    id=cursor.fetchone()[0],
                     message_id=message.id,
                     filename=file.filename,
                     content_type=file.content_type,

@@ -13,6 +13,7 @@ import msgspec
 from agent_console.core.clock import from_iso
 from agent_console.core.labels import fold_label
 from agent_console.core.models import CannedResponse, KbArticle, KbHit, LabelCount
+from agent_console.server import pg_search
 from agent_console.server.store_base import NotFound
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class KnowledgeStoreMixin(_Base):
         colours = {row[0]: row[1] for row in self.conn.execute("SELECT name, color FROM labels")}
         counts: dict[str, int] = dict.fromkeys(colours, 0)
         rows = self.conn.execute(
-            "SELECT value, count(*) FROM conversations c, json_each(c.labels) GROUP BY value"
+            f"SELECT j.value, count(*) FROM conversations c, {self.conn.json_values('c.labels')}"
+            " GROUP BY j.value"
         ).fetchall()
         for value, count in rows:
             name = fold_label(value)
@@ -60,7 +62,7 @@ class KnowledgeStoreMixin(_Base):
         if locale:
             clauses.append("locale = ?")
             params.append(locale)
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "1 = 1"
         rows = self.conn.execute(
             f"SELECT * FROM canned_responses WHERE {where} ORDER BY shortcode, locale", params
         ).fetchall()
@@ -71,6 +73,14 @@ class KnowledgeStoreMixin(_Base):
     ) -> list[KbHit]:
         """Published articles matching `query`, best first. A search with no confident hit is
         logged for the KB gap report (admin_store.record_kb_search)."""
+        if self.conn.dialect == "postgresql":
+            # tsvector search, ranked as close to bm25 as ts_rank_cd gets (docs/POSTGRES.md). Its
+            # scores are on another scale, never past gaps.CONFIDENT_SCORE: a gap is decided by
+            # whether the best hit's title and tags cover the question.
+            hits = pg_search.kb_search(self.conn.raw, query, locale=locale, limit=limit)
+            if hits or pg_search.query_words(query):
+                self.record_kb_search(query, locale=locale, best=hits[0] if hits else None, agent_id=agent_id)
+            return hits
         match = fts_query(query)
         if match is None:
             return []

@@ -82,10 +82,10 @@ class MessageStoreMixin(_Base):
         at_text = to_iso(at or tx.now)
         cursor = tx.conn.execute(
             "INSERT INTO messages(conversation_id, kind, body, author_type, author_id, author_name,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (conversation_id, kind, body, author.type, author.id, author.name, at_text),
         )
-        message_id = cursor.lastrowid
+        message_id = cursor.fetchone()[0]
         updates = ["message_count = message_count + 1", "last_activity_at = ?"]
         params: list[Any] = [at_text]
         if kind != "activity":
@@ -170,7 +170,7 @@ class MessageStoreMixin(_Base):
                 cursor = tx.conn.execute(
                     "INSERT INTO conversations(channel, status, priority, subject, language,"
                     " contact_id, created_at, updated_at, last_activity_at, queue_key)"
-                    " VALUES (?, 'open', 'normal', ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, 'open', 'normal', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         inbound.channel,
                         inbound.subject,
@@ -182,7 +182,7 @@ class MessageStoreMixin(_Base):
                         QUEUE_TAIL,
                     ),
                 )
-                conversation_id = cursor.lastrowid
+                conversation_id = cursor.fetchone()[0]
                 self._bot_claim(tx, conversation_id, inbound.channel)
             else:
                 # Continuing a conversation: its own contact is the author.
@@ -256,7 +256,7 @@ class MessageStoreMixin(_Base):
             return row[0]
         cursor = tx.conn.execute(
             "INSERT INTO contacts(name, email, phone, language, timezone, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 person.name,
                 email,
@@ -266,7 +266,7 @@ class MessageStoreMixin(_Base):
                 to_iso(tx.now),
             ),
         )
-        return cursor.lastrowid
+        return cursor.fetchone()[0]
 
     # --- ephemeral signals (still logged, so every event has a seq) ----------------------
 

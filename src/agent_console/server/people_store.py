@@ -46,12 +46,12 @@ class PeopleStoreMixin(_Base):
             try:
                 cursor = tx.conn.execute(
                     "INSERT INTO agents(name, email, role, timezone, token_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (name, email, role, timezone, hash_token(token), to_iso(tx.now)),
                 )
             except sqlite3.IntegrityError as exc:
                 raise Invalid(f"an agent with email {email} already exists", field="email") from exc
-            agent_id = cursor.lastrowid
+            agent_id = cursor.fetchone()[0]
             for team in teams:
                 team_row = tx.conn.execute("SELECT id FROM teams WHERE name = ?", (team,)).fetchone()
                 if team_row is None:
@@ -74,9 +74,10 @@ class PeopleStoreMixin(_Base):
     def create_team(self, name: str, description: str = "") -> Team:
         with self._write() as tx:
             cursor = tx.conn.execute(
-                "INSERT INTO teams(name, description) VALUES (?, ?)", (name, description)
+                "INSERT INTO teams(name, description) VALUES (?, ?) RETURNING id", (name, description)
             )
-        return Team(id=cursor.lastrowid, name=name, description=description)
+            team_id = cursor.fetchone()[0]
+        return Team(id=team_id, name=name, description=description)
 
     def authenticate(self, token: str) -> Agent | None:
         row = self.conn.execute(

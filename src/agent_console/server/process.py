@@ -47,7 +47,7 @@ class ServerProcess:
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | str,
         *,
         demo: bool = False,
         port: int = 0,
@@ -55,7 +55,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_path if isinstance(db_path, str) and "://" in db_path else Path(db_path)
         self.demo = demo
         self.port = port
         self.extra_args = extra_args

@@ -136,6 +136,7 @@ class ReadsMixin:
         conn.execute(
             "INSERT INTO read_marks(agent_id, conversation_id, message_id) VALUES (?, ?, ?)"
             " ON CONFLICT(agent_id, conversation_id) DO UPDATE SET"
-            " message_id = max(message_id, excluded.message_id)",
+            " message_id = CASE WHEN excluded.message_id > read_marks.message_id"
+            " THEN excluded.message_id ELSE read_marks.message_id END",
             (agent_id, conversation_id, message_id),
         )

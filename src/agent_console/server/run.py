@@ -32,7 +32,7 @@ def check_public_url(url: str) -> str:
 
 
 def prepare_database(
-    path: Path,
+    path: Path | str,
     *,
     demo: bool,
     demo_now: datetime | None = None,
@@ -90,7 +90,7 @@ def serve(
     *,
     host: str,
     port: int,
-    db_path: Path,
+    db_path: Path | str,
     demo: bool,
     demo_now: datetime | None = None,
     log_level: str = "warning",
@@ -150,7 +150,7 @@ def serve(
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if seeded:
-        print(f"seeded the demo data set into {db_path}", file=sys.stderr, flush=True)
+        print(f"seeded the demo data set into {db.describe(db_path)}", file=sys.stderr, flush=True)
     # The first stdout line is a contract: tools that start the server read the URL from it.
     print(f"agent-console desk server listening on http://{shown}:{actual}", flush=True)
     guard = ConnectionGuard(limits)

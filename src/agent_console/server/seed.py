@@ -171,11 +171,10 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
     stamp = to_iso(now)
     team_ids: dict[str, int] = {}
     for team in data.teams:
-        cursor = conn.execute(
+        conn.execute(
             "INSERT OR IGNORE INTO teams(name, description) VALUES (?, ?)", (team.name, team.description)
         )
-        row = conn.execute("SELECT id FROM teams WHERE name = ?", (team.name,)).fetchone()
-        team_ids[team.name] = row[0] if cursor.rowcount == 0 else cursor.lastrowid
+        team_ids[team.name] = conn.execute("SELECT id FROM teams WHERE name = ?", (team.name,)).fetchone()[0]
     agent_ids: dict[str, int] = {}
     for agent in data.agents:
         existing = conn.execute("SELECT id FROM agents WHERE email = ?", (agent.email,)).fetchone()
@@ -185,7 +184,7 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
         # Seeded colleagues get a token nobody knows; `server add-agent` or a rotate hands out real ones.
         cursor = conn.execute(
             "INSERT INTO agents(name, email, role, timezone, presence, token_hash, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 agent.name,
                 agent.email,
@@ -196,20 +195,20 @@ def _insert(conn: sqlite3.Connection, data: DemoDataset, now: datetime) -> None:
                 stamp,
             ),
         )
-        agent_ids[agent.email] = cursor.lastrowid
+        agent_ids[agent.email] = agent_id = cursor.fetchone()[0]
         if agent.team in team_ids:
             conn.execute(
                 "INSERT INTO agent_teams(agent_id, team_id) VALUES (?, ?)",
-                (cursor.lastrowid, team_ids[agent.team]),
+                (agent_id, team_ids[agent.team]),
             )
     contact_ids: dict[int, int] = {}
     for contact in data.contacts:
         cursor = conn.execute(
             "INSERT INTO contacts(name, email, phone, language, timezone, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (contact.name, contact.email, contact.phone, contact.language, contact.timezone, stamp),
         )
-        contact_ids[contact.key] = cursor.lastrowid
+        contact_ids[contact.key] = cursor.fetchone()[0]
     names = {agent.email: agent.name for agent in data.agents}
     for conversation in data.conversations:
         _insert_conversation(conn, conversation, contact_ids, agent_ids, team_ids, names)
@@ -277,7 +276,7 @@ def _insert_conversation(
         "INSERT INTO conversations(channel, status, priority, subject, language, contact_id,"
         " assignee_id, team_id, labels, created_at, updated_at, last_activity_at,"
         " first_response_at, waiting_since, snoozed_until, due_at, queue_key, unread_count,"
-        " message_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " message_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             seed.channel,
             seed.status,
@@ -300,7 +299,7 @@ def _insert_conversation(
             len(seed.messages),
         ),
     )
-    conversation_id = cursor.lastrowid
+    conversation_id = cursor.fetchone()[0]
     contact_id = contact_ids[seed.contact_key]
     contact_name = conn.execute("SELECT name FROM contacts WHERE id = ?", (contact_id,)).fetchone()[0]
     last_id = visible_id = None
@@ -313,15 +312,15 @@ def _insert_conversation(
             author = ("bot", None, "Lumo Assistant")
         else:
             author = ("system", None, "")
-        cursor = conn.execute(
+        message_id = conn.execute(
             "INSERT INTO messages(conversation_id, kind, body, author_type, author_id, author_name,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (conversation_id, message.kind, message.body, *author, to_iso(message.at)),
-        )
+        ).fetchone()[0]
         if message.kind != "activity":
-            last_id = cursor.lastrowid
+            last_id = message_id
         if message.kind in CUSTOMER_VISIBLE:
-            visible_id = cursor.lastrowid
+            visible_id = message_id
     conn.execute(
         "UPDATE conversations SET last_message_id = ?, last_visible_message_id = ? WHERE id = ?",
         (last_id, visible_id, conversation_id),

@@ -315,7 +315,7 @@ class ShiftStoreMixin(_Base):
         with self._write() as tx:
             cursor = tx.conn.execute(
                 "INSERT INTO handoffs(from_agent_id, to_team_id, to_agent_ids, note, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (
                     actor.id,
                     team and team.id,
@@ -324,7 +324,7 @@ class ShiftStoreMixin(_Base):
                     to_iso(tx.now),
                 ),
             )
-            handoff_id = cursor.lastrowid
+            handoff_id = cursor.fetchone()[0]
             for n, conversation_id in enumerate(ids):
                 receiver = receivers[n % len(receivers)] if receivers else None
                 self._hand_one(

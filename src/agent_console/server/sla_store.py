@@ -148,9 +148,10 @@ class SlaStoreMixin:
         try:
             if policy_id is None:
                 cursor = tx.conn.execute(
-                    f"INSERT INTO sla_policies({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+                    f"INSERT INTO sla_policies({columns}) VALUES ({', '.join('?' * 11)}) RETURNING id",
+                    row,
                 )
-                return cursor.lastrowid
+                return cursor.fetchone()[0]
             assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
             tx.conn.execute(f"UPDATE sla_policies SET {assignments} WHERE id = ?", (*row, policy_id))
             return policy_id
@@ -293,7 +294,7 @@ class SlaStoreMixin:
             "INSERT INTO sla_schedule(conversation_id, clock, started_at, kind, fire_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, clock, started_at, kind)"
             " DO UPDATE SET fire_at = excluded.fire_at"
-            " WHERE fired_at IS NULL",
+            " WHERE sla_schedule.fired_at IS NULL",
             (conversation_id, record.name, to_iso(record.started_at), kind, to_iso(at)),
         )
 
@@ -371,7 +372,8 @@ class SlaStoreMixin:
         calls this every second or so; after a restart it catches up on what fell due while
         the server was down). Returns how many schedule rows it settled."""
         now_text = to_iso(now or self.clock())  # type: ignore[attr-defined]
-        among = "" if only is None else " AND conversation_id IN (SELECT value FROM json_each(?))"
+        listed = f"SELECT CAST(j.value AS INTEGER) FROM {self.conn.json_values('?')}"
+        among = "" if only is None else f" AND conversation_id IN ({listed})"
         extra: tuple[Any, ...] = () if only is None else (json.dumps(only),)
         if (
             self.conn.execute(

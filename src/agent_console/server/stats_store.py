@@ -227,9 +227,9 @@ class StatsQueries:
         for clock, column in _TARGETS.items():
             selects.append(
                 "SELECT s.clock,"
-                " sum(s.missed_at IS NULL AND s.stopped_at IS NOT NULL),"
-                " sum(s.missed_at IS NOT NULL),"
-                " sum(s.missed_at IS NULL AND s.stopped_at IS NULL)"
+                " count(*) FILTER (WHERE s.missed_at IS NULL AND s.stopped_at IS NOT NULL),"
+                " count(*) FILTER (WHERE s.missed_at IS NOT NULL),"
+                " count(*) FILTER (WHERE s.missed_at IS NULL AND s.stopped_at IS NULL)"
                 " FROM sla_cycles s WHERE s.clock = ? AND s.started_at >= ? AND s.started_at < ?"
                 f" AND s.policy_id IN (SELECT id FROM sla_policies WHERE {column} IS NOT NULL){among}"
             )

@@ -144,11 +144,14 @@ class StoreBase:
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-            tx = self._tx = Transaction(self.conn, (row[0] if row else 0) + 1, self.clock())
+            # Read inside the write lock (both engines), so the seqs this transaction hands out
+            # follow the last commit's.
+            tx = self._tx = Transaction(self.conn, self.conn.head_seq() + 1, self.clock())
             yield tx
             if tx.events and tx.events[-1].seq % 1000 < len(tx.events):
                 self._prune_events(tx.events[-1].seq)
+            if tx.events:
+                self.conn.announce(tx.events[-1].seq)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -164,8 +167,7 @@ class StoreBase:
     # --- the event log -----------------------------------------------------------------------
 
     def head_seq(self) -> int:
-        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return row[0] if row else 0
+        return self.conn.head_seq()
 
     def oldest_seq(self) -> int | None:
         row = self.conn.execute("SELECT min(seq) FROM events").fetchone()

@@ -139,13 +139,13 @@ class WidgetStore:
         with self.store._write() as tx:
             cursor = tx.conn.execute(
                 "INSERT INTO contacts(name, email, phone, language, timezone, created_at)"
-                " VALUES (?, NULL, NULL, ?, NULL, ?)",
+                " VALUES (?, NULL, NULL, ?, NULL, ?) RETURNING id",
                 (name, (language or "en").lower(), to_iso(tx.now)),
             )
             tx.conn.execute(
                 "INSERT INTO widget_visitors(contact_id, token_hash, site_key, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (cursor.lastrowid, hash_token(token), site_key, to_iso(tx.now)),
+                (cursor.fetchone()[0], hash_token(token), site_key, to_iso(tx.now)),
             )
         return token, WidgetContact(name=name, email=None)
 
@@ -244,10 +244,10 @@ class WidgetStore:
                 cursor = tx.conn.execute(
                     "INSERT INTO conversations(channel, status, priority, subject, language,"
                     " contact_id, created_at, updated_at, last_activity_at, queue_key)"
-                    " VALUES ('web_chat', 'open', 'normal', NULL, ?, ?, ?, ?, ?, ?)",
+                    " VALUES ('web_chat', 'open', 'normal', NULL, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (contact.language, contact_id, stamp, stamp, stamp, QUEUE_TAIL),
                 )
-                conversation_id = cursor.lastrowid
+                conversation_id = cursor.fetchone()[0]
                 store._bot_claim(tx, conversation_id, "web_chat")  # the FAQ bot, if on for web chat
                 tx.emit("conversation.created", {"conversation": store._stamp(tx, conversation_id)})
             else:

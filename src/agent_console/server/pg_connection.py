@@ -1,0 +1,217 @@
+"""The desk server's connection to PostgreSQL, with the face the store programs against.
+
+The store's domains are written once, in SQL both engines run (`INSERT ... ON CONFLICT`,
+`RETURNING id`), against the small part of Python's sqlite3 connection they use: `execute`,
+`executemany`, rows read by index or by column name, `BEGIN IMMEDIATE` ... `COMMIT`. This
+class gives a psycopg 3 connection that face, so one store serves both engines and only the
+few statements that truly differ (search, JSON lists, date arithmetic) ask `conn.dialect`.
+
+What it changes on the way through, once per distinct statement (cached):
+- `?` placeholders become psycopg's `%s` (and a literal `%` becomes `%%`);
+- `LIKE ?` becomes `ILIKE ? ESCAPE ''`: SQLite's LIKE ignores ASCII case and has no escape
+  character, PostgreSQL's LIKE is case-sensitive and takes backslash as one;
+- `? IS NULL` casts the parameter to text: PostgreSQL cannot type a bare parameter there.
+
+`BEGIN IMMEDIATE` (SQLite: one writer at a time) becomes `BEGIN` plus a transaction-scoped
+advisory lock held to commit: the desk's writes are one at a time across every server
+process, as on SQLite. Each write transaction is short (no network I/O inside), so this costs
+little, and it is what keeps the live feed's promise: a write's events take their seqs and
+commit under the lock, so seqs commit in order and no reader skips one that commits later.
+
+Types: Python booleans are stored as 0/1 (the schema's flags are integers, as on SQLite);
+`numeric` results (PostgreSQL's sum and avg of integers) come back as int or float, never
+Decimal; integrity violations raise sqlite3.IntegrityError, the store's one exception type.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+
+# "agentdsk": the advisory lock every write transaction holds (see the module docstring).
+WRITE_LOCK = 0x6167656E7464736B - (1 << 63)
+# Several processes starting at once must not run the same migration twice.
+MIGRATION_LOCK = WRITE_LOCK + 1
+
+_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
+_OR_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
+_RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+# The conflict target of each table the store writes with INSERT OR REPLACE (its primary key).
+_PRIMARY_KEYS = {
+    "sla_clocks": ("conversation_id", "clock"),
+    "agent_schedules": ("agent_id",),
+    "team_coverage": ("team_id",),
+}
+_LIKE = re.compile(r"\bLIKE (%s)", re.IGNORECASE)
+# SQLite's `a IS ?` / `a IS NOT ?` compare values with NULL as a value; PostgreSQL says DISTINCT.
+_IS_VALUE = re.compile(r" IS (NOT )?(%s|%\(\w+\)s)", re.IGNORECASE)
+_IS_NULL = re.compile(r"(?<![\w)])%s( IS (?:NOT )?NULL)\b", re.IGNORECASE)
+
+
+# A quoted literal (kept as it is), a `?` placeholder, a `:name` placeholder (not a `::` cast), a `%`.
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\?|(?<!:):([A-Za-z_]\w*)|%")
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """The statement in psycopg's placeholder style, with the few rewrites above."""
+
+    def token(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text == "?":
+            return "%s"
+        if text == "%":
+            return "%%"
+        if match.group(1):
+            return f"%({match.group(1)})s"
+        return text.replace("%", "%%")  # a literal: psycopg reads `%` there too
+
+    text = _upsert(_TOKEN.sub(token, sql))
+    text = _LIKE.sub(r"ILIKE \1 ESCAPE ''", text)
+    text = _IS_VALUE.sub(lambda m: f" IS {'' if m.group(1) else 'NOT '}DISTINCT FROM {m.group(2)}", text)
+    return _IS_NULL.sub(r"CAST(%s AS TEXT)\1", text)
+
+
+def _upsert(text: str) -> str:
+    """SQLite's INSERT OR IGNORE / OR REPLACE as PostgreSQL's ON CONFLICT."""
+    if _OR_IGNORE.match(text):
+        return _on_conflict(_OR_IGNORE.sub("INSERT INTO", text, count=1), "ON CONFLICT DO NOTHING")
+    replace = _OR_REPLACE.match(text)
+    if replace is None:
+        return text
+    table, columns = replace.group(1), [c.strip() for c in replace.group(2).split(",")]
+    key = _PRIMARY_KEYS[table]  # KeyError: a new INSERT OR REPLACE needs its table's key here
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    text = text.replace("INSERT OR REPLACE INTO", "INSERT INTO", 1)
+    return _on_conflict(text, f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+
+def _on_conflict(text: str, clause: str) -> str:
+    text = text.rstrip().rstrip(";")
+    returning = _RETURNING.search(text)
+    if returning is None:
+        return f"{text} {clause}"
+    return f"{text[: returning.start()]} {clause}{text[returning.start() :]}"
+
+
+class Row(tuple):  # noqa: SLOT001 - the subclasses made per column list carry the index
+    """A result row read like sqlite3.Row: by position, by column name, `keys()`, `dict(row)`."""
+
+    __slots__ = ()
+    _index: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = tuple(c.name for c in cursor.description or ())
+    cls = _row_class(names)
+    return lambda values: cls(values)
+
+
+class _BoolAsInt(Dumper):
+    """Flags are integer columns (as on SQLite): True is stored as 1."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):
+    """sum() and avg() of integers are numeric on PostgreSQL: int when whole, else float."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if "." in text or "e" in text.lower() or text in ("NaN", "Infinity") else int(text)
+
+
+def _integrity(exc: psycopg.errors.IntegrityError) -> sqlite3.IntegrityError:
+    error = sqlite3.IntegrityError(str(exc).splitlines()[0])
+    error.__cause__ = exc
+    return error
+
+
+class PgConnection:
+    """A psycopg connection behind the sqlite3-like face the store uses."""
+
+    dialect = "postgresql"
+
+    def __init__(self, dsn: str, *, application_name: str = "agent-console") -> None:
+        self.dsn = dsn
+        self.raw = psycopg.connect(
+            dsn,
+            autocommit=True,  # statements outside BEGIN ... COMMIT commit on their own, as on SQLite
+            row_factory=_row_factory,
+            application_name=application_name,
+        )
+        self.raw.adapters.register_dumper(bool, _BoolAsInt)
+        self.raw.adapters.register_loader("numeric", _NumericAsNumber)
+        # Text compares byte by byte whatever the database's locale (the schema says COLLATE "C"
+        # too): ISO timestamps and queue keys sort as on SQLite.
+        self.raw.execute("SET TIME ZONE 'UTC'")
+
+    # --- the sqlite3 face -------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[Any]:
+        upper = sql.lstrip()[:16].upper()
+        if upper.startswith("BEGIN"):
+            cursor = self.raw.execute("BEGIN")
+            if "IMMEDIATE" in upper:
+                self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            return cursor
+        try:
+            return self.raw.execute(
+                translate(sql), params if isinstance(params, dict) else tuple(params or ())
+            )
+        except psycopg.errors.IntegrityError as exc:
+            raise _integrity(exc) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(translate(sql), [tuple(r) for r in rows])
+        except psycopg.errors.IntegrityError as exc:
+            raise _integrity(exc) from exc
+        return cursor
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    # --- what differs between the engines ------------------------------------------------------
+
+    def head_seq(self) -> int:
+        """The newest event's seq (read under the write lock when a transaction appends)."""
+        return self.raw.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+
+    @staticmethod
+    def json_values(expr: str, alias: str = "j") -> str:
+        """A FROM item listing the JSON array `expr` as rows of one column, `alias`.value (text)."""
+        return f"jsonb_array_elements_text(CAST({expr} AS jsonb)) AS {alias}(value)"
+
+    def announce(self, seq: int) -> None:
+        """Wake every process's feed (server/pg_feed.py) at commit: the log grew to `seq`."""
+        from agent_console.server.pg_eventlog import FEED_CHANNEL
+
+        self.raw.execute("SELECT pg_notify(%s, %s)", (FEED_CHANNEL, str(seq)))
