@@ -35,6 +35,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", engines, indirect=True, scope="session")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """A failed test shows what its desk server logged (a 500's traceback is only there)."""
+    report = yield
+    if report.failed and call.when == "call":
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, Desk) and value.server.stderr_lines:
+                report.sections.append(("desk server stderr", "".join(value.server.stderr_lines[-80:])))
+    return report
+
+
 @pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
@@ -90,6 +101,21 @@ def add_agent(db: Path | str, *, name: str, email: str, role: str = "agent", tim
     lines = result.stdout.splitlines()
     assert len(lines) == 1, result.stdout
     return lines[0]
+
+
+def db_rows(db: Path | str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a query (SQLite's `?` placeholders) straight from a desk database on either engine."""
+    if isinstance(db, Path):
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql, params).fetchall()
+    import psycopg
+
+    from agent_console.server.pg_connection import translate
+
+    with psycopg.connect(db) as conn:
+        return [tuple(row) for row in conn.execute(translate(sql), params).fetchall()]
 
 
 def database_text(db: Path | str) -> str:

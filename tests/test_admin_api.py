@@ -15,7 +15,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 @pytest.fixture(scope="module")

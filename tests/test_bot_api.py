@@ -12,8 +12,11 @@ import httpx
 import pytest
 
 from agent_console.server import bot_text
+from tests.conftest import ENGINES
 from tests.injection import load_vectors
 from tests.widget_helpers import Visitor, WidgetDesk, frames_until, poll, start_widget_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 @pytest.fixture(scope="module")

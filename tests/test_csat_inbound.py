@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Desk, add_agent, start_desk
+from tests.conftest import ENGINES, Desk, add_agent, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 @pytest.fixture(scope="module")

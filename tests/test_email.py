@@ -15,7 +15,10 @@ import httpx
 import pytest
 from aiosmtpd.smtp import AuthResult
 
+from tests.conftest import ENGINES
 from tests.mail_support import DESK_ADDRESS, MailDesk, RelaySink, customer_mail, start_mail_desk, wait_for
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.timeout(180)
 

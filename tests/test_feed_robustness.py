@@ -18,7 +18,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import Desk, add_agent
+from tests.conftest import ENGINES, Desk, add_agent
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 def _address(desk: Desk) -> tuple[str, int]:

@@ -29,7 +29,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from agent_console.server.process import ServerProcess
-from tests.conftest import Desk, add_agent
+from tests.conftest import ENGINES, Desk, add_agent
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 # Short limits so the slowloris cases take seconds (the defaults are 10 s and 30 s).
 LIMITS = {

@@ -12,7 +12,9 @@ import pytest
 
 from agent_console.core import gaps
 from tests.cli_support import base_env, invoke
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 # (who, query, locale): who searched matters, an agent's next search within 30 s that
 # continues the last one replaces it (the console searches as the agent types).

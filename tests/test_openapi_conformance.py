@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 # Examples per operation and phase: enough to reach every boundary the coverage phase
 # derives, small enough to finish in a minute or two on two shared cores.

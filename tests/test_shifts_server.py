@@ -16,7 +16,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 ROUTING = ("--routing", "least_loaded", "--routing-cap", "2", "--routing-interval", "0.2")
 

@@ -20,6 +20,10 @@ from pathlib import Path
 import pytest
 from bench.terminal import Terminal
 
+from tests.conftest import ENGINES
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
+
 LEAVE_ALT_SCREEN = b"\x1b[?1049l"
 SHOW_CURSOR = b"\x1b[?25h"
 

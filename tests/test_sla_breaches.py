@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from tests.cli_support import base_env, invoke
-from tests.conftest import Desk
+from tests.conftest import ENGINES, Desk
 from tests.tui_helpers import poll
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 def write_in(desk: Desk, channel: str = "web_chat") -> int:

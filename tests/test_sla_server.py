@@ -7,7 +7,6 @@ Expected times are worked out from what the server itself reports (a conversatio
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,9 @@ from websockets.sync.client import connect
 
 from agent_console.core.clock import from_iso
 from agent_console.server.process import ServerProcess
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, db_rows, start_desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
@@ -62,9 +63,8 @@ def patch(desk: Desk, conversation_id: int, **fields: Any) -> dict:
     return response.json()
 
 
-def sla_events(db: Path, conversation_id: int) -> list[tuple[str, dict]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT type, data FROM events WHERE type LIKE 'sla.%' ORDER BY seq").fetchall()
+def sla_events(db: Path | str, conversation_id: int) -> list[tuple[str, dict]]:
+    rows = db_rows(db, "SELECT type, data FROM events WHERE type LIKE 'sla.%' ORDER BY seq")
     found = [(kind, json.loads(data)) for kind, data in rows]
     return [(kind, data) for kind, data in found if data["conversation_id"] == conversation_id]
 
@@ -174,15 +174,16 @@ def test_warning_and_breach_reach_the_feed_once_each(fresh_desk: Desk) -> None:
     assert replied["sla"]["status"] == "missed" and clock(replied, "frt")["breached_by_s"] == late
     time.sleep(1.5)  # more than one schedule run: nothing else may fire
     assert [kind for kind, _ in sla_events(fresh_desk.db, conv["id"])] == ["sla.warning", "sla.breached"]
-    with sqlite3.connect(fresh_desk.db) as conn:
-        rows = conn.execute(
-            "SELECT clock, policy, breached_by_s FROM sla_breaches WHERE conversation_id = ?", (conv["id"],)
-        ).fetchall()
+    rows = db_rows(
+        fresh_desk.db,
+        "SELECT clock, policy, breached_by_s FROM sla_breaches WHERE conversation_id = ?",
+        (conv["id"],),
+    )
     assert rows == [("frt", "Instant", late)]
 
 
-def test_breach_fires_once_across_restarts(tmp_path: Path) -> None:
-    desk = start_desk(tmp_path / "desk.db", demo=False)
+def test_breach_fires_once_across_restarts(database: Path | str) -> None:
+    desk = start_desk(database, demo=False)
     try:
         add_policy(desk, name="Soon", channels=["sms"], first_response_s=3, warn_share=0.2)
         conv = inbound(desk, "sms", "still there?", who="restart")

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests import stats_data
-from tests.conftest import Desk
+from tests.conftest import ENGINES, Desk
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 @pytest.fixture(scope="module")

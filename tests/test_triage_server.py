@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Desk, start_desk
+from tests.conftest import ENGINES, Desk, start_desk
 from tests.test_feed import feed, frames
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 def write_in(desk: Desk, body: str, conversation_id: int | None = None, language: str | None = None) -> int:

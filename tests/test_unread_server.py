@@ -5,8 +5,10 @@ server restart."""
 from __future__ import annotations
 
 from agent_console.server.process import ServerProcess
-from tests.conftest import Desk, add_agent
+from tests.conftest import ENGINES, Desk, add_agent
 from tests.test_feed import feed, frames, post_inbound
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 
 def unread(desk: Desk, client, cid: int) -> int:  # noqa: ANN001 - httpx.Client

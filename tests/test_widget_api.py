@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import ENGINES
 from tests.widget_helpers import (
     Visitor,
     WidgetDesk,
@@ -17,6 +18,8 @@ from tests.widget_helpers import (
     poll,
     start_widget_desk,
 )
+
+DESK_ENGINES = ENGINES  # the desk server on SQLite and on PostgreSQL
 
 SHOP = "http://shop.test:9000"
 

@@ -18,8 +18,10 @@ import math
 import re
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from agent_console.core.plain_markdown import to_plain
+from agent_console.server import pg_search
 from agent_console.server.bot_text import fold
 
 # Tuned on tests/data/bot_questions.toml (tests/bot_eval.py, the sweep is in docs/BOT.md):
@@ -100,6 +102,8 @@ def search(conn: sqlite3.Connection, text: str, language: str | None, *, limit: 
     words = content_words(text)
     if not words:
         return []
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        return _search_postgres(conn, words, language, limit=limit)
     query = " OR ".join(f'"{word}"*' for word in words)
     where = " AND a.status = 'published'" + (" AND a.locale = ?" if language else "")
     scope: list[object] = [language] if language else []
@@ -120,6 +124,27 @@ def search(conn: sqlite3.Connection, text: str, language: str | None, *, limit: 
             [f'"{word}"*', *scope],
         ).fetchone()[0]
         rarity[word] = math.log(1 + total / found) if found else 0.0
+    return _ranked(rarity, [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], limit)
+
+
+def _search_postgres(conn: Any, words: list[str], language: str | None, *, limit: int) -> list[Candidate]:
+    """The same pool, rarity and coverage on PostgreSQL (server/pg_search.py finds the words)."""
+    rows = pg_search.any_word_search(conn.raw, words, locale=language, limit=_POOL)
+    if not rows:
+        return []
+    where, scope = (" AND locale = ?", [language]) if language else ("", [])
+    total = conn.execute(
+        f"SELECT count(*) FROM kb_articles WHERE status = 'published'{where}", scope
+    ).fetchone()[0]
+    rarity = {}
+    for word in words:
+        found = pg_search.count_holding(conn.raw, word, locale=language)
+        rarity[word] = math.log(1 + total / found) if found else 0.0
+    return _ranked(rarity, [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], limit)
+
+
+def _ranked(rarity: dict[str, float], rows: list[tuple[Any, ...]], limit: int) -> list[Candidate]:
+    """Each pooled article (id, slug, title, locale, tags, body) scored by its coverage."""
     most = sum(rarity.values()) * _FIELD_WEIGHTS["title"]
     scored = [
         Candidate(r[0], r[1], r[2], r[3], _coverage(rarity, r[2], r[4], r[5]) / most if most else 0.0)

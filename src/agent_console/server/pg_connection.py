@@ -10,7 +10,10 @@ What it changes on the way through, once per distinct statement (cached):
 - `?` placeholders become psycopg's `%s` (and a literal `%` becomes `%%`);
 - `LIKE ?` becomes `ILIKE ? ESCAPE ''`: SQLite's LIKE ignores ASCII case and has no escape
   character, PostgreSQL's LIKE is case-sensitive and takes backslash as one;
-- `? IS NULL` casts the parameter to text: PostgreSQL cannot type a bare parameter there.
+- `? IS NULL` casts the parameter to text: PostgreSQL cannot type a bare parameter there;
+- `a IS ?` is `a IS NOT DISTINCT FROM ?`; `x IN ()` (an empty list) is FALSE;
+- `:name` placeholders (a dict of parameters) become `%(name)s`;
+- `INSERT OR IGNORE` / `INSERT OR REPLACE` become `ON CONFLICT DO NOTHING` / `DO UPDATE`.
 
 `BEGIN IMMEDIATE` (SQLite: one writer at a time) becomes `BEGIN` plus a transaction-scoped
 advisory lock held to commit: the desk's writes are one at a time across every server
@@ -49,6 +52,8 @@ _PRIMARY_KEYS = {
     "team_coverage": ("team_id",),
 }
 _LIKE = re.compile(r"\bLIKE (%s)", re.IGNORECASE)
+# An empty list: SQLite takes `x IN ()` (false), PostgreSQL has no such syntax.
+_EMPTY_IN = re.compile(r"[\w.]+ (NOT )?IN \(\)", re.IGNORECASE)
 # SQLite's `a IS ?` / `a IS NOT ?` compare values with NULL as a value; PostgreSQL says DISTINCT.
 _IS_VALUE = re.compile(r" IS (NOT )?(%s|%\(\w+\)s)", re.IGNORECASE)
 _IS_NULL = re.compile(r"(?<![\w)])%s( IS (?:NOT )?NULL)\b", re.IGNORECASE)
@@ -74,6 +79,7 @@ def translate(sql: str) -> str:
 
     text = _upsert(_TOKEN.sub(token, sql))
     text = _LIKE.sub(r"ILIKE \1 ESCAPE ''", text)
+    text = _EMPTY_IN.sub(lambda m: "TRUE" if m.group(1) else "FALSE", text)
     text = _IS_VALUE.sub(lambda m: f" IS {'' if m.group(1) else 'NOT '}DISTINCT FROM {m.group(2)}", text)
     return _IS_NULL.sub(r"CAST(%s AS TEXT)\1", text)
 

@@ -340,3 +340,52 @@ def _tags(value: Any) -> list[str]:
 
 def _moment(value: Any) -> datetime:
     return value if isinstance(value, datetime) else from_iso(value)
+
+
+# --- "any of these words": the bot's and the suggestions' searches ----------------------------------
+
+
+def _any_query(words: list[str]) -> str | None:
+    """`a:* | b:*` of the words as written (letters and digits only, so never syntax)."""
+    pieces = [p[:MAX_WORD_LENGTH] for word in words for p in _WORD.findall(word)]
+    unique = list(dict.fromkeys(p.lower() for p in pieces))[: MAX_WORDS * 2]
+    return " | ".join(f"{p}:*" for p in unique) or None
+
+
+def any_word_search(conn: Any, words: list[str], *, locale: str | None, limit: int) -> list[Any]:
+    """Published articles holding any of `words` (each a prefix, as written, accents folded),
+    best first by the agents' search ranking: the twin of FTS5's `"a"* OR "b"*` with bm25.
+    Rows: id, slug, title, locale, tags, body, snip (a ts_headline fragment), score."""
+    query = _any_query(words)
+    if query is None:
+        return []
+    where, scope = "", []
+    if locale is not None:
+        where, scope = " AND a.locale = %s", [locale]
+    sql = (
+        "WITH q AS (SELECT to_tsquery(%s::regconfig, %s) AS query), hits AS ("
+        " SELECT a.id, a.slug, a.title, a.locale, a.tags, a.body,"
+        " ts_rank_cd(%s::real[], a.search, q.query, %s) AS score"
+        f" FROM kb_articles a, q WHERE a.search @@ q.query AND a.status = 'published'{where}"
+        " ORDER BY score DESC, a.id LIMIT %s)"
+        " SELECT h.id, h.slug, h.title, h.locale, h.tags, h.body,"
+        " ts_headline(desk_search_config(h.locale), h.body, q.query, %s) AS snip, h.score"
+        " FROM hits h, q ORDER BY h.score DESC, h.id"
+    )
+    args = [SIMPLE_CONFIG, query, list(RANK_WEIGHTS), RANK_NORMALIZATION, *scope, limit, _HEADLINE]
+    return conn.execute(sql, args).fetchall()
+
+
+def count_holding(conn: Any, word: str, *, locale: str | None) -> int:
+    """Published articles (of `locale`, or any) holding `word` as a prefix: its rarity."""
+    query = _any_query([word])
+    if query is None:
+        return 0
+    where, scope = "", []
+    if locale is not None:
+        where, scope = " AND locale = %s", [locale]
+    return conn.execute(
+        "SELECT count(*) FROM kb_articles WHERE search @@ to_tsquery(%s::regconfig, %s)"
+        f" AND status = 'published'{where}",
+        [SIMPLE_CONFIG, query, *scope],
+    ).fetchone()[0]

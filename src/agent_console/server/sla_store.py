@@ -485,7 +485,7 @@ class SlaStoreMixin:
         and id). Team and agent are the conversation's now. An unknown conversation, team or
         agent is an error, not an empty list: a typo should not read as a clean record."""
         store = _errors()
-        where, params = ["1"], []
+        where, params = ["1 = 1"], []
         for value, table, column, field in (
             (conversation_id, "conversations", "b.conversation_id", "conversation_id"),
             (team_id, "teams", "c.team_id", "team_id"),

@@ -14,9 +14,11 @@ import sqlite3
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from agent_console.core.models import CannedResponse, Suggestion, SuggestionList
 from agent_console.core.triage import fold
+from agent_console.server import pg_search
 
 # The last customer messages read (and how much of them): enough for a topic, bounded.
 LAST_MESSAGES = 3
@@ -75,7 +77,7 @@ class Suggester:
 
     def _canned(self, conn: sqlite3.Connection) -> _Library:
         key = tuple(
-            conn.execute("SELECT count(*), max(id), total(length(body)) FROM canned_responses").fetchone()
+            conn.execute("SELECT count(*), max(id), coalesce(sum(length(body)), 0) FROM canned_responses").fetchone()
         )
         if self._library is None or self._library.key != key:
             rows = conn.execute("SELECT id, shortcode, title, body, locale FROM canned_responses ORDER BY id")
@@ -149,6 +151,33 @@ def _suggest_kb(conn: sqlite3.Connection, query: list[str], language: str) -> li
     terms = list(dict.fromkeys(t for t in query if not _CJK.search(t)))[:MAX_TERMS]
     if not terms:
         return []
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        rows = pg_search.any_word_search(conn.raw, terms, locale=language, limit=PER_KIND)
+        if not rows:
+            rows = pg_search.any_word_search(conn.raw, terms, locale=None, limit=PER_KIND)
+        found = [(r[0], r[2], r[3], r[6], r[7], f"{r[2]} {r[5]} {r[4]}") for r in rows]
+    else:
+        found = _suggest_kb_sqlite(conn, terms, language)
+    out = []
+    for article_id, title, locale, snip, score, text in found:
+        present = set(tokens(text, fts_fold))
+        out.append(
+            Suggestion(
+                kind="kb",
+                id=article_id,
+                title=title,
+                locale=locale,
+                fallback=locale != language,
+                score=round(score, 3),
+                matched=[t for t in terms if t in present][:5],
+                snippet=snip,
+            )
+        )
+    return out
+
+
+def _suggest_kb_sqlite(conn: sqlite3.Connection, terms: list[str], language: str) -> list[tuple[Any, ...]]:
+    """(id, title, locale, snippet, score higher-is-better, the article's text) from FTS5."""
     match = " OR ".join(f'"{term}"' for term in terms)
     sql = (
         "SELECT a.id, a.title, a.locale, snippet(kb_fts, 1, char(57344), char(57345), '…', 24) AS snip,"
@@ -161,19 +190,5 @@ def _suggest_kb(conn: sqlite3.Connection, query: list[str], language: str) -> li
     rows = conn.execute(sql, (match, language, language, PER_KIND)).fetchall()
     if not rows:
         rows = conn.execute(sql, (match, None, None, PER_KIND)).fetchall()
-    out = []
-    for row in rows:
-        present = set(tokens(row["text"], fts_fold))
-        out.append(
-            Suggestion(
-                kind="kb",
-                id=row["id"],
-                title=row["title"],
-                locale=row["locale"],
-                fallback=row["locale"] != language,
-                score=round(-row["score"], 3),
-                matched=[t for t in terms if t in present][:5],
-                snippet=row["snip"],
-            )
-        )
-    return out
+    # bm25 is lower-is-better; hand out higher-is-better
+    return [(r["id"], r["title"], r["locale"], r["snip"], -r["score"], r["text"]) for r in rows]
