@@ -118,12 +118,18 @@ class MailDesk:
                 message.as_bytes(),
             )
 
-    def outbox(self) -> list[sqlite3.Row]:
+    def outbox(self) -> list[dict]:
         """The server's queue of email replies, read-only (what the sender has tried)."""
+        if not isinstance(self.desk.db, Path):  # PostgreSQL
+            import psycopg
+            from psycopg.rows import dict_row
+
+            with psycopg.connect(self.desk.db, row_factory=dict_row) as pg:
+                return pg.execute("SELECT * FROM email_outbox ORDER BY id").fetchall()
         conn = sqlite3.connect(f"file:{self.desk.db}?mode=ro", uri=True, timeout=10)
         conn.row_factory = sqlite3.Row
         try:
-            return conn.execute("SELECT * FROM email_outbox ORDER BY id").fetchall()
+            return [dict(row) for row in conn.execute("SELECT * FROM email_outbox ORDER BY id")]
         finally:
             conn.close()
 
@@ -150,7 +156,7 @@ def smtp_port(server: ServerProcess) -> int:
 
 
 def start_mail_desk(
-    db: Path,
+    db: Path | str,
     sink: RelaySink,
     *,
     attachment_limit: int = 1000,

@@ -31,8 +31,8 @@ def sink() -> Iterator[RelaySink]:
 
 
 @pytest.fixture
-def mail(tmp_path: Path, sink: RelaySink) -> Iterator[MailDesk]:
-    running = start_mail_desk(tmp_path / "desk.db", sink)
+def mail(database: Path | str, sink: RelaySink) -> Iterator[MailDesk]:
+    running = start_mail_desk(database, sink)
     yield running
     running.desk.server.stop()
 

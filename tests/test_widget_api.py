@@ -194,9 +194,9 @@ def test_size_limit_and_bad_input_change_nothing(wdesk: WidgetDesk) -> None:
     assert visitor.http.get("/me").json()["conversations"] == []
 
 
-def test_rate_limits_per_contact_and_per_address(tmp_path: Path) -> None:
+def test_rate_limits_per_contact_and_per_address(database: Path | str) -> None:
     desk = start_widget_desk(
-        tmp_path / "desk.db",
+        database,
         limits="messages_per_contact=3/60,conversations_per_contact=1/3600,sessions_per_ip=3/3600",
     )
     try:

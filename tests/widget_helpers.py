@@ -43,7 +43,7 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-def add_site_key(db: Path, *origins: str) -> str:
+def add_site_key(db: Path | str, *origins: str) -> str:
     """A site key made with the real `server add-site-key` command."""
     args = [sys.executable, "-m", "agent_console", "server", "add-site-key", "--db", str(db)]
     for origin in origins:
@@ -61,7 +61,7 @@ class WidgetDesk(Desk):
 
 
 def start_widget_desk(
-    db: Path, *, limits: str = "", demo: bool = False, port: int = 0, origins: tuple[str, ...] = ()
+    db: Path | str, *, limits: str = "", demo: bool = False, port: int = 0, origins: tuple[str, ...] = ()
 ) -> WidgetDesk:
     env = {"AGENT_CONSOLE_WIDGET_LIMITS": limits} if limits else {}
     server = ServerProcess(db, demo=demo, port=port, env=env)

@@ -508,7 +508,7 @@ def create_app(
     feed_source = shared_feed(str(db_path), store, publish) if shared else None
     feed_start, feed_stop = ([feed_source.start], [feed_source.stop]) if feed_source else ([], [])
     store.triage_rules = rules
-    mail = MailService(store, smtp=smtp, relay=relay)
+    mail = MailService(store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
     router.store = store
@@ -588,6 +588,10 @@ def create_app(
     widget = customers.widget = app.state.widget = WidgetStore(store)
     app.state.widget_limits = WidgetLimits.from_env(dict(os.environ))
     app.state.widget_limiter = RateLimiter()
+    if shared:  # several processes: count each visitor's hits in the database
+        from agent_console.server.pg_shared import SharedRateLimiter
+
+        app.state.widget_limiter = SharedRateLimiter(conn)
     app.state.widget_feed = CustomerEndpoint(
         store,
         widget,

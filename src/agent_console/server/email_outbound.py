@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal
+from typing import Any, Literal
 
 from agent_console.core.clock import utcnow
 from agent_console.server.email_store import DeskStore, QueuedMail
@@ -30,6 +30,9 @@ from agent_console.server.email_store import DeskStore, QueuedMail
 log = logging.getLogger("agent_console.server.email")
 
 TlsMode = Literal["starttls", "tls", "none"]
+# Seconds between a waiting process's tries for the outbox lease (several processes on PostgreSQL).
+LEASE_RETRY = 5.0
+LEASE_POLL = 1.0  # how often the process holding the lease looks for what others queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +131,10 @@ def send_via_relay(relay: RelayConfig, mail_from: str, recipient: str, raw: byte
 class MailSender:
     """Drains the email outbox through the relay; `poke()` wakes it for a new reply."""
 
-    def __init__(self, store: DeskStore, relay: RelayConfig | None) -> None:
+    def __init__(self, store: DeskStore, relay: RelayConfig | None, *, lease: Any = None) -> None:
         self.store = store
         self.relay = relay
+        self.lease = lease  # several processes: send only while holding it (server/pg_shared.py)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()  # clear while a mail is with the relay
@@ -156,15 +160,23 @@ class MailSender:
             except (asyncio.CancelledError, Exception):
                 pass
             self.task = None
+        if self.lease is not None:
+            self.lease.release()
 
     async def run(self) -> None:
         while True:
             self.wake.clear()
+            if self.lease is not None and not self.lease.held():
+                await asyncio.sleep(LEASE_RETRY)  # another process sends; take over if it goes
+                continue
             if self.relay is not None:
                 for item in self.store.due_mail():
                     await self._deliver(item)
             due = self.store.next_mail_due() if self.relay is not None else None
             timeout = None if due is None else max(0.0, (due - utcnow()).total_seconds())
+            if self.lease is not None:
+                # Replies queued by other processes poke only their own sender: look every second.
+                timeout = LEASE_POLL if timeout is None else min(timeout, LEASE_POLL)
             if timeout == 0.0:
                 continue
             try:

@@ -14,8 +14,17 @@ if TYPE_CHECKING:
 class MailService:
     """Runs on the server's event loop (Litestar start-up and shut-down hooks)."""
 
-    def __init__(self, store: DeskStore, *, smtp: ListenerConfig | None, relay: RelayConfig | None) -> None:
+    def __init__(
+        self,
+        store: DeskStore,
+        *,
+        smtp: ListenerConfig | None,
+        relay: RelayConfig | None,
+        shared_dsn: str | None = None,
+    ) -> None:
         self.store = store
+        # On PostgreSQL with several processes, one of them sends the outbox (server/pg_shared.py).
+        self.shared_dsn = shared_dsn
         self.smtp = smtp
         self.relay = relay
         self.listener: MailListener | None = None
@@ -25,7 +34,12 @@ class MailService:
         if self.relay is not None:
             from agent_console.server.email_outbound import MailSender
 
-            self.sender = MailSender(self.store, self.relay)
+            lease = None
+            if self.shared_dsn is not None:
+                from agent_console.server.pg_shared import OUTBOX_LEASE, Lease
+
+                lease = Lease(self.shared_dsn, OUTBOX_LEASE, "email outbox")
+            self.sender = MailSender(self.store, self.relay, lease=lease)
             self.store.on_mail_queued = self.sender.poke
             self.sender.start()  # also sends what an earlier run left queued
         if self.smtp is not None:

@@ -77,7 +77,9 @@ class Suggester:
 
     def _canned(self, conn: sqlite3.Connection) -> _Library:
         key = tuple(
-            conn.execute("SELECT count(*), max(id), coalesce(sum(length(body)), 0) FROM canned_responses").fetchone()
+            conn.execute(
+                "SELECT count(*), max(id), coalesce(sum(length(body)), 0) FROM canned_responses"
+            ).fetchone()
         )
         if self._library is None or self._library.key != key:
             rows = conn.execute("SELECT id, shortcode, title, body, locale FROM canned_responses ORDER BY id")

@@ -1,0 +1,264 @@
+"""Several desk server processes on one PostgreSQL: the live feed's promises hold across them.
+
+Four real server processes share one database. Eight writers post customer messages to
+them round-robin; twenty agents' feed sockets are spread over them. Mid-run one process is
+killed (SIGKILL) and a new one started: its sockets reconnect to the others with `since`, its
+writers retry elsewhere with the same idempotency key. In the end every socket has seen every
+event exactly once, in seq order, with no gap, and every message was stored once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from itertools import count
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from agent_console.server.process import ServerProcess
+from tests.conftest import add_agent
+
+WRITERS = 8
+READERS = 20
+PER_WRITER = 30
+
+
+class Cluster:
+    """The running processes, as the readers and writers see them (a URL may go away)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.servers: list[ServerProcess] = []
+        self.lock = threading.Lock()
+        self.turn = count()
+
+    def start_one(self) -> ServerProcess:
+        server = ServerProcess(self.dsn, demo=False)
+        server.start()
+        with self.lock:
+            self.servers.append(server)
+        return server
+
+    def kill(self, server: ServerProcess) -> None:
+        with self.lock:
+            self.servers.remove(server)
+        assert server.proc is not None
+        server.proc.kill()
+        server.proc.wait(10)
+
+    def pick(self) -> str:
+        with self.lock:
+            return self.servers[next(self.turn) % len(self.servers)].url
+
+
+class Reader(threading.Thread):
+    def __init__(self, cluster: Cluster, token: str, since: int) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.token, self.last = cluster, token, since
+        self.seqs: list[int] = []
+        self.messages: set[int] = set()
+        self.reconnects = 0
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                url = self.cluster.pick().replace("http://", "ws://") + f"/api/v1/events?since={self.last}"
+                try:
+                    with connect(url, additional_headers={"Authorization": f"Bearer {self.token}"}) as ws:
+                        while not self.stop.is_set():
+                            try:
+                                frame = json.loads(ws.recv(timeout=0.2))
+                            except TimeoutError:
+                                continue
+                            self._take(frame)
+                except (ConnectionClosed, OSError):
+                    self.reconnects += 1
+                    time.sleep(0.1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+
+    def _take(self, frame: dict) -> None:
+        if frame["type"] == "ping":
+            return
+        assert frame["type"] != "resync_required", frame
+        self.seqs.append(frame["seq"])
+        self.last = frame["seq"]
+        if frame["type"] == "message.created":
+            self.messages.add(frame["data"]["message"]["id"])
+
+
+class Writer(threading.Thread):
+    def __init__(self, cluster: Cluster, token: str, number: int) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.token, self.number = cluster, token, number
+        self.created: list[int] = []
+        self.retries = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for i in range(PER_WRITER):
+                self._post(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+
+    def _post(self, i: int) -> None:
+        key = uuid.uuid4().hex  # the same key on every try: stored once whoever takes it
+        payload = {
+            "channel": "sms",
+            "contact": {"name": f"Writer {self.number}", "phone": f"+1555010{self.number:02d}"},
+            "body": f"writer {self.number} message {i}",
+        }
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.post(
+                    self.cluster.pick() + "/api/v1/inbound",
+                    json=payload,
+                    headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key},
+                    timeout=10,
+                )
+                if response.status_code == 201:
+                    self.created.append(response.json()["message"]["id"])
+                    return
+                assert response.status_code >= 500, response.text
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"writer {self.number} could not post message {i}"
+            self.retries += 1
+            time.sleep(0.05)
+
+
+@pytest.mark.timeout(240)
+def test_four_processes_one_feed_every_event_once_in_order(pg_cluster) -> None:
+    dsn = pg_cluster.new_database()
+    cluster = Cluster(dsn)
+    for _ in range(4):
+        cluster.start_one()
+    admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+    agent = add_agent(dsn, name="Sam Agent", email="sam@test.example")
+    head = httpx.get(
+        cluster.pick() + "/api/v1/conversations", headers={"Authorization": f"Bearer {agent}"}
+    ).json()["head_seq"]
+    try:
+        readers = [Reader(cluster, agent, head) for _ in range(READERS)]
+        for reader in readers:
+            reader.start()
+        time.sleep(1.0)  # every socket connected and live
+        writers = [Writer(cluster, admin, n) for n in range(WRITERS)]
+        for writer in writers:
+            writer.start()
+        # Mid-run: the process the most sockets may be on dies, a new one takes its place.
+        while sum(len(w.created) for w in writers) < WRITERS * PER_WRITER // 3:
+            time.sleep(0.05)
+        cluster.kill(cluster.servers[0])
+        cluster.start_one()
+        for writer in writers:
+            writer.join(120)
+            assert writer.error is None, writer.error
+        written = {m for w in writers for m in w.created}
+        assert len(written) == WRITERS * PER_WRITER, "every message stored once"
+
+        # Every socket catches up to the log's head, then they are compared.
+        end = httpx.get(
+            cluster.pick() + "/api/v1/conversations", headers={"Authorization": f"Bearer {agent}"}
+        ).json()["head_seq"]
+        deadline = time.monotonic() + 30
+        while any(r.last < end for r in readers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for reader in readers:
+            reader.stop.set()
+        for reader in readers:
+            reader.join(10)
+            assert reader.error is None, reader.error
+            assert reader.last >= end, "caught up with the log"
+            assert reader.seqs == list(range(head + 1, reader.last + 1)), "every event once, in order, no gap"
+            assert written <= reader.messages
+        assert sum(r.reconnects for r in readers) >= 1, "the killed process's sockets moved"
+    finally:
+        for server in list(cluster.servers):
+            server.stop()
+
+
+def test_rate_limits_hold_across_processes(pg_cluster) -> None:
+    """A visitor's allowance is the desk's, not one per process behind the proxy."""
+    from tests.widget_helpers import add_site_key
+
+    dsn = pg_cluster.new_database()
+    env = {"AGENT_CONSOLE_WIDGET_LIMITS": "sessions_per_ip=3/3600"}
+    servers = [ServerProcess(dsn, env=env), ServerProcess(dsn, env=env)]
+    try:
+        for server in servers:
+            server.start()
+        key = add_site_key(dsn)
+        answers = [
+            httpx.post(f"{servers[n % 2].url}/api/v1/widget/session", json={}, headers={"X-Site-Key": key})
+            for n in range(4)
+        ]
+        assert [a.status_code for a in answers] == [201, 201, 201, 429]
+        assert int(answers[3].headers["Retry-After"]) >= 1
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_the_email_outbox_is_sent_by_one_process_and_taken_over_when_it_dies(pg_cluster) -> None:
+    """Replies go to the relay once each, whichever process queued them; when the process
+    holding the outbox dies, another takes it over."""
+    import smtplib
+
+    from tests.mail_support import DESK_ADDRESS, RelaySink, customer_mail, smtp_port, wait_for
+
+    dsn = pg_cluster.new_database()
+    sink = RelaySink()
+    sink.start()
+    args = (
+        "--smtp-port", "0", "--mail-address", DESK_ADDRESS, "--smtp-relay", f"127.0.0.1:{sink.port}",
+        "--smtp-relay-tls", "none", "--smtp-retry-base", "0.1",
+    )  # fmt: skip
+    servers = []
+    try:
+        for _ in range(2):
+            server = ServerProcess(dsn, extra_args=args)
+            server.start()
+            servers.append(server)
+        agent = add_agent(dsn, name="Sam Agent", email="sam@test.example")
+        with smtplib.SMTP("127.0.0.1", smtp_port(servers[0]), timeout=30) as client:
+            client.send_message(customer_mail())
+        client_for = lambda server: httpx.Client(  # noqa: E731
+            base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {agent}"}, timeout=10
+        )
+        conv = wait_for(
+            lambda: client_for(servers[1]).get("/conversations").json()["items"],
+            what="the mail's conversation",
+        )[0]["id"]
+
+        def reply(server: ServerProcess, body: str) -> None:
+            answer = client_for(server).post(f"/conversations/{conv}/messages", json={"body": body})
+            assert answer.status_code == 201, answer.text
+
+        reply(servers[1], "First answer.")
+        wait_for(lambda: len(sink.messages()) == 1, what="the first reply at the relay")
+        servers[0].proc.kill()  # one of the two holds the outbox; now the survivor must
+        reply(servers[1], "Second answer.")
+        wait_for(lambda: len(sink.messages()) == 2, timeout=20, what="the second reply")
+        third = ServerProcess(dsn, extra_args=args)
+        third.start()
+        servers.append(third)
+        servers[1].proc.kill()  # whichever held it before, only the new process is left
+        reply(third, "Third answer.")
+        wait_for(lambda: len(sink.messages()) == 3, timeout=20, what="the third reply")
+        time.sleep(1.0)  # nothing goes out twice
+        bodies = [m.get_content().splitlines()[0] for m in sink.messages()]
+        assert bodies == ["First answer.", "Second answer.", "Third answer."]
+    finally:
+        for server in servers:
+            server.stop()
+        sink.stop()
