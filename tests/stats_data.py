@@ -10,12 +10,10 @@ processes write); the triggers of the KPI migration see these writes like any ot
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
+from agent_console.server import db as database
 from tests.conftest import Desk, start_desk
 
 SINCE = "2026-03-28T00:00:00Z"
@@ -75,21 +73,24 @@ BOT_EVENTS = (
 )
 
 
-def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
-    """Write the desk; returns the team ids by name. `agents`: "sam"/"avery" to agent ids."""
-    conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+def write(db: Path | str, agents: dict[str, int]) -> dict[str, int]:
+    """Write the desk; returns the team ids by name. `agents`: "sam"/"avery" to agent ids.
+    Through the store's own connection, so the same SQL writes SQLite and PostgreSQL."""
+    conn = database.connect(db)
     try:
         conn.execute("BEGIN IMMEDIATE")
         teams = {}
         for name in ("Billing", "Tech"):
-            teams[name] = conn.execute("INSERT INTO teams(name) VALUES (?)", (name,)).lastrowid
+            teams[name] = conn.execute("INSERT INTO teams(name) VALUES (?) RETURNING id", (name,)).fetchone()[
+                0
+            ]
         # The Standard policy gets a resolution target, so resolution cycles count.
         conn.execute("UPDATE sla_policies SET resolution_s = 86400 WHERE id = ?", (STANDARD,))
         contact = conn.execute(
             "INSERT INTO contacts(name, email, language, created_at) VALUES ('Kim Park', 'kim@example.com',"
-            " 'en', ?)",
+            " 'en', ?) RETURNING id",
             (ts("03-01 00:00:00"),),
-        ).lastrowid
+        ).fetchone()[0]
         for cid, created, first, resolved, status, priority, team, agent in CONVERSATIONS:
             conn.execute(
                 "INSERT INTO conversations(id, channel, status, priority, language, contact_id, assignee_id,"
@@ -124,7 +125,9 @@ def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
             )
         for kind, at, data in BOT_EVENTS:
             conn.execute(
-                "INSERT INTO events(type, at, data) VALUES (?, ?, ?)", (kind, ts(at), json.dumps(data))
+                "INSERT INTO events(seq, type, at, data)"
+                " VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM events), ?, ?, ?)",
+                (kind, ts(at), json.dumps(data)),
             )
         conn.execute("COMMIT")
         return teams
@@ -133,11 +136,11 @@ def write(db: Path, agents: dict[str, int]) -> dict[str, int]:
 
 
 def running_desk(
-    tmp_path_factory: pytest.TempPathFactory,
+    db: Path | str,
 ) -> Iterator[tuple[Desk, dict[str, int], dict[str, int]]]:
     """A desk server holding only this data set, with the agents' and teams' ids (for a
     module-scoped fixture: its tests only read)."""
-    desk = start_desk(tmp_path_factory.mktemp("kpi") / "desk.db", demo=False)
+    desk = start_desk(db, demo=False)
     try:
         agents = {"avery": desk.admin.get("/me").json()["id"], "sam": desk.agent.get("/me").json()["id"]}
         teams = write(desk.db, agents)

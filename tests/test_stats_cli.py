@@ -17,7 +17,7 @@ PERIOD = ("--since", stats_data.SINCE, "--until", stats_data.UNTIL)
 
 @pytest.fixture(scope="module")
 def kpi_desk(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    yield from stats_data.running_desk(tmp_path_factory)
+    yield from stats_data.running_desk(tmp_path_factory.mktemp("kpi") / "desk.db")
 
 
 def env_for(desk, tmp_path: Path, token: str | None = None) -> dict[str, str | None]:

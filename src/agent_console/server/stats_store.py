@@ -82,10 +82,13 @@ def offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[date
     return out
 
 
-def hour_sql(column: str, spans: list[tuple[datetime, int]]) -> tuple[str, list[str]]:
+def hour_sql(column: str, spans: list[tuple[datetime, int]], *, pg: bool = False) -> tuple[str, list[str]]:
     """SQL for the local hour (0-23) of a stored UTC instant, and its parameters."""
 
     def local(seconds: int) -> str:
+        if pg:
+            shifted = f"CAST({column} AS timestamp) + interval '{seconds:+d} seconds'"
+            return f"CAST(extract(hour FROM {shifted}) AS INTEGER)"
         return f"CAST(strftime('%H', {column}, '{seconds:+d} seconds') AS INTEGER)"
 
     if len(spans) == 1:
@@ -98,7 +101,10 @@ def hour_sql(column: str, spans: list[tuple[datetime, int]]) -> tuple[str, list[
     return f"(CASE {' '.join(cases)} ELSE {local(spans[-1][1])} END)", params
 
 
-def _seconds(later: str, earlier: str) -> str:
+def _seconds(later: str, earlier: str, *, pg: bool = False) -> str:
+    """SQL for the seconds between two stored ISO-8601 instants."""
+    if pg:
+        return f"extract(epoch FROM CAST({later} AS timestamp) - CAST({earlier} AS timestamp))"
     return f"(julianday({later}) - julianday({earlier})) * 86400.0"
 
 
@@ -127,27 +133,32 @@ class StatsQueries:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.pg = getattr(conn, "dialect", "sqlite") == "postgresql"
 
     def stats(self, query: Query) -> Stats:
         since, until = to_iso(query.since), to_iso(query.until)
         where, params = query.filters()
-        hour, hour_params = hour_sql("c.created_at", offsets(query.zone, query.since, query.until))
+        hour, hour_params = hour_sql(
+            "c.created_at", offsets(query.zone, query.since, query.until), pg=self.pg
+        )
 
         # Created in the period: volume and first response by hour, team and agent, from one
         # pass over the covering index in first-response order (unanswered ones first).
         created = Groups()
+        first_response = _seconds("c.first_response_at", "c.created_at", pg=self.pg)
         for h, team, agent, seconds in self.conn.execute(
-            f"SELECT {hour}, c.team_id, c.assignee_id, {_seconds('c.first_response_at', 'c.created_at')} AS v"
-            f" FROM conversations c WHERE c.created_at >= ? AND c.created_at < ?{where} ORDER BY v",
+            f"SELECT {hour}, c.team_id, c.assignee_id, {first_response} AS v FROM conversations c"
+            f" WHERE c.created_at >= ? AND c.created_at < ?{where} ORDER BY v NULLS FIRST",
             [*hour_params, since, until, *params],
         ):
             created.add(seconds, (ALL, ("h", h), ("t", team), ("a", agent)), None)
         # Resolved in the period: resolution time and CSAT, the same way.
         resolved = Groups()
+        resolution = _seconds("c.resolved_at", "c.created_at", pg=self.pg)
         for team, agent, seconds, rating in self.conn.execute(
-            f"SELECT c.team_id, c.assignee_id, {_seconds('c.resolved_at', 'c.created_at')} AS v, r.rating"
+            f"SELECT c.team_id, c.assignee_id, {resolution} AS v, r.rating"
             " FROM conversations c LEFT JOIN csat_ratings r ON r.conversation_id = c.id"
-            f" WHERE c.resolved_at >= ? AND c.resolved_at < ?{where} ORDER BY v",
+            f" WHERE c.resolved_at >= ? AND c.resolved_at < ?{where} ORDER BY v NULLS FIRST",
             [since, until, *params],
         ):
             resolved.add(seconds, (ALL, ("t", team), ("a", agent)), rating)
@@ -226,7 +237,7 @@ class StatsQueries:
         selects, values = [], []
         for clock, column in _TARGETS.items():
             selects.append(
-                "SELECT s.clock,"
+                f"SELECT '{clock}',"  # one of CLOCKS: a constant of ours
                 " count(*) FILTER (WHERE s.missed_at IS NULL AND s.stopped_at IS NOT NULL),"
                 " count(*) FILTER (WHERE s.missed_at IS NOT NULL),"
                 " count(*) FILTER (WHERE s.missed_at IS NULL AND s.stopped_at IS NULL)"
@@ -252,8 +263,9 @@ class StatsQueries:
         where, params = query.filters()
         found = dict(
             self.conn.execute(
-                "WITH latest AS (SELECT conversation_id, outcome, max(seq) FROM bot_outcomes"
-                " WHERE at >= ? AND at < ? GROUP BY conversation_id)"
+                "WITH latest AS (SELECT conversation_id, outcome FROM (SELECT conversation_id, outcome,"
+                " row_number() OVER (PARTITION BY conversation_id ORDER BY seq DESC) AS n FROM bot_outcomes"
+                " WHERE at >= ? AND at < ?) o WHERE n = 1)"
                 " SELECT l.outcome, count(*) FROM latest l JOIN conversations c ON c.id = l.conversation_id"
                 f" WHERE 1 = 1{where} GROUP BY l.outcome",
                 [since, until, *params],
