@@ -40,9 +40,10 @@ BENCHMARKS: dict[str, str] = {
     "STATS": "bench.stats_query",
     "P10": "bench.p10_bot",
     "PGKB": "bench.pg_kb_search",  # KB search on PostgreSQL next to SQLite (issue 14; not a target)
+    "P11": "bench.p11_cluster",  # 4 processes on one PostgreSQL, one killed; SQLite beside it (issue 14)
 }
 # What `python -m bench` runs without --only: P4 includes the `cli` measurements.
-DEFAULT_RUN: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10")
+DEFAULT_RUN: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11")
 
 
 @dataclass
