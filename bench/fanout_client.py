@@ -8,7 +8,8 @@ to the last). It stamps every `message.created` frame whose body starts with a `
 marker with time.monotonic() as it arrives, counts `presence.updated` frames per socket, and
 on a line "STOP" on stdin (or after an hour at most) writes
 {"sockets": [[[serial, stamp], ...], ...], "closed": [...], "presence": [...], "gaps": [...],
-"dups": [...], "reconnects": [[[lost, open], ...], ...], "last": [...]} to OUT_FILE.
+"dups": [...], "reconnects": [[[lost, open], ...], ...], "last": [...]} to OUT_FILE and ends; a
+line "DUMP" writes the same as it stands, prints `DUMPED` and goes on.
 
 Every socket tracks the event seqs it sees: a seq at or below the last one is a duplicate
 (counted, and its message not counted again), one past the last plus one a gap.
@@ -202,26 +203,40 @@ async def main(urls: list[str], tokens: list[str], out: str, since: int | None) 
     await asyncio.gather(*(open_one(i) for i in range(len(tokens))))
     print(f"READY {time.monotonic() - started:.3f}", flush=True)
     followers = [asyncio.create_task(follow(i)) for i in range(len(tokens))] if reconnect else []
-    try:
-        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), 3600)
-    except TimeoutError:
-        pass
+
+    def dump() -> None:
+        with open(out, "w") as handle:
+            json.dump(
+                {
+                    "sockets": [f.received for f in feeds],
+                    "closed": [
+                        f.closed if s else "never opened" for f, s in zip(feeds, sockets, strict=True)
+                    ],
+                    "presence": [f.presence for f in feeds],
+                    "gaps": [f.gaps for f in feeds],
+                    "dups": [f.dups for f in feeds],
+                    "reconnects": [f.reconnects for f in feeds],
+                    "last": [f.last for f in feeds],
+                },
+                handle,
+            )
+
+    deadline = time.monotonic() + 3600
+    while True:
+        try:
+            line = await asyncio.wait_for(
+                loop.run_in_executor(None, sys.stdin.readline), max(0.0, deadline - time.monotonic())
+            )
+        except TimeoutError:
+            break
+        if line.strip() != "DUMP":  # STOP, or stdin closed
+            break
+        dump()  # a snapshot for a caller that polls until the sockets have caught up
+        print("DUMPED", flush=True)
     stopping.set()
     for task in followers:
         task.cancel()
-    with open(out, "w") as handle:
-        json.dump(
-            {
-                "sockets": [f.received for f in feeds],
-                "closed": [f.closed if s else "never opened" for f, s in zip(feeds, sockets, strict=True)],
-                "presence": [f.presence for f in feeds],
-                "gaps": [f.gaps for f in feeds],
-                "dups": [f.dups for f in feeds],
-                "reconnects": [f.reconnects for f in feeds],
-                "last": [f.last for f in feeds],
-            },
-            handle,
-        )
+    dump()
     for sock in sockets:
         if sock is not None:
             sock.close()

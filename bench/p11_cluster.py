@@ -98,6 +98,22 @@ def prepare(target: str | Path, agents: int) -> Prepared:
     return Prepared(target, admin, tokens, [row[0] for row in rows], time.monotonic() - started)
 
 
+def stored(target: str | Path) -> tuple[int, int]:
+    """How many of the run's messages the desk holds, and how many distinct ones."""
+    sql = "SELECT count(*), count(DISTINCT body) FROM messages WHERE body LIKE 'FO%'"
+    if isinstance(target, Path):
+        import sqlite3
+
+        with sqlite3.connect(target) as conn:
+            rows, distinct = conn.execute(sql).fetchone()
+    else:
+        import psycopg
+
+        with psycopg.connect(target) as conn:
+            rows, distinct = conn.execute(sql).fetchone()
+    return int(rows), int(distinct)
+
+
 # --- /proc -----------------------------------------------------------------------------------
 
 
@@ -282,6 +298,7 @@ class Run:
     kill_at: float | None = None
     retries: int = 0
     events: int = 0
+    stored: tuple[int, int] = (0, 0)
     lock_held: float | None = None  # share of samples with the write lock held
     lock_waiting: float | None = None  # mean transactions waiting for it
 
@@ -405,6 +422,7 @@ def drive(
             if client.poll() is None:
                 client.kill()
                 client.wait()
+    kept = stored(desk.target)
     data: dict[str, list] = {}
     for out in outs:
         for key, values in json.loads(out.read_text()).items():
@@ -424,6 +442,7 @@ def drive(
         kill_at=killed[0] if killed else None,
         retries=posting.retries,
         events=events,
+        stored=kept,
         lock_held=statistics.mean(sampler.held) if sampler and sampler.held else None,
         lock_waiting=statistics.mean(sampler.waiting) if sampler and sampler.waiting else None,
     )
@@ -493,7 +512,9 @@ def results(run: Run, name: str, *, engine_note: str) -> list[Result]:
             unit="frames",
             target=LOST_TARGET,
             note=f"{delivered} of {run.count * sockets} delivered; {run.retries} posts retried on another"
-            f" process; {run.events} events in the log over the run"
+            f" process; the desk holds {run.stored[0]} of the {run.count} messages"
+            f" ({run.stored[1]} distinct);"
+            f" {run.events} events in the log over the run"
             + (f"; sockets closed: {closed}" if closed else ""),
         ),
         Result(
