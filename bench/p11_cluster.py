@@ -293,6 +293,7 @@ class Run:
     rss_with: dict[int, float]
     cpu: dict[int, float]  # seconds over the posting (the killed process: up to its death)
     pg_cpu: float | None
+    cpu_phases: tuple[dict[int, float], dict[int, float]] | None = None  # before / after the kill
     data: dict[str, list] = field(default_factory=dict)
     killed: int | None = None
     kill_at: float | None = None
@@ -380,6 +381,7 @@ def drive(
         ctx.log(f"P11: {label}: {sockets} sockets open in {connect:.2f} s; {count} messages at {RATE:g}/s")
         cpu_start = {pid: cpu_seconds(pid) for pid in pids}
         cpu_end: dict[int, float] = {}
+        cpu_mid: dict[int, float] = {}  # at the kill: the phases before and after it
         sampler = LockSampler(str(desk.target)) if postmaster else None
         pg_start = cluster_cpu(postmaster) if postmaster else None
         if sampler is not None:
@@ -390,7 +392,8 @@ def drive(
         def killer() -> None:
             time.sleep(duration / 2)
             victim = servers[0]
-            cpu_end[victim.proc.pid] = cpu_seconds(victim.proc.pid)
+            cpu_mid.update({pid: cpu_seconds(pid) for pid in pids})
+            cpu_end[victim.proc.pid] = cpu_mid[victim.proc.pid]
             killed.append(time.monotonic())
             victim.proc.kill()
             victim.proc.wait(10)
@@ -436,6 +439,14 @@ def drive(
         rss_before=rss_before,
         rss_with=rss_with,
         cpu={pid: cpu_end[pid] - cpu_start[pid] for pid in pids},
+        cpu_phases=(
+            (
+                {pid: cpu_mid[pid] - cpu_start[pid] for pid in pids},
+                {pid: cpu_end[pid] - cpu_mid[pid] for pid in pids},
+            )
+            if cpu_mid
+            else None
+        ),
         pg_cpu=pg_cpu,
         data=data,
         killed=pids[0] if kill else None,
@@ -549,6 +560,8 @@ def results(run: Run, name: str, *, engine_note: str) -> list[Result]:
             + f"; all processes together {sum(run.cpu.values()) * 1000 / run.count:.1f} ms",
         ),
     ]
+    if run.cpu_phases is not None and run.kill_at is not None and len(alive) >= 3:
+        out.append(socket_cost(run, alive))
     if run.pg_cpu is not None:
         out.append(
             Result(
@@ -583,6 +596,35 @@ def results(run: Run, name: str, *, engine_note: str) -> list[Result]:
             )
         )
     return out
+
+
+def socket_cost(run: Run, alive: list[int]) -> Result:
+    """What one socket adds to a process's CPU per message, from the two phases of the run:
+    after the kill the next process carries its own sockets and the killed one's, the others
+    only their own, and all of them take the same share of the posts."""
+    before, after = run.cpu_phases or ({}, {})
+    n1 = sum(1 for stamp in run.sent if stamp < (run.kill_at or 0.0))
+    n2 = run.count - n1
+    heir, others = alive[0], alive[1:]  # sockets on process 0 reconnect to process 1
+    own = run.sockets_per[run.pids.index(heir)]
+    moved = run.sockets_per[0]
+    per1 = {pid: before[pid] * 1000 / n1 for pid in run.pids}
+    per2 = {pid: after[pid] * 1000 / n2 for pid in alive}
+    rest = statistics.mean(per2[pid] for pid in others)
+    per_socket_us = (per2[heir] - rest) * 1000 / moved
+    fixed = statistics.mean(per1[pid] for pid in run.pids) - per_socket_us * own / 1000
+    return Result(
+        "P11",
+        "PostgreSQL process CPU per socket per message",
+        [per_socket_us],
+        unit="us",
+        note=f"before the kill ({n1} messages, {len(run.pids)} processes of ~{own} sockets) each process"
+        " spent"
+        f" {', '.join(f'{v:.2f}' for v in per1.values())} ms a message; after it ({n2} messages) the process"
+        f" that took the {moved} moved sockets {per2[heir]:.2f} ms, the others"
+        f" {', '.join(f'{per2[p]:.2f}' for p in others)} ms: {per_socket_us:.1f} us per socket per message,"
+        f" and {fixed:.2f} ms per message with no socket (its share of the posts, reading the shared log)",
+    )
 
 
 # --- the write lock ----------------------------------------------------------------------------
