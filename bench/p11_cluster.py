@@ -146,6 +146,11 @@ def cluster_cpu(postmaster: int) -> float:
     return total
 
 
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def settle(pids: list[int], limit: float) -> dict[int, float]:
     """RSS of each process once none has moved by a MiB in half a second."""
     last = {pid: rss_mib(pid) for pid in pids}
@@ -249,8 +254,10 @@ class Posting:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"message {i} could not be posted to any process")
 
-    def paced(self, messages: list[tuple[int, str]], rate: float) -> list[float]:
+    def paced(self, messages: list[tuple[int, str]], rate: float) -> tuple[list[float], list[float]]:
+        """Returns when each message's first try went out and when its 201 came back."""
         sent = [0.0] * len(messages)
+        done = [0.0] * len(messages)
         errors: list[BaseException] = []
         start = time.monotonic() + 0.05
 
@@ -263,6 +270,7 @@ class Posting:
                         time.sleep(pause)
                     sent[i] = time.monotonic()
                     self.post(conns, i, *messages[i])
+                    done[i] = time.monotonic()
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
             finally:
@@ -276,7 +284,7 @@ class Posting:
             thread.join(len(messages) / rate + 90)
         if errors:
             raise RuntimeError(f"posting failed: {errors[0]!r}")
-        return sent
+        return sent, done
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -289,6 +297,7 @@ class Run:
     sockets_per: list[int]
     count: int
     sent: list[float]
+    done: list[float]
     rss_before: dict[int, float]
     rss_with: dict[int, float]
     cpu: dict[int, float]  # seconds over the posting (the killed process: up to its death)
@@ -296,6 +305,10 @@ class Run:
     cpu_phases: tuple[dict[int, float], dict[int, float]] | None = None  # before / after the kill
     data: dict[str, list] = field(default_factory=dict)
     killed: int | None = None
+    wall: float = 0.0  # seconds from the first post to the end of the last deliveries
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+    clients_cpu: float = 0.0  # the socket client processes over that time
+    own_cpu: float = 0.0  # this process (the posters, the lock sampler) over that time
     kill_at: float | None = None
     retries: int = 0
     events: int = 0
@@ -380,6 +393,9 @@ def drive(
         messages = [(rng.choice(desk.conversations), f"FO{i:06d} is anyone there?") for i in range(count)]
         ctx.log(f"P11: {label}: {sockets} sockets open in {connect:.2f} s; {count} messages at {RATE:g}/s")
         cpu_start = {pid: cpu_seconds(pid) for pid in pids}
+        others_start = [cpu_seconds(client.pid) for client in clients], _own_cpu()
+        load = [os.getloadavg()[0]]
+        wall = time.monotonic()
         cpu_end: dict[int, float] = {}
         cpu_mid: dict[int, float] = {}  # at the kill: the phases before and after it
         sampler = LockSampler(str(desk.target)) if postmaster else None
@@ -402,10 +418,14 @@ def drive(
         thread = threading.Thread(target=killer, daemon=True) if kill else None
         if thread is not None:
             thread.start()
-        sent = posting.paced(messages, RATE)
+        sent, done = posting.paced(messages, RATE)
         if thread is not None:
             thread.join(30)
         time.sleep(3.0)  # the last deliveries (and replays to moved sockets) arrive
+        wall = time.monotonic() - wall
+        load.append(os.getloadavg()[0])
+        clients_cpu = sum(cpu_seconds(c.pid) for c in clients) - sum(others_start[0])
+        own_cpu = _own_cpu() - others_start[1]
         for pid in pids:
             if pid not in cpu_end:  # the killed one was read just before it died
                 cpu_end[pid] = cpu_seconds(pid)
@@ -436,6 +456,11 @@ def drive(
         sockets_per=per,
         count=count,
         sent=sent,
+        done=done,
+        wall=wall,
+        load=(load[0], load[1]),
+        clients_cpu=clients_cpu,
+        own_cpu=own_cpu,
         rss_before=rss_before,
         rss_with=rss_with,
         cpu={pid: cpu_end[pid] - cpu_start[pid] for pid in pids},
@@ -501,6 +526,10 @@ def results(run: Run, name: str, *, engine_note: str) -> list[Result]:
     }
     cpu_ms = {pid: run.cpu[pid] * 1000 / run.count for pid in run.pids}
     windows_note = ", ".join(f"{v:.0f}" for v in p99)
+    achieved = (run.count - 1) / (max(run.sent) - start) if run.count > 1 else 0.0
+    answered = [(d - s) * 1000 for s, d in zip(run.sent, run.done, strict=True)]
+    after_answer = [(latest[i] - run.done[i]) * 1000 for i in latest if reached[i] == sockets]
+    demand = (sum(run.cpu.values()) + (run.pg_cpu or 0.0) + run.clients_cpu + run.own_cpu) / run.wall
     out = [
         Result(
             "P11",
@@ -514,7 +543,26 @@ def results(run: Run, name: str, *, engine_note: str) -> list[Result]:
                 if kill_window in by_window
                 else ""
             )
-            + f"; {engine_note}",
+            + f"; {engine_note}; posted at {achieved:.1f}/s;"
+            f" load average {run.load[0]:.1f} -> {run.load[1]:.1f}",
+        ),
+        Result(
+            "P11",
+            f"{name}: post answered p99",
+            [percentile(answered, 99)],
+            note=f"first try -> 201 (the write committed); median {statistics.median(answered):.0f} ms."
+            f" From the 201 to the last socket: p99 {percentile(after_answer, 99):.0f} ms,"
+            f" median {statistics.median(after_answer):.0f} ms",
+        ),
+        Result(
+            "P11",
+            f"{name}: CPU the whole run used",
+            [demand],
+            unit="cores",
+            note=f"over {run.wall:.0f} s: server processes {sum(run.cpu.values()):.1f} s"
+            + (f", PostgreSQL {run.pg_cpu:.1f} s" if run.pg_cpu is not None else "")
+            + f", socket clients {run.clients_cpu:.1f} s, posters {run.own_cpu:.1f} s, on"
+            f" {os.cpu_count()} cores shared with whatever else runs (load average above)",
         ),
         Result(
             "P11",
