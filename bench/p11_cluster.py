@@ -727,35 +727,70 @@ def lock_hold(dsn: str, admin_email: str, conversations: list[int], samples: int
         conn.close()
 
 
+# --- profiling ------------------------------------------------------------------------------
+
+_PROFILED = iter(range(1, 1000))
+
+
+def start_server(ctx: Context, target: str | Path) -> Any:
+    """A desk server child; with BENCH_PROFILE_DIR set, under pyinstrument, leaving
+    server-<n>.pyisession there when it stops (read it with bench/profile_summary.py; the
+    killed process leaves none). Such a run is slower and only good for finding where the
+    time goes."""
+    from agent_console.server.process import ServerProcess
+
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+    if not profile_dir:
+        server = ServerProcess(target)
+        server.start()
+        return server
+    Path(profile_dir).mkdir(parents=True, exist_ok=True)
+    out = Path(profile_dir) / f"server-{next(_PROFILED)}.pyisession"
+    wrapper = ctx.workdir / "python-under-pyinstrument"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {sys.executable} -m pyinstrument -r pyisession -o "$BENCH_PROFILE_OUT" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    server = ServerProcess(target, env={"BENCH_PROFILE_OUT": str(out)})
+    real = sys.executable
+    sys.executable = str(wrapper)  # ServerProcess starts `sys.executable -m agent_console serve`
+    try:
+        server.start()
+    finally:
+        sys.executable = real
+    ctx.log(f"  profiling desk server {server.proc.pid} into {out}")
+    return server
+
+
+def stop_server(server: Any) -> None:
+    server.stop(120 if os.environ.get("BENCH_PROFILE_DIR") else 10)  # pyinstrument writes on the way out
+
+
 # --- the bench ---------------------------------------------------------------------------------
 
 
 def run(ctx: Context) -> list[Result]:
     from tests.pg_cluster import PgCluster
 
-    from agent_console.server.process import ServerProcess
-
     sockets = 100 if ctx.quick else SOCKETS
     duration = 10.0 if ctx.quick else DURATION
     out: list[Result] = []
 
     cluster = PgCluster().start()
-    servers: list[ServerProcess] = []
+    servers: list[Any] = []
     try:
         dsn = cluster.new_database()
         desk = prepare(dsn, sockets)
         ctx.log(f"P11: PostgreSQL desk: demo data set and {sockets} agents in {desk.seconds:.1f} s")
         for _ in range(PROCESSES):
-            server = ServerProcess(dsn)
-            server.start()
-            servers.append(server)
+            servers.append(start_server(ctx, dsn))
         postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
         label = f"{PROCESSES} processes on PostgreSQL, {sockets} sockets x {RATE:g}/s"
         pg_run = drive(
             ctx, "pg", servers, desk, sockets=sockets, duration=duration, kill=True, postmaster=postmaster
         )
         for server in servers:
-            server.stop()
+            stop_server(server)
         out += results(pg_run, label, engine_note="one process SIGKILLed half-way")
         holds, transactions = lock_hold(
             dsn, "bench@bench.example", desk.conversations, 40 if ctx.quick else LOCK_SAMPLES
@@ -781,10 +816,13 @@ def run(ctx: Context) -> list[Result]:
         stale.unlink()
     desk = prepare(path, sockets)
     ctx.log(f"P11: SQLite desk: demo data set and {sockets} agents in {desk.seconds:.1f} s")
-    with ServerProcess(path) as server:
+    server = start_server(ctx, path)
+    try:
         lite = drive(
             ctx, "sqlite", [server], desk, sockets=sockets, duration=duration, kill=False, postmaster=None
         )
+    finally:
+        stop_server(server)
     out += results(
         lite, f"1 process on SQLite, {sockets} sockets x {RATE:g}/s", engine_note="the same desk and load"
     )
