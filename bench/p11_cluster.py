@@ -20,12 +20,19 @@ distinct messages received. Per process: RSS per socket (RSS with the sockets op
 before them, after a warm-up message has made each process load what it loads lazily, over
 its sockets) and CPU per message (utime + stime from /proc/<pid>/stat over the posting, over
 the messages: each process fans out every message). PostgreSQL's own CPU: the postmaster and
-all its children (backends, background workers; reaped children's CPU included).
+all its children (backends, background workers; reaped children's CPU included). The CPU one
+socket adds per message: after the kill the next process carries its own sockets and the
+moved ones, the others only their own, at the same share of the posts. Also: each post's
+time to its 201 and from the 201 to the last socket, the CPU the whole run used (servers,
+PostgreSQL, socket clients, posters) and the load average, since the clients share the cores.
 
 The write lock: every write transaction on PostgreSQL holds one advisory lock from BEGIN to
 COMMIT (server/pg_connection.py). After the run, this process writes 200 more inbound
 messages through the store on the same database (one at a time, as a server process does)
 and times the lock hold of each write: 1 / hold is the most writes a second the lock allows.
+During the run, pg_locks is sampled 20 times a second: the share of the time the lock is held.
+
+With BENCH_PROFILE_DIR set the desk servers run under pyinstrument (see `start_server`).
 
 Then the same load on one process on SQLite (the same desk, 400 sockets, 50 msg/s, no kill).
 """
@@ -232,8 +239,8 @@ class Posting:
         while True:
             port = self.ports[turn % len(self.ports)]
             turn += 1
-            if self.down.get(port, 0.0) > time.monotonic():
-                continue
+            if turn - i <= len(self.ports) and self.down.get(port, 0.0) > time.monotonic():
+                continue  # skipped on the first round only: if every one is down, try them anyway
             try:
                 conn = conns.get(port) or conns.setdefault(
                     port, http.client.HTTPConnection("127.0.0.1", port, timeout=30)
