@@ -262,3 +262,41 @@ def test_the_email_outbox_is_sent_by_one_process_and_taken_over_when_it_dies(pg_
         for server in servers:
             server.stop()
         sink.stop()
+
+
+def test_a_process_outlives_its_database_going_away_and_coming_back() -> None:
+    """The database restarts under a running desk: while it is down requests say 503
+    `unavailable`, never a 500 and never a dead process; afterwards the same process serves."""
+    import psycopg
+
+    from tests.conftest import start_desk
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster().start()
+    desk = None
+    try:
+        desk = start_desk(cluster.new_database(), demo=False)
+        assert desk.agent.get("/me").status_code == 200
+        # Its sessions are cut (a failover, pg_terminate_backend): the next request reconnects.
+        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+            ours = "SELECT pid FROM pg_stat_activity WHERE application_name = 'agent-console'"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({ours}) o")
+        assert desk.agent.get("/me").status_code == 200
+        assert desk.agent.get("/conversations").status_code == 200
+        # Down for a while: a clear 503, the process stays up.
+        cluster.pause()
+        down = desk.agent.get("/conversations")
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "unavailable"
+        assert desk.server.proc is not None and desk.server.proc.poll() is None
+        cluster.resume()
+        assert desk.agent.get("/conversations").status_code == 200
+        posted = desk.admin.post(
+            "/inbound",
+            json={"channel": "sms", "contact": {"name": "Back", "phone": "+15550142"}, "body": "hi"},
+        )
+        assert posted.status_code == 201, posted.text
+    finally:
+        if desk is not None:
+            desk.server.stop()
+        cluster.stop()

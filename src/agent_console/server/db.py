@@ -551,6 +551,7 @@ class SqliteConnection(sqlite3.Connection):
     (server/pg_connection.py is the PostgreSQL twin)."""
 
     dialect = "sqlite"
+    rowid = "rowid"  # a row's own address, for tables without an id (PostgreSQL: ctid)
 
     def head_seq(self) -> int:
         """The newest event's seq (the log's AUTOINCREMENT counter, kept through pruning)."""

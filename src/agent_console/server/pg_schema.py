@@ -410,8 +410,11 @@ CREATE TRIGGER conv_resolved_at BEFORE UPDATE ON conversations
     FOR EACH ROW EXECUTE FUNCTION conv_resolved_at();
 CREATE FUNCTION sla_cycles_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- SQLite replaces a clock's row for a new cycle (its insert trigger copies it); here the
-    -- store's upsert updates it: every insert or update is copied.
+    -- As SQLite's two triggers: a new clock row is a cycle; an update copies only while its
+    -- started_at stays (a demo re-base moves every instant, the cycles with it).
+    IF TG_OP = 'UPDATE' AND NEW.started_at IS DISTINCT FROM OLD.started_at THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO sla_cycles (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
     VALUES (NEW.conversation_id, NEW.clock, NEW.started_at, NEW.stopped_at, NEW.missed_at,
             (SELECT sla_policy_id FROM conversations WHERE id = NEW.conversation_id))
