@@ -300,3 +300,52 @@ def test_a_process_outlives_its_database_going_away_and_coming_back() -> None:
         if desk is not None:
             desk.server.stop()
         cluster.stop()
+
+
+def test_presence_counts_sockets_on_every_process_and_forgets_a_dead_one(pg_cluster) -> None:
+    """Online while a console is connected to any process; a killed process's agents go
+    offline once it stops beating, not never."""
+    dsn = pg_cluster.new_database()
+    env = {"AGENT_CONSOLE_PROCESS_EXPIRY": "2"}
+    servers = [ServerProcess(dsn, env=env) for _ in range(3)]
+    try:
+        for server in servers:
+            server.start()
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        agent = add_agent(dsn, name="Sam Agent", email="sam@test.example")
+        headers = {"Authorization": f"Bearer {agent}"}
+        me = httpx.get(f"{servers[0].url}/api/v1/me", headers=headers).json()["id"]
+
+        def presence() -> str:
+            agents = httpx.get(
+                f"{servers[0].url}/api/v1/agents", headers={"Authorization": f"Bearer {admin}"}
+            ).json()["items"]
+            return next(a["presence"] for a in agents if a["id"] == me)
+
+        def settles(want: str, timeout: float = 15.0) -> None:
+            deadline = time.monotonic() + timeout
+            while presence() != want:
+                assert time.monotonic() < deadline, f"presence never became {want}"
+                time.sleep(0.1)
+
+        def socket(server: ServerProcess):  # noqa: ANN202
+            return connect(
+                server.url.replace("http://", "ws://") + "/api/v1/events", additional_headers=headers
+            )
+
+        first, second = socket(servers[0]), socket(servers[1])
+        settles("online")
+        first.close()
+        time.sleep(1.0)  # the close is written at once; nothing may turn the agent offline
+        assert presence() == "online", "a console on another process still holds the agent online"
+        second.close()
+        settles("offline")
+
+        third = socket(servers[2])
+        settles("online")
+        servers[2].proc.kill()  # no goodbye: the others reap it after its heartbeat stops
+        settles("offline")
+        del third
+    finally:
+        for server in servers:
+            server.stop()

@@ -510,6 +510,12 @@ def create_app(
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    if shared:  # presence: a socket on any process counts (server/pg_shared.py)
+        from agent_console.server.pg_shared import PresenceLedger
+
+        endpoint.presence_ledger = ledger = PresenceLedger(store)
+        feed_start.append(ledger.start)
+        feed_stop.insert(0, ledger.stop)
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
     router.store = store
 
@@ -556,14 +562,8 @@ def create_app(
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[
-            *([feed_source.start] if feed_source else []),
-            runner.start,
-            mail.start,
-            warm_up,
-            router.start,
-        ],
-        on_shutdown=[runner.stop, mail.stop, router.stop, *([feed_source.stop] if feed_source else [])],
+        on_startup=[*feed_start, runner.start, mail.start, warm_up, router.start],
+        on_shutdown=[runner.stop, mail.stop, router.stop, *feed_stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",

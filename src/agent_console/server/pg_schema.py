@@ -392,6 +392,20 @@ CREATE TABLE rate_hits (
 );
 CREATE INDEX rate_hits_key ON rate_hits(kind, who, at);
 
+-- Presence across processes (server/pg_shared.py): each process's feed sockets per agent, and
+-- its heartbeat (seconds since the epoch, the database's clock).
+CREATE TABLE feed_sockets (
+    process {_T} NOT NULL,
+    agent_id BIGINT NOT NULL,
+    sockets INTEGER NOT NULL,
+    PRIMARY KEY (process, agent_id)
+);
+CREATE INDEX feed_sockets_agent ON feed_sockets(agent_id);
+CREATE TABLE desk_processes (
+    process {_T} PRIMARY KEY,
+    seen_at DOUBLE PRECISION NOT NULL
+);
+
 -- SQLite's triggers, the same effects.
 CREATE FUNCTION desk_now_iso() RETURNS text LANGUAGE sql VOLATILE AS $$
     SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || 'Z'
