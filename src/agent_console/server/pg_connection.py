@@ -32,7 +32,9 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -154,6 +156,14 @@ class _NumericAsNumber(Loader):
         return float(text) if "." in text or "e" in text.lower() or text in ("NaN", "Infinity") else int(text)
 
 
+def _configure(raw: psycopg.Connection[Any]) -> None:
+    """Every session of the desk's: rows read like sqlite3.Row, the types as the store expects."""
+    raw.row_factory = _row_factory
+    raw.adapters.register_dumper(bool, _BoolAsInt)
+    raw.adapters.register_loader("numeric", _NumericAsNumber)
+    raw.execute("SET TIME ZONE 'UTC'")
+
+
 def _values(params: Sequence[Any] | dict[str, Any] | None) -> tuple[Any, ...] | dict[str, Any]:
     """The parameters as psycopg takes them. PostgreSQL's text cannot hold a NUL character
     (SQLite's can): it is dropped, as the console's sanitizer drops it on screen anyway."""
@@ -174,23 +184,47 @@ class PgConnection:
     dialect = "postgresql"
     rowid = "ctid"  # a row's address within one transaction (seed.rebase_demo's single pass)
 
-    def __init__(self, dsn: str, *, application_name: str = "agent-console") -> None:
+    def __init__(
+        self, dsn: str, *, application_name: str = "agent-console", raw: psycopg.Connection[Any] | None = None
+    ) -> None:
         self.dsn = dsn
         self.application_name = application_name
-        self.raw = self._connect()
+        self.raw = raw if raw is not None else self._connect()
+        self._readers: Any = None
+        self._readers_made = threading.Lock()  # reports start in worker threads
 
     def _connect(self) -> psycopg.Connection[Any]:
         raw = psycopg.connect(
             self.dsn,
             autocommit=True,  # statements outside BEGIN ... COMMIT commit on their own, as on SQLite
-            row_factory=_row_factory,
             application_name=self.application_name,
             connect_timeout=5,
         )
-        raw.adapters.register_dumper(bool, _BoolAsInt)
-        raw.adapters.register_loader("numeric", _NumericAsNumber)
-        raw.execute("SET TIME ZONE 'UTC'")
+        _configure(raw)
         return raw
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PgConnection]:
+        """A read-only connection seeing one snapshot, from a small pool (a dashboard report
+        reads for a while in a worker thread, beside this connection's writes)."""
+        with self._readers_made:
+            if self._readers is None:
+                from psycopg_pool import ConnectionPool
+
+                self._readers = ConnectionPool(
+                    self.dsn,
+                    min_size=0,
+                    max_size=4,
+                    kwargs={"autocommit": True, "application_name": f"{self.application_name} reader"},
+                    configure=_configure,
+                    open=True,
+                )
+        with self._readers.connection() as raw:
+            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield PgConnection(self.dsn, application_name=self.application_name, raw=raw)
+            finally:
+                raw.execute("ROLLBACK")
 
     def _reconnect(self) -> None:
         """A new session after the old one died (PostgreSQL restarted, a failover, the network):
@@ -247,6 +281,8 @@ class PgConnection:
         return cursor
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.raw.close()
 
     @property
