@@ -187,8 +187,9 @@ def test_four_processes_one_feed_every_event_once_in_order(pg_cluster) -> None:
             server.stop()
 
 
-def test_rate_limits_hold_across_processes(pg_cluster) -> None:
-    """A visitor's allowance is the desk's, not one per process behind the proxy."""
+def test_idempotency_keys_and_rate_limits_hold_across_processes(pg_cluster) -> None:
+    """A retried write lands once whichever process takes each try; a visitor's allowance is
+    the desk's, not one per process behind the proxy."""
     from tests.widget_helpers import add_site_key
 
     dsn = pg_cluster.new_database()
@@ -197,6 +198,23 @@ def test_rate_limits_hold_across_processes(pg_cluster) -> None:
     try:
         for server in servers:
             server.start()
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        headers = {"Authorization": f"Bearer {admin}", "Idempotency-Key": uuid.uuid4().hex}
+        payload = {
+            "channel": "sms",
+            "contact": {"name": "Ida", "phone": "+15550177"},
+            "body": "charged twice",
+        }
+        first, second = (
+            httpx.post(f"{s.url}/api/v1/inbound", json=payload, headers=headers) for s in servers
+        )
+        assert first.status_code == second.status_code == 201
+        assert first.json() == second.json(), "the second process answered the first one's result"
+        thread = httpx.get(
+            f"{servers[1].url}/api/v1/conversations/{first.json()['conversation_id']}/messages",
+            headers={"Authorization": f"Bearer {admin}"},
+        ).json()["items"]
+        assert [m["body"] for m in thread if m["kind"] == "incoming"] == ["charged twice"]
         key = add_site_key(dsn)
         answers = [
             httpx.post(f"{servers[n % 2].url}/api/v1/widget/session", json={}, headers={"X-Site-Key": key})
