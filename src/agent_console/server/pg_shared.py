@@ -39,6 +39,26 @@ OUTBOX_LEASE = 0x6167656E746D6169 - (1 << 63)
 _KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
+class SharedServices:
+    """What a process on a shared PostgreSQL desk runs beside the store (server/app.py's
+    `create_app` in PostgreSQL mode): the live feed's source, the only path into `publish`
+    (server/pg_feed.py); presence counted over every process; the rate limits as rows."""
+
+    def __init__(self, dsn: str, store: Any, publish: Any, endpoint: Any) -> None:
+        from agent_console.server.pg_feed import PgFeedSource
+        from agent_console.server.store_base import PendingEvent
+
+        def deliver(events: list[Any]) -> None:
+            publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
+
+        # From the log's head when the process starts: sockets replay what came before.
+        self.feed = PgFeedSource(dsn, deliver, after=store.head_seq())
+        self.presence = endpoint.presence_ledger = PresenceLedger(store)
+        self.rate_limiter = SharedRateLimiter(store.conn)
+        self.start_hooks = [self.feed.start, self.presence.start]
+        self.stop_hooks = [self.presence.stop, self.feed.stop]  # presence goes out while the feed runs
+
+
 class Lease:
     """Held by at most one process at a time; `held()` tries to take it without waiting."""
 
