@@ -118,8 +118,10 @@ def write(db: Path | str, agents: dict[str, int]) -> dict[str, int]:
                 (cid, rating, comment, ts("03-31 12:00:00")),
             )
         for cid, clock, started, stopped, missed in CLOCKS:
+            # A clock's next cycle replaces its row, as the store does; each insert is a cycle.
+            conn.execute("DELETE FROM sla_clocks WHERE conversation_id = ? AND clock = ?", (cid, clock))
             conn.execute(
-                "INSERT OR REPLACE INTO sla_clocks(conversation_id, clock, started_at, stopped_at, missed_at)"
+                "INSERT INTO sla_clocks(conversation_id, clock, started_at, stopped_at, missed_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (cid, clock, ts(started), stopped and ts(stopped), missed and ts(missed)),
             )

@@ -48,6 +48,9 @@ from agent_console.demo.seeds import (
     MessageSeed,
     TeamSeed,
 )
+from tests.conftest import ENGINES
+
+DESK_ENGINES = ENGINES  # the seeded desk on SQLite and on PostgreSQL (tests taking `database`)
 
 NOW = datetime(2026, 11, 24, 9, 30, 15, 250_000, tzinfo=UTC)
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -66,6 +69,10 @@ KNOWN_LABELS = {
     "speed",
     "vip",
 }
+
+from tests.conftest import ENGINES  # noqa: E402
+
+DESK_ENGINES = ENGINES  # the seeded desk on SQLite and on PostgreSQL (tests taking `database`)
 
 
 @pytest.fixture(scope="module")
@@ -608,11 +615,12 @@ def test_in_every_language_a_customer_can_say_it_is_urgent_and_be_heard(phrases:
 # --- the seeded desk against the clock -----------------------------------------------------
 
 
-def _seeded(tmp_path: Path, at: datetime) -> sqlite3.Connection:
+def _seeded(database: Path | str, at: datetime) -> sqlite3.Connection:
+    """The demo desk seeded as of `at`, on SQLite (a folder: its demo.db) or PostgreSQL (a URL)."""
     from agent_console.server import db
     from agent_console.server.seed import seed_demo
 
-    conn = db.connect(tmp_path / "demo.db")
+    conn = db.connect(database / "demo.db" if isinstance(database, Path) else database)
     seed_demo(conn, now=at)
     return conn
 
@@ -627,8 +635,8 @@ def _on_time(conn: sqlite3.Connection, now: datetime, unassigned: bool = False) 
     return on_time, waiting
 
 
-def test_most_of_the_seeded_desk_is_on_time_at_start(tmp_path: Path) -> None:
-    conn = _seeded(tmp_path, NOW)
+def test_most_of_the_seeded_desk_is_on_time_at_start(database: Path | str) -> None:
+    conn = _seeded(database if isinstance(database, str) else database.parent, NOW)
     on_time, waiting = _on_time(conn, NOW)
     # A desk that keeps up: at least three in four waiting customers inside their target.
     assert waiting > 100 and on_time >= waiting * 0.75, (on_time, waiting)
@@ -649,10 +657,10 @@ def test_seeded_customers_who_say_it_is_urgent_are_at_least_high(tmp_path: Path)
     assert [(cid, p) for cid, p in urgent_words if p in ("normal", "low")] == []
 
 
-def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(tmp_path: Path) -> None:
+def test_a_reused_demo_desk_is_moved_forward_to_look_as_it_was_left(database: Path | str) -> None:
     from agent_console.server.seed import rebase_demo
 
-    conn = _seeded(tmp_path, NOW - timedelta(days=3))
+    conn = _seeded(database if isinstance(database, str) else database.parent, NOW - timedelta(days=3))
     before = conn.execute("SELECT id, body FROM messages ORDER BY id").fetchall()
     order = [row[0] for row in conn.execute("SELECT id FROM conversations ORDER BY queue_key, id")]
     as_left = _on_time(conn, NOW - timedelta(days=3))

@@ -32,10 +32,10 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 
 
 @pytest.fixture
-def own_desk(tmp_path: Path) -> Iterator[Desk]:
+def own_desk(database: Path | str) -> Iterator[Desk]:
     """A seeded desk of this test's own: with an admin token the fuzzer deactivates agents,
     rotates their tokens and renames labels, which the session desk's other users must not see."""
-    running = start_desk(tmp_path / "desk.db")
+    running = start_desk(database)
     yield running
     running.server.stop()
 

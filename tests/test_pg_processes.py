@@ -187,8 +187,9 @@ def test_four_processes_one_feed_every_event_once_in_order(pg_cluster) -> None:
             server.stop()
 
 
-def test_rate_limits_hold_across_processes(pg_cluster) -> None:
-    """A visitor's allowance is the desk's, not one per process behind the proxy."""
+def test_idempotency_keys_and_rate_limits_hold_across_processes(pg_cluster) -> None:
+    """A retried write lands once whichever process takes each try; a visitor's allowance is
+    the desk's, not one per process behind the proxy."""
     from tests.widget_helpers import add_site_key
 
     dsn = pg_cluster.new_database()
@@ -197,6 +198,23 @@ def test_rate_limits_hold_across_processes(pg_cluster) -> None:
     try:
         for server in servers:
             server.start()
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        headers = {"Authorization": f"Bearer {admin}", "Idempotency-Key": uuid.uuid4().hex}
+        payload = {
+            "channel": "sms",
+            "contact": {"name": "Ida", "phone": "+15550177"},
+            "body": "charged twice",
+        }
+        first, second = (
+            httpx.post(f"{s.url}/api/v1/inbound", json=payload, headers=headers) for s in servers
+        )
+        assert first.status_code == second.status_code == 201
+        assert first.json() == second.json(), "the second process answered the first one's result"
+        thread = httpx.get(
+            f"{servers[1].url}/api/v1/conversations/{first.json()['conversation_id']}/messages",
+            headers={"Authorization": f"Bearer {admin}"},
+        ).json()["items"]
+        assert [m["body"] for m in thread if m["kind"] == "incoming"] == ["charged twice"]
         key = add_site_key(dsn)
         answers = [
             httpx.post(f"{servers[n % 2].url}/api/v1/widget/session", json={}, headers={"X-Site-Key": key})
@@ -262,3 +280,90 @@ def test_the_email_outbox_is_sent_by_one_process_and_taken_over_when_it_dies(pg_
         for server in servers:
             server.stop()
         sink.stop()
+
+
+def test_a_process_outlives_its_database_going_away_and_coming_back() -> None:
+    """The database restarts under a running desk: while it is down requests say 503
+    `unavailable`, never a 500 and never a dead process; afterwards the same process serves."""
+    import psycopg
+
+    from tests.conftest import start_desk
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster().start()
+    desk = None
+    try:
+        desk = start_desk(cluster.new_database(), demo=False)
+        assert desk.agent.get("/me").status_code == 200
+        # Its sessions are cut (a failover, pg_terminate_backend): the next request reconnects.
+        with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+            ours = "SELECT pid FROM pg_stat_activity WHERE application_name = 'agent-console'"
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM ({ours}) o")
+        assert desk.agent.get("/me").status_code == 200
+        assert desk.agent.get("/conversations").status_code == 200
+        # Down for a while: a clear 503, the process stays up.
+        cluster.pause()
+        down = desk.agent.get("/conversations")
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "unavailable"
+        assert desk.server.proc is not None and desk.server.proc.poll() is None
+        cluster.resume()
+        assert desk.agent.get("/conversations").status_code == 200
+        posted = desk.admin.post(
+            "/inbound",
+            json={"channel": "sms", "contact": {"name": "Back", "phone": "+15550142"}, "body": "hi"},
+        )
+        assert posted.status_code == 201, posted.text
+    finally:
+        if desk is not None:
+            desk.server.stop()
+        cluster.stop()
+
+
+def test_presence_counts_sockets_on_every_process_and_forgets_a_dead_one(pg_cluster) -> None:
+    """Online while a console is connected to any process; a killed process's agents go
+    offline once it stops beating, not never."""
+    dsn = pg_cluster.new_database()
+    env = {"AGENT_CONSOLE_PROCESS_EXPIRY": "2"}
+    servers = [ServerProcess(dsn, env=env) for _ in range(3)]
+    try:
+        for server in servers:
+            server.start()
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        agent = add_agent(dsn, name="Sam Agent", email="sam@test.example")
+        headers = {"Authorization": f"Bearer {agent}"}
+        me = httpx.get(f"{servers[0].url}/api/v1/me", headers=headers).json()["id"]
+
+        def presence() -> str:
+            agents = httpx.get(
+                f"{servers[0].url}/api/v1/agents", headers={"Authorization": f"Bearer {admin}"}
+            ).json()["items"]
+            return next(a["presence"] for a in agents if a["id"] == me)
+
+        def settles(want: str, timeout: float = 15.0) -> None:
+            deadline = time.monotonic() + timeout
+            while presence() != want:
+                assert time.monotonic() < deadline, f"presence never became {want}"
+                time.sleep(0.1)
+
+        def socket(server: ServerProcess):  # noqa: ANN202
+            return connect(
+                server.url.replace("http://", "ws://") + "/api/v1/events", additional_headers=headers
+            )
+
+        first, second = socket(servers[0]), socket(servers[1])
+        settles("online")
+        first.close()
+        time.sleep(1.0)  # the close is written at once; nothing may turn the agent offline
+        assert presence() == "online", "a console on another process still holds the agent online"
+        second.close()
+        settles("offline")
+
+        third = socket(servers[2])
+        settles("online")
+        servers[2].proc.kill()  # no goodbye: the others reap it after its heartbeat stops
+        settles("offline")
+        del third
+    finally:
+        for server in servers:
+            server.stop()

@@ -11,7 +11,7 @@ from agent_console.server.db import MIGRATIONS, SCHEMA_VERSION, _split, connect
 from tests.cli_support import base_env, invoke, run_cli
 
 
-def _migrate(tmp_path: Path, db: Path, *extra: str):
+def _migrate(tmp_path: Path, db: Path | str, *extra: str):
     return invoke("server", "migrate", "--db", str(db), *extra, env=base_env(tmp_path))
 
 
@@ -151,3 +151,49 @@ def test_a_file_that_is_not_a_database_is_refused_unchanged(tmp_path: Path) -> N
     assert ran.code == 2, ran
     assert "is not a desk database" in ran.stderr
     assert _state(db) == before
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def test_postgres_check_then_migrate_then_up_to_date_and_newer_refused(tmp_path: Path, pg_cluster) -> None:
+    """The same command, messages and exit codes on a PostgreSQL URL; a password never shows."""
+    import psycopg
+
+    from agent_console.server.pg_schema import SCHEMA_VERSION as PG_VERSION
+
+    url = pg_cluster.new_database()
+    pending = _migrate(tmp_path, url, "--check")
+    assert pending.code == 1, pending.stdout
+    assert f"schema version 0: {PG_VERSION} migration" in pending.stdout
+    with psycopg.connect(url) as pg:  # --check wrote nothing
+        assert pg.execute("SELECT to_regclass('agents')").fetchone()[0] is None
+    applied = _migrate(tmp_path, url)
+    assert applied.code == 0, applied.stdout
+    assert f"schema version 0 -> {PG_VERSION}" in applied.stdout
+    again = _migrate(tmp_path, url, "--check")
+    assert again.code == 0 and f"schema version {PG_VERSION}: up to date" in again.stdout
+    with psycopg.connect(url) as pg:
+        pg.execute("UPDATE desk_schema SET version = version + 1")
+    newer = _migrate(tmp_path, url)
+    assert newer.code == 2, newer
+    assert "Upgrade agent-console" in newer.stderr
+    # A wrong password: refused, exit 2, and the password is not in what is printed.
+    unreachable = _migrate(tmp_path, "postgresql://agent:hunter2secret@127.0.0.1:1/nowhere")
+    assert unreachable.code == 2, unreachable
+    said = unreachable.stdout + unreachable.stderr
+    assert "hunter2secret" not in said and "cannot connect to postgresql://agent:***@127.0.0.1:1" in said
+
+
+def test_serve_and_add_agent_say_which_database_they_cannot_reach(tmp_path: Path) -> None:
+    """A PostgreSQL URL that does not answer: exit 1 and one line naming it, password hidden."""
+    url = "postgresql://desk:hunter2secret@127.0.0.1:1/desk"
+    for args in (
+        ("serve", "--db", url, "--port", "0"),
+        ("server", "add-agent", "--name", "A", "--email", "a@b.c"),
+    ):
+        env = {**base_env(tmp_path), "AGENT_CONSOLE_DB": url}
+        ran = run_cli(*args, env=env)
+        assert ran.code == 1, ran
+        assert "cannot connect to postgresql://desk:***@127.0.0.1:1/desk" in ran.stderr
+        assert "hunter2secret" not in ran.stdout + ran.stderr

@@ -116,6 +116,11 @@ def report(exc: BaseException) -> int:
             message += f" [{exc.code}{f', HTTP {exc.status}' if exc.status else ''}]"
         error_line(message)
         return exc.exit_code
+    from agent_console.server.db import DatabaseUnreachable
+
+    if isinstance(exc, DatabaseUnreachable):
+        error_line(str(exc))
+        return 1
     if VERBOSE["on"]:
         import traceback
 

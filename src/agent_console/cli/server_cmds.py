@@ -508,7 +508,11 @@ def migrate(
         raise typer.Exit(2) from None
     finally:
         conn.close()
-    if end == start:
+    _migrated(start, end)
+
+
+def _migrated(start: int, end: int) -> None:
+    if start == end:
         print(f"schema version {end}: up to date")
     else:
         print(f"schema version {start} -> {end} ({_migrations(end - start)} applied)")
@@ -561,7 +565,4 @@ def _migrate_postgres(url: str, *, check: bool) -> None:
         raise typer.Exit(2) from None
     finally:
         conn.close()
-    if start == end:
-        print(f"schema version {end}: up to date")
-    else:
-        print(f"schema version {start} -> {end} ({_migrations(end - start)} applied)")
+    _migrated(start, end)

@@ -458,18 +458,6 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
 # --- the application -----------------------------------------------------------------------
 
 
-def shared_feed(dsn: str, store: Store, publish: Callable[[list[Any]], None]) -> Any:
-    """The live feed's source on PostgreSQL: every commit of every process, in seq order,
-    from the log's head when this process starts (server/pg_feed.py)."""
-    from agent_console.server.pg_feed import PgFeedSource
-    from agent_console.server.store import PendingEvent
-
-    def deliver(events: list[Any]) -> None:
-        publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
-
-    return PgFeedSource(dsn, deliver, after=store.head_seq())
-
-
 def create_app(
     db_path: str | Path,
     *,
@@ -505,11 +493,16 @@ def create_app(
     )
     if not shared:
         store.reset_presence()  # nobody is connected to a server that is only starting
-    feed_source = shared_feed(str(db_path), store, publish) if shared else None
-    feed_start, feed_stop = ([feed_source.start], [feed_source.stop]) if feed_source else ([], [])
+    shared_start: list[Any] = []
+    shared_stop: list[Any] = []
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    if shared:  # the live feed, presence and rate limits across processes (server/pg_shared.py)
+        from agent_console.server.pg_shared import SharedServices
+
+        services = SharedServices(str(db_path), store, publish, endpoint)
+        shared_start, shared_stop = services.start_hooks, services.stop_hooks
     runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
     router.store = store
 
@@ -556,14 +549,8 @@ def create_app(
         dependencies={"me": Provide(current_agent)},
         before_request=check_request,
         exception_handlers={Exception: handle_error},
-        on_startup=[
-            *([feed_source.start] if feed_source else []),
-            runner.start,
-            mail.start,
-            warm_up,
-            router.start,
-        ],
-        on_shutdown=[runner.stop, mail.stop, router.stop, *([feed_source.stop] if feed_source else [])],
+        on_startup=[*shared_start, runner.start, mail.start, warm_up, router.start],
+        on_shutdown=[runner.stop, mail.stop, router.stop, *shared_stop],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
@@ -589,9 +576,7 @@ def create_app(
     app.state.widget_limits = WidgetLimits.from_env(dict(os.environ))
     app.state.widget_limiter = RateLimiter()
     if shared:  # several processes: count each visitor's hits in the database
-        from agent_console.server.pg_shared import SharedRateLimiter
-
-        app.state.widget_limiter = SharedRateLimiter(conn)
+        app.state.widget_limiter = services.rate_limiter
     app.state.widget_feed = CustomerEndpoint(
         store,
         widget,

@@ -546,11 +546,17 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The PostgreSQL server named by `--db` cannot be reached (the message says which, without
+    its password, and why)."""
+
+
 class SqliteConnection(sqlite3.Connection):
     """The SQLite connection, with the few questions the store asks either engine
     (server/pg_connection.py is the PostgreSQL twin)."""
 
     dialect = "sqlite"
+    rowid = "rowid"  # a row's own address, for tables without an id (PostgreSQL: ctid)
 
     def head_seq(self) -> int:
         """The newest event's seq (the log's AUTOINCREMENT counter, kept through pruning)."""
@@ -570,10 +576,16 @@ def connect(target: str | Path) -> Any:
     """Open and migrate the desk database: a SQLite file (created if needed, owner-only) or,
     for a `postgresql://` URL, a PostgreSQL database (server/pg_connection.py)."""
     if is_postgres_url(target):
+        import psycopg
+
         from agent_console.server import pg_schema
         from agent_console.server.pg_connection import PgConnection
 
-        pg = PgConnection(str(target))
+        try:
+            pg = PgConnection(str(target))
+        except psycopg.OperationalError as exc:
+            reason = " ".join(str(exc).split())
+            raise DatabaseUnreachable(f"cannot connect to {describe(target)}: {reason}") from None
         pg_schema.migrate(pg)
         return pg
     conn = open_unmigrated(target)

@@ -25,6 +25,7 @@ from agent_console.server.store import (
     Stale,
     StoreError,
 )
+from agent_console.server.store_base import Unavailable
 
 log = logging.getLogger("agent_console.server")
 
@@ -56,6 +57,7 @@ _STORE_STATUS = {
     Conflict: 409,
     IdempotencyMismatch: 409,
     TooDeep: 400,
+    Unavailable: 503,
 }
 
 

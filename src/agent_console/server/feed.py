@@ -260,6 +260,8 @@ class EventsEndpoint:
         self.ping_interval = ping_interval
         self.buffer_limit = buffer_limit
         self.presence_delay = presence_delay
+        # Several processes on PostgreSQL: presence counts every process's sockets (pg_shared).
+        self.presence_ledger: Any = None
         self._presence_dirty: set[int] = set()
         self._presence_flush: asyncio.TimerHandle | None = None
         self._presence_written = 0.0
@@ -383,7 +385,9 @@ class EventsEndpoint:
         self._presence_written = time.monotonic()
         dirty, self._presence_dirty = self._presence_dirty, set()
         try:
-            self.store.sync_presence({agent_id: self.hub.connections[agent_id] > 0 for agent_id in dirty})
+            self.store.sync_presence(
+                {agent_id: self.hub.connections[agent_id] for agent_id in dirty}, ledger=self.presence_ledger
+            )
         except Exception:  # noqa: BLE001 - a locked database must not kill the loop's callback
             log.exception("presence update failed")
 

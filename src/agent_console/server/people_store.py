@@ -128,13 +128,18 @@ class PeopleStoreMixin(_Base):
                 tx.emit("presence.updated", {"agent_id": agent_id, "presence": presence})
         return self.get_agent(agent_id)
 
-    def sync_presence(self, connected: dict[int, bool]) -> None:
+    def sync_presence(self, connected: dict[int, Any], *, ledger: Any = None) -> None:
         """Presence that follows live connections: an agent with one is at least online, one
         without is offline. Every change of one call goes out as ONE `presence.updated`
         event: `{agent_id, presence}` for one agent, `{agents: [{agent_id, presence}, ...]}`
-        for several (a thousand agents connecting must not cost a thousand events)."""
+        for several (a thousand agents connecting must not cost a thousand events).
+        `connected`: this process's sockets (a count or a flag) per agent. With several
+        processes, `ledger(tx, connected)` turns them into "a socket on any process"
+        (server/pg_shared.PresenceLedger), in the same transaction."""
         changes: list[dict[str, Any]] = []
         with self._write() as tx:
+            if ledger is not None:
+                connected = ledger(tx, connected)
             for agent_id, online in sorted(connected.items()):
                 row = tx.conn.execute(
                     "SELECT presence, role FROM agents WHERE id = ?", (agent_id,)

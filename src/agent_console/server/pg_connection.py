@@ -21,21 +21,29 @@ process, as on SQLite. Each write transaction is short (no network I/O inside), 
 little, and it is what keeps the live feed's promise: a write's events take their seqs and
 commit under the lock, so seqs commit in order and no reader skips one that commits later.
 
-Types: Python booleans are stored as 0/1 (the schema's flags are integers, as on SQLite);
-`numeric` results (PostgreSQL's sum and avg of integers) come back as int or float, never
-Decimal; integrity violations raise sqlite3.IntegrityError, the store's one exception type.
+Types: a NUL character in text is dropped (PostgreSQL's text cannot hold one); Python
+booleans are stored as 0/1 (the schema's flags are integers, as on SQLite); `numeric` results
+(PostgreSQL's sum and avg of integers) come back as int or float, never Decimal; integrity
+violations raise sqlite3.IntegrityError, the store's one exception type.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper, Loader
+
+from agent_console.server.store_base import Unavailable
+
+log = logging.getLogger("agent_console.server")
 
 # "agentdsk": the advisory lock every write transaction holds (see the module docstring).
 WRITE_LOCK = 0x6167656E7464736B - (1 << 63)
@@ -47,7 +55,6 @@ _OR_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO\s+(\w+)\s*\(([^)]*)\)", re
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
 # The conflict target of each table the store writes with INSERT OR REPLACE (its primary key).
 _PRIMARY_KEYS = {
-    "sla_clocks": ("conversation_id", "clock"),
     "agent_schedules": ("agent_id",),
     "team_coverage": ("team_id",),
 }
@@ -149,6 +156,22 @@ class _NumericAsNumber(Loader):
         return float(text) if "." in text or "e" in text.lower() or text in ("NaN", "Infinity") else int(text)
 
 
+def _configure(raw: psycopg.Connection[Any]) -> None:
+    """Every session of the desk's: rows read like sqlite3.Row, the types as the store expects."""
+    raw.row_factory = _row_factory
+    raw.adapters.register_dumper(bool, _BoolAsInt)
+    raw.adapters.register_loader("numeric", _NumericAsNumber)
+    raw.execute("SET TIME ZONE 'UTC'")
+
+
+def _values(params: Sequence[Any] | dict[str, Any] | None) -> tuple[Any, ...] | dict[str, Any]:
+    """The parameters as psycopg takes them. PostgreSQL's text cannot hold a NUL character
+    (SQLite's can): it is dropped, as the console's sanitizer drops it on screen anyway."""
+    if isinstance(params, dict):
+        return {k: v.replace("\0", "") if isinstance(v, str) and "\0" in v else v for k, v in params.items()}
+    return tuple(v.replace("\0", "") if isinstance(v, str) and "\0" in v else v for v in params or ())
+
+
 def _integrity(exc: psycopg.errors.IntegrityError) -> sqlite3.IntegrityError:
     error = sqlite3.IntegrityError(str(exc).splitlines()[0])
     error.__cause__ = exc
@@ -159,46 +182,107 @@ class PgConnection:
     """A psycopg connection behind the sqlite3-like face the store uses."""
 
     dialect = "postgresql"
+    rowid = "ctid"  # a row's address within one transaction (seed.rebase_demo's single pass)
 
-    def __init__(self, dsn: str, *, application_name: str = "agent-console") -> None:
+    def __init__(
+        self, dsn: str, *, application_name: str = "agent-console", raw: psycopg.Connection[Any] | None = None
+    ) -> None:
         self.dsn = dsn
-        self.raw = psycopg.connect(
-            dsn,
+        self.application_name = application_name
+        self.raw = raw if raw is not None else self._connect()
+        self._readers: Any = None
+        self._readers_made = threading.Lock()  # reports start in worker threads
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        raw = psycopg.connect(
+            self.dsn,
             autocommit=True,  # statements outside BEGIN ... COMMIT commit on their own, as on SQLite
-            row_factory=_row_factory,
-            application_name=application_name,
+            application_name=self.application_name,
+            connect_timeout=5,
         )
-        self.raw.adapters.register_dumper(bool, _BoolAsInt)
-        self.raw.adapters.register_loader("numeric", _NumericAsNumber)
-        # Text compares byte by byte whatever the database's locale (the schema says COLLATE "C"
-        # too): ISO timestamps and queue keys sort as on SQLite.
-        self.raw.execute("SET TIME ZONE 'UTC'")
+        _configure(raw)
+        return raw
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PgConnection]:
+        """A read-only connection seeing one snapshot, from a small pool (a dashboard report
+        reads for a while in a worker thread, beside this connection's writes)."""
+        with self._readers_made:
+            if self._readers is None:
+                from psycopg_pool import ConnectionPool
+
+                self._readers = ConnectionPool(
+                    self.dsn,
+                    min_size=0,
+                    max_size=4,
+                    kwargs={"autocommit": True, "application_name": f"{self.application_name} reader"},
+                    configure=_configure,
+                    open=True,
+                )
+        with self._readers.connection() as raw:
+            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield PgConnection(self.dsn, application_name=self.application_name, raw=raw)
+            finally:
+                raw.execute("ROLLBACK")
+
+    def _reconnect(self) -> None:
+        """A new session after the old one died (PostgreSQL restarted, a failover, the network):
+        one try; while the database stays away each request says so (503) instead of a process
+        stuck on a dead connection for good."""
+        try:
+            self.raw.close()
+        except psycopg.Error:
+            pass
+        try:
+            self.raw = self._connect()
+        except psycopg.OperationalError as exc:
+            raise Unavailable(f"the database is unavailable: {str(exc).strip().splitlines()[0]}") from exc
+        log.warning("database connection lost; reconnected")
 
     # --- the sqlite3 face -------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[Any]:
         upper = sql.lstrip()[:16].upper()
+        if self.raw.broken or self.raw.closed:
+            if upper.startswith("ROLLBACK"):
+                return self.raw.cursor()  # the dead session's transaction died with it
+            self._reconnect()
         if upper.startswith("BEGIN"):
-            cursor = self.raw.execute("BEGIN")
+            cursor = self._run("BEGIN", ())
             if "IMMEDIATE" in upper:
-                self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                self._run("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             return cursor
+        return self._run(translate(sql), _values(params), retry=not self.in_transaction)
+
+    def _run(self, sql: str, params: Any, *, retry: bool = False) -> psycopg.Cursor[Any]:
         try:
-            return self.raw.execute(
-                translate(sql), params if isinstance(params, dict) else tuple(params or ())
-            )
+            return self.raw.execute(sql, params)
         except psycopg.errors.IntegrityError as exc:
             raise _integrity(exc) from exc
+        except psycopg.OperationalError as exc:
+            if not self.raw.broken:
+                raise
+            # Outside a transaction a statement may go again on a new session; inside one, the
+            # transaction is lost: the caller's write fails as a whole (and is not half done).
+            if retry:
+                self._reconnect()
+                return self._run(sql, params)
+            raise Unavailable(
+                f"the database connection was lost: {str(exc).strip().splitlines()[0]}"
+            ) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         cursor = self.raw.cursor()
         try:
-            cursor.executemany(translate(sql), [tuple(r) for r in rows])
+            cursor.executemany(translate(sql), [_values(r) for r in rows])
         except psycopg.errors.IntegrityError as exc:
             raise _integrity(exc) from exc
         return cursor
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.raw.close()
 
     @property

@@ -12,6 +12,11 @@ jumps a gap that fills later. Writers still run their other work in parallel; on
 tail from the first event to commit is one at a time. After commit, `NOTIFY` wakes the other
 processes' feeds with the seq alone (NOTIFY payloads are limited to 8,000 bytes, and the
 readers read the rows anyway).
+
+The desk's store appends the same way through its own write transaction (every write holds
+the desk's write lock, server/pg_connection.py, so its events take `max(seq) + 1` and commit in
+order) and announces the seq with `NOTIFY` on FEED_CHANNEL at commit; `append` and
+`read_after` are the bare primitives the feed's own tests drive from several processes.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ then reads what it missed: an event committed before the new LISTEN is in the ta
 one committed after it rings again; reading before LISTEN would leave a window where neither
 holds. Whatever both paths yield is below `last_delivered` and is not handed on twice.
 
-The port plugs this in at server/app.py's `publish` (the store's `listener` today): in
+server/app.py (`shared_feed`) plugs this in where SQLite uses the store's `listener`: in
 PostgreSQL mode the store gets no listener, and the source, started at the log's head when
 the process starts, is the one path into `hub.publish`, `customers.publish` and
 `router.observe`, with each `LoggedEvent` turned into the hub's `PendingEvent(seq, type, at,

@@ -392,6 +392,20 @@ CREATE TABLE rate_hits (
 );
 CREATE INDEX rate_hits_key ON rate_hits(kind, who, at);
 
+-- Presence across processes (server/pg_shared.py): each process's feed sockets per agent, and
+-- its heartbeat (seconds since the epoch, the database's clock).
+CREATE TABLE feed_sockets (
+    process {_T} NOT NULL,
+    agent_id BIGINT NOT NULL,
+    sockets INTEGER NOT NULL,
+    PRIMARY KEY (process, agent_id)
+);
+CREATE INDEX feed_sockets_agent ON feed_sockets(agent_id);
+CREATE TABLE desk_processes (
+    process {_T} PRIMARY KEY,
+    seen_at DOUBLE PRECISION NOT NULL
+);
+
 -- SQLite's triggers, the same effects.
 CREATE FUNCTION desk_now_iso() RETURNS text LANGUAGE sql VOLATILE AS $$
     SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || 'Z'
@@ -410,8 +424,11 @@ CREATE TRIGGER conv_resolved_at BEFORE UPDATE ON conversations
     FOR EACH ROW EXECUTE FUNCTION conv_resolved_at();
 CREATE FUNCTION sla_cycles_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- SQLite replaces a clock's row for a new cycle (its insert trigger copies it); here the
-    -- store's upsert updates it: every insert or update is copied.
+    -- As SQLite's two triggers: a new clock row is a cycle; an update copies only while its
+    -- started_at stays (a demo re-base moves every instant, the cycles with it).
+    IF TG_OP = 'UPDATE' AND NEW.started_at IS DISTINCT FROM OLD.started_at THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO sla_cycles (conversation_id, clock, started_at, stopped_at, missed_at, policy_id)
     VALUES (NEW.conversation_id, NEW.clock, NEW.started_at, NEW.stopped_at, NEW.missed_at,
             (SELECT sla_policy_id FROM conversations WHERE id = NEW.conversation_id))

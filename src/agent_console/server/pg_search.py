@@ -26,11 +26,13 @@ configuration or as written, so both forms hit. A search over every locale uses 
 of the locales the table holds and checks each candidate with its own locale's query. Values
 always travel as parameters.
 
-The PostgreSQL store is not wired in yet; the port calls `kb_search` and `canned_search` with
-its connection and applies `SEARCH_DDL` in its migrations (the knowledge tables with the
-columns named in `SEARCH_DDL` must exist first). Recording searches for the KB gap report
-(`AdminStore.record_kb_search`) stays with the store, as on SQLite. Method and the overlap
-with SQLite's results: docs/POSTGRES.md, "Search on PostgreSQL".
+On PostgreSQL the store's `kb_search` calls `kb_search` here, and the bot and the suggested
+replies call `any_word_search` / `count_holding`; `SEARCH_DDL` is part of server/pg_schema.py's
+migrations. Canned responses keep `list_canned`'s LIKE on both engines (a substring match is
+what the picker promises: "fund" finds "refund"); `canned_search` is the word-prefix
+alternative, measured against it in docs/POSTGRES.md. Recording searches for the KB gap report
+(`AdminStore.record_kb_search`) stays with the store. Method and the overlap with SQLite's
+results: docs/POSTGRES.md, "Search on PostgreSQL".
 """
 
 from __future__ import annotations

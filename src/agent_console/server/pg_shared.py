@@ -4,6 +4,10 @@
   to the relay once) belongs to whichever process holds a session-level advisory lock on a
   connection of its own. When that process dies its connection ends, PostgreSQL releases
   the lock, and another process takes the job over at its next try.
+- `PresenceLedger`: an agent is online while they have a live-feed socket on ANY process. Each
+  process writes its own sockets per agent (`feed_sockets`) and a heartbeat (`desk_processes`);
+  a process that stops beating (killed, its machine gone) is reaped by the others after
+  `PROCESS_EXPIRY` seconds, and its agents' presence is worked out again from what is left.
 - `SharedRateLimiter`: the web chat's rate limits (server/widget_store.RateLimiter keeps them
   in memory, right for one process) counted in the database, so a visitor cannot multiply
   its allowance by the number of processes behind the proxy.
@@ -15,9 +19,13 @@ schedules and routing state are rows, and every write holds the desk's write loc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
+import os
 import time
+import uuid
 from typing import Any
 
 import psycopg
@@ -29,6 +37,26 @@ log = logging.getLogger("agent_console.server")
 # The email outbox's lease ("agentmai").
 OUTBOX_LEASE = 0x6167656E746D6169 - (1 << 63)
 _KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+
+class SharedServices:
+    """What a process on a shared PostgreSQL desk runs beside the store (server/app.py's
+    `create_app` in PostgreSQL mode): the live feed's source, the only path into `publish`
+    (server/pg_feed.py); presence counted over every process; the rate limits as rows."""
+
+    def __init__(self, dsn: str, store: Any, publish: Any, endpoint: Any) -> None:
+        from agent_console.server.pg_feed import PgFeedSource
+        from agent_console.server.store_base import PendingEvent
+
+        def deliver(events: list[Any]) -> None:
+            publish([PendingEvent(e.seq, e.type, e.at, e.data) for e in events])
+
+        # From the log's head when the process starts: sockets replay what came before.
+        self.feed = PgFeedSource(dsn, deliver, after=store.head_seq())
+        self.presence = endpoint.presence_ledger = PresenceLedger(store)
+        self.rate_limiter = SharedRateLimiter(store.conn)
+        self.start_hooks = [self.feed.start, self.presence.start]
+        self.stop_hooks = [self.presence.stop, self.feed.stop]  # presence goes out while the feed runs
 
 
 class Lease:
@@ -69,6 +97,108 @@ class Lease:
             except psycopg.Error:
                 pass
             self._conn = None
+
+
+# A process silent this long is gone (its sockets with it); it beats three times as often.
+PROCESS_EXPIRY = float(os.environ.get("AGENT_CONSOLE_PROCESS_EXPIRY", "30"))
+_NOW = "extract(epoch FROM clock_timestamp())"  # the database's clock: one for every machine
+
+
+class PresenceLedger:
+    """Every process's live-feed sockets per agent, so presence means "connected anywhere"."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.process = uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, tx: Any, sockets: dict[int, Any]) -> dict[int, bool]:
+        """Inside the presence write: record this process's sockets, answer for all processes."""
+        self._beat(tx)
+        for agent_id, count in sockets.items():
+            if count:
+                tx.conn.execute(
+                    "INSERT INTO feed_sockets(process, agent_id, sockets) VALUES (?, ?, ?)"
+                    " ON CONFLICT (process, agent_id) DO UPDATE SET sockets = excluded.sockets",
+                    (self.process, agent_id, int(count)),
+                )
+            else:
+                tx.conn.execute(
+                    "DELETE FROM feed_sockets WHERE process = ? AND agent_id = ?", (self.process, agent_id)
+                )
+        return _online(tx, list(sockets))
+
+    def _beat(self, tx: Any) -> None:
+        tx.conn.execute(
+            f"INSERT INTO desk_processes(process, seen_at) VALUES (?, {_NOW})"
+            " ON CONFLICT (process) DO UPDATE SET seen_at = excluded.seen_at",
+            (self.process,),
+        )
+
+    def tick(self) -> None:
+        """Beat, and reap processes that stopped beating: their agents' presence is redone."""
+        with self.store._write() as tx:  # noqa: SLF001 - one transaction with the store's events
+            self._beat(tx)
+            dead = [
+                row[0]
+                for row in tx.conn.execute(
+                    f"SELECT process FROM desk_processes WHERE seen_at < {_NOW} - ?", (PROCESS_EXPIRY,)
+                )
+            ]
+            agents = self._forget(tx, dead)
+        if agents:
+            log.warning("%d server process(es) stopped answering; their agents' presence redone", len(dead))
+            self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online_anywhere)
+
+    @staticmethod
+    def _forget(tx: Any, processes: list[str]) -> list[int]:
+        agents: set[int] = set()
+        for process in processes:
+            rows = tx.conn.execute(
+                "DELETE FROM feed_sockets WHERE process = ? RETURNING agent_id", (process,)
+            )
+            agents.update(row[0] for row in rows)
+            tx.conn.execute("DELETE FROM desk_processes WHERE process = ?", (process,))
+        return sorted(agents)
+
+    async def start(self, app: Any = None) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="presence-ledger")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception as exc:  # noqa: BLE001 - the heartbeat must outlive a database blip
+                log.warning("presence heartbeat failed: %s", exc)
+            await asyncio.sleep(PROCESS_EXPIRY / 3)
+
+    async def stop(self, app: Any = None) -> None:
+        """A clean stop takes this process's sockets out at once (no wait for the expiry)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            with self.store._write() as tx:  # noqa: SLF001
+                agents = self._forget(tx, [self.process])
+            if agents:
+                self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online_anywhere)
+        except Exception as exc:  # noqa: BLE001 - stopping anyway; the others reap us later
+            log.warning("could not take this process's sockets out of presence: %s", exc)
+
+
+def _online(tx: Any, agents: list[int]) -> dict[int, bool]:
+    return {
+        agent_id: tx.conn.execute(
+            "SELECT 1 FROM feed_sockets WHERE agent_id = ? LIMIT 1", (agent_id,)
+        ).fetchone()
+        is not None
+        for agent_id in agents
+    }
+
+
+def _online_anywhere(tx: Any, sockets: dict[int, Any]) -> dict[int, bool]:
+    return _online(tx, list(sockets))
 
 
 class SharedRateLimiter:

@@ -116,7 +116,7 @@ def last_activity(conn: sqlite3.Connection) -> datetime | None:
     """When the demo desk was last alive: its newest message or event (a console leaving)."""
     row = conn.execute(
         "SELECT max(at) FROM (SELECT max(created_at) AS at FROM messages"
-        " UNION ALL SELECT max(at) FROM events)"
+        " UNION ALL SELECT max(at) FROM events) latest"
     ).fetchone()
     return None if row[0] is None else from_iso(row[0])
 
@@ -137,13 +137,13 @@ def rebase_demo(conn: sqlite3.Connection, *, now: datetime | None = None) -> tim
     conn.execute("BEGIN IMMEDIATE")
     try:
         for table, columns in _TIME_COLUMNS.items():
-            rows = conn.execute(f"SELECT rowid, {', '.join(columns)} FROM {table}").fetchall()
+            rows = conn.execute(f"SELECT {conn.rowid}, {', '.join(columns)} FROM {table}").fetchall()
             moved = [
                 (*(None if value is None else to_iso(from_iso(value) + shift) for value in row[1:]), row[0])
                 for row in rows
             ]
             assignments = ", ".join(f"{column} = ?" for column in columns)
-            conn.executemany(f"UPDATE {table} SET {assignments} WHERE rowid = ?", moved)
+            conn.executemany(f"UPDATE {table} SET {assignments} WHERE {conn.rowid} = ?", moved)
         conn.execute("UPDATE conversations SET queue_key = COALESCE(due_at, ?)", (QUEUE_TAIL,))
         _shift_sla(conn, shift)
         conn.execute("COMMIT")

@@ -257,8 +257,14 @@ class SlaStoreMixin:
             views.append(sla.clock_view(record, due, paused=paused, warn_at=warn))
 
         for record in records.values():
+            # Replaced, not updated: the insert is what copies a cycle to sla_cycles (the KPIs),
+            # on either engine (an update copies only while started_at stays).
             tx.conn.execute(
-                "INSERT OR REPLACE INTO sla_clocks(conversation_id, clock, started_at, paused_s, stopped_at,"
+                "DELETE FROM sla_clocks WHERE conversation_id = ? AND clock = ?",
+                (conversation_id, record.name),
+            )
+            tx.conn.execute(
+                "INSERT INTO sla_clocks(conversation_id, clock, started_at, paused_s, stopped_at,"
                 " missed_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,

@@ -117,7 +117,7 @@ async def get_stats(
         raise NotFound(f"agent: no agent with id {agent}", field="agent")
     query = Query(since=start, until=end, zone=zone, tz=zone_name, team_id=team, agent_id=agent)
     if store.conn.dialect == "postgresql":
-        return await asyncio.to_thread(_stats_on_a_postgres_reader, store.conn.dsn, query)
+        return await asyncio.to_thread(_stats_on_a_postgres_reader, store.conn, query)
     path = store.conn.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # an in-memory database has one connection: read it here
         return StatsQueries(store.conn).stats(query)
@@ -137,16 +137,10 @@ def _stats_on_a_reader(path: str, query: Query) -> Stats:
         conn.close()
 
 
-def _stats_on_a_postgres_reader(dsn: str, query: Query) -> Stats:
-    """As on SQLite: a connection of its own in a worker thread, reading one snapshot."""
-    from agent_console.server.pg_connection import PgConnection
-
-    conn = PgConnection(dsn, application_name="agent-console stats")
-    try:
-        conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return StatsQueries(conn).stats(query)
-    finally:
-        conn.close()
+def _stats_on_a_postgres_reader(conn: Any, query: Query) -> Stats:
+    """As on SQLite: in a worker thread, on a read-only connection of the pool, one snapshot."""
+    with conn.snapshot() as reader:
+        return StatsQueries(reader).stats(query)
 
 
 @post(

@@ -70,6 +70,12 @@ class Stale(StoreError):
         self.unseen = unseen
 
 
+class Unavailable(StoreError):
+    """The database cannot be reached now (PostgreSQL restarting, the network): try again."""
+
+    code = "unavailable"
+
+
 class IdempotencyMismatch(StoreError):
     code = "idempotency_key_reused"
 
