@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -159,14 +160,15 @@ class ConsoleApp(App[int]):
         driver leaves the alternate screen and restores the terminal modes, and the console
         returns 128 + the signal number, the shell's convention for "ended by a signal".
         """
+        # The loop's own handlers: a signal can land on any thread (a hang-up often reaches
+        # Textual's input thread), and only the loop's wake-up fd then ends its wait at once.
+        # A plain signal.signal handler ran only when something else woke the loop: an idle
+        # console took from a second to minutes to notice its SSH link had dropped.
         loop = asyncio.get_running_loop()
-
-        def stop(signum: int, _frame: object) -> None:
-            # Runs between bytecodes on the loop's thread: only hand the work to the loop.
-            loop.call_soon_threadsafe(self._stop_for_signal, signum)
-
         for signum in (signal.SIGTERM, signal.SIGHUP):
-            self._previous_handlers[signum] = signal.signal(signum, stop)
+            self._previous_handlers[signum] = signal.getsignal(signum)
+            loop.add_signal_handler(signum, self._stop_for_signal, signum)
+        self._signal_loop = loop
 
     def _stop_for_signal(self, signum: int) -> None:
         if self.stopped_by is None:
@@ -174,7 +176,10 @@ class ConsoleApp(App[int]):
             self.exit(128 + signum)
 
     def restore_signal_handlers(self) -> None:
+        loop = getattr(self, "_signal_loop", None)
         for signum, previous in self._previous_handlers.items():
+            if loop is not None and not loop.is_closed():
+                loop.remove_signal_handler(signum)
             signal.signal(signum, previous)
         self._previous_handlers.clear()
 
@@ -540,6 +545,10 @@ def run_console(
         away_after=away_after,
     )
     app.collector = QuietCollector(app.is_idle)
+    if sys.platform.startswith("linux"):
+        from agent_console.tui.driver import ConsoleDriver
+
+        app.driver_class = ConsoleDriver  # survives the terminal hanging up (tui/driver.py)
     try:
         result = app.run()
     finally:
