@@ -13,6 +13,7 @@ import math
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import Context
+from bench.common import REPO, Context
 from bench.datagen import NAME_PATTERN, Generated, Spec, generate
 from bench.terminal import Terminal, rss_mib
 
@@ -404,3 +405,45 @@ def marker(prefix: str, number: int) -> str:
     """A short token that occurs nowhere else on screen: letters the generator never
     capitalises this way, then a serial."""
     return f"{prefix}Qx{number:05d}"
+
+
+def start_fanout_clients(
+    ctx: Context, name: str, urls: str, tokens: list[str], count: int, extra: Sequence[str] = ()
+) -> tuple[list[subprocess.Popen[str]], list[Path], float]:
+    """`count` bench/fanout_client processes holding `tokens` between them (client k takes every
+    count-th), each writing what it received to a file of its own. Returns once every socket
+    is open: the processes, their output files, and the slowest client's connect seconds."""
+    clients: list[subprocess.Popen[str]] = []
+    outs: list[Path] = []
+    for k in range(count):
+        tokens_file = ctx.workdir / f"{name}-tokens-{k}.txt"
+        tokens_file.write_text("\n".join(tokens[k::count]) + "\n")
+        out = ctx.workdir / f"{name}-received-{k}.json"
+        out.unlink(missing_ok=True)
+        outs.append(out)
+        clients.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.fanout_client",
+                    urls,
+                    str(tokens_file),
+                    str(out),
+                    *(extra or []),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=str(REPO),
+            )
+        )
+    connect = 0.0
+    for client in clients:
+        ready = client.stdout.readline() if client.stdout else ""
+        if not ready.startswith("READY"):
+            for started in clients:
+                started.kill()
+            raise RuntimeError(f"{name}: a socket client did not start: {ready!r}")
+        connect = max(connect, float(ready.split()[1]))
+    return clients, outs, connect

@@ -54,8 +54,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import REPO, Context, Result
-from bench.harness import percentile
+from bench.common import Context, Result
+from bench.harness import percentile, start_fanout_clients
 from bench.terminal import rss_mib
 
 PROCESSES, CLIENTS = 4, 2
@@ -365,28 +365,9 @@ def drive(
     clients: list[subprocess.Popen[str]] = []
     outs: list[Path] = []
     try:
-        for k in range(CLIENTS):
-            tokens_file = ctx.workdir / f"p11-{label}-tokens-{k}.txt"
-            tokens_file.write_text("\n".join(tokens[k::CLIENTS]) + "\n")
-            out = ctx.workdir / f"p11-{label}-received-{k}.json"
-            out.unlink(missing_ok=True)
-            outs.append(out)
-            clients.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.fanout_client", ",".join(urls), str(tokens_file), str(out)]
-                    + ["--since", str(head)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    cwd=str(REPO),
-                )
-            )
-        connect = 0.0
-        for client in clients:
-            ready = client.stdout.readline() if client.stdout else ""
-            if not ready.startswith("READY"):
-                raise RuntimeError(f"P11: the socket client did not start: {ready!r}")
-            connect = max(connect, float(ready.split()[1]))
+        clients, outs, connect = start_fanout_clients(
+            ctx, f"p11-{label}", ",".join(urls), tokens, CLIENTS, ["--since", str(head)]
+        )
         time.sleep(1.0)  # the last presence events settle
         rss_with = settle(pids, 5.0)
         # Socket j of client k is on process j mod n: count them as the clients place them.

@@ -34,13 +34,12 @@ import select
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 
-from bench.common import REPO, Context, Result
+from bench.common import Context, Result
 from bench.datagen import Spec
-from bench.harness import LiveDesk, generated, live_desk, paced_inbound, percentile
+from bench.harness import LiveDesk, generated, live_desk, paced_inbound, percentile, start_fanout_clients
 
 SCENARIOS = (  # sockets, messages a second, p99 target (ms) for "every socket has it"
     (100, 50.0, 100.0),
@@ -93,27 +92,7 @@ def fanout(
     clients: list[subprocess.Popen[str]] = []
     outs = []
     try:
-        for k in range(procs):
-            tokens_file = ctx.workdir / f"p7-tokens-{sockets}-{k}.txt"
-            tokens_file.write_text("\n".join(tokens[k::procs]) + "\n")
-            out_file = ctx.workdir / f"p7-received-{sockets}-{k}.json"
-            out_file.unlink(missing_ok=True)
-            outs.append(out_file)
-            clients.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.fanout_client", desk.url, str(tokens_file), str(out_file)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    cwd=str(REPO),
-                )
-            )
-        connect = 0.0
-        for client in clients:
-            ready = client.stdout.readline() if client.stdout else ""
-            if not ready.startswith("READY"):
-                raise RuntimeError(f"P7: the socket client did not start: {ready!r}")
-            connect = max(connect, float(ready.split()[1]))
+        clients, outs, connect = start_fanout_clients(ctx, f"p7-{sockets}", desk.url, tokens, procs)
         time.sleep(1.0)  # let the last presence events settle
         ctx.log(f"P7: {label}: {sockets} sockets open in {connect:.2f} s; {count} messages ({duration:g} s)")
         sent = paced_inbound(desk, messages, rate=rate, connections=4)
