@@ -447,3 +447,21 @@ def start_fanout_clients(
             raise RuntimeError(f"{name}: a socket client did not start: {ready!r}")
         connect = max(connect, float(ready.split()[1]))
     return clients, outs, connect
+
+
+def stop_fanout_clients(clients: list[subprocess.Popen[str]]) -> None:
+    """Ask each client to write what it received ("STOP") and wait for them to finish."""
+    for client in clients:
+        assert client.stdin is not None
+        client.stdin.write("STOP\n")
+        client.stdin.flush()
+    for client in clients:
+        client.wait(120)
+
+
+def kill_fanout_clients(clients: list[subprocess.Popen[str]]) -> None:
+    """Whatever is still running after a failed run (for a `finally`)."""
+    for client in clients:
+        if client.poll() is None:
+            client.kill()
+            client.wait()

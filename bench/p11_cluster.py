@@ -55,7 +55,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.common import Context, Result
-from bench.harness import percentile, start_fanout_clients
+from bench.harness import kill_fanout_clients, percentile, start_fanout_clients, stop_fanout_clients
 from bench.terminal import rss_mib
 
 PROCESSES, CLIENTS = 4, 2
@@ -422,17 +422,9 @@ def drive(
             sampler_cpu = sampler.finish()  # before the cluster is read: its backend is a child too
             pg_cpu = cluster_cpu(postmaster) - pg_start - sampler_cpu
         events = _head(ports[-1], desk.admin) - head_start
-        for client in clients:
-            assert client.stdin is not None
-            client.stdin.write("STOP\n")
-            client.stdin.flush()
-        for client in clients:
-            client.wait(120)
+        stop_fanout_clients(clients)
     finally:
-        for client in clients:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
+        kill_fanout_clients(clients)
     kept = stored(desk.target)
     data: dict[str, list] = {}
     for out in outs:

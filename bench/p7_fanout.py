@@ -39,7 +39,16 @@ import time
 
 from bench.common import Context, Result
 from bench.datagen import Spec
-from bench.harness import LiveDesk, generated, live_desk, paced_inbound, percentile, start_fanout_clients
+from bench.harness import (
+    LiveDesk,
+    generated,
+    kill_fanout_clients,
+    live_desk,
+    paced_inbound,
+    percentile,
+    start_fanout_clients,
+    stop_fanout_clients,
+)
 
 SCENARIOS = (  # sockets, messages a second, p99 target (ms) for "every socket has it"
     (100, 50.0, 100.0),
@@ -99,17 +108,9 @@ def fanout(
         time.sleep(2.0)
         rss = desk.rss_mib()
         hwm = desk.rss_mib("VmHWM")
-        for client in clients:
-            assert client.stdin is not None
-            client.stdin.write("STOP\n")
-            client.stdin.flush()
-        for client in clients:
-            client.wait(120)
+        stop_fanout_clients(clients)
     finally:
-        for client in clients:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
+        kill_fanout_clients(clients)
     data: dict[str, list] = {"sockets": [], "closed": [], "presence": []}
     for out in outs:
         part = json.loads(out.read_text())

@@ -124,7 +124,7 @@ def search(conn: sqlite3.Connection, text: str, language: str | None, *, limit: 
             [f'"{word}"*', *scope],
         ).fetchone()[0]
         rarity[word] = math.log(1 + total / found) if found else 0.0
-    return _ranked(rarity, [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], limit)
+    return _ranked(rarity, rows, limit)
 
 
 def _search_postgres(conn: Any, words: list[str], language: str | None, *, limit: int) -> list[Candidate]:
@@ -140,11 +140,11 @@ def _search_postgres(conn: Any, words: list[str], language: str | None, *, limit
     for word in words:
         found = pg_search.count_holding(conn.raw, word, locale=language)
         rarity[word] = math.log(1 + total / found) if found else 0.0
-    return _ranked(rarity, [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], limit)
+    return _ranked(rarity, rows, limit)
 
 
-def _ranked(rarity: dict[str, float], rows: list[tuple[Any, ...]], limit: int) -> list[Candidate]:
-    """Each pooled article (id, slug, title, locale, tags, body) scored by its coverage."""
+def _ranked(rarity: dict[str, float], rows: list[Any], limit: int) -> list[Candidate]:
+    """Each pooled article (rows of id, slug, title, locale, tags, body first) scored by its coverage."""
     most = sum(rarity.values()) * _FIELD_WEIGHTS["title"]
     scored = [
         Candidate(r[0], r[1], r[2], r[3], _coverage(rarity, r[2], r[4], r[5]) / most if most else 0.0)

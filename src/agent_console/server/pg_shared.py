@@ -126,7 +126,7 @@ class PresenceLedger:
                 tx.conn.execute(
                     "DELETE FROM feed_sockets WHERE process = ? AND agent_id = ?", (self.process, agent_id)
                 )
-        return _online(tx, list(sockets))
+        return _online(tx, sockets)
 
     def _beat(self, tx: Any) -> None:
         tx.conn.execute(
@@ -148,7 +148,7 @@ class PresenceLedger:
             agents = self._forget(tx, dead)
         if agents:
             log.warning("%d server process(es) stopped answering; their agents' presence redone", len(dead))
-            self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online_anywhere)
+            self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online)
 
     @staticmethod
     def _forget(tx: Any, processes: list[str]) -> list[int]:
@@ -182,12 +182,14 @@ class PresenceLedger:
             with self.store._write() as tx:  # noqa: SLF001
                 agents = self._forget(tx, [self.process])
             if agents:
-                self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online_anywhere)
+                self.store.sync_presence(dict.fromkeys(agents, 0), ledger=_online)
         except Exception as exc:  # noqa: BLE001 - stopping anyway; the others reap us later
             log.warning("could not take this process's sockets out of presence: %s", exc)
 
 
-def _online(tx: Any, agents: list[int]) -> dict[int, bool]:
+def _online(tx: Any, agents: Any) -> dict[int, bool]:
+    """For each agent id in `agents` (a dict's keys will do): a feed socket on any process.
+    Also the ledger for redoing presence once a process's rows are gone."""
     return {
         agent_id: tx.conn.execute(
             "SELECT 1 FROM feed_sockets WHERE agent_id = ? LIMIT 1", (agent_id,)
@@ -195,10 +197,6 @@ def _online(tx: Any, agents: list[int]) -> dict[int, bool]:
         is not None
         for agent_id in agents
     }
-
-
-def _online_anywhere(tx: Any, sockets: dict[int, Any]) -> dict[int, bool]:
-    return _online(tx, list(sockets))
 
 
 class SharedRateLimiter:

@@ -86,6 +86,7 @@ class ConsoleApp(App[int]):
         self.handle_signals = handle_signals  # off under tests: the test runner owns its signals
         self.stopped_by: int | None = None  # the signal that ended the console, if one did
         self._previous_handlers: dict[int, Any] = {}
+        self._signal_loop: asyncio.AbstractEventLoop | None = None
         self.backend = backend
         self.outbox_path = outbox_path
         self.outbox: Outbox | None = None  # opened once we know who is signed in
@@ -176,7 +177,7 @@ class ConsoleApp(App[int]):
             self.exit(128 + signum)
 
     def restore_signal_handlers(self) -> None:
-        loop = getattr(self, "_signal_loop", None)
+        loop = self._signal_loop
         for signum, previous in self._previous_handlers.items():
             if loop is not None and not loop.is_closed():
                 loop.remove_signal_handler(signum)
