@@ -20,7 +20,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from agent_console.server.pg_connection import WRITE_HOLD_LIMIT_ENV, WRITE_WAIT_LIMIT_ENV, PgConnection
 from agent_console.server.process import ServerProcess
+from agent_console.server.store_base import Unavailable
 from tests.conftest import add_agent
 
 WRITERS = 8
@@ -367,3 +369,69 @@ def test_presence_counts_sockets_on_every_process_and_forgets_a_dead_one(pg_clus
     finally:
         for server in servers:
             server.stop()
+
+
+def _hold_the_write_lock(dsn: str) -> PgConnection:
+    """A session that takes the desk's write lock and then stops answering: what PostgreSQL
+    sees of a server process frozen inside a write (SIGSTOP, a paused VM)."""
+    frozen = PgConnection(dsn, application_name="frozen process")
+    frozen.execute("BEGIN IMMEDIATE")
+    frozen.execute("SELECT 1")
+    return frozen
+
+
+def _inbound(url: str, token: str, body: str) -> httpx.Response:
+    return httpx.post(
+        f"{url}/api/v1/inbound",
+        json={"channel": "web_chat", "contact": {"name": "Night"}, "body": body},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+
+
+def test_a_process_frozen_inside_a_write_does_not_freeze_the_desk(pg_cluster, monkeypatch) -> None:
+    """Its session is ended after the hold limit: the lock is free again, the other
+    processes' writes go through, and the frozen write fails as a whole."""
+    monkeypatch.setenv(WRITE_HOLD_LIMIT_ENV, "2")
+    dsn = pg_cluster.new_database()
+    server = ServerProcess(dsn, demo=False)
+    server.start()
+    frozen = None
+    try:
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        frozen = _hold_the_write_lock(dsn)
+        answer = _inbound(server.url, admin, "is anyone there?")
+        assert answer.status_code == 201, answer.text
+        with pytest.raises(Unavailable):  # it wakes up: its transaction is gone, not half done
+            frozen.execute("INSERT INTO labels(name, color) VALUES ('frozen', 'red')")
+        frozen.execute("ROLLBACK")
+        assert frozen.execute("SELECT count(*) FROM labels WHERE name = 'frozen'").fetchone()[0] == 0
+    finally:
+        if frozen is not None:
+            frozen.close()
+        server.stop()
+
+
+def test_a_write_that_cannot_get_the_lock_in_time_is_a_clear_503(pg_cluster, monkeypatch) -> None:
+    """A holder stuck where its session is not idle (mid-statement) is not ended; writers behind
+    it give up after the wait limit with `unavailable`, and write again once it lets go."""
+    dsn = pg_cluster.new_database()
+    server = ServerProcess(dsn, demo=False, env={WRITE_WAIT_LIMIT_ENV: "1"})
+    server.start()
+    monkeypatch.setenv(WRITE_HOLD_LIMIT_ENV, "0")  # the stuck holder: never ended
+    stuck = None
+    try:
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        stuck = _hold_the_write_lock(dsn)
+        busy = _inbound(server.url, admin, "hello?")
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["error"]["code"] == "unavailable"
+        assert "write lock" in busy.json()["error"]["message"]
+        stuck.execute("ROLLBACK")
+        assert _inbound(server.url, admin, "hello again").status_code == 201
+        listed = httpx.get(f"{server.url}/api/v1/conversations", headers={"Authorization": f"Bearer {admin}"})
+        assert [c["last_message"]["body"] for c in listed.json()["items"]] == ["hello again"]
+    finally:
+        if stuck is not None:
+            stuck.close()
+        server.stop()

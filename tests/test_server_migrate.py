@@ -197,3 +197,12 @@ def test_serve_and_add_agent_say_which_database_they_cannot_reach(tmp_path: Path
         assert ran.code == 1, ran
         assert "cannot connect to postgresql://desk:***@127.0.0.1:1/desk" in ran.stderr
         assert "hunter2secret" not in ran.stdout + ran.stderr
+
+
+def test_a_write_limit_that_is_not_a_number_is_named_not_a_traceback(tmp_path: Path, pg_cluster) -> None:
+    url = pg_cluster.new_database()
+    env = {**base_env(tmp_path), "AGENT_CONSOLE_DB": url, "AGENT_CONSOLE_WRITE_HOLD_LIMIT": "soon"}
+    ran = run_cli("serve", "--port", "0", env=env)
+    assert ran.code == 1, ran
+    assert "AGENT_CONSOLE_WRITE_HOLD_LIMIT must be a number of seconds" in ran.stderr
+    assert "Traceback" not in ran.stderr

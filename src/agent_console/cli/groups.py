@@ -116,9 +116,9 @@ def report(exc: BaseException) -> int:
             message += f" [{exc.code}{f', HTTP {exc.status}' if exc.status else ''}]"
         error_line(message)
         return exc.exit_code
-    from agent_console.server.db import DatabaseUnreachable
+    from agent_console.server.db import DatabaseSettingInvalid, DatabaseUnreachable
 
-    if isinstance(exc, DatabaseUnreachable):
+    if isinstance(exc, DatabaseUnreachable | DatabaseSettingInvalid):
         error_line(str(exc))
         return 1
     if VERBOSE["on"]:

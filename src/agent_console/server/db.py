@@ -551,6 +551,10 @@ class DatabaseUnreachable(RuntimeError):
     its password, and why)."""
 
 
+class DatabaseSettingInvalid(ValueError):
+    """A setting of the database connection (an AGENT_CONSOLE_* variable) cannot be used."""
+
+
 class SqliteConnection(sqlite3.Connection):
     """The SQLite connection, with the few questions the store asks either engine
     (server/pg_connection.py is the PostgreSQL twin)."""

@@ -20,6 +20,10 @@ advisory lock held to commit: the desk's writes are one at a time across every s
 process, as on SQLite. Each write transaction is short (no network I/O inside), so this costs
 little, and it is what keeps the live feed's promise: a write's events take their seqs and
 commit under the lock, so seqs commit in order and no reader skips one that commits later.
+A process that freezes while holding the lock (SIGSTOP, a paused VM, a swap storm) must not
+freeze the desk with it: PostgreSQL ends a write session idle inside a transaction for longer
+than WRITE_HOLD_LIMIT seconds (its lock goes with it and its write fails as a whole), and a
+write that waits longer than WRITE_WAIT_LIMIT seconds for the lock is a 503 `unavailable`.
 
 Types: a NUL character in text is dropped (PostgreSQL's text cannot hold one); Python
 booleans are stored as 0/1 (the schema's flags are integers, as on SQLite); `numeric` results
@@ -30,6 +34,7 @@ violations raise sqlite3.IntegrityError, the store's one exception type.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -41,6 +46,7 @@ from typing import Any
 import psycopg
 from psycopg.adapt import Dumper, Loader
 
+from agent_console.server.db import DatabaseSettingInvalid
 from agent_console.server.store_base import Unavailable
 
 log = logging.getLogger("agent_console.server")
@@ -49,6 +55,26 @@ log = logging.getLogger("agent_console.server")
 WRITE_LOCK = 0x6167656E7464736B - (1 << 63)
 # Several processes starting at once must not run the same migration twice.
 MIGRATION_LOCK = WRITE_LOCK + 1
+# Seconds a write session may sit idle inside a transaction (a healthy process never does for
+# more than milliseconds: store writes run without I/O between statements), and seconds a write
+# may wait for the lock. The first must be well under the second, so a frozen holder is ended
+# before the writers behind it give up. 0 turns a limit off.
+WRITE_HOLD_LIMIT_ENV = "AGENT_CONSOLE_WRITE_HOLD_LIMIT"
+WRITE_WAIT_LIMIT_ENV = "AGENT_CONSOLE_WRITE_WAIT_LIMIT"
+WRITE_HOLD_LIMIT = 10.0
+WRITE_WAIT_LIMIT = 20.0
+
+
+def _limit(name: str, default: float) -> float:
+    text = os.environ.get(name, "")
+    try:
+        value = float(text) if text.strip() else default
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise DatabaseSettingInvalid(f"{name} must be a number of seconds (0 turns it off), not {text!r}")
+    return value
+
 
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO\b", re.IGNORECASE)
 _OR_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
@@ -201,6 +227,11 @@ class PgConnection:
             connect_timeout=5,
         )
         _configure(raw)
+        # Only the writing session: a report's snapshot (the reader pool) may think for a while.
+        self.wait_limit = _limit(WRITE_WAIT_LIMIT_ENV, WRITE_WAIT_LIMIT)
+        hold = _limit(WRITE_HOLD_LIMIT_ENV, WRITE_HOLD_LIMIT)
+        raw.execute(f"SET idle_in_transaction_session_timeout = {int(hold * 1000)}")
+        raw.execute(f"SET lock_timeout = {int(self.wait_limit * 1000)}")
         return raw
 
     @contextmanager
@@ -242,16 +273,23 @@ class PgConnection:
 
     # --- the sqlite3 face -------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> Any:
         upper = sql.lstrip()[:16].upper()
         if self.raw.broken or self.raw.closed:
             if upper.startswith("ROLLBACK"):
-                return self.raw.cursor()  # the dead session's transaction died with it
+                return None  # the dead session's transaction died with it (the next statement reconnects)
             self._reconnect()
         if upper.startswith("BEGIN"):
             cursor = self._run("BEGIN", ())
             if "IMMEDIATE" in upper:
-                self._run("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                try:
+                    self._run("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                except psycopg.errors.LockNotAvailable as exc:
+                    self.raw.execute("ROLLBACK")
+                    raise Unavailable(
+                        f"the desk's write lock was not free for {self.wait_limit:g} s"
+                        " (another server process is stalled inside a write); try again"
+                    ) from exc
             return cursor
         return self._run(translate(sql), _values(params), retry=not self.in_transaction)
 
@@ -260,7 +298,8 @@ class PgConnection:
             return self.raw.execute(sql, params)
         except psycopg.errors.IntegrityError as exc:
             raise _integrity(exc) from exc
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            # The session died: the server went, or it ended us (idle too long inside a write).
             if not self.raw.broken:
                 raise
             # Outside a transaction a statement may go again on a new session; inside one, the

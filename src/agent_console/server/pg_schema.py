@@ -497,6 +497,7 @@ def migrate(conn: PgConnection) -> tuple[int, int]:
 
     raw = conn.raw
     with raw.transaction():
+        raw.execute("SET LOCAL lock_timeout = 0")
         raw.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         raw.execute("CREATE TABLE IF NOT EXISTS desk_schema (version INTEGER NOT NULL)")
         if raw.execute("SELECT count(*) FROM desk_schema").fetchone()[0] == 0:
@@ -505,6 +506,7 @@ def migrate(conn: PgConnection) -> tuple[int, int]:
     refuse_newer_than(start, SCHEMA_VERSION)
     for number in range(start, SCHEMA_VERSION):
         with raw.transaction():
+            raw.execute("SET LOCAL lock_timeout = 0")  # another process's long migration: wait
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             if version(conn) != number:  # another process ran this step meanwhile
                 continue
