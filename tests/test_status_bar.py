@@ -46,3 +46,18 @@ def test_least_useful_parts_go_first() -> None:
     assert "Rosa Night" in at_80 and "low-bandwidth" in at_80
     narrow = status_text(parts, 40, NOW).plain
     assert "Rosa Night" not in narrow and "low-bw" in narrow and "online" in narrow
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"), [("Asia/Tokyo", "07:40"), ("America/Chicago", "16:40"), (None, "22:40")]
+)
+def test_stale_since_is_in_the_agents_zone_like_the_thread(zone: str | None, shown: str) -> None:
+    """Over SSH the machine's zone is the server's, not the agent's: the status line says when
+    the view went stale in the same zone as the thread's message times (UTC without one)."""
+    from datetime import UTC, datetime
+
+    went_stale = datetime(2026, 11, 30, 22, 40, tzinfo=UTC).timestamp()
+    state = ConnectionState("reconnecting", retry_at=NOW + 5, since=went_stale)
+    parts = StatusParts(state, "Rosa Night", "online", COUNTS, False, zone)
+    assert f"STALE since {shown}" in status_text(parts, 158, NOW).plain
+    assert f"stale {shown}" in status_text(parts, 48, NOW).plain

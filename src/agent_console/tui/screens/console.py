@@ -386,6 +386,7 @@ class ConsoleScreen(
             presence=store.presence_of(me) if me else "offline",
             counts=self._counts(),
             low_bandwidth=self.console.low_bandwidth,
+            zone=me.timezone if me else None,
         )
 
     def show_notice(self, text: str, *, severity: str, timeout: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from agent_console.client.sync import ConnectionState
 from agent_console.core.sanitize import sanitize_line
+from agent_console.tui.format import local_time
 from agent_console.tui.safe_text import untrusted_line
 
 if TYPE_CHECKING:
@@ -27,14 +28,17 @@ PRESENCE_STYLES = {"online": "bold green", "busy": "bold yellow", "away": "bold 
 NOTICE_STYLES = {"information": "bold", "warning": "bold yellow", "error": "bold red"}
 
 
-def connection_label(state: ConnectionState, now_monotonic: float, *, short: bool = False) -> tuple[str, str]:
+def connection_label(
+    state: ConnectionState, now_monotonic: float, *, short: bool = False, zone: str | None = None
+) -> tuple[str, str]:
+    """The connection's mark and style; a stale view's time in the agent's zone, as the thread's."""
     if state.kind == "live":
         return "● LIVE", "bold green"
     if state.kind == "reconnecting":
         wait = max(0, int((state.retry_at or now_monotonic) - now_monotonic + 0.999))
         stale = ""
         if state.since is not None:
-            since = datetime.fromtimestamp(state.since).strftime("%H:%M")
+            since = local_time(datetime.fromtimestamp(state.since, UTC), zone or "UTC")
             stale = f" · stale {since}" if short else f" · STALE since {since}"
         return (f"◌ RETRY {wait}s{stale}" if short else f"◌ RECONNECTING in {wait} s{stale}"), "bold yellow"
     if state.kind == "offline":
@@ -49,6 +53,7 @@ class StatusParts:
     presence: str
     counts: dict[str, int | None]
     low_bandwidth: bool
+    zone: str | None = None  # the agent's time zone (None: UTC, as the thread's times)
 
 
 def _counts(counts: dict[str, int | None]) -> str:
@@ -89,7 +94,7 @@ def status_text(parts: StatusParts, width: int, now_monotonic: float) -> Text:
 def _compose(
     parts: StatusParts, now_monotonic: float, *, counts: bool, name: bool, short: bool, long_lbw: bool
 ) -> tuple[Text, Text]:
-    label, style = connection_label(parts.state, now_monotonic, short=short)
+    label, style = connection_label(parts.state, now_monotonic, short=short, zone=parts.zone)
     left = Text(no_wrap=True)
     left.append(label, style)
     left.append("  ")
@@ -113,7 +118,7 @@ def notice_text(
     """A notification in the line: the connection state stays at the left, `? help` at the right."""
     left = Text(no_wrap=True)
     if parts is not None:
-        label, style = connection_label(parts.state, now_monotonic, short=True)
+        label, style = connection_label(parts.state, now_monotonic, short=True, zone=parts.zone)
         left.append(label, style)
         left.append("  ")
     left.append(f"⚑ {notice}", NOTICE_STYLES.get(severity, "bold"))
@@ -150,8 +155,9 @@ class StatusBar(Static):
         presence: str,
         counts: dict[str, int | None],
         low_bandwidth: bool,
+        zone: str | None = None,
     ) -> None:
-        self.parts = StatusParts(state, agent_name, presence, counts, low_bandwidth)
+        self.parts = StatusParts(state, agent_name, presence, counts, low_bandwidth, zone)
         # Asked on every clock tick and state change: an unchanged line costs no bytes.
         if self._text() != self._drawn:
             self.refresh()
