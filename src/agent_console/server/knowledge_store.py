@@ -1,5 +1,5 @@
 """Knowledge, as a mixin of the store: labels in use, canned responses, and knowledge-base
-search (FTS5, best first) and articles. Writing them as an admin is `admin_store.py`.
+search (FTS5, best first) and articles. Writing them as an admin is `kb_admin_store.py`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class KnowledgeStoreMixin(_Base):
         self, query: str, *, locale: str | None, limit: int, agent_id: int | None = None
     ) -> list[KbHit]:
         """Published articles matching `query`, best first. A search with no confident hit is
-        logged for the KB gap report (admin_store.record_kb_search)."""
+        logged for the KB gap report (kb_admin_store.record_kb_search)."""
         if self.conn.dialect == "postgresql":
             # tsvector search, ranked as close to bm25 as ts_rank_cd gets (docs/POSTGRES.md). Its
             # scores are on another scale, never past gaps.CONFIDENT_SCORE: a gap is decided by

@@ -31,7 +31,7 @@ replies call `any_word_search` / `count_holding`; `SEARCH_DDL` is part of server
 migrations. Canned responses keep `list_canned`'s LIKE on both engines (a substring match is
 what the picker promises: "fund" finds "refund"); `canned_search` is the word-prefix
 alternative, measured against it in docs/POSTGRES.md. Recording searches for the KB gap report
-(`AdminStore.record_kb_search`) stays with the store. Method and the overlap with SQLite's
+(`KbAdminStore.record_kb_search`) stays with the store. Method and the overlap with SQLite's
 results: docs/POSTGRES.md, "Search on PostgreSQL".
 """
 

@@ -18,7 +18,8 @@ from agent_console.core.visibility import CUSTOMER_VISIBLE
 from agent_console.demo.dataset import build_dataset
 from agent_console.demo.seeds import ConversationSeed, DemoDataset
 from agent_console.demo.sla import DEMO_POLICIES
-from agent_console.server.admin_store import upsert_article, upsert_canned
+from agent_console.server.admin_store import upsert_canned
+from agent_console.server.kb_admin_store import upsert_article
 from agent_console.server.shift_seed import seed_shifts
 from agent_console.server.store import QUEUE_TAIL, Store, hash_token, new_token
 

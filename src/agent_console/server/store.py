@@ -33,6 +33,7 @@ from agent_console.server.conversation_store import (
     decode_cursor,
     encode_cursor,
 )
+from agent_console.server.kb_admin_store import KbAdminStore
 from agent_console.server.knowledge_store import KnowledgeStoreMixin, fts_query
 from agent_console.server.message_store import MessageStoreMixin
 from agent_console.server.people_store import PeopleStoreMixin, ensure_agent
@@ -93,6 +94,7 @@ class Store(
     SlaStoreMixin,
     ReadsMixin,
     AdminStore,
+    KbAdminStore,
     TriageStoreMixin,
     BotStoreMixin,
     StoreBase,
