@@ -147,6 +147,35 @@ async def test_roster_screen_shows_who_is_on(fresh_desk: Desk, tmp_path: Path) -
         await wait_for(pilot, lambda: not isinstance(app.screen, RosterScreen), what="the roster to close")
 
 
+async def test_an_open_roster_follows_the_desk_without_a_reload(fresh_desk: Desk, tmp_path: Path) -> None:
+    """The lead leaves the roster open: a colleague's shift set meanwhile, and the colleague
+    going away, show up without pressing r."""
+    desk = fresh_desk
+    week = [
+        {"day": d, "start": "00:00", "end": "24:00"}
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    ]
+    app = make_app(desk, desk.agent_token, tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, RosterScreen), what="the roster")
+        await wait_for(pilot, lambda: "loading" not in screen_text(app), what="the roster read")
+        assert "Kai Night" not in screen_text(app)
+        made = desk.admin.post(
+            "/agents", json={"name": "Kai Night", "email": f"kai-{uuid.uuid4().hex[:6]}@t.example"}
+        )
+        kai, kai_token = made.json()["agent"]["id"], made.json()["token"]
+        assert desk.admin.patch(f"/agents/{kai}/schedule", json={"hours": week}).status_code == 200
+        await wait_for(pilot, lambda: "Kai Night until" in screen_text(app), what="Kai's shift, live")
+        before = screen_text(app)
+        kai_client = desk.client(kai_token)
+        assert kai_client.patch("/me", json={"presence": "away"}).status_code == 200
+        await wait_for(pilot, lambda: screen_text(app) != before, what="Kai's presence, live")
+        assert "away" in screen_text(app)
+        assert isinstance(app.screen, RosterScreen)
+
+
 async def test_auto_away_after_idle_and_back_on_a_key(fresh_desk: Desk, tmp_path: Path) -> None:
     desk = fresh_desk
     now = [1000.0]

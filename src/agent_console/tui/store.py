@@ -54,6 +54,25 @@ class KbArticlesChanged(TextualMessage):
         self.articles = articles  # the events' `article` views: id, title, revision...
 
 
+class RosterChanged(TextualMessage):
+    """Something the roster shows moved (a schedule, presence, an agent, a team, routing's
+    waits): an open roster screen reads it again."""
+
+
+# The events that change what the roster (`w`) shows.
+ROSTER_EVENTS = frozenset(
+    {
+        "agent.shift",
+        "agent.created",
+        "agent.updated",
+        "presence.updated",
+        "team.created",
+        "team.updated",
+        "conversation.routed",
+    }
+)
+
+
 class ConnectionChanged(TextualMessage):
     def __init__(self, state: ConnectionState) -> None:
         super().__init__()
@@ -300,6 +319,7 @@ class DeskStore:
         before = {cid: self.desk.conversations.get(cid) for cid in touched}
         change = self.desk.apply_all(events, clock.utcnow())
         self._kb_changed(events)
+        self._roster_changed(events)
         self._changed(touched | change.conversations)
         if not self.complete:
             last_seq = {cid: e.seq for e in events if (cid := _conversation_id(e)) is not None}
@@ -340,6 +360,12 @@ class DeskStore:
             for screen in self.app.screen_stack:
                 if getattr(screen, "wants_article_events", False):
                     screen.post_message(KbArticlesChanged(articles))
+
+    def _roster_changed(self, events: list[Event]) -> None:
+        if any(e.type in ROSTER_EVENTS for e in events):
+            for screen in self.app.screen_stack:
+                if getattr(screen, "wants_roster_events", False):
+                    screen.post_message(RosterChanged())
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:

@@ -1,12 +1,16 @@
 """The roster (`w`): who is on now, who is next, coverage gaps over the next 24 hours, and
-the conversations routing could not place. Times in the agent's own zone."""
+the conversations routing could not place. Times in the agent's own zone.
+
+It follows the desk while it is open: an event that moves what it shows (tui/store.py's
+ROSTER_EVENTS) reads it again, at most once per FOLLOW_EVERY seconds however busy the feed."""
 
 from __future__ import annotations
 
+import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -18,8 +22,11 @@ from agent_console.core.models import RosterView
 from agent_console.core.roster_text import roster_lines
 from agent_console.tui.safe_text import untrusted_line
 from agent_console.tui.screens.pickers import MODAL_CSS
+from agent_console.tui.store import RosterChanged
 
 STYLES = {"head": "bold", "gap": "bold yellow", "none": "italic"}
+# A busy desk's presence changes come by the second: one read per this many seconds at most.
+FOLLOW_EVERY = 2.0
 
 
 class RosterScreen(ModalScreen[None]):
@@ -34,12 +41,19 @@ class RosterScreen(ModalScreen[None]):
         Binding("r", "reload", "Reload", id="roster.reload"),
     ]
 
+    wants_roster_events = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded_at = -float("inf")
+        self._follow_pending = False
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Roster"), classes="modal-title")
             with VerticalScroll(id="roster-body"):
                 yield Static(Text("loading…"), id="roster-text")
-            yield Static(Text("r: reload · esc: close"), classes="modal-hint")
+            yield Static(Text("live · r: reload · esc: close"), classes="modal-hint")
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -47,8 +61,21 @@ class RosterScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    @on(RosterChanged)
+    def _desk_changed(self) -> None:
+        if self._follow_pending:
+            return  # one read is already coming: it will see this change too
+        self._follow_pending = True
+        wait = self._loaded_at + FOLLOW_EVERY - time.monotonic()
+        self.set_timer(max(0.0, wait), self._follow)
+
+    def _follow(self) -> None:
+        self._follow_pending = False
+        self.action_reload()
+
     @work(exclusive=True, group="roster", exit_on_error=False)
     async def action_reload(self) -> None:
+        self._loaded_at = time.monotonic()
         app = self.app
         backend = app.backend  # type: ignore[attr-defined]
         if not hasattr(backend, "roster"):
