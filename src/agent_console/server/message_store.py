@@ -164,8 +164,9 @@ class MessageStoreMixin(_Base):
         with self._write() as tx:
             created = inbound.conversation_id is None
             if created:
-                contact_id = self._find_or_create_contact(tx, inbound)
-                language = inbound.contact.language or self.get_contact(contact_id).language
+                contact = self.get_contact(self._find_or_create_contact(tx, inbound))
+                language = inbound.contact.language or contact.language
+                priority = "normal"
                 stamp = to_iso(tx.now)
                 cursor = tx.conn.execute(
                     "INSERT INTO conversations(channel, status, priority, subject, language,"
@@ -175,7 +176,7 @@ class MessageStoreMixin(_Base):
                         inbound.channel,
                         inbound.subject,
                         language,
-                        contact_id,
+                        contact.id,
                         stamp,
                         stamp,
                         stamp,
@@ -188,23 +189,19 @@ class MessageStoreMixin(_Base):
                 # Continuing a conversation: its own contact is the author.
                 conversation_id = inbound.conversation_id
                 row = tx.conn.execute(
-                    "SELECT status, contact_id FROM conversations WHERE id = ?", (conversation_id,)
+                    "SELECT status, contact_id, priority FROM conversations WHERE id = ?", (conversation_id,)
                 ).fetchone()
                 if row is None:
                     raise NotFound(f"no conversation with id {conversation_id}")
-                contact_id = row["contact_id"]
+                contact, priority = self.get_contact(row["contact_id"]), row["priority"]
                 if row["status"] != "open" and not self._bot_holds(tx, conversation_id):
                     # A customer writing again reopens the conversation for the team.
                     tx.conn.execute(
                         "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE id = ?",
                         (conversation_id,),
                     )
-            contact = self.get_contact(contact_id)
             # A customer who says it is urgent is heard (core/urgency.py): before the message
             # goes in, so its due time is computed at the raised priority.
-            priority = tx.conn.execute(
-                "SELECT priority FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()[0]
             raised = urgency.raised_priority(priority, inbound.body)
             if raised is not None:
                 tx.conn.execute(

@@ -181,7 +181,8 @@ class SlaStoreMixin:
         with its status, replies and policy. True when what clients see of the SLA changed."""
         row = tx.conn.execute(
             "SELECT id, status, priority, channel, team_id, assignee_id, created_at, first_response_at,"
-            " waiting_since, sla_paused_since, sla, due_at FROM conversations WHERE id = ?",
+            " waiting_since, sla_paused_since, sla, due_at, sla_policy_id, queue_key FROM conversations"
+            " WHERE id = ?",
             (conversation_id,),
         ).fetchone()
         now = tx.now
@@ -192,15 +193,27 @@ class SlaStoreMixin:
             team_id=row["team_id"],
         )
         calendar = ALWAYS if policy is None else sla.calendar_of(policy)
+        rows = tx.conn.execute("SELECT * FROM sla_clocks WHERE conversation_id = ?", (conversation_id,))
+        # As stored, so that only what changed is written: most refreshes (a customer writing
+        # again) change nothing of the clocks, and every statement is time under the write lock.
+        stored = {r["clock"]: (r["started_at"], r["paused_s"], r["stopped_at"], r["missed_at"]) for r in rows}
         records = {
-            r["clock"]: sla.ClockRecord(
-                name=r["clock"],
-                started_at=parse_optional(r["started_at"]),  # type: ignore[arg-type]
-                paused_s=r["paused_s"],
-                stopped_at=parse_optional(r["stopped_at"]),
-                missed_at=parse_optional(r["missed_at"]),
+            name: sla.ClockRecord(
+                name=name,
+                started_at=parse_optional(started),  # type: ignore[arg-type]
+                paused_s=paused_s,
+                stopped_at=parse_optional(stopped),
+                missed_at=parse_optional(missed),
             )
-            for r in tx.conn.execute("SELECT * FROM sla_clocks WHERE conversation_id = ?", (conversation_id,))
+            for name, (started, paused_s, stopped, missed) in stored.items()
+        }
+        pending = {
+            (r[0], r[1], r[2]): r[3]
+            for r in tx.conn.execute(
+                "SELECT clock, started_at, kind, fire_at FROM sla_schedule"
+                " WHERE conversation_id = ? AND fired_at IS NULL",
+                (conversation_id,),
+            )
         }
         status = row["status"]
         paused = status in sla.PAUSING_STATUSES
@@ -243,26 +256,35 @@ class SlaStoreMixin:
             record = records.get(name)
             seconds = None if policy is None or record is None else sla.threshold(policy, name)
             if record is None or seconds is None:
-                self._unschedule(tx, conversation_id, name)
+                self._unschedule(tx, conversation_id, name, pending)
                 continue
             due = sla.due(record, seconds, calendar)
             warn = sla.warn_at(record, seconds, policy.warn_share, calendar)  # type: ignore[union-attr]
             if record.stopped_at is None and not paused:
-                self._schedule(tx, conversation_id, record, "warning", warn)
-                self._schedule(tx, conversation_id, record, "breach", due)
+                self._schedule(tx, conversation_id, record, "warning", warn, pending)
+                self._schedule(tx, conversation_id, record, "breach", due, pending)
             else:
-                self._unschedule(tx, conversation_id, name)
+                self._unschedule(tx, conversation_id, name, pending)
                 if record.stopped_at is not None and record.stopped_at > due:
                     self._breach(tx, row, policy, record, due, record.stopped_at, emit=emit)  # type: ignore[arg-type]
             views.append(sla.clock_view(record, due, paused=paused, warn_at=warn))
 
         for record in records.values():
+            now_stored = (
+                to_iso(record.started_at),
+                record.paused_s,
+                _iso(record.stopped_at),
+                _iso(record.missed_at),
+            )
+            if stored.get(record.name) == now_stored:
+                continue
             # Replaced, not updated: the insert is what copies a cycle to sla_cycles (the KPIs),
             # on either engine (an update copies only while started_at stays).
-            tx.conn.execute(
-                "DELETE FROM sla_clocks WHERE conversation_id = ? AND clock = ?",
-                (conversation_id, record.name),
-            )
+            if record.name in stored:
+                tx.conn.execute(
+                    "DELETE FROM sla_clocks WHERE conversation_id = ? AND clock = ?",
+                    (conversation_id, record.name),
+                )
             tx.conn.execute(
                 "INSERT INTO sla_clocks(conversation_id, clock, started_at, paused_s, stopped_at,"
                 " missed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -279,23 +301,40 @@ class SlaStoreMixin:
         nearest = None if paused or info is None else sla.nearest(info.clocks)
         due_text = None if nearest is None else to_iso(nearest.due_at)
         info_text = None if info is None else msgspec.json.encode(info).decode()
-        tx.conn.execute(
-            "UPDATE conversations SET sla_policy_id = ?, sla_paused_since = ?, sla = ?, due_at = ?,"
-            " queue_key = ? WHERE id = ?",
-            (
-                None if policy is None else policy.id,
-                _iso(paused_since),
-                info_text,
-                due_text,
-                due_text or _QUEUE_TAIL,
-                conversation_id,
-            ),
+        wanted = (
+            None if policy is None else policy.id,
+            _iso(paused_since),
+            info_text,
+            due_text,
+            due_text or _QUEUE_TAIL,
         )
+        if wanted != (
+            row["sla_policy_id"],
+            row["sla_paused_since"],
+            row["sla"],
+            row["due_at"],
+            row["queue_key"],
+        ):
+            tx.conn.execute(
+                "UPDATE conversations SET sla_policy_id = ?, sla_paused_since = ?, sla = ?, due_at = ?,"
+                " queue_key = ? WHERE id = ?",
+                (*wanted, conversation_id),
+            )
         return info_text != row["sla"] or due_text != row["due_at"]
 
     def _schedule(
-        self, tx: Transaction, conversation_id: int, record: sla.ClockRecord, kind: str, at: datetime
+        self,
+        tx: Transaction,
+        conversation_id: int,
+        record: sla.ClockRecord,
+        kind: str,
+        at: datetime,
+        pending: dict[tuple[str, str, str], str],
     ) -> None:
+        """Fire `kind` for this clock cycle at `at` (`pending`: what is scheduled and unfired
+        now, (clock, started_at, kind) -> fire_at; the same time again writes nothing)."""
+        if pending.get((record.name, to_iso(record.started_at), kind)) == to_iso(at):
+            return
         tx.conn.execute(
             "INSERT INTO sla_schedule(conversation_id, clock, started_at, kind, fire_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, clock, started_at, kind)"
@@ -305,7 +344,11 @@ class SlaStoreMixin:
         )
 
     @staticmethod
-    def _unschedule(tx: Transaction, conversation_id: int, clock: str) -> None:
+    def _unschedule(
+        tx: Transaction, conversation_id: int, clock: str, pending: dict[tuple[str, str, str], str]
+    ) -> None:
+        if not any(key[0] == clock for key in pending):
+            return  # nothing unfired to take back
         tx.conn.execute(
             "DELETE FROM sla_schedule WHERE conversation_id = ? AND clock = ? AND fired_at IS NULL",
             (conversation_id, clock),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -90,12 +90,14 @@ class TriageStoreMixin:
         ).fetchall()
         return [row[0] for row in reversed(rows)]
 
-    def _triage(self, tx: Transaction, conversation_id: int) -> tuple[str, str, Triage]:
-        """Language and assessment for the conversation now; writes them and returns them."""
-        row = tx.conn.execute(
-            "SELECT language, language_source, waiting_since FROM conversations WHERE id = ?",
-            (conversation_id,),
-        ).fetchone()
+    def _triage(self, tx: Transaction, conversation_id: int, row: Any = None) -> tuple[str, str, Triage]:
+        """Language and assessment for the conversation now; writes them and returns them.
+        `row`: its language, language_source and waiting_since, when the caller has read them."""
+        if row is None:
+            row = tx.conn.execute(
+                "SELECT language, language_source, waiting_since FROM conversations WHERE id = ?",
+                (conversation_id,),
+            ).fetchone()
         texts = self._unanswered(tx.conn, conversation_id)
         language, source = row["language"], row["language_source"]
         if source != "agent":
@@ -123,9 +125,10 @@ class TriageStoreMixin:
         """After a customer message: re-triage; True when the language or the suggestion changed
         (then `conversation.triaged` is due; a message that says nothing new makes no event)."""
         before = tx.conn.execute(
-            "SELECT language, language_source, triage FROM conversations WHERE id = ?", (conversation_id,)
+            "SELECT language, language_source, waiting_since, triage FROM conversations WHERE id = ?",
+            (conversation_id,),
         ).fetchone()
-        language, source, triage = self._triage(tx, conversation_id)
+        language, source, triage = self._triage(tx, conversation_id, before)
         old = decode_triage(before["triage"])
         old_key = (old.priority, old.topics, old.upset, old.rules) if old else (None, [], False, [])
         return (before["language"], before["language_source"], old_key) != (
