@@ -13,7 +13,7 @@ from agent_console.client.native import NativeBackend
 from agent_console.tui.app import ConsoleApp
 from agent_console.tui.screens.handoff import HandoffScreen, YesScreen
 from agent_console.tui.screens.pickers import PromptScreen
-from agent_console.tui.screens.roster import RosterScreen
+from agent_console.tui.screens.roster import FOLLOW_EVERY, RosterScreen
 from tests.conftest import Desk
 from tests.test_tui_flows import focus_conversation, ready
 from tests.tui_helpers import poll, screen_text, wait_for
@@ -162,6 +162,7 @@ async def test_an_open_roster_follows_the_desk_without_a_reload(fresh_desk: Desk
         await wait_for(pilot, lambda: isinstance(app.screen, RosterScreen), what="the roster")
         await wait_for(pilot, lambda: "loading" not in screen_text(app), what="the roster read")
         assert "Kai Night" not in screen_text(app)
+        await pilot.pause(FOLLOW_EVERY + 0.2)  # a change long after the last read is read at once
         made = desk.admin.post(
             "/agents", json={"name": "Kai Night", "email": f"kai-{uuid.uuid4().hex[:6]}@t.example"}
         )

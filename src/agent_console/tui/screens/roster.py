@@ -67,7 +67,10 @@ class RosterScreen(ModalScreen[None]):
             return  # one read is already coming: it will see this change too
         self._follow_pending = True
         wait = self._loaded_at + FOLLOW_EVERY - time.monotonic()
-        self.set_timer(max(0.0, wait), self._follow)
+        if wait > 0:
+            self.set_timer(wait, self._follow)
+        else:
+            self.call_later(self._follow)  # (a timer of 0 s divides by zero in Textual)
 
     def _follow(self) -> None:
         self._follow_pending = False
