@@ -16,6 +16,7 @@ import uuid
 from itertools import count
 
 import httpx
+import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -434,4 +435,43 @@ def test_a_write_that_cannot_get_the_lock_in_time_is_a_clear_503(pg_cluster, mon
     finally:
         if stuck is not None:
             stuck.close()
+        server.stop()
+
+
+def test_a_write_waiting_for_the_lock_does_not_stop_the_process_serving(pg_cluster, monkeypatch) -> None:
+    """While its write waits for the desk's lock (another process holds it), a process still
+    answers reads and keeps its live feed: the wait is on its write thread, not its loop."""
+    dsn = pg_cluster.new_database()
+    server = ServerProcess(dsn, demo=False, env={WRITE_WAIT_LIMIT_ENV: "30"})
+    server.start()
+    monkeypatch.setenv(WRITE_HOLD_LIMIT_ENV, "0")  # the holder: never ended
+    holder = None
+    try:
+        admin = add_agent(dsn, name="Avery Admin", email="admin@test.example", role="admin")
+        headers = {"Authorization": f"Bearer {admin}"}
+        holder = _hold_the_write_lock(dsn)
+        answers: list[httpx.Response] = []
+        waiting = threading.Thread(target=lambda: answers.append(_inbound(server.url, admin, "stuck?")))
+        waiting.start()
+        with psycopg.connect(dsn, autocommit=True) as watcher:  # until the post waits on the lock
+            deadline = time.monotonic() + 20
+            while not watcher.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the post never reached the lock"
+                time.sleep(0.05)
+        with connect(f"{server.url.replace('http', 'ws')}/api/v1/events", additional_headers=headers) as feed:
+            for _ in range(3):
+                assert httpx.get(f"{server.url}/api/v1/me", headers=headers, timeout=10).status_code == 200
+                listed = httpx.get(f"{server.url}/api/v1/conversations", headers=headers, timeout=10)
+                assert listed.json()["items"] == []  # nothing written yet
+            assert waiting.is_alive() and not answers  # and the post still waits
+            holder.execute("ROLLBACK")
+            waiting.join(30)
+            assert answers and answers[0].status_code == 201, answers
+            seen = json.loads(feed.recv(timeout=10))
+            assert seen["type"] in ("conversation.created", "presence.updated")
+    finally:
+        if holder is not None:
+            holder.close()
         server.stop()

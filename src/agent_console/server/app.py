@@ -78,6 +78,7 @@ from agent_console.server.triage_store import load_rules, warm_up
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
+from agent_console.server.write_thread import WriteThread, pg_session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,6 +98,11 @@ PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
 
 def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
     return connection.app.state.store
+
+
+def _writes(connection: ASGIConnection[Any, Any, Any, Any]) -> WriteThread:
+    """Where this request's store write runs (server/write_thread.py)."""
+    return connection.app.state.writes
 
 
 def _require_role(agent: Agent, *roles: str) -> None:
@@ -220,7 +226,8 @@ async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
     store = _store(request)
-    return store.personal(me.id, store.patch_conversation(conversation_id, data, me))
+    changed = await _writes(request)(store.patch_conversation, conversation_id, data, me)
+    return store.personal(me.id, changed)
 
 
 @get(f"{API}/conversations/{{conversation_id:int}}/messages", summary="Messages, oldest first")
@@ -254,7 +261,8 @@ async def post_message(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     store = _store(request)
-    status, body = store.idempotent(
+    status, body = await _writes(request)(
+        store.idempotent,
         me.id,
         idempotency_key,
         f"POST {request.url.path}\n".encode() + await request.body(),
@@ -270,7 +278,8 @@ async def post_message(
 )
 async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, data: TypingUpdate) -> None:
     author = Author(type="agent", id=me.id, name=me.name)
-    _store(request).typing(conversation_id, author, active=data.active, private=data.private)
+    store = _store(request)
+    await _writes(request)(store.typing, conversation_id, author, active=data.active, private=data.private)
 
 
 @post(
@@ -279,7 +288,7 @@ async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, 
     summary="Tell others you are viewing",
 )
 async def post_viewing(request: Request, me: Agent, conversation_id: PositiveId, data: ViewingUpdate) -> None:
-    _store(request).viewing(conversation_id, me, active=data.active)
+    await _writes(request)(_store(request).viewing, conversation_id, me, active=data.active)
 
 
 @post(f"{API}/inbound", summary="A customer message arriving on a channel (admin or integration)")
@@ -288,7 +297,8 @@ async def post_inbound(
 ) -> Response[InboundResult]:
     _require_role(me, "admin", "integration")
     store = _store(request)
-    status, body = store.idempotent(
+    status, body = await _writes(request)(
+        store.idempotent,
         me.id,
         idempotency_key,
         f"POST {request.url.path}\n".encode() + await request.body(),
@@ -306,7 +316,8 @@ async def post_inbound_typing(request: Request, me: Agent, data: InboundTyping) 
     _require_role(me, "admin", "integration")
     store = _store(request)
     contact = store.get_conversation(data.conversation_id).contact
-    store.typing(
+    await _writes(request)(
+        store.typing,
         data.conversation_id,
         Author(type="contact", id=contact.id, name=contact.name),
         active=data.active,
@@ -498,13 +509,16 @@ def create_app(
     store.triage_rules = rules
     mail = MailService(store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None)
     endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
+    # On PostgreSQL the hot writes leave the event loop for a thread of their own.
+    writes = WriteThread(store, pg_session(str(db_path)) if shared else None)
+    endpoint.writes = writes if shared else None  # SQLite: presence is written in place, at once
     if shared:  # the live feed, presence and rate limits across processes (server/pg_shared.py)
         from agent_console.server.pg_shared import SharedServices
 
-        services = SharedServices(str(db_path), store, publish, endpoint)
+        services = SharedServices(str(db_path), store, publish, endpoint, writes)
         shared_start, shared_stop = services.start_hooks, services.stop_hooks
-    runner = SlaRunner(store, sla_interval)  # fires due SLA warnings and breaches
-    router.store = store
+    runner = SlaRunner(store, sla_interval, writes)  # fires due SLA warnings and breaches
+    router.store, router.writes = store, writes
 
     @asgi(f"{API}/events", is_mount=False, include_in_schema=False)
     async def events(scope: Any, receive: Any, send: Any) -> None:
@@ -550,7 +564,7 @@ def create_app(
         before_request=check_request,
         exception_handlers={Exception: handle_error},
         on_startup=[*shared_start, runner.start, mail.start, warm_up, router.start],
-        on_shutdown=[runner.stop, mail.stop, router.stop, *shared_stop],
+        on_shutdown=[runner.stop, mail.stop, router.stop, *shared_stop, writes.close],
         request_max_body_size=limits.max_body,
         openapi_config=OpenAPIConfig(
             title="agent-console desk server",
@@ -563,6 +577,7 @@ def create_app(
         logging_config=None,
     )
     app.state.store = store
+    app.state.writes = writes
     app.state.hub = hub
     app.state.routing = router
     app.state.openapi = stats_document(

@@ -262,6 +262,8 @@ class EventsEndpoint:
         self.presence_delay = presence_delay
         # Several processes on PostgreSQL: presence counts every process's sockets (pg_shared).
         self.presence_ledger: Any = None
+        self.writes: Any = None  # on PostgreSQL, presence writes leave the loop (server/write_thread.py)
+        self._presence_writes: set[asyncio.Task[None]] = set()
         self._presence_dirty: set[int] = set()
         self._presence_flush: asyncio.TimerHandle | None = None
         self._presence_written = 0.0
@@ -384,10 +386,18 @@ class EventsEndpoint:
         self._presence_flush = None
         self._presence_written = time.monotonic()
         dirty, self._presence_dirty = self._presence_dirty, set()
+        counts = {agent_id: self.hub.connections[agent_id] for agent_id in dirty}
+        if self.writes is None:
+            self._write_presence(counts)
+            return
+        # On PostgreSQL the write waits for the desk's lock on the write thread, not here.
+        task = asyncio.get_running_loop().create_task(self.writes(self._write_presence, counts))
+        self._presence_writes.add(task)
+        task.add_done_callback(self._presence_writes.discard)
+
+    def _write_presence(self, counts: dict[int, int]) -> None:
         try:
-            self.store.sync_presence(
-                {agent_id: self.hub.connections[agent_id] for agent_id in dirty}, ledger=self.presence_ledger
-            )
+            self.store.sync_presence(counts, ledger=self.presence_ledger)
         except Exception:  # noqa: BLE001 - a locked database must not kill the loop's callback
             log.exception("presence update failed")
 

@@ -44,7 +44,7 @@ class SharedServices:
     `create_app` in PostgreSQL mode): the live feed's source, the only path into `publish`
     (server/pg_feed.py); presence counted over every process; the rate limits as rows."""
 
-    def __init__(self, dsn: str, store: Any, publish: Any, endpoint: Any) -> None:
+    def __init__(self, dsn: str, store: Any, publish: Any, endpoint: Any, writes: Any) -> None:
         from agent_console.server.pg_feed import PgFeedSource
         from agent_console.server.store_base import PendingEvent
 
@@ -53,7 +53,7 @@ class SharedServices:
 
         # From the log's head when the process starts: sockets replay what came before.
         self.feed = PgFeedSource(dsn, deliver, after=store.head_seq())
-        self.presence = endpoint.presence_ledger = PresenceLedger(store)
+        self.presence = endpoint.presence_ledger = PresenceLedger(store, writes)
         self.rate_limiter = SharedRateLimiter(store.conn)
         self.start_hooks = [self.feed.start, self.presence.start]
         self.stop_hooks = [self.presence.stop, self.feed.stop]  # presence goes out while the feed runs
@@ -107,8 +107,9 @@ _NOW = "extract(epoch FROM clock_timestamp())"  # the database's clock: one for 
 class PresenceLedger:
     """Every process's live-feed sockets per agent, so presence means "connected anywhere"."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, writes: Any = None) -> None:
         self.store = store
+        self.writes = writes  # the heartbeat's write leaves the event loop (server/write_thread.py)
         self.process = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
 
@@ -167,7 +168,7 @@ class PresenceLedger:
     async def _run(self) -> None:
         while True:
             try:
-                self.tick()
+                await self.writes(self.tick) if self.writes is not None else self.tick()
             except Exception as exc:  # noqa: BLE001 - the heartbeat must outlive a database blip
                 log.warning("presence heartbeat failed: %s", exc)
             await asyncio.sleep(PROCESS_EXPIRY / 3)

@@ -205,6 +205,7 @@ class RoutingRunner:
     def __init__(self, store: Any, config: RoutingConfig) -> None:
         self.store = store
         self.config = config
+        self.writes: Any = None  # on PostgreSQL, runs pass off the event loop (server/write_thread.py)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -237,6 +238,11 @@ class RoutingRunner:
             return self.store.route_pending(self.config.mode, self.config.cap, now) >= SLICE
         return False
 
+    async def _pass(self, shifts: bool) -> bool:
+        if self.writes is None:
+            return self.run_once(shifts=shifts)
+        return await self.writes(self.run_once, shifts=shifts)
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         checked = -float("inf")
@@ -247,7 +253,7 @@ class RoutingRunner:
             if shifts:
                 checked = loop.time()
             try:
-                while self.run_once(shifts=shifts):
+                while await self._pass(shifts):
                     shifts = False
                     await asyncio.sleep(0)  # a backlog goes in slices, between requests
             except Exception as exc:  # keep the runner alive; the log says what broke

@@ -17,6 +17,7 @@ This module keeps the desk itself and re-exports the names other modules import 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -107,6 +108,7 @@ class Store(
         event_window: int = 100_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._thread = threading.local()
         self.conn = conn
         self.listener = listener
         # Where every write reads the time (a test may drive a desk through simulated minutes).

@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,14 +134,38 @@ class Transaction:
 class StoreBase:
     """The connection, the write transaction and the event log every store domain shares."""
 
-    conn: sqlite3.Connection
     listener: Callable[[list[PendingEvent]], None] | None
     clock: Callable[[], datetime]
     event_window: int
+    _thread: threading.local  # per thread: its own session (`bind_thread`) and its write
+
+    # --- the session -------------------------------------------------------------------
+
+    @property
+    def conn(self) -> Any:
+        """The session of the calling thread: the process's own, or the one `bind_thread` gave
+        a thread of its own (on PostgreSQL, the write thread: server/write_thread.py)."""
+        own = getattr(self._thread, "conn", None)
+        return self._conn if own is None else own
+
+    @conn.setter
+    def conn(self, value: Any) -> None:
+        self._conn = value
+
+    def bind_thread(self, conn: Any) -> None:
+        """From now on the calling thread works on `conn`, a session of its own."""
+        self._thread.conn = conn
 
     # --- transactions ------------------------------------------------------------------
 
-    _tx: Transaction | None = None
+    @property
+    def _tx(self) -> Transaction | None:
+        """The write in progress on the calling thread (a nested `_write` joins it)."""
+        return getattr(self._thread, "tx", None)
+
+    @_tx.setter
+    def _tx(self, value: Transaction | None) -> None:
+        self._thread.tx = value
 
     @contextmanager
     def _write(self) -> Iterator[Transaction]:

@@ -100,7 +100,10 @@ def follow_up_note(email: str) -> str:
 class WidgetStore:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.conn = store.conn
+
+    @property
+    def conn(self) -> Any:
+        return self.store.conn  # the calling thread's session (store_base.StoreBase.conn)
 
     # --- site keys ------------------------------------------------------------------------
 

@@ -340,7 +340,7 @@ class ReviewScreen(ModalScreen[str]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="ReviewScreen")
         + """
-    ReviewScreen VerticalScroll { height: auto; max-height: 20; }
+    ReviewScreen VerticalScroll { height: auto; max-height: 55vh; }  /* its keys stay on an 80x24 screen */
     ReviewScreen .unseen { border-left: thick $warning; padding: 0 1; margin: 0 0 1 0; }
     """
     )

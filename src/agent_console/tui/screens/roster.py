@@ -33,7 +33,7 @@ class RosterScreen(ModalScreen[None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="RosterScreen")
         + """
-    RosterScreen #roster-body { height: auto; max-height: 30; }
+    RosterScreen #roster-body { height: auto; max-height: 55vh; }  /* the hint stays on an 80x24 screen */
     """
     )
     BINDINGS = [
