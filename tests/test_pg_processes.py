@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from itertools import count
+from typing import Any
 
 import httpx
 import psycopg
@@ -475,3 +476,42 @@ def test_a_write_waiting_for_the_lock_does_not_stop_the_process_serving(pg_clust
         if holder is not None:
             holder.close()
         server.stop()
+
+
+def test_a_rate_limited_write_with_an_idempotency_key_stays_one_transaction(pg_cluster) -> None:
+    """The web chat checks its limits inside the write a retry key opens: the check must join
+    that transaction, not commit it half-way (which let go of the desk's lock before the
+    write's events were appended), and a refused post leaves nothing behind."""
+    from agent_console.server import db as database
+    from agent_console.server.email_store import DeskStore
+    from agent_console.server.pg_shared import SharedRateLimiter
+    from agent_console.server.widget_store import RateLimited
+
+    conn = database.connect(pg_cluster.new_database())
+    try:
+        store = DeskStore(conn)
+        limiter = SharedRateLimiter(store)
+        rules = [("message", "7", (2, 60.0), "messages from this chat")]
+        inside: list[bool] = []
+
+        def post(serial: int) -> tuple[int, Any]:
+            limiter.check(rules)
+            inside.append(conn.in_transaction)
+            with store._write() as tx:  # noqa: SLF001 - the post's own write joins the same one
+                tx.emit("typing", {"conversation_id": serial, "active": True})
+            return 201, {"serial": serial}
+
+        for serial in range(2):
+            status, _ = store.idempotent(
+                -7, f"key-{serial}", f"post {serial}".encode(), lambda s=serial: post(s)
+            )
+            assert status == 201
+        assert inside == [True, True]
+        with pytest.raises(RateLimited):
+            store.idempotent(-7, "key-2", b"post 2", lambda: post(2))
+        assert not conn.in_transaction
+        counted = conn.execute("SELECT count(*) FROM rate_hits").fetchone()[0]
+        keys = conn.execute("SELECT count(*) FROM idempotency WHERE principal_id = -7").fetchone()[0]
+        assert (counted, keys) == (2, 2)
+    finally:
+        conn.close()

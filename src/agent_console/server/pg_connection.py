@@ -280,7 +280,9 @@ class PgConnection:
                 return None  # the dead session's transaction died with it (the next statement reconnects)
             self._reconnect()
         if upper.startswith("BEGIN"):
-            cursor = self._run("BEGIN", ())
+            # Nothing is done yet: a session found dead here (PostgreSQL restarted since this
+            # one was last used) is replaced and the write goes on.
+            cursor = self._run("BEGIN", (), retry=True)
             if "IMMEDIATE" in upper:
                 try:
                     self._run("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))

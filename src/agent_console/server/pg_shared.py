@@ -54,7 +54,7 @@ class SharedServices:
         # From the log's head when the process starts: sockets replay what came before.
         self.feed = PgFeedSource(dsn, deliver, after=store.head_seq())
         self.presence = endpoint.presence_ledger = PresenceLedger(store, writes)
-        self.rate_limiter = SharedRateLimiter(store.conn)
+        self.rate_limiter = SharedRateLimiter(store)
         self.start_hooks = [self.feed.start, self.presence.start]
         self.stop_hooks = [self.presence.stop, self.feed.stop]  # presence goes out while the feed runs
 
@@ -203,18 +203,25 @@ def _online(tx: Any, agents: Any) -> dict[int, bool]:
 class SharedRateLimiter:
     """RateLimiter's sliding windows as rows (`rate_hits`), under the desk's write lock."""
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    def __init__(self, store: Any) -> None:
+        self.store = store
         self.calls = 0
 
     def check(self, rules: list[tuple[str, str, tuple[int, float], str]]) -> None:
-        """Each rule: (kind, who, (count, seconds), what to say). All must pass, then all count."""
+        """Each rule: (kind, who, (count, seconds), what to say). All must pass, then all count.
+
+        Called inside a write of the store's (a post with an Idempotency-Key), it is part of
+        that transaction: a BEGIN and COMMIT of its own there would end the caller's write
+        half-way and let go of the desk's lock before its events were appended."""
         now = time.time()
         self.calls += 1
-        self.conn.execute("BEGIN IMMEDIATE")
+        conn = self.store.conn  # the calling thread's session (store_base.StoreBase.conn)
+        joined = conn.in_transaction
+        if not joined:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             for kind, who, (count, seconds), what in rules:
-                hits, oldest = self.conn.execute(
+                hits, oldest = conn.execute(
                     "SELECT count(*), min(at) FROM rate_hits WHERE kind = ? AND who = ? AND at > ?",
                     (kind, who, now - seconds),
                 ).fetchone()
@@ -223,12 +230,14 @@ class SharedRateLimiter:
                     raise RateLimited(
                         f"too many {what}: at most {count} per {seconds:g} s; try again in {retry} s", retry
                     )
-            self.conn.executemany(
+            conn.executemany(
                 "INSERT INTO rate_hits(kind, who, at) VALUES (?, ?, ?)", [(k, w, now) for k, w, _, _ in rules]
             )
             if self.calls % 1000 == 0:
-                self.conn.execute("DELETE FROM rate_hits WHERE at < ?", (now - 3600.0,))  # the longest window
-            self.conn.execute("COMMIT")
+                conn.execute("DELETE FROM rate_hits WHERE at < ?", (now - 3600.0,))  # the longest window
+            if not joined:
+                conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if not joined:
+                conn.execute("ROLLBACK")
             raise

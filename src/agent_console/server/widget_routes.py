@@ -354,8 +354,10 @@ async def widget_post(
         _limiter(request).check(rules)  # inside: a retry answered from the key costs nothing
         return 201, widget.post(visitor.contact_id, data)
 
-    # Contacts' keys live beside the agents': a negative principal keeps the two apart.
-    status, body = widget.store.idempotent(
+    # Contacts' keys live beside the agents': a negative principal keeps the two apart. On
+    # PostgreSQL the write, limits included, runs on the write thread (server/write_thread.py).
+    status, body = await request.app.state.writes(
+        widget.store.idempotent,
         -visitor.contact_id,
         idempotency_key,
         f"POST {request.url.path}\n".encode() + await request.body(),
