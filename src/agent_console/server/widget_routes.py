@@ -167,6 +167,12 @@ def _limiter(request: Request) -> RateLimiter:
     return request.app.state.widget_limiter
 
 
+def _writes(request: Request) -> Any:
+    """On PostgreSQL the web chat's writes, limits included, run on the write thread
+    (server/write_thread.py); on SQLite in place."""
+    return request.app.state.writes
+
+
 def _ip(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -308,11 +314,13 @@ async def widget_session(
     request: Request, data: WidgetSessionRequest, site_key: SiteKeyHeader = None
 ) -> Response[WidgetSession]:
     """A new visitor: a contact of its own and the token the browser keeps."""
-    limits = _limits(request)
-    _limiter(request).check(
-        [("session", _ip(request), limits.sessions_per_ip, "new chats from this address")]
-    )
-    token, contact = _widget(request).start_session(str(site_key), name=data.name, language=data.language)
+    limits, ip, widget = _limits(request), _ip(request), _widget(request)
+
+    def start() -> tuple[str, Any]:
+        _limiter(request).check([("session", ip, limits.sessions_per_ip, "new chats from this address")])
+        return widget.start_session(str(site_key), name=data.name, language=data.language)
+
+    token, contact = await _writes(request)(start)
     return Response(WidgetSession(token=token, contact=contact), status_code=201)
 
 
@@ -356,7 +364,7 @@ async def widget_post(
 
     # Contacts' keys live beside the agents': a negative principal keeps the two apart. On
     # PostgreSQL the write, limits included, runs on the write thread (server/write_thread.py).
-    status, body = await request.app.state.writes(
+    status, body = await _writes(request)(
         widget.store.idempotent,
         -visitor.contact_id,
         idempotency_key,
@@ -369,22 +377,30 @@ async def widget_post(
 @post(f"{W}/email", include_in_schema=False, opt={"widget": "visitor"})
 async def widget_email(request: Request, data: WidgetEmail) -> WidgetContact:
     """Where to follow up by email (the offline form, or any time)."""
-    visitor, limits = _visitor(request), _limits(request)
-    _limiter(request).check(
-        [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
-    )
-    return _widget(request).set_email(visitor.contact_id, data.email)
+    visitor, limits, widget = _visitor(request), _limits(request), _widget(request)
+
+    def record() -> WidgetContact:
+        _limiter(request).check(
+            [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
+        )
+        return widget.set_email(visitor.contact_id, data.email)
+
+    return await _writes(request)(record)
 
 
 @post(f"{W}/conversations/{{conversation_id:int}}/csat", include_in_schema=False, opt={"widget": "visitor"})
 async def widget_csat(
     request: Request, conversation_id: Annotated[int, Parameter(ge=1, le=2**53)], data: CsatSubmit
 ) -> Response[Csat]:
-    visitor, limits = _visitor(request), _limits(request)
-    _limiter(request).check(
-        [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
-    )
-    return Response(_widget(request).rate(visitor.contact_id, conversation_id, data), status_code=201)
+    visitor, limits, widget = _visitor(request), _limits(request), _widget(request)
+
+    def rate() -> Csat:
+        _limiter(request).check(
+            [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
+        )
+        return widget.rate(visitor.contact_id, conversation_id, data)
+
+    return Response(await _writes(request)(rate), status_code=201)
 
 
 @get(
