@@ -507,10 +507,12 @@ def create_app(
     shared_start: list[Any] = []
     shared_stop: list[Any] = []
     store.triage_rules = rules
-    mail = MailService(store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None)
-    endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     # On PostgreSQL the hot writes leave the event loop for a thread of their own.
     writes = WriteThread(store, pg_session(str(db_path)) if shared else None)
+    mail = MailService(
+        store, smtp=smtp, relay=relay, shared_dsn=str(db_path) if shared else None, writes=writes
+    )
+    endpoint = EventsEndpoint(store, hub, ping_interval=ping_interval, buffer_limit=limits.feed_buffer)
     endpoint.writes = writes if shared else None  # SQLite: presence is written in place, at once
     if shared:  # the live feed, presence and rate limits across processes (server/pg_shared.py)
         from agent_console.server.pg_shared import SharedServices

@@ -34,9 +34,10 @@ class ListenerConfig:
 class DeskMailHandler:
     """aiosmtpd handler: refuse mail for addresses that are not the desk's, store the rest."""
 
-    def __init__(self, store: DeskStore, max_attachment: int) -> None:
+    def __init__(self, store: DeskStore, max_attachment: int, writes: Any = None) -> None:
         self.store = store
         self.max_attachment = max_attachment
+        self.writes = writes  # on PostgreSQL, the store's write thread (server/write_thread.py)
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -57,7 +58,9 @@ class DeskMailHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         try:
             mail = await asyncio.to_thread(parse, raw, max_attachment=self.max_attachment)
-            outcome = self.store.receive_mail(
+            receive = self.store.receive_mail
+            outcome = await (self.writes or _in_place)(
+                receive,
                 mail,
                 recipients=list(envelope.rcpt_tos),
                 null_sender=not (envelope.mail_from or "").strip("<>"),
@@ -75,14 +78,19 @@ class DeskMailHandler:
         return "250 2.0.0 Message accepted"
 
 
+async def _in_place(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
 class MailListener:
-    def __init__(self, store: DeskStore, config: ListenerConfig) -> None:
+    def __init__(self, store: DeskStore, config: ListenerConfig, writes: Any = None) -> None:
         self.store = store
         self.config = config
+        self.writes = writes
         self.server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        handler = DeskMailHandler(self.store, self.config.max_attachment)
+        handler = DeskMailHandler(self.store, self.config.max_attachment, self.writes)
         loop = asyncio.get_running_loop()
 
         def factory() -> Any:

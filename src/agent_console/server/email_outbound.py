@@ -139,12 +139,17 @@ class MailSender:
         self.task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()  # clear while a mail is with the relay
         self.idle.set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def poke(self) -> None:
-        self.wake.set()
+        """A reply was queued. Called from the store, which on PostgreSQL writes on its own
+        thread (server/write_thread.py): the event is set on the loop, never from there."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.wake.set)
 
     def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self.run(), name="email-outbox")
+        self._loop = asyncio.get_running_loop()
+        self.task = self._loop.create_task(self.run(), name="email-outbox")
 
     async def stop(self, grace: float = 2.0) -> None:
         if self.task is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent_console.server.email_store import DeskStore
 
@@ -21,8 +21,10 @@ class MailService:
         smtp: ListenerConfig | None,
         relay: RelayConfig | None,
         shared_dsn: str | None = None,
+        writes: Any = None,
     ) -> None:
         self.store = store
+        self.writes = writes  # on PostgreSQL, inbound mail is stored on the write thread
         # On PostgreSQL with several processes, one of them sends the outbox (server/pg_shared.py).
         self.shared_dsn = shared_dsn
         self.smtp = smtp
@@ -46,7 +48,7 @@ class MailService:
             # aiosmtpd is imported only by a desk that listens for mail.
             from agent_console.server.email_inbound import MailListener
 
-            self.listener = MailListener(self.store, self.smtp)
+            self.listener = MailListener(self.store, self.smtp, self.writes)
             await self.listener.start()
 
     async def stop(self) -> None:
