@@ -8,8 +8,9 @@ the event loop, that wait froze everything else the process does: its feed socke
 nothing (bench P11's tail under load) and a process frozen while holding the lock stalled
 every other process's requests with it.
 
-So on PostgreSQL the hot writes (a customer's message, an agent's reply, a conversation
-change, typing and viewing) and the timers that write (SLA, routing, presence) run here, one
+So on PostgreSQL the hot writes (a customer's message by API, web chat or mail, an agent's
+reply, a conversation change, typing, viewing, presence) and the timers that write (SLA,
+routing, the presence heartbeat) run here, one
 at a time, on a session of their own (`StoreBase.bind_thread`): the loop keeps serving reads
 and sockets while a write waits. Nothing is lost by leaving the loop: on PostgreSQL every
 process learns of commits from the shared log (server/pg_feed.py), its own included, so the
