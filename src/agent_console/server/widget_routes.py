@@ -167,6 +167,11 @@ def _limiter(request: Request) -> RateLimiter:
     return request.app.state.widget_limiter
 
 
+def _message_rule(contact_id: int, limits: WidgetLimits) -> tuple[str, str, tuple[int, float], str]:
+    """What a chat may send: messages, the follow-up email and ratings count alike."""
+    return ("message", str(contact_id), limits.messages_per_contact, "messages from this chat")
+
+
 def _writes(request: Request) -> Any:
     """On PostgreSQL the web chat's writes, limits included, run on the write thread
     (server/write_thread.py); on SQLite in place."""
@@ -349,7 +354,7 @@ async def widget_post(
     """The customer writes: into one of their conversations, or (no id) a new one."""
     widget, visitor, limits, ip = _widget(request), _visitor(request), _limits(request), _ip(request)
     rules = [
-        ("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat"),
+        _message_rule(visitor.contact_id, limits),
         ("message-ip", ip, limits.messages_per_ip, "messages from this address"),
     ]
     if data.conversation_id is None:
@@ -380,9 +385,7 @@ async def widget_email(request: Request, data: WidgetEmail) -> WidgetContact:
     visitor, limits, widget = _visitor(request), _limits(request), _widget(request)
 
     def record() -> WidgetContact:
-        _limiter(request).check(
-            [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
-        )
+        _limiter(request).check([_message_rule(visitor.contact_id, limits)])
         return widget.set_email(visitor.contact_id, data.email)
 
     return await _writes(request)(record)
@@ -395,9 +398,7 @@ async def widget_csat(
     visitor, limits, widget = _visitor(request), _limits(request), _widget(request)
 
     def rate() -> Csat:
-        _limiter(request).check(
-            [("message", str(visitor.contact_id), limits.messages_per_contact, "messages from this chat")]
-        )
+        _limiter(request).check([_message_rule(visitor.contact_id, limits)])
         return widget.rate(visitor.contact_id, conversation_id, data)
 
     return Response(await _writes(request)(rate), status_code=201)
