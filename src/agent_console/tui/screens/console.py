@@ -150,6 +150,7 @@ class ConsoleScreen(
         self._queue = QueueList(self._lookup, unread=self._unread, preview=self._preview, id="queue")
         self.pager = QueuePager(self)  # a large desk's views, read from the server as they scroll
         self._follow: int | None = None  # the cursor's conversation the pane opens after this frame
+        self._cursor_was: int | None = None  # where the cursor last was (its row may be held)
         self._queue.jump = self.pager.jump
         self._tabs = Static(id="view-tabs")
         self._tabs_text: Text | None = None
@@ -335,9 +336,15 @@ class ConsoleScreen(
 
         return self.pager.shown(conversation, self.view, needle, match)
 
-    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset()) -> None:
+    def rebuild_queue(self, *, created: set[int] | frozenset[int] = frozenset(), hold: bool = True) -> None:
+        """The view's rows again. The row under the cursor stays while the cursor is on it, even
+        once it no longer belongs (taken from Unassigned, resolved, a colleague took it): were
+        it dropped, the cursor would land on the next conversation and the agent's next key
+        (a reply typed right after `t`) would go to another customer. It goes when the cursor
+        leaves it; `hold=False` (another view, another filter) drops it at once."""
         store = self.console.store
-        rows = [c for c in store.desk.conversations.values() if self._shown(c)]
+        held = self.queue.cursor_id if hold else None
+        rows = [c for c in store.desk.conversations.values() if c.id == held or self._shown(c)]
         # A large desk's window follows the server's order, so its edges are keyset positions.
         rows.sort(key=queue_order if store.complete or self.view == "resolved" else server_order)
         self.queue.set_rows([c.id for c in rows], created=created)
@@ -475,6 +482,11 @@ class ConsoleScreen(
 
     @on(QueueList.Highlighted)
     def _highlighted(self, event: QueueList.Highlighted) -> None:
+        left, self._cursor_was = self._cursor_was, event.conversation_id
+        if left is not None and left != event.conversation_id and left in self.queue.index:
+            conversation = self.console.store.desk.conversations.get(left)
+            if conversation is None or not self._shown(conversation):
+                self.call_after_refresh(self.rebuild_queue)  # the row held while the cursor was on it goes
         # Side by side, the pane follows the cursor; one-at-a-time waits for enter. It follows
         # after the frame that moves the cursor: the queue's rows are on screen first, and keys
         # that come faster than frames (a held `j`, PageDown) open only where the cursor stops.
@@ -508,7 +520,7 @@ class ConsoleScreen(
         self._new_marker.set_class(False, "-show")
         if view == "resolved":
             self.load_resolved()
-        self.rebuild_queue()
+        self.rebuild_queue(hold=False)
         if not store.complete:
             self.pager.let_go()  # the last view's window is not needed now
         self.refresh_tabs()
@@ -524,7 +536,7 @@ class ConsoleScreen(
         if value == self.filter_text:
             return
         self.filter_text = value
-        self.rebuild_queue()
+        self.rebuild_queue(hold=False)
         self.refresh_tabs()
 
     @on(Input.Submitted, "#queue-filter")
@@ -553,7 +565,7 @@ class ConsoleScreen(
         self.query_one("#queue-filter", Input).value = ""
         self.filter_text = ""
         self.remove_class("-filtering")
-        self.rebuild_queue()
+        self.rebuild_queue(hold=False)
         self.refresh_tabs()
         self.queue.focus()
 
