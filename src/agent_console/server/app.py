@@ -78,7 +78,7 @@ from agent_console.server.triage_store import load_rules, warm_up
 from agent_console.server.widget_feed import CustomerEndpoint, CustomerHub
 from agent_console.server.widget_routes import WidgetCors, origin_allowed, widget_router
 from agent_console.server.widget_store import RateLimiter, WidgetLimits, WidgetStore
-from agent_console.server.write_thread import WriteThread, pg_session
+from agent_console.server.write_thread import WriteThread, pg_session, writes_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,11 +98,6 @@ PositiveId = Annotated[int, Parameter(ge=1, le=2**53)]
 
 def _store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
     return connection.app.state.store
-
-
-def _writes(connection: ASGIConnection[Any, Any, Any, Any]) -> WriteThread:
-    """Where this request's store write runs (server/write_thread.py)."""
-    return connection.app.state.writes
 
 
 def _require_role(agent: Agent, *roles: str) -> None:
@@ -226,7 +221,7 @@ async def patch_conversation(
     request: Request, me: Agent, conversation_id: PositiveId, data: ConversationPatch
 ) -> Conversation:
     store = _store(request)
-    changed = await _writes(request)(store.patch_conversation, conversation_id, data, me)
+    changed = await writes_of(request)(store.patch_conversation, conversation_id, data, me)
     return store.personal(me.id, changed)
 
 
@@ -261,7 +256,7 @@ async def post_message(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     store = _store(request)
-    status, body = await _writes(request)(
+    status, body = await writes_of(request)(
         store.idempotent,
         me.id,
         idempotency_key,
@@ -279,7 +274,7 @@ async def post_message(
 async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, data: TypingUpdate) -> None:
     author = Author(type="agent", id=me.id, name=me.name)
     store = _store(request)
-    await _writes(request)(store.typing, conversation_id, author, active=data.active, private=data.private)
+    await writes_of(request)(store.typing, conversation_id, author, active=data.active, private=data.private)
 
 
 @post(
@@ -288,7 +283,7 @@ async def post_typing(request: Request, me: Agent, conversation_id: PositiveId, 
     summary="Tell others you are viewing",
 )
 async def post_viewing(request: Request, me: Agent, conversation_id: PositiveId, data: ViewingUpdate) -> None:
-    await _writes(request)(_store(request).viewing, conversation_id, me, active=data.active)
+    await writes_of(request)(_store(request).viewing, conversation_id, me, active=data.active)
 
 
 @post(f"{API}/inbound", summary="A customer message arriving on a channel (admin or integration)")
@@ -297,7 +292,7 @@ async def post_inbound(
 ) -> Response[InboundResult]:
     _require_role(me, "admin", "integration")
     store = _store(request)
-    status, body = await _writes(request)(
+    status, body = await writes_of(request)(
         store.idempotent,
         me.id,
         idempotency_key,
@@ -316,7 +311,7 @@ async def post_inbound_typing(request: Request, me: Agent, data: InboundTyping) 
     _require_role(me, "admin", "integration")
     store = _store(request)
     contact = store.get_conversation(data.conversation_id).contact
-    await _writes(request)(
+    await writes_of(request)(
         store.typing,
         data.conversation_id,
         Author(type="contact", id=contact.id, name=contact.name),

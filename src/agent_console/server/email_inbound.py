@@ -17,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from agent_console.server.email_parse import Unreadable, parse
 from agent_console.server.email_store import DeskStore
+from agent_console.server.write_thread import IN_PLACE, WriteThread
 
 log = logging.getLogger("agent_console.server.email")
 
@@ -34,7 +35,7 @@ class ListenerConfig:
 class DeskMailHandler:
     """aiosmtpd handler: refuse mail for addresses that are not the desk's, store the rest."""
 
-    def __init__(self, store: DeskStore, max_attachment: int, writes: Any = None) -> None:
+    def __init__(self, store: DeskStore, max_attachment: int, writes: WriteThread = IN_PLACE) -> None:
         self.store = store
         self.max_attachment = max_attachment
         self.writes = writes  # on PostgreSQL, the store's write thread (server/write_thread.py)
@@ -58,9 +59,8 @@ class DeskMailHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         try:
             mail = await asyncio.to_thread(parse, raw, max_attachment=self.max_attachment)
-            receive = self.store.receive_mail
-            outcome = await (self.writes or _in_place)(
-                receive,
+            outcome = await self.writes(
+                self.store.receive_mail,
                 mail,
                 recipients=list(envelope.rcpt_tos),
                 null_sender=not (envelope.mail_from or "").strip("<>"),
@@ -78,12 +78,8 @@ class DeskMailHandler:
         return "250 2.0.0 Message accepted"
 
 
-async def _in_place(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
-
-
 class MailListener:
-    def __init__(self, store: DeskStore, config: ListenerConfig, writes: Any = None) -> None:
+    def __init__(self, store: DeskStore, config: ListenerConfig, writes: WriteThread = IN_PLACE) -> None:
         self.store = store
         self.config = config
         self.writes = writes

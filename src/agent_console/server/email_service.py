@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent_console.server.email_store import DeskStore
+from agent_console.server.write_thread import IN_PLACE, WriteThread
 
 if TYPE_CHECKING:
     from agent_console.server.email_inbound import ListenerConfig, MailListener
@@ -21,7 +22,7 @@ class MailService:
         smtp: ListenerConfig | None,
         relay: RelayConfig | None,
         shared_dsn: str | None = None,
-        writes: Any = None,
+        writes: WriteThread = IN_PLACE,
     ) -> None:
         self.store = store
         self.writes = writes  # on PostgreSQL, inbound mail is stored on the write thread

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 
 from agent_console.server.widget_store import RateLimited
+from agent_console.server.write_thread import IN_PLACE, WriteThread
 
 log = logging.getLogger("agent_console.server")
 
@@ -107,7 +108,7 @@ _NOW = "extract(epoch FROM clock_timestamp())"  # the database's clock: one for 
 class PresenceLedger:
     """Every process's live-feed sockets per agent, so presence means "connected anywhere"."""
 
-    def __init__(self, store: Any, writes: Any = None) -> None:
+    def __init__(self, store: Any, writes: WriteThread = IN_PLACE) -> None:
         self.store = store
         self.writes = writes  # the heartbeat's write leaves the event loop (server/write_thread.py)
         self.process = uuid.uuid4().hex
@@ -168,7 +169,7 @@ class PresenceLedger:
     async def _run(self) -> None:
         while True:
             try:
-                await self.writes(self.tick) if self.writes is not None else self.tick()
+                await self.writes(self.tick)
             except Exception as exc:  # noqa: BLE001 - the heartbeat must outlive a database blip
                 log.warning("presence heartbeat failed: %s", exc)
             await asyncio.sleep(PROCESS_EXPIRY / 3)

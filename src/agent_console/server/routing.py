@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from agent_console.core.clock import from_iso, to_iso, utcnow
 from agent_console.core.models import Author, RoutingStatus, RoutingWait
 from agent_console.core.routing import MODES, Candidate, decide
+from agent_console.server.write_thread import IN_PLACE
 
 if TYPE_CHECKING:
     from agent_console.server.store import PendingEvent, Store
@@ -205,7 +206,7 @@ class RoutingRunner:
     def __init__(self, store: Any, config: RoutingConfig) -> None:
         self.store = store
         self.config = config
-        self.writes: Any = None  # on PostgreSQL, runs pass off the event loop (server/write_thread.py)
+        self.writes = IN_PLACE  # on PostgreSQL, the write thread: passes off the event loop
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -238,11 +239,6 @@ class RoutingRunner:
             return self.store.route_pending(self.config.mode, self.config.cap, now) >= SLICE
         return False
 
-    async def _pass(self, shifts: bool) -> bool:
-        if self.writes is None:
-            return self.run_once(shifts=shifts)
-        return await self.writes(self.run_once, shifts=shifts)
-
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         checked = -float("inf")
@@ -253,7 +249,7 @@ class RoutingRunner:
             if shifts:
                 checked = loop.time()
             try:
-                while await self._pass(shifts):
+                while await self.writes(self.run_once, shifts=shifts):
                     shifts = False
                     await asyncio.sleep(0)  # a backlog goes in slices, between requests
             except Exception as exc:  # keep the runner alive; the log says what broke

@@ -24,7 +24,7 @@ from agent_console.core.models import (
 )
 from agent_console.server.checks import DATE_TIME_PATTERN, MAX_ID
 from agent_console.server.store import CURSOR_PATTERN, Forbidden, Invalid, Store
-from agent_console.server.write_thread import WriteThread
+from agent_console.server.write_thread import IN_PLACE, WriteThread
 
 API = "/api/v1"
 PolicyId = Annotated[int, Parameter(ge=1, le=2**53)]
@@ -160,7 +160,7 @@ class SlaRunner:
     nothing is). Runs on the event loop, like every other store call, so its events reach the
     hub in commit order."""
 
-    def __init__(self, store: Store, interval: float | None, writes: WriteThread | None = None) -> None:
+    def __init__(self, store: Store, interval: float | None, writes: WriteThread = IN_PLACE) -> None:
         self.store = store
         self.interval = interval
         self.writes = writes  # on PostgreSQL, off the event loop (server/write_thread.py)
@@ -180,16 +180,11 @@ class SlaRunner:
     async def _run(self) -> None:
         while True:
             try:
-                while await self._fire_due():
+                while await self.writes(self.store.sla_fire_due):
                     await asyncio.sleep(0)  # a backlog goes in batches, between requests
             except Exception as exc:  # keep the timer alive; the log says what broke
                 log.error("SLA schedule run failed", exc_info=exc)
             await asyncio.sleep(self.interval or 1.0)
-
-    async def _fire_due(self) -> bool:
-        if self.writes is None:
-            return self.store.sla_fire_due()
-        return await self.writes(self.store.sla_fire_due)
 
 
 def describe(schemas: dict[str, Any]) -> None:

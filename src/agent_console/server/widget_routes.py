@@ -49,6 +49,7 @@ from agent_console.server.widget_store import (
     encode,
     normalize_origin,
 )
+from agent_console.server.write_thread import writes_of
 
 API = "/api/v1"
 W = f"{API}/widget"
@@ -170,12 +171,6 @@ def _limiter(request: Request) -> RateLimiter:
 def _message_rule(contact_id: int, limits: WidgetLimits) -> tuple[str, str, tuple[int, float], str]:
     """What a chat may send: messages, the follow-up email and ratings count alike."""
     return ("message", str(contact_id), limits.messages_per_contact, "messages from this chat")
-
-
-def _writes(request: Request) -> Any:
-    """On PostgreSQL the web chat's writes, limits included, run on the write thread
-    (server/write_thread.py); on SQLite in place."""
-    return request.app.state.writes
 
 
 def _ip(request: Request) -> str:
@@ -325,7 +320,7 @@ async def widget_session(
         _limiter(request).check([("session", ip, limits.sessions_per_ip, "new chats from this address")])
         return widget.start_session(str(site_key), name=data.name, language=data.language)
 
-    token, contact = await _writes(request)(start)
+    token, contact = await writes_of(request)(start)
     return Response(WidgetSession(token=token, contact=contact), status_code=201)
 
 
@@ -369,7 +364,7 @@ async def widget_post(
 
     # Contacts' keys live beside the agents': a negative principal keeps the two apart. On
     # PostgreSQL the write, limits included, runs on the write thread (server/write_thread.py).
-    status, body = await _writes(request)(
+    status, body = await writes_of(request)(
         widget.store.idempotent,
         -visitor.contact_id,
         idempotency_key,
@@ -388,7 +383,7 @@ async def widget_email(request: Request, data: WidgetEmail) -> WidgetContact:
         _limiter(request).check([_message_rule(visitor.contact_id, limits)])
         return widget.set_email(visitor.contact_id, data.email)
 
-    return await _writes(request)(record)
+    return await writes_of(request)(record)
 
 
 @post(f"{W}/conversations/{{conversation_id:int}}/csat", include_in_schema=False, opt={"widget": "visitor"})
@@ -401,7 +396,7 @@ async def widget_csat(
         _limiter(request).check([_message_rule(visitor.contact_id, limits)])
         return widget.rate(visitor.contact_id, conversation_id, data)
 
-    return Response(await _writes(request)(rate), status_code=201)
+    return Response(await writes_of(request)(rate), status_code=201)
 
 
 @get(

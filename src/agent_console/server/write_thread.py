@@ -77,3 +77,12 @@ class WriteThread:
                 self._conn.close()
             except Exception as exc:  # noqa: BLE001 - stopping anyway
                 log.warning("closing the write thread's database session: %s", exc)
+
+
+# No thread: the call runs in place (SQLite, and what a runner uses when given nothing).
+IN_PLACE = WriteThread(None, None)
+
+
+def writes_of(connection: Any) -> WriteThread:
+    """Where a request's store write runs: its app's (`app.state.writes`, set by create_app)."""
+    return connection.app.state.writes

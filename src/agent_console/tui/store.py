@@ -357,15 +357,17 @@ class DeskStore:
             e.data["article"] for e in events if e.type.startswith("kb.article.") and "article" in e.data
         ]
         if articles:
-            for screen in self.app.screen_stack:
-                if getattr(screen, "wants_article_events", False):
-                    screen.post_message(KbArticlesChanged(articles))
+            self._tell_screens("wants_article_events", lambda: KbArticlesChanged(articles))
 
     def _roster_changed(self, events: list[Event]) -> None:
         if any(e.type in ROSTER_EVENTS for e in events):
-            for screen in self.app.screen_stack:
-                if getattr(screen, "wants_roster_events", False):
-                    screen.post_message(RosterChanged())
+            self._tell_screens("wants_roster_events", RosterChanged)
+
+    def _tell_screens(self, wants: str, message: Callable[[], TextualMessage]) -> None:
+        """A message of its own to each open screen that says `wants` (a message is posted once)."""
+        for screen in self.app.screen_stack:
+            if getattr(screen, wants, False):
+                screen.post_message(message())
 
     def _refresh_me(self) -> None:
         if self.me is not None and self.me.id in self.desk.presence:

@@ -38,7 +38,7 @@ def connection_label(
         wait = max(0, int((state.retry_at or now_monotonic) - now_monotonic + 0.999))
         stale = ""
         if state.since is not None:
-            since = local_time(datetime.fromtimestamp(state.since, UTC), zone or "UTC")
+            since = local_time(datetime.fromtimestamp(state.since, UTC), zone)
             stale = f" · stale {since}" if short else f" · STALE since {since}"
         return (f"◌ RETRY {wait}s{stale}" if short else f"◌ RECONNECTING in {wait} s{stale}"), "bold yellow"
     if state.kind == "offline":
